@@ -1,0 +1,166 @@
+"""The command line: parse arguments, call the library, render. No counting here.
+
+Exit codes: 0 ok · 1 alert breached (``check``) · 2 usage · 3 config invalid ·
+4 input data unreadable or not fitting the config · 5 cannot write output · 70 internal error.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import ConfigError, DataError, ExitCode, MicroconvError
+from .output import OutputPolicy, atomic_write
+from .render import Format
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 2 usage error, 3 config invalid, 4 input data unreadable or not "
+    "fitting the config, 5 cannot write output, 70 internal error."
+)
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Funnel and micro-conversion analysis of event logs.",
+    epilog=EXIT_CODES_HELP,
+)
+
+EventsArg = Annotated[list[Path], typer.Argument(help="Event log(s): CSV, Parquet or JSON Lines, "
+                                                 "optionally .gz/.zst; a directory or glob for many.",
+                                                 show_default=False)]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Funnels config (YAML).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to FILE (atomically).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the result and errors.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Dropped rows and unknown event names are errors.")]
+InputFormatOpt = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl, "
+                                                       "when the file name does not tell.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"microconv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    pass
+
+
+@contextmanager
+def error_boundary(debug: bool):
+    """The one place where errors become messages and exit codes."""
+    try:
+        yield
+    except MicroconvError as exc:
+        if debug:
+            raise
+        for problem in exc.problems:
+            OutputPolicy.error(str(problem))
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary of last resort
+        if debug:
+            raise
+        OutputPolicy.error(f"internal error: {type(exc).__name__}: {exc} "
+                           "(a bug; re-run with --debug and report the traceback)")
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def analyze(
+    events: EventsArg,
+    config: ConfigOpt = Path("funnels.yaml"),
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    funnel: Annotated[Optional[list[str]], typer.Option("--funnel", help="Only this funnel (repeatable).")] = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Replay event logs through the funnels in CONFIG and print drop-off tables.
+
+    Example: microconv analyze examples/shop_events.csv -c funnels.example.yaml -f csv > steps.csv
+    """
+    from . import analyze as run_analysis
+    from . import load_config, load_events
+
+    policy = OutputPolicy(quiet=quiet)
+    with error_boundary(debug):
+        cfg = load_config(config)
+        evts, quality = load_events(events, cfg, input_format=input_format)
+        _report_quality(quality.messages(), policy, strict)
+        result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict)
+        for warning in result.warnings:
+            policy.warn(str(warning))
+        _emit(result, fmt, output)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def validate(
+    events: Annotated[Optional[list[Path]], typer.Argument(help="Optional event log(s) to check the "
+                                                           "config against.", show_default=False)] = None,
+    config: ConfigOpt = Path("funnels.yaml"),
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Check a config; with event logs, also check its columns and event names against the data.
+
+    Example: microconv validate -c funnels.example.yaml examples/shop_events.csv
+    """
+    from . import load_config, load_events
+    from .engine.matching import unknown_event_names
+
+    with error_boundary(debug):
+        cfg = load_config(config)
+        summary = f"{config}: valid ({len(cfg.funnels)} funnels, {len(cfg.conversions)} conversions)"
+        if events:
+            evts, _ = load_events(events, cfg, input_format=input_format)
+            errors, warnings = unknown_event_names(cfg, evts.frame["event"].cat.categories)
+            if errors or warnings:
+                raise DataError(errors + warnings)
+            summary += f"; every column and event name occurs in {len(evts):,} events"
+        print(summary)
+
+
+def _report_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> None:
+    if strict and messages:
+        raise DataError(messages[0], hint="run without --strict to drop such rows with a note")
+    for message in messages:
+        policy.note(message)
+
+
+def _emit(result, fmt: Format, output: Path | None) -> None:
+    from .render import render_text
+
+    if output is not None:
+        atomic_write(output, render_text(result, fmt))
+        return
+    if fmt is Format.table:
+        from rich.console import Console
+
+        from .render.table import result_renderable
+
+        Console(highlight=False).print(result_renderable(result))
+        return
+    sys.stdout.write(render_text(result, fmt))
+
+
+def main() -> None:
+    app(prog_name="microconv")

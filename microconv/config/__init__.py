@@ -1,0 +1,144 @@
+"""Load and validate a funnels config, reporting every problem with its place in the file."""
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError, Problem, did_you_mean
+from .model import OPERATORS, Condition, Config, Conversion, Funnel, Step, parse_duration
+from .yaml_source import SourceMap, YamlSyntaxError, load_yaml
+
+__all__ = ["Config", "Conversion", "Funnel", "Step", "Condition", "load_config", "parse_config",
+           "parse_duration", "Located"]
+
+
+class Located:
+    """A validated config plus where each of its parts came from, for error messages."""
+
+    def __init__(self, file: str | None, source: SourceMap | None):
+        self.file = file
+        self.source = source
+
+    def where(self, *loc: str | int) -> str | None:
+        if self.source is None:
+            return ".".join(str(p) for p in loc) if loc else self.file
+        return str(self.source.locate(tuple(loc)))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or not a valid config; lists every problem.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}",
+                          hint="pass one with -c FILE; funnels.example.yaml shows every feature") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", where=str(path)) from None
+    try:
+        data, source = load_yaml(text, str(path))
+    except YamlSyntaxError as exc:
+        raise ConfigError(exc.message, where=str(exc.location),
+                          hint="check the indentation and quoting on that line") from None
+    return parse_config(data, located=Located(str(path), source))
+
+
+def parse_config(data: Any, *, located: Located | None = None) -> Config:
+    """Validate plain data (as from YAML) into a :class:`Config`.
+
+    Raises:
+        ConfigError: every schema and cross-reference problem, each with its location.
+    """
+    located = located or Located(None, None)
+    if data is None:
+        raise ConfigError("the config is empty", where=located.file,
+                          hint="define at least one funnel; see funnels.example.yaml")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_problem(err, located) for err in exc.errors()]) from None
+    problems = list(_cross_reference(config, located))
+    if problems:
+        raise ConfigError(problems)
+    config._located = located
+    return config
+
+
+def located_of(config: Config) -> Located:
+    return config._located or Located(None, None)
+
+
+def _cross_reference(config: Config, located: Located):
+    if not config.funnels and not config.conversions:
+        yield Problem("the config defines no funnels and no conversions", located.where(),
+                      "add a 'funnels:' section; see funnels.example.yaml")
+    for fname, funnel in config.funnels.items():
+        for i, step in enumerate(funnel.steps):
+            if step.ref is not None and step.ref not in config.conversions:
+                yield Problem(f"step {i + 1} of funnel {fname!r} names unknown conversion {step.ref!r}",
+                              located.where("funnels", fname, "steps", i),
+                              did_you_mean(step.ref, config.conversions, what="conversions")
+                              or "define it under 'conversions:' or write the step as {event: NAME}")
+
+
+def _problem(err: Mapping[str, Any], located: Located) -> Problem:
+    loc = tuple(err["loc"])
+    where = located.where(*loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = _allowed_keys(loc[:-1])
+        return Problem(f"unknown key {key!r}", where, did_you_mean(key, allowed, what="keys"))
+    if kind == "missing":
+        return Problem(f"missing required key {loc[-1]!r}", where)
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind.startswith(("string_", "int_", "float_", "bool_", "list_", "dict_", "literal_", "timedelta")):
+        msg = f"{msg}, got {err.get('input')!r}"
+    return Problem(msg, where)
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the model accepts at ``loc``, for did-you-mean on an unknown key."""
+    node: Any = Config
+    for part in loc:
+        node = _child_type(node, part)
+        if node is None:
+            return []
+    node = _unwrap(node)
+    if node is Condition:
+        return list(OPERATORS)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return [f.alias or name for name, f in node.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _unwrap(args[0])
+    return tp
+
+
+def _child_type(tp: Any, part: str | int) -> Any:
+    tp = _unwrap(tp)
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        return typing.get_args(tp)[0]
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, field in tp.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+    return None

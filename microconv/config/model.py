@@ -1,0 +1,166 @@
+"""The typed config model.
+
+Shorthand (a bare string for a list of one, a scalar for equality, a conversion name for a
+step) is expanded *before* validation, so that every pydantic error ``loc`` is a real path in
+the YAML file and can be pointed at by line and column.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"7d"``, ``"1h30m"``, ``"500ms"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '7d', '30m', '1h30m' or a number of seconds")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    text = str(value).strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(
+            f"{value!r} is not a duration; expected a number with a unit "
+            "(ms, s, m, h, d, w), e.g. '7d', '30m', '1h30m'"
+        )
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Names = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
+Scalar = str | int | float | bool
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(StrictModel):
+    """Tests on one property; several operators in one condition must all hold."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: list[Scalar] | None = Field(None, alias="in")
+    not_in: list[Scalar] | None = None
+    contains: str | None = None
+    regex: str | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    exists: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"in": data}
+        if not isinstance(data, dict):
+            return {"eq": data}
+        return data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        if not self.model_fields_set:
+            raise ValueError("a condition needs at least one operator: " + ", ".join(OPERATORS))
+        return self
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        return value
+
+
+OPERATORS = ("eq", "ne", "in", "not_in", "contains", "regex", "gt", "gte", "lt", "lte", "exists")
+
+
+class EventMatch(StrictModel):
+    """Which events count: any of these names, with every ``where`` condition true."""
+
+    event: Names
+    where: dict[str, Condition] = {}
+
+
+class Conversion(EventMatch):
+    kind: Literal["milestone", "secondary", "macro"] = "milestone"
+    value: str | None = None
+    label: str | None = None
+
+
+class Step(EventMatch):
+    """A funnel step: a named conversion (``ref``) or an inline event match."""
+
+    ref: str | None = None
+    label: str | None = None
+    event: Names | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"ref": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _ref_or_event(self) -> Step:
+        if (self.ref is None) == (self.event is None):
+            raise ValueError("a step is either a conversion name or an inline {event: ..., where: ...}")
+        if self.ref is not None and self.where:
+            raise ValueError("a step that names a conversion cannot add 'where'; put it in the conversion")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.label or self.ref or " | ".join(self.event or [])
+
+
+class Funnel(StrictModel):
+    steps: list[Step] = Field(min_length=1)
+    window: Duration = timedelta(days=30)
+    label: str | None = None
+
+
+class Columns(StrictModel):
+    """How the export names things; a list gives aliases, the first present in a file wins."""
+
+    user: Names = ["user_id", "userId", "client_id", "clientId", "distinct_id", "anonymous_id"]
+    event: Names = ["event_name", "event", "event_type"]
+    timestamp: Names = ["timestamp", "event_timestamp", "event_time", "time"]
+    timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
+    timezone: str = "UTC"
+    properties: dict[str, Names] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from None
+        return value
+
+
+class Config(StrictModel):
+    columns: Columns = Columns()
+    conversions: dict[str, Conversion] = {}
+    funnels: dict[str, Funnel] = {}
+    _located: Any = PrivateAttr(default=None)

@@ -1,0 +1,1 @@
+"""The vectorised engine: canonical events in, result types out. Nothing here prints."""

@@ -1,0 +1,106 @@
+"""Config matchers to per-event boolean masks (docs/semantics.md section 2)."""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from ..config import Condition, Config, located_of
+from ..config.model import EventMatch
+from ..errors import Problem
+
+
+def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
+    """True for events whose name is one of ``match.event`` and where every condition holds."""
+    categories = frame["event"].cat.categories
+    wanted = categories.get_indexer(pd.Index(match.event))
+    mask = np.isin(frame["event"].cat.codes.to_numpy(), wanted[wanted >= 0])
+    for prop, cond in match.where.items():
+        if not mask.any():
+            break
+        mask &= condition_mask(frame[prop], cond)
+    return mask
+
+
+def condition_mask(values: pd.Series, cond: Condition) -> np.ndarray:
+    """Every operator in ``cond`` must hold; a missing value fails all but ``exists: false``."""
+    present = values.notna().to_numpy()
+    mask = np.ones(len(values), dtype=bool)
+    for op in cond.model_fields_set:
+        arg = getattr(cond, op)
+        if op == "exists":
+            mask &= present if arg else ~present
+            continue
+        mask &= present
+        if op in ("eq", "ne", "in_", "not_in"):
+            hit = _isin(values, [arg] if op in ("eq", "ne") else arg)
+            mask &= hit if op in ("eq", "in_") else ~hit
+        elif op in ("contains", "regex"):
+            text = values.astype("string")
+            mask &= text.str.contains(arg, regex=op == "regex", na=False).to_numpy(dtype=bool)
+        else:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                mask &= {"gt": np.greater, "gte": np.greater_equal,
+                         "lt": np.less, "lte": np.less_equal}[op](numbers, arg)
+    return mask
+
+
+def _isin(values: pd.Series, wanted: list) -> np.ndarray:
+    """Equality that treats 3, 3.0 and "3" alike and YAML true like JSON true."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.isin([w for w in wanted if isinstance(w, bool)]).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(dtype):
+        numbers = [n for n in (_as_number(w) for w in wanted) if n is not None]
+        return values.isin(numbers).to_numpy(dtype=bool)
+    as_text = [str(w).lower() if isinstance(w, bool) else _text(w) for w in wanted]
+    return values.astype("string").isin(as_text).to_numpy(dtype=bool, na_value=False)
+
+
+def _as_number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def event_matches(config: Config):
+    """Every event matcher in the config with its path, for name checks."""
+    for name, conv in config.conversions.items():
+        yield ("conversions", name, "event"), conv
+    for fname, funnel in config.funnels.items():
+        for i, step in enumerate(funnel.steps):
+            if step.event is not None:
+                yield ("funnels", fname, "steps", i, "event"), step
+
+
+def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) for matchers none of whose event names occur in the data.
+
+    A name that never occurs but closely resembles one that does is almost surely a typo and
+    is an error; one with no look-alike may just be absent from this export and is a warning.
+    Names listed as alternatives beside one that occurs are fine.
+    """
+    located = located_of(config)
+    known = [str(c) for c in seen]
+    errors, warnings = [], []
+    for loc, match in event_matches(config):
+        if any(name in seen for name in match.event):
+            continue
+        for name in match.event:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+            where = located.where(*loc)
+            if close:
+                errors.append(Problem(f"event {name!r} never occurs in the data", where,
+                                      "did you mean " + " or ".join(map(repr, close)) + "?"))
+            else:
+                warnings.append(Problem(f"event {name!r} never occurs in the data", where))
+    return errors, warnings

@@ -1,0 +1,93 @@
+"""Domain errors and exit codes.
+
+Library code raises these; only ``cli.error_boundary`` turns them into a message on
+stderr and an exit code, so a notebook user gets an exception and a cron job a code.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README, ``--help``). 1 is kept for "an alert was breached"."""
+
+    OK = 0
+    ALERT = 1
+    USAGE = 2
+    CONFIG = 3
+    DATA = 4
+    OUTPUT = 5
+    INTERNAL = 70
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong: where it is, what is wrong, what to try."""
+
+    message: str
+    where: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class MicroconvError(Exception):
+    """An error the user can fix. Carries every problem found, not just the first."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(
+        self,
+        message: str | Sequence[Problem],
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+    ):
+        if isinstance(message, str):
+            self.problems = [Problem(message, where, hint)]
+        else:
+            self.problems = list(message)
+        super().__init__(str(self))
+
+    @property
+    def message(self) -> str:
+        return self.problems[0].message
+
+    @property
+    def hint(self) -> str | None:
+        return self.problems[0].hint
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class ConfigError(MicroconvError):
+    """The config is invalid on its own terms."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class DataError(MicroconvError):
+    """Input cannot be read, or does not fit the config (missing column, unknown event)."""
+
+    exit_code = ExitCode.DATA
+
+
+class OutputError(MicroconvError):
+    exit_code = ExitCode.OUTPUT
+
+
+def did_you_mean(value: object, choices: Iterable[object], *, what: str = "choices") -> str | None:
+    """A hint naming the closest choices, or listing them all when there are few."""
+    names = sorted({str(c) for c in choices})
+    close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if names and len(names) <= 12:
+        return f"known {what}: " + ", ".join(names)
+    return None

@@ -1,0 +1,374 @@
+"""The canonical events frame, built at the edge so the engine never sees a raw export.
+
+Columns: ``user`` (category), ``ts`` (datetime64[ns, UTC]), ``event`` (category), then one
+column per property the config uses, named by its property name. Row order is input order
+(files in the order given, rows in file order), which is the tie-breaker of
+docs/semantics.md rule 1.4.
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from .config import Config, located_of
+from .errors import DataError, Problem, did_you_mean
+from .io import Source, expand_paths
+
+CORE = ("user", "event", "timestamp")
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Events:
+    """Canonical events: see the module docstring for the columns."""
+
+    frame: pd.DataFrame
+    sources: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class DataQualityReport:
+    """Rows read, rows dropped by reason, and where the first few dropped rows are."""
+
+    rows_read: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def add(self, reason: str, count: int, examples: Iterable[str] = ()) -> None:
+        if count:
+            self.dropped[reason] = self.dropped.get(reason, 0) + count
+            kept = self.examples.setdefault(reason, [])
+            kept.extend(list(examples)[: max(0, 3 - len(kept))])
+
+    def messages(self) -> list[str]:
+        """One line per reason, e.g. ``dropped 12 of 50,000 rows without a user id (first: a.csv:17)``."""
+        out = []
+        for reason, count in self.dropped.items():
+            first = ", ".join(self.examples.get(reason, []))
+            out.append(f"dropped {count:,} of {self.rows_read:,} rows {reason}" + (f" (first: {first})" if first else ""))
+        return out + self.notes
+
+
+def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
+    """Property names the config refers to (``where`` keys, ``value:``), plus ``extra``."""
+    names: dict[str, None] = {}
+    matches = list(config.conversions.values()) + [s for f in config.funnels.values() for s in f.steps]
+    for m in matches:
+        names.update(dict.fromkeys(m.where))
+    names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
+    names.update(dict.fromkeys(extra))
+    return list(names)
+
+
+def _aliases(config: Config, prop: str) -> list[str]:
+    return list(config.columns.properties.get(prop, [prop]))
+
+
+def _config_loc(config: Config, prop: str) -> tuple:
+    if prop in CORE:
+        return ("columns", prop)
+    if prop in config.columns.properties:
+        return ("columns", "properties", prop)
+    for kind, items in (("conversions", config.conversions), ("funnels", config.funnels)):
+        for name, item in items.items():
+            steps = [(("steps", i), s) for i, s in enumerate(item.steps)] if kind == "funnels" else [((), item)]
+            for sub, m in steps:
+                if prop in m.where:
+                    return (kind, name, *sub, "where", prop)
+                if getattr(m, "value", None) == prop:
+                    return (kind, name, *sub, "value")
+    return ()
+
+
+def _resolve(aliases: Sequence[str], columns: Sequence[str]) -> tuple[str, tuple[str, ...]] | None:
+    """First alias present in the file: a column, or ``column.json.path`` into a JSON-string column."""
+    present = set(columns)
+    for alias in aliases:
+        if alias in present:
+            return alias, ()
+        head, *path = alias.split(".")
+        if path and head in present:
+            return head, tuple(path)
+    return None
+
+
+def load_events(
+    paths: Sequence[str | Path],
+    config: Config,
+    *,
+    input_format: str | None = None,
+    extra_properties: Iterable[str] = (),
+) -> tuple[Events, DataQualityReport]:
+    """Read event files into one canonical frame, reading only the columns the config needs.
+
+    Raises:
+        DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
+    """
+    files = expand_paths(paths)
+    props = needed_properties(config, extra_properties)
+    sources = [Source.open(p, input_format) for p in files]
+    plans = [_plan(src, config, props) for src in sources]
+    _check_properties_somewhere(config, props, plans, sources)
+    report = DataQualityReport()
+    frames = []
+    for src, plan in zip(sources, plans):
+        cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
+        table = src.read(cols, dictionary=[plan["event"][0], plan["user"][0]])
+        raw = _columns_from_table(table, plan)
+        frames.append(_clean(raw, config, report, src.path, _line_of(src)))
+    frame = _concat(frames)
+    if frame.empty:
+        raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
+                        where=", ".join(map(str, files)), hint="; ".join(report.messages()) or None)
+    return Events(frame, tuple(map(str, files))), report
+
+
+def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
+                 extra_properties: Iterable[str] = ()) -> tuple[Events, DataQualityReport]:
+    """The same as :func:`load_events` for a DataFrame already in memory (notebooks, tests)."""
+    props = needed_properties(config, extra_properties)
+    columns = [str(c) for c in raw.columns]
+    plan = _plan_columns(columns, config, props, name)
+    table = pa.Table.from_pandas(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]],
+                                 preserve_index=False)
+    report = DataQualityReport()
+    frame = _clean(_columns_from_table(table, plan), config, report, Path(name), lambda i: f"row {i + 1}")
+    return Events(frame, (name,)), report
+
+
+def _plan(src: Source, config: Config, props: list[str]) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    return _plan_columns(src.columns, config, props, str(src.path))
+
+
+def _plan_columns(columns: list[str], config: Config, props: list[str], where: str):
+    located = located_of(config)
+    plan: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+    problems = []
+    for core in CORE:
+        aliases = getattr(config.columns, core)
+        hit = _resolve(aliases, columns)
+        if hit is None:
+            guess = did_you_mean(aliases[0], columns, what="columns")
+            problems.append(Problem(
+                f"{where}: no {core} column; looked for {', '.join(map(repr, aliases))}",
+                located.where(*_config_loc(config, core)),
+                guess or f"the file has {', '.join(columns[:12])}; set columns.{core} in the config",
+            ))
+        else:
+            plan[core] = hit
+    if problems:
+        raise DataError(problems)
+    for prop in props:
+        plan[f"prop:{prop}"] = _resolve(_aliases(config, prop), columns) or (None, ())
+    return plan
+
+
+def _check_properties_somewhere(config, props, plans, sources) -> None:
+    """A property no file has is a typo, not a messy export: say so, with did-you-mean."""
+    located = located_of(config)
+    all_columns = sorted({c for s in sources for c in s.columns})
+    problems = [
+        Problem(f"property {p!r} is not a column of any input file (looked for "
+                f"{', '.join(map(repr, _aliases(config, p)))})",
+                located.where(*_config_loc(config, p)),
+                did_you_mean(_aliases(config, p)[0], all_columns, what="columns"))
+        for p in props if all(plan[f"prop:{p}"][0] is None for plan in plans)
+    ]
+    if problems:
+        raise DataError(problems)
+
+
+def _line_of(src: Source):
+    base = str(src.path)
+    if src.format == "csv":
+        return lambda i: f"{base}:{i + 2}"
+    if src.format == "jsonl":
+        return lambda i: f"{base}:{i + 1}"
+    return lambda i: f"{base}: row {i + 1}"
+
+
+def _columns_from_table(table: pa.Table, plan) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for key, (col, path) in plan.items():
+        if col is None:
+            out[key] = pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
+        elif path:
+            json_paths.setdefault(col, []).append((key, path))
+        else:
+            out[key] = table.column(col).to_pandas()
+    for col, wanted in json_paths.items():
+        fields = _json_fields(table.column(col), [p for _, p in wanted])
+        for (key, _), values in zip(wanted, fields):
+            out[key] = values
+    return out
+
+
+def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:
+    """Values at dotted paths inside a column of JSON-object strings, parsed in one pass by Arrow."""
+    text = pc.fill_null(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
+    text = pc.if_else(pc.starts_with(text, "{"), pc.replace_substring(text, "\n", " "), "{}")
+    try:
+        parsed = pa_json.read_json(
+            io.BytesIO("\n".join(text.to_pylist()).encode() + b"\n"),
+            parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"),
+        )
+        if parsed.num_rows != len(column):
+            raise ValueError("row count changed")
+        records = None
+    except (pa.ArrowException, ValueError):
+        import json
+
+        parsed = None
+        records = [_loads(json, s) for s in text.to_pylist()]
+    out = []
+    for path in paths:
+        if parsed is not None:
+            out.append(_struct_path(parsed, path))
+        else:
+            values = []
+            for rec in records:
+                for key in path:
+                    rec = rec.get(key) if isinstance(rec, dict) else None
+                values.append(rec)
+            out.append(pd.Series(values, dtype="object").infer_objects())
+    return out
+
+
+def _loads(json, s: str):
+    try:
+        return json.loads(s)
+    except ValueError:
+        return None
+
+
+def _struct_path(table: pa.Table, path: tuple[str, ...]) -> pd.Series:
+    if path[0] not in table.column_names:
+        return pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
+    arr = table.column(path[0]).combine_chunks()
+    for key in path[1:]:
+        if not pa.types.is_struct(arr.type) or arr.type.get_field_index(key) < 0:
+            return pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
+        arr = pc.struct_field(arr, key)
+    return arr.to_pandas()
+
+
+def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport, path: Path, line_of) -> pd.DataFrame:
+    n = len(raw["user"])
+    report.rows_read += n
+    user = raw["user"]
+    if not isinstance(user.dtype, pd.CategoricalDtype):
+        user = user.astype("string").str.strip().replace("", pd.NA).astype("category")
+    else:
+        user = user.cat.rename_categories(lambda c: str(c).strip()) if user.cat.categories.dtype == object else user
+        blank = [c for c in user.cat.categories if str(c) == ""]
+        if blank:
+            user = user.cat.remove_categories(blank)
+    ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
+    no_user = user.isna().to_numpy()
+    no_ts = (ts.isna().to_numpy() & ~unparseable)
+    bad_ts = unparseable & ~no_user
+    if bad_ts.any() and bad_ts.sum() == (~no_user).sum():
+        i = int(np.flatnonzero(bad_ts)[0])
+        raise DataError(
+            f"no timestamp could be parsed (first value {raw['timestamp'].iloc[i]!r})",
+            where=line_of(i),
+            hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "
+                 "set columns.timestamp or columns.timestamp_unit in the config",
+        )
+    for reason, mask in (("without a user id", no_user),
+                         ("without a timestamp", no_ts & ~no_user),
+                         ("with an unparseable timestamp", bad_ts)):
+        if mask.any():
+            report.add(reason, int(mask.sum()), (line_of(int(i)) for i in np.flatnonzero(mask)[:3]))
+    keep = ~(no_user | ts.isna().to_numpy())
+    event = raw["event"]
+    if not isinstance(event.dtype, pd.CategoricalDtype):
+        event = event.astype("string").astype("category")
+    frame = pd.DataFrame({"user": user, "ts": ts, "event": event})
+    for key, values in raw.items():
+        if key.startswith("prop:"):
+            frame[key[5:]] = values.reset_index(drop=True)
+    frame = frame.loc[keep]
+    missing_event = frame["event"].isna()
+    if missing_event.any():
+        report.add("without an event name", int(missing_event.sum()),
+                   (line_of(int(i)) for i in np.flatnonzero(keep)[np.flatnonzero(missing_event.to_numpy())[:3]]))
+        frame = frame.loc[~missing_event]
+    return frame.reset_index(drop=True)
+
+
+def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
+    """UTC nanosecond timestamps, and a mask of non-empty values that could not be parsed."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("string")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        ts = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        ts = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        ts = pd.to_datetime(numbers, unit=unit or _epoch_unit(numbers), utc=True, errors="coerce")
+    else:
+        text = values.astype("string").str.strip().replace("", pd.NA)
+        if unit is not None or text.dropna().str.fullmatch(r"-?\d+(\.\d+)?").all():
+            return parse_timestamps(pd.to_numeric(text, errors="coerce"), unit, tz)
+        ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        retry = ts.isna() & text.notna()
+        if retry.any():
+            ts[retry] = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
+        if tz != "UTC":
+            naive = text.notna() & ~text.str.contains(_OFFSET, na=False)
+            if naive.any():
+                local = pd.to_datetime(text[naive], format="mixed", errors="coerce")
+                ts[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        unparseable = (ts.isna() & text.notna()).to_numpy()
+        return ts.astype("datetime64[ns, UTC]"), unparseable
+    ts = ts.astype("datetime64[ns, UTC]")
+    return ts, (ts.isna() & values.notna()).to_numpy()
+
+
+def _epoch_unit(numbers: pd.Series) -> str:
+    """docs/semantics.md rule 1.3: the unit follows from the column's median magnitude."""
+    typical = float(numbers.abs().median()) if numbers.notna().any() else 0.0
+    for limit, unit in ((1e11, "s"), (1e14, "ms"), (1e17, "us")):
+        if typical < limit:
+            return unit
+    return "ns"
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-file frames; categories are unioned so the columns stay categorical."""
+    if len(frames) == 1:
+        return frames[0]
+    out = {}
+    for col in frames[0].columns:
+        parts = [f[col] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            try:
+                out[col] = pd.Series(pd.api.types.union_categoricals(parts, ignore_order=True))
+                continue
+            except TypeError:
+                parts = [p.astype("string") for p in parts]
+        out[col] = pd.concat([p.reset_index(drop=True) for p in parts], ignore_index=True)
+        if col in ("user", "event"):
+            out[col] = out[col].astype("category")
+    return pd.DataFrame(out)
+

@@ -1,0 +1,157 @@
+"""Readers for event logs: CSV, Parquet and JSON Lines, plain or compressed.
+
+Readers only read. They let the caller see a file's columns first, so that aliases can be
+resolved per file and only the needed columns are read; cleaning happens in ``events``.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from .errors import DataError
+
+COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+
+
+def detect_format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in FORMATS:
+        return FORMATS[suffixes[-1]]
+    raise DataError(
+        f"cannot tell the format of {path.name!r} from its name",
+        where=str(path),
+        hint="name it .csv, .parquet or .jsonl (optionally .gz/.zst), or pass --input-format",
+    )
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files in the order given; a directory or a glob pattern stands for its files, sorted."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+            if not files:
+                raise DataError("directory holds no files", where=str(path))
+            out.extend(files)
+        elif path.exists():
+            out.append(path)
+        elif glob.has_magic(str(raw)):
+            matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise DataError("no file matches this pattern", where=str(raw))
+            out.extend(matches)
+        else:
+            raise DataError("file not found", where=str(path), hint=_nearby_hint(path))
+    return out
+
+
+def _nearby_hint(path: Path) -> str | None:
+    from .errors import did_you_mean
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"directory {str(parent)!r} does not exist either"
+    return did_you_mean(path.name, [p.name for p in parent.iterdir()], what="files there")
+
+
+@dataclass
+class Source:
+    """One input file: its columns, and a way to read a subset of them."""
+
+    path: Path
+    format: str
+    delimiter: str = ","
+    _table: pa.Table | None = None
+
+    @classmethod
+    def open(cls, path: Path, fmt: str | None = None) -> Source:
+        fmt = fmt or detect_format(path)
+        delimiter = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+        return cls(path, fmt, delimiter)
+
+    @property
+    def columns(self) -> list[str]:
+        try:
+            if self.format == "parquet":
+                return list(pq.ParquetFile(self.path).schema_arrow.names)
+            if self.format == "csv":
+                return self._csv_header()
+            return list(self._jsonl_table().column_names)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise self._error(exc) from None
+
+    def read(self, columns: Sequence[str], dictionary: Sequence[str] = ()) -> pa.Table:
+        """Read only ``columns``; ``dictionary`` columns come back dictionary-encoded (pandas category)."""
+        try:
+            if self.format == "parquet":
+                table = pq.read_table(self.path, columns=list(columns), read_dictionary=list(dictionary))
+            elif self.format == "csv":
+                convert = pa_csv.ConvertOptions(
+                    include_columns=list(columns),
+                    column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary},
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                )
+                table = pa_csv.read_csv(
+                    self.path,
+                    read_options=pa_csv.ReadOptions(block_size=16 << 20),
+                    parse_options=pa_csv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+                    convert_options=convert,
+                )
+            else:
+                table = self._jsonl_table().select(list(columns))
+                for name in dictionary:
+                    idx = table.column_names.index(name)
+                    table = table.set_column(idx, name, table.column(name).cast(pa.string()).dictionary_encode())
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise self._error(exc) from None
+        return table
+
+    def _csv_header(self) -> list[str]:
+        with pa.input_stream(self.path, compression="detect") as stream:
+            first = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="").readline()
+        if not first.strip():
+            raise DataError("the file is empty (no header line)", where=str(self.path),
+                            hint="a CSV needs a header row naming its columns")
+        return next(csv.reader([first], delimiter=self.delimiter))
+
+    def _jsonl_table(self) -> pa.Table:
+        if self._table is None:
+            with pa.input_stream(self.path, compression="detect") as stream:
+                data = stream.read()
+            if not data.strip():
+                raise DataError("the file is empty", where=str(self.path))
+            self._table = pa_json.read_json(
+                io.BytesIO(data),
+                parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"),
+            )
+        return self._table
+
+    def _error(self, exc: Exception) -> DataError:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = None
+        if "UTF8" in text or "utf-8" in text.lower():
+            hint = "the file is not UTF-8; re-save it as UTF-8"
+        elif self.format == "csv" and "columns" in text:
+            hint = "a row has a different number of fields than the header; check quoting and delimiters"
+        elif self.format == "parquet":
+            hint = "is this really a Parquet file?"
+        return DataError(f"cannot read {self.format.upper()}: {text}", where=str(self.path), hint=hint)

@@ -1,0 +1,28 @@
+"""Renderers: views of result frames. They format; they never count."""
+from __future__ import annotations
+
+from enum import Enum
+
+from ..results import AnalysisResult
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100) -> str:
+    """The whole result as text in ``fmt`` (the table is rendered without colour)."""
+    if fmt is Format.csv:
+        from .csv import render_csv
+        return render_csv(result)
+    if fmt is Format.json:
+        from .json import render_json
+        return render_json(result)
+    if fmt is Format.markdown:
+        from .markdown import render_markdown
+        return render_markdown(result)
+    from .table import render_table_text
+    return render_table_text(result, width=width)

@@ -1,0 +1,62 @@
+"""Rich tables for the terminal. Builders return renderables; they do no I/O."""
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..results import AnalysisResult, FunnelResult
+from .format import bar, duration, pct
+
+
+def funnel_table(f: FunnelResult) -> Table:
+    title = f"{f.label}  ·  window {duration(f.window_seconds)}  ·  {f.entrants:,} entrants"
+    worst = f.largest_drop_step
+    caption = None
+    if worst is not None:
+        s = f.steps[worst - 1]
+        caption = f"▼ largest drop-off: {s.dropped:,} users before {s.name!r}"
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
+                  title_style="bold", header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("#", justify="right")
+    table.add_column("step", no_wrap=True, overflow="ellipsis", max_width=32)
+    table.add_column("users", justify="right")
+    table.add_column("of start", justify="right")
+    table.add_column("", width=10, no_wrap=True)
+    table.add_column("of prev", justify="right")
+    table.add_column("dropped", justify="right", no_wrap=True)
+    table.add_column("median time", justify="right", no_wrap=True)
+    for s in f.steps:
+        mark = s.step == worst
+        table.add_row(
+            str(s.step),
+            s.name,
+            f"{s.users:,}",
+            pct(s.rate_from_start),
+            Text(bar(s.rate_from_start, 10), style="cyan"),
+            pct(s.rate_from_previous) if s.step > 1 else "",
+            (Text(f"{s.dropped:,} ▼", style="bold red") if mark else Text(f"{s.dropped:,}  ")) if s.step > 1 else "",
+            duration(s.median_seconds_from_previous),
+        )
+    return table
+
+
+def result_renderable(result: AnalysisResult) -> Group:
+    items = []
+    for i, f in enumerate(result.funnels):
+        if i:
+            items.append(Text(""))
+        items.append(funnel_table(f))
+    return Group(*items)
+
+
+def render_table_text(result: AnalysisResult, *, width: int = 100) -> str:
+    """The table without colour, at a fixed width: for files and golden tests."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
+        result_renderable(result)
+    )
+    return buf.getvalue()

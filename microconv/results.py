@@ -1,0 +1,74 @@
+"""Plain result types. Every renderer is a view of ``to_frame()``; nothing here formats."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import Problem
+
+STEP_COLUMNS = [
+    "funnel", "step", "name", "users", "rate_from_start", "rate_from_previous",
+    "dropped", "median_seconds_from_previous",
+]
+
+
+@dataclass(frozen=True)
+class StepRow:
+    step: int
+    name: str
+    users: int
+    rate_from_start: float
+    rate_from_previous: float
+    dropped: int
+    median_seconds_from_previous: float
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelResult:
+    """Counts for one funnel; ``reached`` is each entrant's furthest step (index: user id)."""
+
+    name: str
+    label: str
+    window_seconds: float
+    steps: tuple[StepRow, ...]
+    reached: pd.Series
+
+    @property
+    def entrants(self) -> int:
+        return self.steps[0].users if self.steps else 0
+
+    @property
+    def largest_drop_step(self) -> int | None:
+        """The step with the most users lost (the first on a tie); None when nobody dropped."""
+        best = max(self.steps, key=lambda s: s.dropped, default=None)
+        return best.step if best is not None and best.dropped > 0 else None
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"funnel": self.name, **vars(s)} for s in self.steps]
+        return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    sources: tuple[str, ...] = ()
+    events: int = 0
+    users: int = 0
+    first_ts: pd.Timestamp | None = None
+    last_ts: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    funnels: tuple[FunnelResult, ...]
+    meta: RunMeta = RunMeta()
+    warnings: tuple[Problem, ...] = ()
+    quality_notes: tuple[str, ...] = field(default=())
+
+    def funnel(self, name: str) -> FunnelResult:
+        return next(f for f in self.funnels if f.name == name)
+
+    def steps_frame(self) -> pd.DataFrame:
+        """All funnels' steps, one row per (funnel, step), the tidy CSV."""
+        frames = [f.to_frame() for f in self.funnels]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=STEP_COLUMNS)
