@@ -6,8 +6,9 @@ from one numpy generator seeded with 20261123; the two files hold the same rows,
 timestamp order (ties keep generation order), and the Parquet file stores ``timestamp`` as
 timestamp[ms, UTC] and empty strings as nulls.
 
-Shape. 4,000 users (``u000001`` ..), October 2026 (UTC). A user has 1..20 sessions (long
-tailed), each on its own day, starting at a daytime-weighted hour; a session is a burst of
+Shape. 4,000 users (``u000001`` ..), October 2026 (UTC). A user gets 1..20 sessions (long
+tailed; those that would fall after October 31 are dropped), each on its own day, starting at
+a daytime-weighted hour; a session is a burst of
 events seconds to minutes apart, opened by a ``page_view`` whose URL carries
 ``?utm_source=`` (the user's channel on the first session, on later ones the user's
 channel 70% of the time and a random channel otherwise). Columns ``utm_source`` (the
@@ -44,23 +45,27 @@ PLANTED EFFECTS (purchase = the user has at least one ``purchase`` event):
 * Device: begin_checkout -> purchase completion is 0.65 desktop (45% of users), 0.45 mobile
   (45%), 0.55 tablet (10%); the earlier stages do not depend on device.
 
-Realised in the files (users): purchasers 279 of 4,000 (6.98%); video watchers 11.62% vs
-5.81%, newsletter 7.00% vs 6.97%, email 12.03% vs 5.99% (google 6.10%, direct 6.12%,
-facebook 5.88%, tiktok 5.88%), checkout completion desktop 65.0% vs mobile 45.3%.
+Realised in the files (share of the 4,000 identified users with a purchase): 284
+purchasers (7.10%); video watchers 12.00% (96/800) vs non-watchers 5.88% (188/3,200);
+newsletter 7.17% (43/600) vs 7.09% (241/3,400); any sign_up 17.8% vs 4.5%; email 12.19%
+(78/640) vs 6.13% for the rest (google 6.08%, direct 6.25%, facebook 5.88%, tiktok 6.32%);
+begin_checkout -> purchase desktop 66.1% (156/236), mobile 44.2% (99/224), tablet 53.7%
+(29/54). 10 purchasers first buy more than 7 days after their first view_item.
 
 Messiness that the tool has to cope with (each a deliberate test of a rule in
 docs/semantics.md):
 
-* 0.3% of rows are anonymous page_views (empty ``user_id``, own one-row sessions).
+* 0.3% of rows are anonymous landing page_views (empty ``user_id``, random channel and
+  device, each its own one-row session).
 * 20 exact duplicate rows (copies of non-purchase rows, so revenue is not doubled).
-* 4% of users who reach add_to_cart without a split (below) have their first ``view_item``
+* 4% of users who reach add_to_cart without a split (below) have their funnel ``view_item``
   and ``add_to_cart`` swapped in time (cart first).
 * 35% of carting users with an earlier session view the product in a random earlier session
   and cart/check out/purchase in a later one, days apart: some purchases come more than 7
   days after the first ``view_item``.
-* Repeats: Poisson(0.7) extra ``view_item`` per viewer and one extra ``add_to_cart`` for 25% of
-  carters, in random sessions; 30% of purchasers with a later session buy again there
-  (``begin_checkout`` + ``purchase``).
+* Repeats, in random sessions: Poisson(0.7) extra ``view_item`` per viewer; one extra
+  ``view_item`` + ``add_to_cart`` (30 s later) for 25% of carters; 30% of purchasers with a
+  later session buy again there (``begin_checkout`` + ``purchase``).
 
 Event properties (``event_data``, JSON): purchase ``{"revenue": 59.9, "currency": "EUR",
 "items": 2}`` (revenue long tailed in 10..400), sign_up ``{"method": ...}``, scroll
@@ -143,6 +148,10 @@ def product_url(sku) -> np.ndarray:
     return cat(SITE + "/product/sku-", sku)
 
 
+def session_ids(index: np.ndarray) -> np.ndarray:
+    return cat("s", np.char.zfill((index + 1).astype(str), 7))
+
+
 def purchase_data(rng, n: int) -> np.ndarray:
     items = 1 + np.minimum(rng.poisson(0.5, n), 4)
     revenue = np.clip(items * rng.lognormal(np.log(30), 0.6, n), 10, 400).round(2)
@@ -181,9 +190,13 @@ def generate(rng) -> pd.DataFrame:
     rows = []
 
     def add(session, t, name, url="", data=""):
-        m = len(session)
-        rows.append(dict(session=session, t=np.floor(t).astype(np.int64), name=np.broadcast_to(name, m),
-                         url=np.broadcast_to(url, m), data=np.broadcast_to(data, m)))
+        size = len(session)
+        rows.append(dict(session=session, t=np.floor(t).astype(np.int64), name=np.broadcast_to(name, size),
+                         url=np.broadcast_to(url, size), data=np.broadcast_to(data, size)))
+
+    def view(session, t, url):
+        add(session, t - 1, "page_view", url)
+        add(session, t, "view_item", url)
 
     nb = 1 + rng.poisson(3.0, n_s)
     bs = np.repeat(np.arange(n_s), nb)
@@ -212,8 +225,7 @@ def generate(rng) -> pd.DataFrame:
     t_check = np.maximum(t_view, t_cart) + 30 + rng.exponential(90, m)
     t_buy = t_check + 30 + rng.exponential(120, m)
     url = product_url(fav_sku[fu])
-    add(sv, t_view - 1, "page_view", url)
-    add(sv, t_view, "view_item", url)
+    view(sv, t_view, url)
     c, ch, b = carted[fu], checked[fu], bought[fu]
     add(sf[c], t_cart[c], "add_to_cart", url[c])
     add(sf[ch], t_check[ch], "begin_checkout")
@@ -225,11 +237,12 @@ def generate(rng) -> pd.DataFrame:
     rs = in_random_session(ru)
     t = start[rs] + 60 + rng.uniform(0, 900, ru.size)
     url = product_url(np.where(rng.random(ru.size) < 0.5, fav_sku[ru], rng.integers(1, N_SKUS + 1, ru.size)))
-    add(rs, t - 1, "page_view", url)
-    add(rs, t, "view_item", url)
+    view(rs, t, url)
     cu = fu[c & (rng.random(m) < 0.25)]
     rs = in_random_session(cu)
-    add(rs, start[rs] + 120 + rng.uniform(0, 900, cu.size), "add_to_cart", product_url(fav_sku[cu]))
+    t, url = start[rs] + 120 + rng.uniform(0, 900, cu.size), product_url(fav_sku[cu])
+    view(rs, t - 30, url)
+    add(rs, t, "add_to_cart", url)
     later = n_sess[fu] - f_loc - 1
     again = b & (later > 0) & (rng.random(m) < 0.3)
     rs = sf[again] + 1 + (rng.random(again.sum()) * later[again]).astype(int)
@@ -248,31 +261,32 @@ def generate(rng) -> pd.DataFrame:
 
     ev = {key: np.concatenate([r[key] for r in rows]) for key in rows[0]}
     user = su[ev["session"]]
-    n_anon = round(0.003 * user.size / 0.997)
-    dup = rng.choice(np.flatnonzero(ev["name"] != "purchase"), 20, replace=False)
-    anon_channel = rng.choice(5, n_anon, p=CHANNEL_SHARE)
-    anon_url = cat(SITE, pick(rng, PAGES[:-1], n_anon), "?utm_source=", CHANNELS[anon_channel])
     session_rank = np.empty(n_s, np.int64)
     session_rank[np.argsort(start, kind="stable")] = np.arange(n_s)
-    user_ids = cat("u", np.char.zfill(np.arange(1, n + 1).astype(str), 6))
-
-    def session_ids(i):
-        return cat("s", np.char.zfill((i + 1).astype(str), 7))
-
-    t_anon = MONTH_START + rng.integers(0, DAYS * 86400 - 7200, n_anon)
-    df = pd.DataFrame({
-        "user_id": np.concatenate([user_ids[user][dup], user_ids[user], np.full(n_anon, "")]),
-        "timestamp": np.concatenate([ev["t"][dup], ev["t"], t_anon]),
-        "event_name": np.concatenate([ev["name"][dup], ev["name"], np.full(n_anon, "page_view")]),
-        "page_url": np.concatenate([ev["url"][dup], ev["url"], anon_url]),
-        "event_data": np.concatenate([ev["data"][dup], ev["data"], np.full(n_anon, "")]),
-        "utm_source": np.concatenate([CHANNELS[channel[user]][dup], CHANNELS[channel[user]], CHANNELS[anon_channel]]),
-        "device": np.concatenate([DEVICES[device[user]][dup], DEVICES[device[user]],
-                                  pick(rng, DEVICES, n_anon, DEVICE_SHARE)]),
-        "session_id": np.concatenate([session_ids(session_rank[ev["session"]])[dup],
-                                      session_ids(session_rank[ev["session"]]),
-                                      session_ids(n_s + np.arange(n_anon))]),
-    })
+    known = {
+        "user_id": cat("u", np.char.zfill((user + 1).astype(str), 6)),
+        "timestamp": ev["t"],
+        "event_name": ev["name"],
+        "page_url": ev["url"],
+        "event_data": ev["data"],
+        "utm_source": CHANNELS[channel[user]],
+        "device": DEVICES[device[user]],
+        "session_id": session_ids(session_rank[ev["session"]]),
+    }
+    dup = rng.choice(np.flatnonzero(ev["name"] != "purchase"), 20, replace=False)
+    n_anon = round(0.003 * user.size / 0.997)
+    anon_channel = rng.choice(5, n_anon, p=CHANNEL_SHARE)
+    anon = {
+        "user_id": "",
+        "timestamp": MONTH_START + rng.integers(0, DAYS * 86400 - 7200, n_anon),
+        "event_name": "page_view",
+        "page_url": cat(SITE, pick(rng, PAGES[:-1], n_anon), "?utm_source=", CHANNELS[anon_channel]),
+        "event_data": "",
+        "utm_source": CHANNELS[anon_channel],
+        "device": pick(rng, DEVICES, n_anon, DEVICE_SHARE),
+        "session_id": session_ids(n_s + np.arange(n_anon)),
+    }
+    df = pd.DataFrame({c: np.concatenate([known[c], known[c][dup], np.broadcast_to(anon[c], n_anon)]) for c in known})
     assert df["timestamp"].between(MONTH_START, MONTH_END - 1).all()
     return df.sort_values("timestamp", kind="stable", ignore_index=True)
 

@@ -20,23 +20,21 @@ def funnel_table(f: FunnelResult) -> Table:
         s = f.steps[worst - 1]
         caption = f"▼ largest drop-off: {s.dropped:,} users before {s.name!r}"
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
-                  title_style="bold", header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("#", justify="right")
-    table.add_column("step", no_wrap=True, overflow="ellipsis", max_width=32)
-    table.add_column("users", justify="right")
-    table.add_column("of start", justify="right")
-    table.add_column("", width=10, no_wrap=True)
-    table.add_column("of prev", justify="right")
+                  title_style="bold", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("step", overflow="fold", max_width=36)
+    table.add_column("users", justify="right", no_wrap=True)
+    table.add_column("of start", justify="right", no_wrap=True)
+    table.add_column("", width=8, no_wrap=True)
+    table.add_column("of prev", justify="right", no_wrap=True)
     table.add_column("dropped", justify="right", no_wrap=True)
-    table.add_column("median time", justify="right", no_wrap=True)
+    table.add_column("median", justify="right", no_wrap=True)
     for s in f.steps:
         mark = s.step == worst
         table.add_row(
-            str(s.step),
-            s.name,
+            f"{s.step}. {s.name}",
             f"{s.users:,}",
             pct(s.rate_from_start),
-            Text(bar(s.rate_from_start, 10), style="cyan"),
+            Text(bar(s.rate_from_start, 8), style="cyan"),
             pct(s.rate_from_previous) if s.step > 1 else "",
             (Text(f"{s.dropped:,} ▼", style="bold red") if mark else Text(f"{s.dropped:,}  ")) if s.step > 1 else "",
             duration(s.median_seconds_from_previous),
