@@ -166,11 +166,13 @@ def _plan_columns(columns: list[str], config: Config, props: list[str], where: s
         hit = _resolve(aliases, columns)
         if hit is None:
             guess = did_you_mean(aliases[0], columns, what="columns")
-            problems.append(Problem(
-                f"{where}: no {core} column; looked for {', '.join(map(repr, aliases))}",
-                located.where(*_config_loc(config, core)),
-                guess or f"the file has {', '.join(columns[:12])}; set columns.{core} in the config",
-            ))
+            fix = f"set columns.{core} in the config"
+            message = f"no {core} column; looked for {', '.join(map(repr, aliases))}"
+            if located.has("columns", core):
+                message, at = f"{where} has {message}", located.where("columns", core)
+            else:
+                at = where
+            problems.append(Problem(message, at, f"{guess}; {fix}" if guess else fix))
         else:
             plan[core] = hit
     if problems:

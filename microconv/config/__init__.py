@@ -1,6 +1,7 @@
 """Load and validate a funnels config, reporting every problem with its place in the file."""
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -20,9 +21,20 @@ __all__ = ["Config", "Conversion", "Funnel", "Step", "Condition", "load_config",
 class Located:
     """A validated config plus where each of its parts came from, for error messages."""
 
-    def __init__(self, file: str | None, source: SourceMap | None):
+    def __init__(self, file: str | None, source: SourceMap | None, data: Any = None):
         self.file = file
         self.source = source
+        self.data = data
+
+    def has(self, *loc: str | int) -> bool:
+        """Whether the config itself spells out ``loc`` (rather than relying on a default)."""
+        node = self.data
+        for part in loc:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return False
+        return True
 
     def where(self, *loc: str | int) -> str | None:
         if self.source is None:
@@ -47,9 +59,10 @@ def load_config(path: str | Path) -> Config:
     try:
         data, source = load_yaml(text, str(path))
     except YamlSyntaxError as exc:
-        raise ConfigError(exc.message, where=str(exc.location),
-                          hint="check the indentation and quoting on that line") from None
-    return parse_config(data, located=Located(str(path), source))
+        hint = ("remove or rename one of them" if exc.message.startswith("duplicate key")
+                else "check the indentation and quoting on that line")
+        raise ConfigError(exc.message, where=str(exc.location), hint=hint) from None
+    return parse_config(data, located=Located(str(path), source, data))
 
 
 def parse_config(data: Any, *, located: Located | None = None) -> Config:
@@ -58,17 +71,17 @@ def parse_config(data: Any, *, located: Located | None = None) -> Config:
     Raises:
         ConfigError: every schema and cross-reference problem, each with its location.
     """
-    located = located or Located(None, None)
+    located = located or Located(None, None, data)
     if data is None:
         raise ConfigError("the config is empty", where=located.file,
                           hint="define at least one funnel; see funnels.example.yaml")
+    problems = list(_cross_reference(data, located))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_problem(err, located) for err in exc.errors()]) from None
-    problems = list(_cross_reference(config, located))
+        problems += [_problem(err, located) for err in exc.errors()]
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: _position(located, p)))
     config._located = located
     return config
 
@@ -77,16 +90,30 @@ def located_of(config: Config) -> Located:
     return config._located or Located(None, None)
 
 
-def _cross_reference(config: Config, located: Located):
-    if not config.funnels and not config.conversions:
+def _position(located: Located, problem: Problem) -> tuple:
+    """Sort key: problems in the order they appear in the file."""
+    if located.source is None or not problem.where:
+        return (0, 0)
+    parts = problem.where.rsplit(":", 2)
+    return tuple(int(p) if p.isdigit() else 0 for p in parts[1:])
+
+
+def _cross_reference(data: Any, located: Located):
+    """Checks across sections, run on the raw data so they are reported beside schema errors."""
+    if not isinstance(data, dict):
+        return
+    funnels = data.get("funnels") if isinstance(data.get("funnels"), dict) else {}
+    conversions = data.get("conversions") if isinstance(data.get("conversions"), dict) else {}
+    if not funnels and not conversions:
         yield Problem("the config defines no funnels and no conversions", located.where(),
                       "add a 'funnels:' section; see funnels.example.yaml")
-    for fname, funnel in config.funnels.items():
-        for i, step in enumerate(funnel.steps):
-            if step.ref is not None and step.ref not in config.conversions:
-                yield Problem(f"step {i + 1} of funnel {fname!r} names unknown conversion {step.ref!r}",
+    for fname, funnel in funnels.items():
+        steps = funnel.get("steps") if isinstance(funnel, dict) else None
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, str) and step not in conversions:
+                yield Problem(f"step {i + 1} of funnel {fname!r} names unknown conversion {step!r}",
                               located.where("funnels", fname, "steps", i),
-                              did_you_mean(step.ref, config.conversions, what="conversions")
+                              did_you_mean(step, conversions, what="conversions")
                               or "define it under 'conversions:' or write the step as {event: NAME}")
 
 
@@ -100,6 +127,10 @@ def _problem(err: Mapping[str, Any], located: Located) -> Problem:
         return Problem(f"unknown key {key!r}", where, did_you_mean(key, allowed, what="keys"))
     if kind == "missing":
         return Problem(f"missing required key {loc[-1]!r}", where)
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+        return Problem(f"{loc[-1]} must be one of {', '.join(map(repr, choices))}, got {err.get('input')!r}",
+                       where, did_you_mean(err.get("input"), choices, what="values"))
     msg = err["msg"].removeprefix("Value error, ")
     if kind.startswith(("string_", "int_", "float_", "bool_", "list_", "dict_", "literal_", "timedelta")):
         msg = f"{msg}, got {err.get('input')!r}"

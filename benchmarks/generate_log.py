@@ -1,0 +1,150 @@
+"""Generate a large synthetic event log for benchmarking microconv.
+
+Why: performance work needs logs of any size (10M+ events) that look like real exports in
+the ways that matter for speed: many users with long-tailed activity, a skewed event mix,
+string ids, high-cardinality channels, and funnel events with real ordered structure, so a
+funnel view_item -> add_to_cart -> begin_checkout -> purchase within 7 days has
+non-trivial counts at every step. It is written in chunks of ~1M rows (whole users) through a
+ParquetWriter (one row group per chunk, under pyarrow's default 1Mi-row cap) or a CSV writer,
+so memory stays bounded whatever the size.
+
+    python benchmarks/generate_log.py OUT --users N --events M [--seed S]
+        [--format parquet|csv] [--int-ids]
+
+Exactly M rows over N users. Columns: user_id (``u0000001`` or int64 with --int-ids),
+timestamp (timestamp[ms, UTC] in Parquet, ``2026-10-05T14:03:22Z`` in CSV; second
+precision, from 2026-10-01), event_name (22 names), utm_source (25 values) and device (3
+values), both per user, and revenue (float64 on purchase rows, null elsewhere). Rows are
+sorted by timestamp within each chunk, not across chunks.
+
+Events per user are multinomial over lognormal(0, 1.2) weights (mean M/N, at least one each
+when M >= N). A user's first events form the funnel: a depth drawn as view_item 0.45, then
+add_to_cart 0.45, begin_checkout 0.5, purchase 0.55 of those reaching the previous step,
+capped at the user's event count. Steps follow each other by minutes (lognormal, median
+2 min) or, 12% of the time, by days (exponential, mean 3 days); 3% of carting users have
+view_item and add_to_cart swapped. The rest are background events from a long-tailed mix that
+also holds view_item and add_to_cart (never begin_checkout or purchase), spread over a
+per-user active span of a few days. With the defaults' shape (10 events per user) about 50%
+/ 20% / 10% / 5% of users reach the four steps within 7 days.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+START_S = int(np.datetime64("2026-10-01T00:00:00", "s").astype(np.int64))
+DAY = 86400
+ROWS_PER_CHUNK = 1_000_000
+FUNNEL = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
+P_FUNNEL = np.array([0.45, 0.45, 0.5, 0.55])
+BACKGROUND = [
+    "page_view", "scroll", "user_engagement", "session_start", "click", "view_item", "search",
+    "view_item_list", "select_item", "login", "video_play", "add_to_cart", "view_promotion",
+    "sign_up", "share", "add_to_wishlist", "file_download", "remove_from_cart", "form_submit",
+    "add_payment_info", "logout",
+]
+NAMES = FUNNEL + [b for b in BACKGROUND if b not in FUNNEL]
+BACKGROUND_CODES = np.array([NAMES.index(b) for b in BACKGROUND])
+BACKGROUND_P = 1 / np.arange(1, len(BACKGROUND) + 1) ** 1.3
+UTM = [
+    "google", "direct", "facebook", "instagram", "email", "tiktok", "bing", "youtube", "newsletter",
+    "linkedin", "twitter", "pinterest", "reddit", "affiliate", "duckduckgo", "partner", "yahoo",
+    "snapchat", "podcast", "medium", "quora", "producthunt", "hackernews", "baidu", "yandex",
+]
+UTM_P = 1 / np.arange(1, len(UTM) + 1) ** 1.2
+DEVICES = ["desktop", "mobile", "tablet"]
+DEVICE_P = np.array([0.5, 0.42, 0.08])
+
+
+def chunk_table(rng, first_user: int, n_users: int, n_events: int, int_ids: bool) -> pa.Table:
+    weights = rng.lognormal(0, 1.2, n_users)
+    floor = 1 if n_events >= n_users else 0
+    count = floor + rng.multinomial(n_events - floor * n_users, weights / weights.sum())
+    reach = np.cumprod(rng.random((n_users, 4)) < P_FUNNEL, axis=1)
+    depth = np.minimum(reach.sum(axis=1), count)
+
+    span = np.minimum(rng.lognormal(np.log(3 * DAY), 1.0, n_users), 28 * DAY)
+    first_seen = START_S + rng.random(n_users) * (30 * DAY - span)
+    step_gap = np.where(rng.random((n_users, 4)) < 0.12, rng.exponential(3 * DAY, (n_users, 4)),
+                        rng.lognormal(np.log(120), 1.0, (n_users, 4)))
+    step_gap[:, 0] = first_seen + rng.random(n_users) * span
+    step_time = np.cumsum(step_gap, axis=1)
+    swap = (depth >= 2) & (rng.random(n_users) < 0.03)
+    step_time[swap, :2] = step_time[swap, 1::-1]
+
+    user = np.repeat(np.arange(n_users), count)
+    pos = np.arange(user.size) - np.repeat(np.cumsum(count) - count, count)
+    in_funnel = pos < depth[user]
+    step = np.minimum(pos, 3)
+    t = np.where(in_funnel, step_time[user, step], first_seen[user] + rng.random(user.size) * span[user])
+    code = np.where(in_funnel, step, BACKGROUND_CODES[rng.choice(len(BACKGROUND), user.size,
+                                                                 p=BACKGROUND_P / BACKGROUND_P.sum())])
+    order = np.argsort(t, kind="stable")
+    user, t, code = user[order], t[order].astype(np.int64) * 1000, code[order]
+
+    ids = np.arange(first_user + 1, first_user + n_users + 1)
+    if not int_ids:
+        ids = pc.binary_join_element_wise("u", pc.utf8_lpad(pa.array(ids).cast(pa.string()), 7, "0"), "")
+    is_purchase = code == NAMES.index("purchase")
+    revenue = np.zeros(user.size)
+    revenue[is_purchase] = np.round(rng.lognormal(np.log(45), 0.8, is_purchase.sum()), 2)
+    return pa.table({
+        "user_id": pc.take(ids, user),
+        "timestamp": pa.array(t, pa.timestamp("ms", tz="UTC")),
+        "event_name": pc.take(pa.array(NAMES), code),
+        "utm_source": pc.take(pa.array(UTM), rng.choice(len(UTM), n_users, p=UTM_P / UTM_P.sum())[user]),
+        "device": pc.take(pa.array(DEVICES), rng.choice(3, n_users, p=DEVICE_P)[user]),
+        "revenue": pa.array(revenue, mask=~is_purchase),
+    })
+
+
+def as_csv(table: pa.Table) -> pa.Table:
+    naive = table["timestamp"].cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).cast(pa.timestamp("s"))
+    iso = pc.strftime(naive, format="%Y-%m-%dT%H:%M:%SZ")
+    return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", iso)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("--users", type=int, required=True)
+    ap.add_argument("--events", type=int, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--int-ids", action="store_true")
+    args = ap.parse_args(argv)
+    if args.users < 1 or args.events < 0:
+        ap.error("--users must be >= 1 and --events >= 0")
+
+    began = time.perf_counter()
+    rng = np.random.default_rng(args.seed)
+    per_chunk = max(1, round(args.users * ROWS_PER_CHUNK / max(args.events, 1)))
+    writer = None
+    try:
+        for u0 in range(0, args.users, per_chunk):
+            u1 = min(u0 + per_chunk, args.users)
+            n_events = args.events * u1 // args.users - args.events * u0 // args.users
+            table = chunk_table(rng, u0, u1 - u0, n_events, args.int_ids)
+            if args.format == "csv":
+                table = as_csv(table)
+            if writer is None:
+                writer = (pq.ParquetWriter(args.out, table.schema) if args.format == "parquet" else
+                          pacsv.CSVWriter(args.out, table.schema,
+                                          write_options=pacsv.WriteOptions(quoting_style="needed")))
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    print(f"{args.out}: {args.events:,} rows, {args.users:,} users, {time.perf_counter() - began:.1f} s",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
