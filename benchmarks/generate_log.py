@@ -43,11 +43,11 @@ START_S = int(np.datetime64("2026-10-01T00:00:00", "s").astype(np.int64))
 DAY = 86400
 ROWS_PER_CHUNK = 1_000_000
 FUNNEL = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
-P_FUNNEL = np.array([0.45, 0.45, 0.5, 0.55])
+P_FUNNEL = np.array([0.40, 0.50, 0.70, 0.60])
 BACKGROUND = [
-    "page_view", "scroll", "user_engagement", "session_start", "click", "view_item", "search",
-    "view_item_list", "select_item", "login", "video_play", "add_to_cart", "view_promotion",
-    "sign_up", "share", "add_to_wishlist", "file_download", "remove_from_cart", "form_submit",
+    "page_view", "scroll", "user_engagement", "session_start", "click", "search", "view_item_list",
+    "view_item", "select_item", "login", "video_play", "view_promotion", "sign_up", "share",
+    "add_to_wishlist", "add_to_cart", "file_download", "remove_from_cart", "form_submit",
     "add_payment_info", "logout",
 ]
 NAMES = FUNNEL + [b for b in BACKGROUND if b not in FUNNEL]
@@ -72,7 +72,7 @@ def chunk_table(rng, first_user: int, n_users: int, n_events: int, int_ids: bool
 
     span = np.minimum(rng.lognormal(np.log(3 * DAY), 1.0, n_users), 28 * DAY)
     first_seen = START_S + rng.random(n_users) * (30 * DAY - span)
-    step_gap = np.where(rng.random((n_users, 4)) < 0.12, rng.exponential(3 * DAY, (n_users, 4)),
+    step_gap = np.where(rng.random((n_users, 4)) < 0.15, rng.exponential(4 * DAY, (n_users, 4)),
                         rng.lognormal(np.log(120), 1.0, (n_users, 4)))
     step_gap[:, 0] = first_seen + rng.random(n_users) * span
     step_time = np.cumsum(step_gap, axis=1)
@@ -107,7 +107,7 @@ def chunk_table(rng, first_user: int, n_users: int, n_events: int, int_ids: bool
 
 def as_csv(table: pa.Table) -> pa.Table:
     naive = table["timestamp"].cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).cast(pa.timestamp("s"))
-    iso = pc.strftime(naive, format="%Y-%m-%dT%H:%M:%SZ")
+    iso = pc.binary_join_element_wise(pc.replace_substring(naive.cast(pa.string()), " ", "T"), "Z", "")
     return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", iso)
 
 
@@ -137,7 +137,7 @@ def main(argv=None) -> None:
             if writer is None:
                 writer = (pq.ParquetWriter(args.out, table.schema) if args.format == "parquet" else
                           pacsv.CSVWriter(args.out, table.schema,
-                                          write_options=pacsv.WriteOptions(quoting_style="needed")))
+                                          write_options=pacsv.WriteOptions(quoting_style="none")))
             writer.write_table(table)
     finally:
         if writer is not None:

@@ -125,6 +125,7 @@ def validate(
     Example: microconv validate -c funnels.example.yaml examples/shop_events.csv
     """
     from . import load_config, load_events
+    from .config import located_of
     from .engine.matching import unknown_event_names
 
     with error_boundary(debug):
@@ -134,7 +135,7 @@ def validate(
             evts, _ = load_events(events, cfg, input_format=input_format)
             errors, warnings = unknown_event_names(cfg, evts.frame["event"].cat.categories)
             if errors or warnings:
-                raise DataError(errors + warnings)
+                raise DataError(located_of(cfg).sort(errors + warnings))
             summary += f"; every column and event name occurs in {len(evts):,} events"
         print(summary)
 

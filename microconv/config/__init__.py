@@ -36,10 +36,22 @@ class Located:
                 return False
         return True
 
-    def where(self, *loc: str | int) -> str | None:
+    def where(self, *loc: str | int, value: bool = False) -> str | None:
+        """``file:line:column`` of the key at ``loc`` (of its value with ``value=True``)."""
         if self.source is None:
             return ".".join(str(p) for p in loc) if loc else self.file
-        return str(self.source.locate(tuple(loc)))
+        locate = self.source.locate_value if value else self.source.locate
+        return str(locate(tuple(loc)))
+
+    def sort(self, problems: list[Problem]) -> list[Problem]:
+        """Problems in the order they appear in the file."""
+        return sorted(problems, key=self._position)
+
+    def _position(self, problem: Problem) -> tuple:
+        if self.source is None or not problem.where:
+            return (0, 0)
+        parts = problem.where.rsplit(":", 2)
+        return tuple(int(p) if p.isdigit() else 0 for p in parts[1:])
 
 
 def load_config(path: str | Path) -> Config:
@@ -81,21 +93,13 @@ def parse_config(data: Any, *, located: Located | None = None) -> Config:
     except ValidationError as exc:
         problems += [_problem(err, located) for err in exc.errors()]
     if problems:
-        raise ConfigError(sorted(problems, key=lambda p: _position(located, p)))
+        raise ConfigError(located.sort(problems))
     config._located = located
     return config
 
 
 def located_of(config: Config) -> Located:
     return config._located or Located(None, None)
-
-
-def _position(located: Located, problem: Problem) -> tuple:
-    """Sort key: problems in the order they appear in the file."""
-    if located.source is None or not problem.where:
-        return (0, 0)
-    parts = problem.where.rsplit(":", 2)
-    return tuple(int(p) if p.isdigit() else 0 for p in parts[1:])
 
 
 def _cross_reference(data: Any, located: Located):

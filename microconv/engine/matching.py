@@ -95,9 +95,9 @@ def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], 
     for loc, match in event_matches(config):
         if any(name in seen for name in match.event):
             continue
-        for name in match.event:
+        for i, name in enumerate(match.event):
+            where = located.where(*loc, *([i] if located.has(*loc, i) else []), value=True)
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
-            where = located.where(*loc)
             if close:
                 errors.append(Problem(f"event {name!r} never occurs in the data", where,
                                       "did you mean " + " or ".join(map(repr, close)) + "?"))

@@ -14,6 +14,7 @@ def render_markdown(result: AnalysisResult) -> str:
         for s in f.steps:
             name = f"**{s.name}** (largest drop)" if s.step == f.largest_drop_step else s.name
             out.append(f"| {s.step} | {name} | {s.users:,} | {pct(s.rate_from_start)} | "
-                       f"{pct(s.rate_from_previous)} | {s.dropped:,} | {duration(s.median_seconds_from_previous)} |")
+                       f"{pct(s.rate_from_previous) if s.step > 1 else ''} | {s.dropped:,} | "
+                       f"{duration(s.median_seconds_from_previous)} |")
         out.append("")
     return "\n".join(out)
