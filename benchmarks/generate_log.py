@@ -13,19 +13,21 @@ so memory stays bounded whatever the size.
 
 Exactly M rows over N users. Columns: user_id (``u0000001`` or int64 with --int-ids),
 timestamp (timestamp[ms, UTC] in Parquet, ``2026-10-05T14:03:22Z`` in CSV; second
-precision, from 2026-10-01), event_name (22 names), utm_source (25 values) and device (3
-values), both per user, and revenue (float64 on purchase rows, null elsewhere). Rows are
-sorted by timestamp within each chunk, not across chunks.
+precision, from 2026-10-01), event_name (23 names, page_view most common), utm_source (25
+values, Zipf-like) and device (3 values), both fixed per user, and revenue (float64 on
+purchase rows, null elsewhere). Rows are sorted by timestamp within each chunk, not across
+chunks.
 
 Events per user are multinomial over lognormal(0, 1.2) weights (mean M/N, at least one each
-when M >= N). A user's first events form the funnel: a depth drawn as view_item 0.45, then
-add_to_cart 0.45, begin_checkout 0.5, purchase 0.55 of those reaching the previous step,
-capped at the user's event count. Steps follow each other by minutes (lognormal, median
-2 min) or, 12% of the time, by days (exponential, mean 3 days); 3% of carting users have
-view_item and add_to_cart swapped. The rest are background events from a long-tailed mix that
-also holds view_item and add_to_cart (never begin_checkout or purchase), spread over a
-per-user active span of a few days. With the defaults' shape (10 events per user) about 50%
-/ 20% / 10% / 5% of users reach the four steps within 7 days.
+when M >= N). Up to four of a user's events are funnel steps, the depth drawn as view_item
+0.40, then add_to_cart 0.50, begin_checkout 0.70, purchase 0.60 of those reaching the
+previous step, capped at the user's event count. Steps follow each other by minutes (lognormal, median
+2 min) or, 15% of the time, by days (exponential, mean 4 days); 3% of users reaching
+add_to_cart have view_item and add_to_cart swapped. The other events are background from a
+Zipf-like mix that also holds view_item and add_to_cart (never begin_checkout or purchase),
+spread uniformly over a per-user active span (lognormal, median 3 days). At 10 events per user
+about 51% / 19% / 10% / 5% of users reach the four steps within 7 days (5.3% purchase at
+all, so ~8% of purchasers fall outside the window).
 """
 from __future__ import annotations
 

@@ -1,0 +1,76 @@
+"""Time and peak memory of `microconv analyze` on a large generated log.
+
+Runs the real CLI as a child process (what a cron job pays: imports, reading, engine,
+rendering) and reads the child's peak RSS from wait4(); then times the stages in-process.
+
+    python benchmarks/run_benchmark.py --events 10000000 --users 1000000 --repeat 3
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def run_cli(args: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS bytes of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"benchmark command failed: {' '.join(args)}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def stage_times(log: Path, config: Path) -> dict[str, float]:
+    import microconv
+
+    t0 = time.perf_counter()
+    cfg = microconv.load_config(config)
+    events, quality = microconv.load_events([log], cfg)
+    t1 = time.perf_counter()
+    microconv.analyze(cfg, events, quality=quality)
+    t2 = time.perf_counter()
+    return {"read + canonicalize": t1 - t0, "engine": t2 - t1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--config", type=Path, default=HERE / "bench.yaml")
+    parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    opts = parser.parse_args()
+
+    opts.data_dir.mkdir(exist_ok=True)
+    log = opts.data_dir / f"log_{opts.users}u_{opts.events}e.{opts.format}"
+    if not log.exists():
+        subprocess.run([sys.executable, str(HERE / "generate_log.py"), str(log), "--users", str(opts.users),
+                        "--events", str(opts.events), "--format", opts.format], check=True)
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(log).metadata.num_rows if opts.format == "parquet" else opts.events
+    cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(opts.config), "-f", "csv", "-q"]
+    runs = [run_cli(cli) for _ in range(opts.repeat)]
+    wall = statistics.median(r[0] for r in runs)
+    peak = max(r[1] for r in runs)
+    stages = stage_times(log, opts.config)
+    print(f"log: {log.name} ({rows:,} events, {log.stat().st_size / 2**20:,.0f} MiB)")
+    print(f"microconv analyze -f csv, whole process, median of {opts.repeat}: {wall:.2f} s "
+          f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "
+          f"({peak / rows:.0f} bytes/event)")
+    for name, seconds in stages.items():
+        print(f"  in-process {name}: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
