@@ -279,10 +279,9 @@ def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport,
     if not isinstance(user.dtype, pd.CategoricalDtype):
         user = user.astype("string").str.strip().replace("", pd.NA).astype("category")
     else:
-        user = user.cat.rename_categories(lambda c: str(c).strip()) if user.cat.categories.dtype == object else user
-        blank = [c for c in user.cat.categories if str(c) == ""]
-        if blank:
-            user = user.cat.remove_categories(blank)
+        names = user.cat.categories.astype("string").str.strip()
+        if (names == "").any() or names.duplicated().any():
+            user = user.astype("string").str.strip().replace("", pd.NA).astype("category")
     ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
     no_user = user.isna().to_numpy()
     no_ts = (ts.isna().to_numpy() & ~unparseable)
