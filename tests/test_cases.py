@@ -28,7 +28,7 @@ def _inputs(case):
     return rows, steps, window
 
 
-@pytest.mark.parametrize("case", _load())
+@pytest.mark.parametrize("case", list(_load()))
 @pytest.mark.parametrize("impl", [run_engine, reference_funnel], ids=["engine", "reference"])
 def test_case(case, impl):
     rows, steps, window = _inputs(case)

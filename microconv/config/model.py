@@ -26,7 +26,7 @@ def parse_duration(value: Any) -> timedelta:
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return timedelta(seconds=value)
-    text = str(value).strip().lower().replace(" ", "")
+    text = str(value).strip().replace(" ", "")
     parts = _DURATION_PART.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise ValueError(

@@ -1,0 +1,126 @@
+"""Config loading: shorthand, defaults, every error located and reported at once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from microconv import ConfigError, load_config, parse_config
+from microconv.config import parse_duration
+from microconv.config.model import OPERATORS
+
+
+def load_text(tmp_path, text: str):
+    (tmp_path / "f.yaml").write_text(text)
+    return load_config("f.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def errors_of(tmp_path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_text(tmp_path, text)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize("text,seconds", [
+    ("7d", 604800), ("30m", 1800), ("1h30m", 5400), ("500ms", 0.5), ("2w", 1209600),
+    ("10s", 10), (90, 90), ("1.5h", 5400), ("0s", 0),
+])
+def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["7 days", "7", "d", "-1d", "1M", "", True])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_shorthand_expands(tmp_path):
+    cfg = load_text(tmp_path, """
+conversions:
+  cart: {event: add_to_cart, where: {method: newsletter, source: [a, b]}}
+funnels:
+  f: {steps: [cart, {event: purchase}], window: 1d}
+""")
+    cart = cfg.conversions["cart"]
+    assert cart.event == ["add_to_cart"] and cart.kind == "milestone"
+    assert cart.where["method"].eq == "newsletter"
+    assert cart.where["source"].in_ == ["a", "b"]
+    steps = cfg.funnels["f"].steps
+    assert steps[0].ref == "cart" and steps[1].event == ["purchase"]
+    assert cfg.funnels["f"].window == timedelta(days=1)
+    assert cfg.columns.user[0] == "user_id"
+
+
+def test_default_window_is_30_days():
+    cfg = parse_config({"funnels": {"f": {"steps": [{"event": "a"}]}}})
+    assert cfg.funnels["f"].window == timedelta(days=30)
+
+
+def test_every_problem_is_reported_at_once_in_file_order(tmp_path):
+    assert errors_of(tmp_path, """\
+funnels:
+  checkout:
+    steps: [view, add_to_crat, {event: x, where: {p: {gtee: 1}}}]
+    windw: 7d
+conversions:
+  view: {kind: macroo, event: view_item}
+  add_to_cart: {event: add_to_cart, where: {q: {regex: "("}}}
+""") == [
+        "f.yaml:3:19: step 2 of funnel 'checkout' names unknown conversion 'add_to_crat' (did you mean 'add_to_cart'?)",
+        "f.yaml:3:55: unknown key 'gtee' (did you mean 'gte' or 'gt'?)",
+        "f.yaml:4:5: unknown key 'windw' (did you mean 'window'?)",
+        "f.yaml:6:10: kind must be one of 'milestone', 'secondary', 'macro', got 'macroo' (did you mean 'macro'?)",
+        "f.yaml:7:49: invalid regular expression '(': missing ), unterminated subpattern at position 0",
+    ]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "f.yaml: the config is empty"),
+    ("funnels: {}\n", "f.yaml:1:1: the config defines no funnels and no conversions"),
+    ("funnels:\n  f: {steps: []}\n", "f.yaml:2:7: List should have at least 1 item after validation"),
+    ("funnels:\n  f: {window: 1d}\n", "f.yaml:2:3: missing required key 'steps'"),
+    ("funnels:\n  f:\n    steps: [{where: {a: 1}}]\n", "f.yaml:3:13: a step is either a conversion name"),
+    ("columns: {timezone: Mars/Base}\nfunnels:\n  f: {steps: [{event: a}]}\n",
+     "f.yaml:1:11: unknown time zone 'Mars/Base'"),
+    ("conversions:\n  c: {event: a, where: {x: {}}}\nfunnels: {}\n", "f.yaml:2:25: a condition needs at least one operator"),
+    ("funnels:\n  f: {steps: [{event: a}]}\n  f: {steps: [{event: b}]}\n",
+     "f.yaml:3:3: duplicate key 'f' (first defined at line 2) (remove or rename one of them)"),
+])
+def test_single_errors(tmp_path, text, message):
+    problems = errors_of(tmp_path, text)
+    assert len(problems) == 1
+    assert problems[0].startswith(message)
+
+
+def test_example_config_is_valid_and_shows_every_feature():
+    cfg = load_config(ROOT / "funnels.example.yaml")
+    raw = yaml.safe_load((ROOT / "funnels.example.yaml").read_text())
+    used_ops = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "where":
+                    for cond in value.values():
+                        used_ops.update(cond if isinstance(cond, dict) else ["eq" if not isinstance(cond, list) else "in"])
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(raw)
+    assert used_ops >= set(OPERATORS)
+    assert {c.kind for c in cfg.conversions.values()} == {"milestone", "secondary", "macro"}
+    assert any(len(c.event) > 1 for c in cfg.conversions.values())
+    assert any(s.ref for f in cfg.funnels.values() for s in f.steps)
+    assert any(s.event and s.where for f in cfg.funnels.values() for s in f.steps)
+    assert any("." in alias for aliases in cfg.columns.properties.values() for alias in aliases)
+    assert any(len(aliases) > 1 for aliases in cfg.columns.properties.values())

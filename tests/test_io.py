@@ -1,0 +1,267 @@
+"""Readers: every supported format gives the same canonical events, and bad inputs give a DataError.
+
+Each test writes a tiny file into ``tmp_path``; the expected values are written out by hand.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import microconv
+from microconv import DataError
+from microconv.io import Source, detect_format, expand_paths
+
+# The same 5-row log in every format. `page` is a column the config does not use.
+LOG = [
+    ("u1", "2026-01-01T10:00:00Z", "view_item", "/p/1"),
+    ("u2", "2026-01-01T10:00:05Z", "view_item", "/p/2"),
+    ("u1", "2026-01-01T10:01:00Z", "add_to_cart", "/cart"),
+    ("u3", "2026-01-01T10:02:00Z", "view_item", "/p/1"),
+    ("u1", "2026-01-01T10:03:00Z", "purchase", "/done"),
+]
+HEADER = ("user_id", "timestamp", "event_name", "page")
+EXPECTED_USERS = ["u1", "u2", "u1", "u3", "u1"]
+EXPECTED_TS = [
+    "2026-01-01T10:00:00+00:00",
+    "2026-01-01T10:00:05+00:00",
+    "2026-01-01T10:01:00+00:00",
+    "2026-01-01T10:02:00+00:00",
+    "2026-01-01T10:03:00+00:00",
+]
+EXPECTED_EVENTS = ["view_item", "view_item", "add_to_cart", "view_item", "purchase"]
+
+CONFIG = microconv.parse_config({
+    "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp"},
+    "conversions": {"purchase": {"event": "purchase"}},
+})
+
+
+def write(path: Path, text: str) -> Path:
+    """Write dedented ``text`` to ``path`` (creating folders) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def csv_text(rows=LOG, sep: str = ",") -> str:
+    return "".join(sep.join(r) + "\n" for r in [HEADER, *rows])
+
+
+def jsonl_text(rows=LOG) -> str:
+    return "".join(json.dumps(dict(zip(HEADER, r))) + "\n" for r in rows)
+
+
+def arrow_table(rows=LOG) -> pa.Table:
+    return pa.table({name: [r[i] for r in rows] for i, name in enumerate(HEADER)})
+
+
+# One writer per format; each returns what is passed to load_events.
+def _csv(d: Path) -> str:
+    return str(write(d / "events.csv", csv_text()))
+
+
+def _tsv(d: Path) -> str:
+    return str(write(d / "events.tsv", csv_text(sep="\t")))
+
+
+def _csv_gz(d: Path) -> str:
+    (d / "events.csv.gz").write_bytes(gzip.compress(csv_text().encode()))
+    return str(d / "events.csv.gz")
+
+
+def _csv_bz2(d: Path) -> str:
+    (d / "events.csv.bz2").write_bytes(bz2.compress(csv_text().encode()))
+    return str(d / "events.csv.bz2")
+
+
+def _csv_zst(d: Path) -> str:
+    with pa.CompressedOutputStream(str(d / "events.csv.zst"), "zstd") as out:
+        out.write(csv_text().encode())
+    return str(d / "events.csv.zst")
+
+
+def _parquet(d: Path) -> str:
+    pq.write_table(arrow_table(), d / "events.parquet")
+    return str(d / "events.parquet")
+
+
+def _parquet_dir(d: Path) -> str:
+    # Spark-style output: part files plus a _SUCCESS marker and a hidden checksum, both skipped.
+    folder = d / "events"
+    folder.mkdir()
+    pq.write_table(arrow_table(LOG[:3]), folder / "part-0.parquet")
+    pq.write_table(arrow_table(LOG[3:]), folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-0.parquet.crc").write_text("x")
+    return str(folder)
+
+
+def _csv_glob(d: Path) -> str:
+    # Written day-2 first: the pattern's files are read sorted by name, not by creation.
+    write(d / "logs" / "day-2.csv", csv_text(LOG[3:]))
+    write(d / "logs" / "day-1.csv", csv_text(LOG[:3]))
+    write(d / "logs" / "notes.txt", "not an event file\n")
+    return str(d / "logs" / "day-*.csv")
+
+
+def _jsonl(d: Path) -> str:
+    return str(write(d / "events.jsonl", jsonl_text()))
+
+
+def _jsonl_gz(d: Path) -> str:
+    (d / "events.jsonl.gz").write_bytes(gzip.compress(jsonl_text().encode()))
+    return str(d / "events.jsonl.gz")
+
+
+WRITERS = {
+    "csv": _csv, "tsv": _tsv, "csv.gz": _csv_gz, "csv.bz2": _csv_bz2, "csv.zst": _csv_zst,
+    "parquet": _parquet, "parquet-dir": _parquet_dir, "glob": _csv_glob,
+    "jsonl": _jsonl, "jsonl.gz": _jsonl_gz,
+}
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_every_format_gives_the_same_canonical_frame(tmp_path, fmt):
+    target = WRITERS[fmt](tmp_path)
+    events, report = microconv.load_events([target], CONFIG)
+    frame = events.frame
+    assert list(frame.columns) == ["user", "ts", "event"]  # `page` is not needed, so not read
+    assert str(frame["ts"].dtype) == "datetime64[ns, UTC]"
+    assert frame["user"].tolist() == EXPECTED_USERS
+    assert [t.isoformat() for t in frame["ts"]] == EXPECTED_TS
+    assert frame["event"].tolist() == EXPECTED_EVENTS
+    assert report.rows_read == 5
+    assert report.dropped == {}
+
+
+def test_directory_and_glob_list_files_sorted(tmp_path):
+    _parquet_dir(tmp_path)
+    _csv_glob(tmp_path)
+    assert [p.name for p in expand_paths([tmp_path / "events"])] == ["part-0.parquet", "part-1.parquet"]
+    assert [p.name for p in expand_paths([str(tmp_path / "logs" / "day-*.csv")])] == ["day-1.csv", "day-2.csv"]
+
+
+def test_files_keep_the_order_given(tmp_path):
+    b = write(tmp_path / "b.csv", "x\n")
+    a = write(tmp_path / "a.csv", "x\n")
+    assert expand_paths([b, a]) == [b, a]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("events.csv", "csv"), ("events.TSV", "csv"), ("events.csv.gz", "csv"), ("events.csv.zst", "csv"),
+    ("events.csv.bz2", "csv"), ("events.txt", "csv"), ("events.parquet", "parquet"), ("events.pq", "parquet"),
+    ("events.jsonl", "jsonl"), ("events.ndjson.gz", "jsonl"), ("2026.01.01.events.json", "jsonl"),
+])
+def test_detect_format_from_the_name(name, fmt):
+    assert detect_format(Path(name)) == fmt
+
+
+@pytest.mark.parametrize("name", ["events.xlsx", "events", "events.gz", "events.csv.rar"])
+def test_unknown_extension_is_a_data_error(tmp_path, name):
+    path = write(tmp_path / name, "user_id,timestamp,event_name\n")
+    with pytest.raises(DataError, match="cannot tell the format") as info:
+        microconv.load_events([path], CONFIG)
+    assert info.value.problems[0].where == str(path)
+
+
+def test_missing_file_suggests_a_sibling(tmp_path):
+    write(tmp_path / "events.csv", csv_text())
+    with pytest.raises(DataError, match="file not found") as info:
+        microconv.load_events([tmp_path / "evnets.csv"], CONFIG)
+    assert info.value.problems[0].where == str(tmp_path / "evnets.csv")
+    assert info.value.hint == "did you mean 'events.csv'?"
+
+
+def test_missing_directory_says_so(tmp_path):
+    with pytest.raises(DataError, match="file not found") as info:
+        expand_paths([tmp_path / "nowhere" / "events.csv"])
+    assert info.value.hint == f"directory {str(tmp_path / 'nowhere')!r} does not exist either"
+
+
+def test_glob_matching_nothing_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="no file matches this pattern"):
+        expand_paths([str(tmp_path / "day-*.csv")])
+
+
+def test_empty_directory_is_a_data_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "_SUCCESS").write_text("")
+    with pytest.raises(DataError, match="directory holds no files"):
+        expand_paths([tmp_path / "empty"])
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("events.csv", "the file is empty (no header line)"),
+    ("events.jsonl", "the file is empty"),
+    ("events.parquet", "cannot read PARQUET"),
+])
+def test_empty_file_is_a_data_error(tmp_path, name, message):
+    path = write(tmp_path / name, "")
+    with pytest.raises(DataError) as info:
+        microconv.load_events([path], CONFIG)
+    assert info.value.message.startswith(message)
+    assert info.value.problems[0].where == str(path)
+
+
+def test_csv_with_only_a_header_has_no_usable_rows(tmp_path):
+    path = write(tmp_path / "events.csv", "user_id,timestamp,event_name\n")
+    with pytest.raises(DataError, match="no usable rows"):
+        microconv.load_events([path], CONFIG)
+
+
+def test_not_really_parquet_is_a_data_error(tmp_path):
+    path = write(tmp_path / "events.parquet", csv_text())
+    with pytest.raises(DataError, match="cannot read PARQUET") as info:
+        microconv.load_events([path], CONFIG)
+    assert info.value.hint == "is this really a Parquet file?"
+
+
+def test_ragged_csv_row_is_a_data_error_with_a_hint(tmp_path):
+    path = write(tmp_path / "events.csv", """\
+        user_id,timestamp,event_name
+        u1,2026-01-01T10:00:00Z,view_item
+        u2,2026-01-01T10:00:05Z,view_item,extra,fields
+    """)
+    with pytest.raises(DataError, match="cannot read CSV") as info:
+        microconv.load_events([path], CONFIG)
+    assert "different number of fields" in info.value.hint
+
+
+def test_csv_with_bom_and_crlf_line_endings(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff".encode() + csv_text().replace("\n", "\r\n").encode())
+    assert Source.open(path).columns == list(HEADER)
+    events, _ = microconv.load_events([path], CONFIG)
+    assert events.frame["user"].tolist() == EXPECTED_USERS
+    assert events.frame["event"].tolist() == EXPECTED_EVENTS
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "tsv", "parquet", "jsonl", "jsonl.gz"])
+def test_source_lists_columns_and_reads_only_those_asked_for(tmp_path, fmt):
+    src = Source.open(Path(WRITERS[fmt](tmp_path)))
+    assert src.columns == list(HEADER)
+    table = src.read(["event_name", "user_id"], dictionary=["event_name"])
+    assert sorted(table.column_names) == ["event_name", "user_id"]
+    assert table.num_rows == 5
+    assert pa.types.is_dictionary(table.schema.field("event_name").type)
+    assert table.column("user_id").to_pylist() == EXPECTED_USERS
+
+
+def test_quoted_csv_field_with_comma_and_newline(tmp_path):
+    path = write(tmp_path / "events.csv", '''\
+        user_id,timestamp,event_name,page
+        u1,2026-01-01T10:00:00Z,view_item,"/search?q=a,b"
+        u2,2026-01-01T10:00:05Z,view_item,"two
+        lines"
+        u3,2026-01-01T10:00:06Z,purchase,/done
+    ''')
+    events, report = microconv.load_events([path], CONFIG)
+    assert events.frame["user"].tolist() == ["u1", "u2", "u3"]
+    assert report.rows_read == 3
