@@ -217,8 +217,8 @@ def test_unusable_rows_are_dropped_and_counted_by_reason(tmp_path):
 
 
 def test_report_adds_up_over_files(tmp_path):
-    one = write(tmp_path / "one.csv", "user_id,timestamp,event_name\nu1,2026-01-01T00:00:00Z,a\n,2026-01-01T00:00:01Z,a\n")
-    two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\n,2026-01-01T00:00:00Z,a\nu2,2026-01-01T00:00:01Z,a\n")
+    one = write(tmp_path / "one.csv", "user_id,timestamp,event_name\n" "u1,2026-01-01T00:00:00Z,a\n,2026-01-01T00:00:01Z,a\n")
+    two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\n" ",2026-01-01T00:00:00Z,a\nu2,2026-01-01T00:00:01Z,a\n")
     events, report = microconv.load_events([one, two], config())
     assert events.frame["user"].tolist() == ["u1", "u2"]
     assert report.rows_read == 4
@@ -265,7 +265,7 @@ def test_whitespace_user_ids_in_a_file_are_stripped_or_dropped(tmp_path):
 @pytest.mark.xfail(strict=True, reason="BUG: a padded user id read from a file is stripped only when the file "
                    "also has a blank id or the unpadded twin; otherwise ' u1 ' stays a user of its own")
 def test_padded_user_id_is_stripped_even_without_its_twin_in_the_file(tmp_path):
-    one = write(tmp_path / "one.csv", "user_id,timestamp,event_name\n u1 ,2026-01-01T00:00:00Z,a\nu2,2026-01-01T00:00:00Z,a\n")
+    one = write(tmp_path / "one.csv", "user_id,timestamp,event_name\n" " u1 ,2026-01-01T00:00:00Z,a\nu2,2026-01-01T00:00:00Z,a\n")
     two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\nu1,2026-01-01T00:00:01Z,a\n")
     events, _ = microconv.load_events([one, two], config())
     assert events.frame["user"].tolist() == ["u1", "u2", "u1"]
@@ -342,7 +342,8 @@ def test_iso_timestamps_become_utc(tmp_path, values, expected):
     # values with an offset keep it
     (["2026-07-01T12:00:00Z", "2026-07-01T14:00:00+02:00"], ["2026-07-01T12:00:00+00:00"] * 2),
     # a mix: only the naive one is read as Berlin time
-    (["2026-07-01T12:00:00.5Z", "2026-07-01 14:00:00"], ["2026-07-01T12:00:00.500000+00:00", "2026-07-01T12:00:00+00:00"]),
+    (["2026-07-01T12:00:00.5Z", "2026-07-01 14:00:00"],
+     ["2026-07-01T12:00:00.500000+00:00", "2026-07-01T12:00:00+00:00"]),
 ])
 def test_timezone_applies_to_naive_timestamps_only(tmp_path, values, expected):
     assert load_ts(tmp_path, values, timezone="Europe/Berlin") == expected
@@ -537,7 +538,7 @@ def test_a_column_named_like_a_path_wins_over_the_path(tmp_path):
 # --- user ids of other types --------------------------------------------------------------------
 
 def test_numeric_user_ids_become_text(tmp_path):
-    path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\n219483890,2026-01-01T00:00:00Z,a\n007,2026-01-01T00:00:01Z,a\n")
+    path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\n" "219483890,2026-01-01T00:00:00Z,a\n007,2026-01-01T00:00:01Z,a\n")
     events, _ = microconv.load_events([path], config())
     assert events.frame["user"].tolist() == ["219483890", "007"]
 
