@@ -24,7 +24,7 @@ from .errors import DataError, Problem, did_you_mean
 from .io import Source, expand_paths
 
 CORE = ("user", "event", "timestamp")
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})\s*$")
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\b(?:UTC|GMT|[A-Z]{3,4}))\s*$")
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,12 @@ def _columns_from_table(table: pa.Table, plan) -> dict[str, pd.Series]:
     for key, (col, path) in plan.items():
         if col is None:
             out[key] = pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
+        elif path and pa.types.is_struct(table.column(col).type):
+            out[key] = _struct_path(table.select([col]), (col, *path))
         elif path:
             json_paths.setdefault(col, []).append((key, path))
+        elif key == "user" and not pa.types.is_dictionary(table.column(col).type):
+            out[key] = table.column(col).cast(pa.string()).dictionary_encode().to_pandas()
         else:
             out[key] = table.column(col).to_pandas()
     for col, wanted in json_paths.items():
@@ -275,13 +279,7 @@ def _struct_path(table: pa.Table, path: tuple[str, ...]) -> pd.Series:
 def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport, path: Path, line_of) -> pd.DataFrame:
     n = len(raw["user"])
     report.rows_read += n
-    user = raw["user"]
-    if not isinstance(user.dtype, pd.CategoricalDtype):
-        user = user.astype("string").str.strip().replace("", pd.NA).astype("category")
-    else:
-        names = user.cat.categories.astype("string").str.strip()
-        if (names == "").any() or names.duplicated().any():
-            user = user.astype("string").str.strip().replace("", pd.NA).astype("category")
+    user = _user_ids(raw["user"])
     ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
     no_user = user.isna().to_numpy()
     no_ts = (ts.isna().to_numpy() & ~unparseable)
@@ -316,6 +314,19 @@ def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport,
     return frame.reset_index(drop=True)
 
 
+def _user_ids(user: pd.Series) -> pd.Series:
+    """Categorical, stripped user ids; blank ones missing (rule 1.1)."""
+    if not isinstance(user.dtype, pd.CategoricalDtype):
+        return user.astype("string").str.strip().replace("", pd.NA).astype("category")
+    names = user.cat.categories.astype("string")
+    stripped = names.str.strip()
+    if (stripped == "").any() or stripped.duplicated().any():
+        return user.astype("string").str.strip().replace("", pd.NA).astype("category")
+    if (stripped != names).any():
+        return user.cat.rename_categories(stripped)
+    return user
+
+
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
     """UTC nanosecond timestamps, and a mask of non-empty values that could not be parsed."""
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -323,27 +334,51 @@ def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.S
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         ts = values.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(values.dtype):
-        ts = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+        ts = _localize(values, tz)
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        ts = pd.to_datetime(numbers, unit=unit or _epoch_unit(numbers), utc=True, errors="coerce")
+        ts = _from_epoch(values, unit)
     else:
         text = values.astype("string").str.strip().replace("", pd.NA)
-        if unit is not None or text.dropna().str.fullmatch(r"-?\d+(\.\d+)?").all():
-            return parse_timestamps(pd.to_numeric(text, errors="coerce"), unit, tz)
-        ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-        retry = ts.isna() & text.notna()
-        if retry.any():
-            ts[retry] = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
-        if tz != "UTC":
-            naive = text.notna() & ~text.str.contains(_OFFSET, na=False)
-            if naive.any():
-                local = pd.to_datetime(text[naive], format="mixed", errors="coerce")
-                ts[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-        unparseable = (ts.isna() & text.notna()).to_numpy()
-        return ts.astype("datetime64[ns, UTC]"), unparseable
+        present = text.notna()
+        numeric = text.str.fullmatch(r"-?\d+(?:\.\d+)?").fillna(False)
+        if unit is not None or (present.any() and numeric[present].mean() >= 0.5):
+            ts = _from_epoch(pd.to_numeric(text.where(numeric), errors="coerce"), unit)
+        else:
+            ts = _from_text(text, tz)
+        return ts.astype("datetime64[ns, UTC]"), (ts.isna() & present).to_numpy()
     ts = ts.astype("datetime64[ns, UTC]")
     return ts, (ts.isna() & values.notna()).to_numpy()
+
+
+def _from_epoch(numbers: pd.Series, unit: str | None) -> pd.Series:
+    """Epoch numbers to UTC; integers stay integers so nanoseconds are exact."""
+    unit = unit or _epoch_unit(numbers)
+    if pd.api.types.is_integer_dtype(numbers.dtype) or (
+        numbers.dropna().mod(1).eq(0).all() and numbers.abs().max() >= 2**53
+    ):
+        numbers = numbers.astype("Int64")
+    return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
+
+
+def _from_text(text: pd.Series, tz: str) -> pd.Series:
+    """ISO-8601 first (fast), then any format pandas knows; naive times are in ``tz``."""
+    ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    retry = ts.isna() & text.notna()
+    if retry.any():
+        ts[retry] = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
+    if tz != "UTC":
+        naive = text.notna() & ~text.str.contains(_OFFSET, na=False)
+        if naive.any():
+            local = pd.to_datetime(text[naive], format="mixed", errors="coerce")
+            if not isinstance(local.dtype, pd.DatetimeTZDtype):
+                ts[naive] = _localize(local, tz)
+    return ts
+
+
+def _localize(naive: pd.Series, tz: str) -> pd.Series:
+    """Rule 1.3: a repeated autumn hour is read as its first (summer-time) occurrence."""
+    first = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(tz, ambiguous=first, nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
 def _epoch_unit(numbers: pd.Series) -> str:

@@ -139,10 +139,15 @@ class Source:
                 data = stream.read()
             if not data.strip():
                 raise DataError("the file is empty", where=str(self.path))
-            self._table = pa_json.read_json(
-                io.BytesIO(data),
-                parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"),
-            )
+            table = pa_json.read_json(io.BytesIO(data))
+            inferred = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+            if inferred:
+                # Arrow drops the offset of ISO strings it infers as timestamps; keep them as text.
+                table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
+                    explicit_schema=pa.schema([(name, pa.string()) for name in inferred]),
+                    unexpected_field_behavior="infer",
+                )).select(table.column_names)
+            self._table = table
         return self._table
 
     def _error(self, exc: Exception) -> DataError:

@@ -262,8 +262,6 @@ def test_whitespace_user_ids_in_a_file_are_stripped_or_dropped(tmp_path):
     assert report.examples == {"without a user id": [f"{path}:3"]}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a padded user id read from a file is stripped only when the file "
-                   "also has a blank id or the unpadded twin; otherwise ' u1 ' stays a user of its own")
 def test_padded_user_id_is_stripped_even_without_its_twin_in_the_file(tmp_path):
     one = write(tmp_path / "one.csv", "user_id,timestamp,event_name\n" " u1 ,2026-01-01T00:00:00Z,a\nu2,2026-01-01T00:00:00Z,a\n")
     two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\nu1,2026-01-01T00:00:01Z,a\n")
@@ -365,8 +363,6 @@ def test_epoch_fractions_are_kept(tmp_path, value, expected):
     assert load_ts(tmp_path, [value]) == [expected]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: epoch numbers go through float64, so nanosecond epochs "
-                   "lose their last digits (…123456789 ns becomes …123456768)")
 def test_epoch_nanoseconds_keep_full_precision(tmp_path):
     assert load_ts(tmp_path, ["1767225600123456789"]) == ["2026-01-01T00:00:00.123456789+00:00"]
 
@@ -430,8 +426,6 @@ def test_parse_timestamps_reports_unparseable_but_not_empty():
     assert bad.tolist() == [False, False, False, True, False]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: JSON Lines timestamps with Z/offsets are inferred by Arrow as "
-                   "naive timestamp[s] in UTC, then localized as `timezone:` (shifted by the zone offset)")
 def test_jsonl_offsets_win_over_the_timezone(tmp_path):
     path = write(tmp_path / "e.jsonl", """\
         {"user_id": "u1", "timestamp": "2026-07-01T12:00:00Z", "event_name": "a"}
@@ -441,14 +435,10 @@ def test_jsonl_offsets_win_over_the_timezone(tmp_path):
     assert iso(events.frame) == ["2026-07-01T12:00:00+00:00"] * 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with a non-UTC timezone, strings whose zone is a name "
-                   "('... UTC', as BigQuery prints) crash with pandas TypeError 'Already tz-aware'")
 def test_timestamps_with_a_zone_name_and_a_timezone(tmp_path):
     assert load_ts(tmp_path, ["2026-07-01 12:00:00 UTC"], timezone="Europe/Berlin") == ["2026-07-01T12:00:00+00:00"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: one non-numeric value in an epoch column sends the whole column "
-                   "to the ISO parser, so every epoch is 'unparseable' and the file is rejected")
 def test_one_bad_value_in_an_epoch_column_drops_one_row(tmp_path):
     path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\nu1,1767225600,a\nu2,1767225601,a\nu3,unknown,a\n")
     events, report = microconv.load_events([path], config())
@@ -456,8 +446,6 @@ def test_one_bad_value_in_an_epoch_column_drops_one_row(tmp_path):
     assert report.dropped == {"with an unparseable timestamp": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with columns.timestamp_unit set, a non-numeric value is counted "
-                   "'without a timestamp' instead of 'with an unparseable timestamp'")
 def test_bad_value_with_timestamp_unit_is_unparseable(tmp_path):
     path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\nu1,1767225600,a\nu3,unknown,a\n")
     _, report = microconv.load_events([path], config({"timestamp_unit": "s"}))
@@ -514,8 +502,6 @@ def test_json_path_in_jsonl_string_field(tmp_path):
     assert events.frame["deep"].tolist() == ["x"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a dotted path into a JSON Lines field that is a nested object "
-                   "(not a string) crashes with ArrowNotImplementedError (cast struct to utf8)")
 def test_json_path_in_jsonl_nested_object(tmp_path):
     path = write(tmp_path / "e.jsonl",
                  json.dumps({"user_id": "u1", "timestamp": "2026-01-01T00:00:00Z", "event_name": "purchase",
@@ -543,8 +529,6 @@ def test_numeric_user_ids_become_text(tmp_path):
     assert events.frame["user"].tolist() == ["219483890", "007"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a Parquet integer user column with a null comes back as float64, "
-                   "so user 219483890 becomes '219483890.0' (and differs from the same user in a CSV)")
 def test_parquet_nullable_integer_user_ids(tmp_path):
     path = tmp_path / "e.parquet"
     pq.write_table(pa.table({"user_id": pa.array([219483890, None], pa.int64()),
@@ -556,8 +540,6 @@ def test_parquet_nullable_integer_user_ids(tmp_path):
 
 # --- property values across files ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: a property missing from one file makes the concatenated column "
-                   "object dtype; equality then compares str(3.0)='3.0' with '3' and str(True)='True' with 'true'")
 def test_equality_still_works_when_a_file_lacks_the_property(tmp_path):
     one = write(tmp_path / "one.csv", """\
         user_id,timestamp,event_name,price,member

@@ -30,9 +30,11 @@ class Located:
         """Whether the config itself spells out ``loc`` (rather than relying on a default)."""
         node = self.data
         for part in loc:
-            try:
+            if isinstance(node, dict) and part in node:
                 node = node[part]
-            except (KeyError, IndexError, TypeError):
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
                 return False
         return True
 

@@ -48,15 +48,20 @@ def condition_mask(values: pd.Series, cond: Condition) -> np.ndarray:
 
 
 def _isin(values: pd.Series, wanted: list) -> np.ndarray:
-    """Equality that treats 3, 3.0 and "3" alike and YAML true like JSON true."""
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
+    """Equality that treats 3, 3.0 and "3.0" alike and YAML true like JSON true (section 2)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
         return values.isin([w for w in wanted if isinstance(w, bool)]).to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(dtype):
-        numbers = [n for n in (_as_number(w) for w in wanted) if n is not None]
+    numbers = [n for n in (_as_number(w) for w in wanted) if n is not None]
+    if pd.api.types.is_numeric_dtype(values.dtype):
         return values.isin(numbers).to_numpy(dtype=bool)
-    as_text = [str(w).lower() if isinstance(w, bool) else _text(w) for w in wanted]
-    return values.astype("string").isin(as_text).to_numpy(dtype=bool, na_value=False)
+    text = values.astype("string")
+    hit = text.isin([_text(w) for w in wanted if not isinstance(w, bool)]).to_numpy(dtype=bool, na_value=False)
+    flags = [str(w).lower() for w in wanted if isinstance(w, bool)]
+    if flags:
+        hit = hit | text.str.lower().isin(flags).to_numpy(dtype=bool, na_value=False)
+    if numbers:
+        hit = hit | pd.to_numeric(values, errors="coerce").isin(numbers).to_numpy(dtype=bool)
+    return hit
 
 
 def _as_number(value) -> float | None:

@@ -98,16 +98,11 @@ def test_missing_value_satisfies_exists_false(missing):
     assert mask(missing, {"exists": False, "ne": "x"}) == [F]  # and only that
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on an object column, equality compares str(value): 3.0 -> '3.0' "
-                   "never equals 3, and True -> 'True' never equals true (object columns arise when "
-                   "one input file lacks the property, or a JSON path falls back to Python parsing)")
 def test_equality_on_object_columns_of_floats_and_bools():
     assert mask(pd.Series([3.0, None], dtype=object), {"eq": 3}) == [T, F]
     assert mask(pd.Series([True, False, None], dtype=object), {"eq": True}) == [T, F, F]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on a text column, a number written '3.0' is not equal to 3 "
-                   "(equality compares the text '3.0' with '3'), against docs/semantics.md section 2")
 def test_equality_on_text_numbers_with_a_decimal_point():
     prices = pd.Series(["3.0", "free", "3"], dtype=object)  # a CSV column that is not all numbers
     assert mask(prices, {"eq": 3}) == [T, F, T]
