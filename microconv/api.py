@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .config import Config, located_of
-from .engine.funnel import compute_funnel
+import pandas as pd
+
+from .config import Config, Funnel, located_of
+from .daterange import entry_bound
+from .engine import units as unit_kinds
+from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
 from .errors import DataError
-from .events import DataQualityReport, Events
+from .events import SESSION, DataQualityReport, Events
 from .results import AnalysisResult, RunMeta
 
 
@@ -18,6 +22,9 @@ def analyze(
     quality: DataQualityReport | None = None,
     funnels: Sequence[str] | None = None,
     strict: bool = False,
+    since: str | pd.Timestamp | None = None,
+    until: str | pd.Timestamp | None = None,
+    mature_only: bool = False,
 ) -> AnalysisResult:
     """Replay ``events`` through the config's funnels.
 
@@ -27,10 +34,14 @@ def analyze(
         quality: the data-quality report from loading, carried into the result.
         funnels: names of the funnels to compute; all when None.
         strict: treat event names that never occur in the data as errors.
+        since, until: bound entry into the funnels (docs/semantics.md 4.7): a date, a date-time,
+            or a duration like ``"7d"`` counted back from the end of the data's last day.
+        mature_only: leave out units still in progress (4.8).
 
     Raises:
         DataError: a config event name never occurs in the data and looks like a typo of one
             that does (or any never-occurring name, with ``strict``).
+        UsageError: ``since`` or ``until`` is not a date, date-time or duration.
     """
     frame = events.frame
     errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
@@ -39,15 +50,16 @@ def analyze(
     if errors:
         raise DataError(errors)
     chosen = _choose(config, funnels)
+    last_ts = _last_ts(frame)
+    bounds = _entry_range(config, frame, since, until)
+    units = _UnitCache(config, frame, last_ts)
     results = []
     for name in chosen:
         funnel = config.funnels[name]
-        masks = [match_mask(frame, config.conversions[s.ref] if s.ref else s) for s in funnel.steps]
-        results.append(compute_funnel(
-            frame, masks, name=name, label=funnel.label or name,
-            step_names=[s.name for s in funnel.steps],
-            window_seconds=funnel.window.total_seconds(),
-        ))
+        rep = replay_funnel(config, frame, name, units=units, last_ts=last_ts, entry_range=bounds,
+                            mature_only=mature_only)
+        results.append(summarize(rep, name=name, label=funnel.label or name, step_names=step_names(funnel),
+                                 window_seconds=funnel.window.total_seconds()))
     ts = frame["ts"]
     meta = RunMeta(
         sources=events.sources,
@@ -70,3 +82,68 @@ def _choose(config: Config, names: Sequence[str] | None) -> list[str]:
         raise ConfigError(f"unknown funnel {unknown[0]!r}", where=located_of(config).file,
                           hint=did_you_mean(unknown[0], config.funnels, what="funnels"))
     return list(names)
+
+
+def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, units: _UnitCache | None = None,
+                  last_ts: int | None = None, entry_range: tuple[int | None, int | None] = (None, None),
+                  mature_only: bool = False) -> Replay:
+    """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event."""
+    funnel = config.funnels[name]
+    last_ts = _last_ts(frame) if last_ts is None else last_ts
+    units = units or _UnitCache(config, frame, last_ts)
+    plan = FunnelPlan(
+        masks=[match_mask(frame, config.conversions[s.ref] if s.ref else s) for s in funnel.steps],
+        window=_ns(funnel.window),
+        order=funnel.order,
+        entry=funnel.entry,
+        within=[_ns(s.within) for s in funnel.steps],
+        after=[_ns(s.after) for s in funnel.steps],
+        exclusions=[(match_mask(frame, config.conversions[x.ref] if x.ref else x), *funnel.exclusion_bounds(x))
+                    for x in funnel.exclude],
+        entry_range=entry_range,
+        mature_only=mature_only,
+    )
+    return replay(frame, plan, units.get(funnel.count), last_ts)
+
+
+def step_names(funnel: Funnel) -> list[str]:
+    """Row names: the steps, or for order: any "any k of n steps" after the entry step (semantics 4.2)."""
+    names = [s.name for s in funnel.steps]
+    if funnel.order != "any":
+        return names
+    n = len(names)
+    return [names[0]] + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(2, n + 1)]
+
+
+class _UnitCache:
+    """Units per ``count:`` kind, built once per run (sessions cost a sort of every event)."""
+
+    def __init__(self, config: Config, frame: pd.DataFrame, last_ts: int):
+        self._config, self._frame, self._last_ts, self._made = config, frame, last_ts, {}
+
+    def get(self, kind: str) -> unit_kinds.Units:
+        if kind not in self._made:
+            if kind == "users":
+                self._made[kind] = unit_kinds.users(self._frame)
+            elif self._config.columns.session:
+                self._made[kind] = unit_kinds.sessions_from_column(self._frame, SESSION)
+            else:
+                self._made[kind] = unit_kinds.sessions_from_gaps(
+                    self._frame, _ns(self._config.session_timeout), self._last_ts)
+        return self._made[kind]
+
+
+def _entry_range(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:
+    last = frame["ts"].max() if len(frame) else None
+    tz = config.columns.timezone
+    bounds = (entry_bound(since, last_ts=last, tz=tz, until=False, option="--since"),
+              entry_bound(until, last_ts=last, tz=tz, until=True, option="--until"))
+    return tuple(None if b is None else int(b.value) for b in bounds)  # type: ignore[return-value]
+
+
+def _last_ts(frame: pd.DataFrame) -> int:
+    return int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
+
+
+def _ns(duration) -> int | None:
+    return None if duration is None else int(round(duration.total_seconds() * 1e9))

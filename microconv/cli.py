@@ -43,6 +43,12 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Dropped rows and unkn
 InputFormatOpt = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl, "
                                                        "when the file name does not tell.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only entries (step-1 events) from this date, "
+                                                 "date-time, or e.g. 7d = the last 7 days of data.")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only entries before this date-time, or up to "
+                                                 "and including this date; later steps still count.")]
+MatureOpt = Annotated[bool, typer.Option("--mature-only", help="Leave out entrants whose window is still open "
+                                         "at the end of the data.")]
 
 
 def _version(value: bool) -> None:
@@ -90,6 +96,9 @@ def analyze(
     output: OutputOpt = None,
     funnel: Annotated[Optional[list[str]], typer.Option("--funnel", help="Only this funnel (repeatable).")] = None,
     strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mature_only: MatureOpt = False,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
     debug: DebugOpt = False,
@@ -106,7 +115,8 @@ def analyze(
         cfg = load_config(config)
         evts, quality = load_events(events, cfg, input_format=input_format)
         _report_quality(quality.messages(), policy, strict)
-        result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict)
+        result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict, since=since, until=until,
+                              mature_only=mature_only)
         for warning in result.warnings:
             policy.warn(str(warning))
         _emit(result, fmt, output)

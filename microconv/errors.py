@@ -91,3 +91,9 @@ def did_you_mean(value: object, choices: Iterable[object], *, what: str = "choic
     if names and len(names) <= 12:
         return f"known {what}: " + ", ".join(names)
     return None
+
+
+class UsageError(MicroconvError):
+    """A command-line value the library cannot use (a bad ``--since`` date, say)."""
+
+    exit_code = ExitCode.USAGE

@@ -24,6 +24,7 @@ from .errors import DataError, Problem, did_you_mean
 from .io import Source, expand_paths
 
 CORE = ("user", "event", "timestamp")
+SESSION = "$session"  # canonical column of `columns.session`, read like a property
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\b(?:UTC|GMT|[A-Z]{3,4}))\s*$")
 
 
@@ -69,31 +70,33 @@ class DataQualityReport:
 def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
     """Property names the config refers to (``where`` keys, ``value:``), plus ``extra``."""
     names: dict[str, None] = {}
-    matches = list(config.conversions.values()) + [s for f in config.funnels.values() for s in f.steps]
-    for m in matches:
+    for _, m in config.matchers():
         names.update(dict.fromkeys(m.where))
     names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
     names.update(dict.fromkeys(extra))
+    if config.columns.session:
+        names[SESSION] = None
     return list(names)
 
 
 def _aliases(config: Config, prop: str) -> list[str]:
+    if prop == SESSION:
+        return list(config.columns.session or [])
     return list(config.columns.properties.get(prop, [prop]))
 
 
 def _config_loc(config: Config, prop: str) -> tuple:
     if prop in CORE:
         return ("columns", prop)
+    if prop == SESSION:
+        return ("columns", "session")
     if prop in config.columns.properties:
         return ("columns", "properties", prop)
-    for kind, items in (("conversions", config.conversions), ("funnels", config.funnels)):
-        for name, item in items.items():
-            steps = [(("steps", i), s) for i, s in enumerate(item.steps)] if kind == "funnels" else [((), item)]
-            for sub, m in steps:
-                if prop in m.where:
-                    return (kind, name, *sub, "where", prop)
-                if getattr(m, "value", None) == prop:
-                    return (kind, name, *sub, "value")
+    for path, m in config.matchers():
+        if prop in m.where:
+            return (*path, "where", prop)
+        if getattr(m, "value", None) == prop:
+            return (*path, "value")
     return ()
 
 

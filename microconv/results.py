@@ -9,7 +9,7 @@ from .errors import Problem
 
 STEP_COLUMNS = [
     "funnel", "step", "name", "users", "rate_from_start", "rate_from_previous",
-    "dropped", "median_seconds_from_previous",
+    "dropped", "median_seconds_from_previous", "in_progress", "unit",
 ]
 
 
@@ -22,21 +22,31 @@ class StepRow:
     rate_from_previous: float
     dropped: int
     median_seconds_from_previous: float
+    in_progress: int = 0
 
 
 @dataclass(frozen=True, eq=False)
 class FunnelResult:
-    """Counts for one funnel; ``reached`` is each entrant's furthest step (index: user id)."""
+    """Counts for one funnel; ``reached`` is each entrant's furthest step, indexed by user id
+    (or by (user, session) when counting sessions); ``excluded`` counts units whose every
+    attempt an exclusion spoiled (docs/semantics.md 4.4)."""
 
     name: str
     label: str
     window_seconds: float
     steps: tuple[StepRow, ...]
     reached: pd.Series
+    order: str = "ordered"
+    unit: str = "users"
+    excluded: int = 0
 
     @property
     def entrants(self) -> int:
         return self.steps[0].users if self.steps else 0
+
+    @property
+    def in_progress(self) -> int:
+        return sum(s.in_progress for s in self.steps)
 
     @property
     def largest_drop_step(self) -> int | None:
@@ -45,7 +55,7 @@ class FunnelResult:
         return best.step if best is not None and best.dropped > 0 else None
 
     def to_frame(self) -> pd.DataFrame:
-        rows = [{"funnel": self.name, **vars(s)} for s in self.steps]
+        rows = [{"funnel": self.name, **vars(s), "unit": self.unit} for s in self.steps]
         return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
 

@@ -65,7 +65,8 @@ def test_csv_matches_hand_count(runner, tiny):
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(io.StringIO(result.stdout))
     assert list(frame.columns) == ["funnel", "step", "name", "users", "rate_from_start",
-                                   "rate_from_previous", "dropped", "median_seconds_from_previous"]
+                                   "rate_from_previous", "dropped", "median_seconds_from_previous",
+                                   "in_progress", "unit"]
     assert frame["users"].tolist() == [3, 2, 1]
     assert frame["dropped"].tolist() == [0, 1, 1]
     assert frame["rate_from_start"].tolist() == pytest.approx([1, 2 / 3, 1 / 3])

@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem, did_you_mean
-from .model import OPERATORS, Condition, Config, Conversion, Funnel, Step, parse_duration
+from .model import OPERATORS, Condition, Config, Conversion, Exclusion, Funnel, Step, parse_duration
 from .yaml_source import SourceMap, YamlSyntaxError, load_yaml
 
-__all__ = ["Config", "Conversion", "Funnel", "Step", "Condition", "load_config", "parse_config",
+__all__ = ["Config", "Conversion", "Exclusion", "Funnel", "Step", "Condition", "load_config", "parse_config",
            "parse_duration", "Located"]
 
 
@@ -114,13 +114,74 @@ def _cross_reference(data: Any, located: Located):
         yield Problem("the config defines no funnels and no conversions", located.where(),
                       "add a 'funnels:' section; see funnels.example.yaml")
     for fname, funnel in funnels.items():
-        steps = funnel.get("steps") if isinstance(funnel, dict) else None
-        for i, step in enumerate(steps if isinstance(steps, list) else []):
-            if isinstance(step, str) and step not in conversions:
-                yield Problem(f"step {i + 1} of funnel {fname!r} names unknown conversion {step!r}",
-                              located.where("funnels", fname, "steps", i),
-                              did_you_mean(step, conversions, what="conversions")
-                              or "define it under 'conversions:' or write the step as {event: NAME}")
+        if isinstance(funnel, dict):
+            yield from _check_funnel(fname, funnel, conversions, located)
+
+
+def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located):
+    steps = funnel.get("steps") if isinstance(funnel.get("steps"), list) else []
+    for i, step in enumerate(steps):
+        yield from _check_ref(step, conversions, located, ("funnels", fname, "steps", i),
+                              f"step {i + 1} of funnel {fname!r}")
+        if not isinstance(step, dict):
+            continue
+        for limit in ("within", "after"):
+            if limit not in step:
+                continue
+            if i == 0:
+                yield Problem(f"step 1 of funnel {fname!r} has no previous step, so it cannot have {limit!r}",
+                              located.where("funnels", fname, "steps", 0, limit),
+                              "limits apply to the time since the previous step; use the funnel's 'window'")
+            elif funnel.get("order") == "any":
+                yield Problem(f"{limit!r} needs a previous step, which order: any does not have",
+                              located.where("funnels", fname, "steps", i, limit),
+                              "remove it, or use order: ordered or strict")
+    names = [_step_names(s) for s in steps]
+    exclude = funnel.get("exclude") if isinstance(funnel.get("exclude"), list) else []
+    for j, item in enumerate(exclude):
+        loc = ("funnels", fname, "exclude", j)
+        yield from _check_ref(item, conversions, located, loc, f"exclusion {j + 1} of funnel {fname!r}")
+        between = item.get("between") if isinstance(item, dict) else None
+        if not isinstance(between, list) or len(between) != 2 or not steps:
+            continue
+        found = [_find_step(b, names) for b in between]
+        for k, (b, idx) in enumerate(zip(between, found)):
+            if idx is None:
+                known = [n for group in names for n in group]
+                yield Problem(f"{b!r} is not a step of funnel {fname!r}", located.where(*loc, "between", k, value=True),
+                              did_you_mean(b, known, what="steps") if isinstance(b, str)
+                              else f"steps are numbered 1 to {len(steps)}")
+        if None not in found and found[0] >= found[1]:
+            yield Problem(f"'between' must name an earlier step first, got steps {found[0] + 1} and {found[1] + 1}",
+                          located.where(*loc, "between", value=True))
+
+
+def _check_ref(item: Any, conversions: dict, located: Located, loc: tuple, what: str):
+    name = item if isinstance(item, str) else item.get("conversion") if isinstance(item, dict) else None
+    if isinstance(name, str) and name not in conversions:
+        at = loc if isinstance(item, str) else (*loc, "conversion")
+        yield Problem(f"{what} names unknown conversion {name!r}", located.where(*at, value=not isinstance(item, str)),
+                      did_you_mean(name, conversions, what="conversions")
+                      or "define it under 'conversions:' or write it as {event: NAME}")
+
+
+def _step_names(step: Any) -> list[str]:
+    """What a step may be called in 'between': its conversion name, label or inline event name."""
+    if isinstance(step, str):
+        return [step]
+    if not isinstance(step, dict):
+        return []
+    event = step.get("event")
+    inline = " | ".join(event) if isinstance(event, list) else event
+    return [str(n) for n in (step.get("conversion"), step.get("label"), inline) if n]
+
+
+def _find_step(ref: Any, names: list[list[str]]) -> int | None:
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, int):
+        return ref - 1 if 1 <= ref <= len(names) else None
+    return next((i for i, group in enumerate(names) if str(ref) in group), None)
 
 
 def _problem(err: Mapping[str, Any], located: Located) -> Problem:

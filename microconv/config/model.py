@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -106,24 +106,40 @@ class Conversion(EventMatch):
     label: str | None = None
 
 
-class Step(EventMatch):
-    """A funnel step: a named conversion (``ref``) or an inline event match."""
+class ConversionOrInline(EventMatch):
+    """A conversion named by ``conversion:`` (or a bare string), or an inline event match."""
 
-    ref: str | None = None
-    label: str | None = None
+    ref: str | None = Field(None, alias="conversion")
     event: Names | None = None  # type: ignore[assignment]
+    _what: ClassVar[str] = "item"
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"ref": data} if isinstance(data, str) else data
+        return {"conversion": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
-    def _ref_or_event(self) -> Step:
+    def _ref_or_event(self) -> ConversionOrInline:
+        what = self._what
         if (self.ref is None) == (self.event is None):
-            raise ValueError("a step is either a conversion name or an inline {event: ..., where: ...}")
+            raise ValueError(f"a {what} is either a conversion name or an inline {{event: ..., where: ...}}")
         if self.ref is not None and self.where:
-            raise ValueError("a step that names a conversion cannot add 'where'; put it in the conversion")
+            raise ValueError(f"a {what} that names a conversion cannot add 'where'; put it in the conversion")
+        return self
+
+
+class Step(ConversionOrInline):
+    """A funnel step, with optional limits on the time since the previous step (docs/semantics.md 4.3)."""
+
+    label: str | None = None
+    within: Duration | None = None
+    after: Duration | None = None
+    _what: ClassVar[str] = "step"
+
+    @model_validator(mode="after")
+    def _limits_overlap(self) -> Step:
+        if self.within is not None and self.after is not None and self.after > self.within:
+            raise ValueError(f"'after' ({self.after}) is longer than 'within' ({self.within}): no event could match")
         return self
 
     @property
@@ -131,10 +147,38 @@ class Step(EventMatch):
         return self.label or self.ref or " | ".join(self.event or [])
 
 
+class Exclusion(ConversionOrInline):
+    """Events that spoil an attempt between two steps (docs/semantics.md 4.4)."""
+
+    between: tuple[str | int, str | int] | None = None
+    _what: ClassVar[str] = "exclusion"
+
+
 class Funnel(StrictModel):
     steps: list[Step] = Field(min_length=1)
     window: Duration = timedelta(days=30)
     label: str | None = None
+    order: Literal["ordered", "strict", "any"] = "ordered"
+    entry: Literal["best_attempt", "first"] = "best_attempt"
+    count: Literal["users", "sessions"] = "users"
+    exclude: list[Exclusion] = []
+
+    def step_index(self, ref: str | int) -> int | None:
+        """0-based index of a step named by 1-based number, conversion name or label."""
+        if isinstance(ref, int):
+            return ref - 1 if 1 <= ref <= len(self.steps) else None
+        for i, step in enumerate(self.steps):
+            if ref in (step.ref, step.label, step.name):
+                return i
+        return None
+
+    def exclusion_bounds(self, exclusion: Exclusion) -> tuple[int, int]:
+        """0-based (from, to) steps of an exclusion; the first and last step by default."""
+        if exclusion.between is None:
+            return 0, len(self.steps) - 1
+        lo, hi = (self.step_index(b) for b in exclusion.between)
+        assert lo is not None and hi is not None, "checked by parse_config"
+        return lo, hi
 
 
 class Columns(StrictModel):
@@ -145,6 +189,7 @@ class Columns(StrictModel):
     timestamp: Names = ["timestamp", "event_timestamp", "event_time", "time"]
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
     timezone: str = "UTC"
+    session: Names | None = None
     properties: dict[str, Names] = {}
 
     @field_validator("timezone")
@@ -163,4 +208,15 @@ class Config(StrictModel):
     columns: Columns = Columns()
     conversions: dict[str, Conversion] = {}
     funnels: dict[str, Funnel] = {}
+    session_timeout: Duration = timedelta(minutes=30)
     _located: Any = PrivateAttr(default=None)
+
+    def matchers(self):
+        """Every inline event matcher with its path in the file: conversions, steps, exclusions."""
+        for name, conv in self.conversions.items():
+            yield ("conversions", name), conv
+        for fname, funnel in self.funnels.items():
+            for part, items in (("steps", funnel.steps), ("exclude", funnel.exclude)):
+                for i, item in enumerate(items):
+                    if item.event is not None:
+                        yield ("funnels", fname, part, i), item

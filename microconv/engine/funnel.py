@@ -1,105 +1,126 @@
-"""Ordered funnels, vectorised over attempts (docs/semantics.md section 3).
+"""One funnel over canonical events: choose the events, replay attempts, pick each unit's count.
 
-Events that match no step are dropped, the rest are sorted once by (user, time, input order),
-and each step is one ``searchsorted`` of every live attempt into that step's sorted positions.
-The only Python loops are over steps (and, for the no-reuse rule 3.4, over earlier steps).
+The data flows one way: masks over the frame -> events sorted by (unit, time) -> attempts
+(``replay``) -> per unit best and counted attempt (:class:`Replay`) -> :class:`FunnelResult`.
+``explain`` reads the same :class:`Replay`, so a trace always agrees with the counts.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..results import FunnelResult, StepRow
+from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
+                     replay_strict)
+from .units import Units
 
 
 @dataclass(frozen=True)
-class Attempts:
-    """Every attempt's furthest step and matched event positions, in sorted order."""
+class FunnelPlan:
+    """A funnel reduced to masks and nanoseconds: what the engine needs, nothing of the config."""
 
-    user: np.ndarray          # user code per attempt (sorted ascending)
-    reached: np.ndarray       # steps reached per attempt (>= 1)
-    times: list[np.ndarray]   # per step: ns timestamp of the matched event (valid where reached > k)
+    masks: Sequence[np.ndarray]                                 # per step, over frame rows
+    window: int                                                 # ns
+    order: str = "ordered"
+    entry: str = "best_attempt"
+    within: Sequence[int | None] = ()                           # ns per step (step 1: None)
+    after: Sequence[int | None] = ()
+    exclusions: Sequence[tuple[np.ndarray, int, int]] = ()      # (mask over frame rows, from, to), 0-based
+    entry_range: tuple[int | None, int | None] = (None, None)   # since <= t1 < until, ns
+    mature_only: bool = False
 
-
-def sort_events(user: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """Positions ordering events by (user, time, input order): rule 1.4."""
-    return np.lexsort((ts, user))
-
-
-def replay_ordered(user: np.ndarray, ts: np.ndarray, step_masks: Sequence[np.ndarray], window_ns: int) -> Attempts:
-    """Replay every attempt of an ordered funnel. Inputs must already be in sorted order."""
-    n = len(user)
-    index = np.arange(n)
-    new_group = np.ones(n, dtype=bool)
-    new_group[1:] = (user[1:] != user[:-1]) | (ts[1:] != ts[:-1])
-    tie_start = np.maximum.accumulate(np.where(new_group, index, 0)) if n else index
-
-    cur = np.flatnonzero(step_masks[0])
-    start_ts = ts[cur]
-    attempt_user = user[cur]
-    reached = np.ones(len(cur), dtype=np.int64)
-    alive = np.ones(len(cur), dtype=bool)
-    used = [cur]
-    times = [start_ts]
-    for mask in step_masks[1:]:
-        positions = np.flatnonzero(mask)
-        j = np.searchsorted(positions, tie_start[cur], side="left")
-        for _ in range(len(used) + 1):
-            cand = positions[np.minimum(j, len(positions) - 1)] if len(positions) else j
-            clash = (j < len(positions)) & np.logical_or.reduce([cand == u for u in used])
-            if not clash.any():
-                break
-            j = j + clash
-        ok = alive & (j < len(positions))
-        cand = positions[np.minimum(j, len(positions) - 1)] if len(positions) else np.zeros_like(j)
-        ok[ok] = (user[cand[ok]] == attempt_user[ok]) & (ts[cand[ok]] - start_ts[ok] <= window_ns)
-        reached += ok
-        alive = ok
-        cur = np.where(ok, cand, cur)
-        used.append(np.where(ok, cand, -1))
-        times.append(np.where(ok, ts[cand] if len(positions) else 0, 0))
-    return Attempts(attempt_user, reached, times)
+    def __post_init__(self) -> None:
+        k = len(self.masks)
+        object.__setattr__(self, "within", tuple(self.within) or (None,) * k)
+        object.__setattr__(self, "after", tuple(self.after) or (None,) * k)
 
 
-def best_attempts(att: Attempts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per entrant: user code, furthest step (rule 3.6) and the counted attempt's index (rule 3.7)."""
-    if len(att.user) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    starts = np.flatnonzero(np.r_[True, att.user[1:] != att.user[:-1]])
-    best = np.maximum.reduceat(att.reached, starts)
-    best_per_attempt = np.repeat(best, np.diff(np.r_[starts, len(att.user)]))
-    hits = np.flatnonzero(att.reached == best_per_attempt)
-    first = hits[np.r_[True, att.user[hits][1:] != att.user[hits][:-1]]]
-    return att.user[starts], best, first
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """Every attempt of one funnel, and per unit that entered: its best and counted attempt."""
+
+    plan: FunnelPlan
+    units: Units
+    events: SortedEvents
+    attempts: Attempts
+    spoiled: np.ndarray       # per attempt: discarded by an exclusion
+    open: np.ndarray          # per attempt: could still go further (clean attempts only)
+    unit: np.ndarray          # per unit with an attempt: unit code
+    best: np.ndarray          # furthest step of a clean attempt (0: every attempt spoiled)
+    counted: np.ndarray       # index of the counted attempt (-1 when excluded)
+    in_progress: np.ndarray
+    kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
+
+    def attempts_of(self, unit_code: int) -> np.ndarray:
+        """Indices of one unit's attempts, in order of their step-1 events."""
+        lo, hi = np.searchsorted(self.attempts.unit, [unit_code, unit_code + 1])
+        return np.arange(lo, hi)
 
 
-def compute_funnel(
-    frame: pd.DataFrame,
-    step_masks: Sequence[np.ndarray],
-    *,
-    name: str,
-    label: str,
-    step_names: Sequence[str],
-    window_seconds: float,
-) -> FunnelResult:
-    """Count an ordered funnel over canonical events (one boolean mask per step)."""
-    relevant = np.logical_or.reduce(step_masks)
-    rows = np.flatnonzero(relevant)
-    user_codes = frame["user"].cat.codes.to_numpy()[rows]
-    ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[rows]
-    order = sort_events(user_codes, ts)
-    att = replay_ordered(user_codes[order], ts[order], [m[rows][order] for m in step_masks],
-                         int(round(window_seconds * 1e9)))
-    users, best, counted = best_attempts(att)
-    k = len(step_masks)
+def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int) -> Replay:
+    """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8)."""
+    steps = len(plan.masks)
+    if plan.order == "strict":
+        rows = np.arange(len(frame))
+    else:
+        rows = np.flatnonzero(np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)]))
+    ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
+    masks = [m[events.row] for m in plan.masks]
+    anchors = _anchors(events, masks[0], plan)
+    if plan.order == "strict":
+        att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after)
+    elif plan.order == "any":
+        att = replay_any(events, anchors, masks, plan.window)
+    else:
+        att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after)
+    exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
+    spoiled = apply_exclusions(events, att, exclusions, plan.window)
+    is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, units.open) & ~spoiled
+
+    clean = np.where(spoiled, 0, att.reached)
+    starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, int)
+    best = np.maximum.reduceat(clean, starts) if len(starts) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(att.unit)])
+    best_each = np.repeat(best, sizes)
+    hits = np.flatnonzero((clean == best_each) & (best_each > 0))
+    counted = np.full(len(starts), -1, dtype=np.int64)
+    first_hit = np.r_[True, att.unit[hits][1:] != att.unit[hits][:-1]] if len(hits) else np.zeros(0, bool)
+    counted[np.searchsorted(att.unit[starts], att.unit[hits[first_hit]])] = hits[first_hit]
+    any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
+    in_progress = any_open & (best < steps) & (best > 0)
+    kept = (best > 0) & ~(in_progress & plan.mature_only)
+    return Replay(plan, units, events, att, spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+
+
+def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> np.ndarray:
+    """Step-1 events that may start an attempt: in the date range (4.7), and the first per unit with entry: first (4.5)."""
+    anchors = np.flatnonzero(first_step)
+    since, until = plan.entry_range
+    if since is not None:
+        anchors = anchors[events.ts[anchors] >= since]
+    if until is not None:
+        anchors = anchors[events.ts[anchors] < until]
+    if plan.entry == "first" and len(anchors):
+        unit = events.unit[anchors]
+        anchors = anchors[np.r_[True, unit[1:] != unit[:-1]]]
+    return anchors
+
+
+def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], window_seconds: float,
+              ) -> FunnelResult:
+    """Counts, rates and medians (section 5) from a replay."""
+    k = len(rep.plan.masks)
+    best = rep.best[rep.kept]
     counts = np.array([(best >= s).sum() for s in range(1, k + 1)], dtype=np.int64)
+    waiting = rep.best[rep.in_progress & rep.kept]
+    in_progress = np.array([(waiting == s).sum() for s in range(1, k + 1)], dtype=np.int64)
+    times = _step_times(rep)[rep.kept]
     medians = [np.nan] + [
-        float(np.median((att.times[s][counted[best > s]] - att.times[s - 1][counted[best > s]]) / 1e9))
-        if (best > s).any() else np.nan
+        float(np.median((times[best > s, s] - times[best > s, s - 1]) / 1e9)) if (best > s).any() else np.nan
         for s in range(1, k)
     ]
     steps = tuple(
@@ -111,11 +132,28 @@ def compute_funnel(
             rate_from_previous=1.0 if s == 0 and counts[0] else _rate(counts[s], counts[s - 1] if s else 0),
             dropped=int(counts[s - 1] - counts[s]) if s else 0,
             median_seconds_from_previous=medians[s],
+            in_progress=int(in_progress[s]),
         )
         for s in range(k)
     )
-    reached = pd.Series(best, index=frame["user"].cat.categories[users], name="reached", dtype="int64")
-    return FunnelResult(name, label, window_seconds, steps, reached)
+    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
+    return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
+                        excluded=int((rep.best == 0).sum()))
+
+
+def _step_times(rep: Replay) -> np.ndarray:
+    """Per unit: the counted attempt's step times, ascending (so order: any reads like the others)."""
+    counted = np.maximum(rep.counted, 0)
+    pos = rep.attempts.pos[counted]
+    times = np.where(pos >= 0, rep.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max)
+    return np.sort(times, axis=1)
+
+
+def compute_funnel(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int, *, name: str, label: str,
+                   step_names: Sequence[str], window_seconds: float) -> FunnelResult:
+    """Count one funnel over canonical events."""
+    return summarize(replay(frame, plan, units, last_ts), name=name, label=label, step_names=step_names,
+                     window_seconds=window_seconds)
 
 
 def _rate(num: int, den: int) -> float:

@@ -77,16 +77,6 @@ def _text(value) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def event_matches(config: Config):
-    """Every event matcher in the config with its path, for name checks."""
-    for name, conv in config.conversions.items():
-        yield ("conversions", name, "event"), conv
-    for fname, funnel in config.funnels.items():
-        for i, step in enumerate(funnel.steps):
-            if step.event is not None:
-                yield ("funnels", fname, "steps", i, "event"), step
-
-
 def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) for matchers none of whose event names occur in the data.
 
@@ -97,7 +87,8 @@ def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], 
     located = located_of(config)
     known = [str(c) for c in seen]
     errors, warnings = [], []
-    for loc, match in event_matches(config):
+    for path, match in config.matchers():
+        loc = (*path, "event")
         if any(name in seen for name in match.event):
             continue
         for i, name in enumerate(match.event):

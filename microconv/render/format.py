@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from ..results import FunnelResult
+
 
 def pct(rate: float) -> str:
     return "" if rate is None or math.isnan(rate) else f"{rate * 100:.1f}%"
@@ -29,3 +31,22 @@ def bar(rate: float, width: int = 20) -> str:
     full = rate * width
     blocks = int(full)
     return "█" * blocks + ("▌" if full - blocks >= 0.5 else "")
+
+
+def describe(f: FunnelResult) -> list[str]:
+    """The settings a reader needs to trust the numbers, shortest first."""
+    parts = [f"window {duration(f.window_seconds)}", f"{f.entrants:,} {'entrants' if f.unit == 'users' else 'sessions'}"]
+    if f.order != "ordered":
+        parts.insert(1, f"order {f.order}")
+    return parts
+
+
+def caveats(f: FunnelResult) -> list[str]:
+    """Who is not an ordinary drop-off: excluded and in-progress units (semantics 4.4, 4.8)."""
+    notes = []
+    if f.excluded:
+        notes.append(f"{f.excluded:,} {f.unit} excluded: an exclusion event spoiled every attempt")
+    if f.in_progress:
+        notes.append(f"{f.in_progress:,} {f.unit} in progress: window still open at the end of the data "
+                     "(counted at the step reached; --mature-only leaves them out)")
+    return notes

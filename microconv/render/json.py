@@ -22,7 +22,11 @@ def render_json(result: AnalysisResult) -> str:
             "name": f.name,
             "label": f.label,
             "window_seconds": f.window_seconds,
+            "order": f.order,
+            "unit": f.unit,
             "entrants": f.entrants,
+            "excluded": f.excluded,
+            "in_progress": f.in_progress,
             "largest_drop_step": f.largest_drop_step,
             "steps": [{k: _clean(v) for k, v in row.items()} for row in steps],
         })

@@ -1,0 +1,237 @@
+"""Replaying attempts over events sorted by (unit, time): one function per ``order``.
+
+Every array here is indexed either by sorted event position or by attempt. Each step is one
+``searchsorted`` (or one shifted comparison, for strict order) over all live attempts at once;
+the only Python loops are over steps and exclusions (docs/semantics.md sections 3 and 4).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
+
+import numpy as np
+
+
+class Stop(IntEnum):
+    """Why an attempt went no further (shown by ``explain``)."""
+
+    COMPLETE = 0
+    NO_MATCH = 1      # no event for the next step after the last one matched
+    WINDOW = 2        # the next step's event came after the funnel window
+    WITHIN = 3        # ... after the step's ``within`` limit
+    TOO_SOON = 4      # strict: the next event came before the step's ``after`` limit
+    STRICT_BREAK = 5  # strict: the next event was not the next step
+    EXCLUDED = 6      # an exclusion event fell inside the attempt
+
+
+@dataclass(frozen=True)
+class SortedEvents:
+    """Events in (unit, time, input order) order, with the bounds of equal-time groups."""
+
+    unit: np.ndarray   # int64 unit code, ascending
+    ts: np.ndarray     # int64 ns
+    row: np.ndarray    # the frame row of each position
+
+    @classmethod
+    def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray) -> SortedEvents:
+        order = np.lexsort((ts, unit))
+        return cls(unit[order], ts[order], rows[order])
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+    @cached_property
+    def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(self.unit)
+        new = np.ones(n, dtype=bool)
+        new[1:] = (self.unit[1:] != self.unit[:-1]) | (self.ts[1:] != self.ts[:-1])
+        starts = np.flatnonzero(new)
+        return starts, np.r_[starts[1:], n], np.cumsum(new) - 1
+
+    @property
+    def tie_start(self) -> np.ndarray:
+        """First position with the same unit and timestamp (rule 3.3: ties are taken in step order)."""
+        starts, _, group = self._groups
+        return starts[group]
+
+    @property
+    def tie_end(self) -> np.ndarray:
+        """First position after the group with the same unit and timestamp."""
+        _, ends, group = self._groups
+        return ends[group]
+
+    @cached_property
+    def _key(self) -> tuple[np.ndarray, np.ndarray]:
+        """A scalar that orders like (unit, time): unit * (#distinct times + 1) + rank of the time."""
+        times = np.unique(self.ts)
+        return self.unit * (len(times) + 1) + np.searchsorted(times, self.ts), times
+
+    def first_at_or_after(self, positions: np.ndarray, unit: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Index into ``positions`` of the first event with (unit, time) >= (``unit``, ``t``)."""
+        key, times = self._key
+        return np.searchsorted(key[positions], unit * (len(times) + 1) + np.searchsorted(times, t))
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """One row per attempt (ordered by unit, then step-1 event)."""
+
+    unit: np.ndarray      # unit code
+    pos: np.ndarray       # (attempts, steps): sorted position of the event used for each step, -1 if none
+    reached: np.ndarray   # steps reached (distinct steps done, for order: any)
+    stop: np.ndarray      # Stop code
+    stop_pos: np.ndarray  # the event that stopped it (too late, wrong, excluding), -1 if none
+
+    @property
+    def anchor(self) -> np.ndarray:
+        return self.pos[:, 0]
+
+
+def _start(events: SortedEvents, anchors: np.ndarray, steps: int):
+    pos = np.full((len(anchors), steps), -1, dtype=np.int64)
+    pos[:, 0] = anchors
+    return (pos, np.ones(len(anchors), dtype=np.int64), np.full(len(anchors), Stop.COMPLETE, dtype=np.int8),
+            np.full(len(anchors), -1, dtype=np.int64))
+
+
+def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
+    return True if within is None else delta <= within
+
+
+def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
+                   within: Sequence[int | None], after: Sequence[int | None]) -> Attempts:
+    """Rules 3.2-3.5 and 4.3: greedy earliest match per step, ties in step order, no reuse."""
+    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
+    unit, t1 = events.unit[anchors], events.ts[anchors]
+    cur, alive = anchors.copy(), np.ones(len(anchors), dtype=bool)
+    for k in range(1, len(masks)):
+        positions = np.flatnonzero(masks[k])
+        if len(positions) == 0:
+            stop[alive] = Stop.NO_MATCH
+            break
+        last = len(positions) - 1
+        if after[k]:
+            j = events.first_at_or_after(positions, unit, events.ts[cur] + after[k])
+        else:
+            j = np.searchsorted(positions, events.tie_start[cur])
+        for _ in range(k):
+            clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[:, :k]).any(axis=1)
+            if not clash.any():
+                break
+            j = j + clash
+        cand = positions[np.minimum(j, last)]
+        found = alive & (j <= last) & (events.unit[cand] == unit)
+        in_window = events.ts[cand] - t1 <= window
+        in_limit = _limit(events.ts[cand] - events.ts[cur], within[k])
+        ok = found & in_window & in_limit
+        failed = alive & ~ok
+        stop[failed] = np.where(~found[failed], Stop.NO_MATCH,
+                                np.where(~in_window[failed], Stop.WINDOW, Stop.WITHIN))
+        stop_pos[failed & found] = cand[failed & found]
+        pos[ok, k] = cand[ok]
+        reached += ok
+        cur = np.where(ok, cand, cur)
+        alive = ok
+        if not alive.any():
+            break
+    return Attempts(unit, pos, reached, stop, stop_pos)
+
+
+def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
+                  within: Sequence[int | None], after: Sequence[int | None]) -> Attempts:
+    """Rule 4.1: step k+1 must be the unit's very next event. ``events`` holds every event."""
+    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
+    unit, t1 = events.unit[anchors], events.ts[anchors]
+    cur, alive = anchors.copy(), np.ones(len(anchors), dtype=bool)
+    n = len(events)
+    for k in range(1, len(masks)):
+        nxt = np.minimum(cur + 1, n - 1)
+        exists = alive & (cur + 1 < n) & (events.unit[nxt] == unit)
+        matches = masks[k][nxt]
+        delta = events.ts[nxt] - events.ts[cur]
+        in_window = events.ts[nxt] - t1 <= window
+        in_limit = _limit(delta, within[k])
+        soon = delta < after[k] if after[k] else np.zeros(len(cur), dtype=bool)
+        ok = exists & matches & in_window & in_limit & ~soon
+        failed = alive & ~ok
+        code = np.select([~exists, ~matches, ~in_window, soon], [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW,
+                                                                 Stop.TOO_SOON], Stop.WITHIN)
+        stop[failed] = code[failed]
+        stop_pos[failed & exists] = nxt[failed & exists]
+        pos[ok, k] = nxt[ok]
+        reached += ok
+        cur = np.where(ok, nxt, cur)
+        alive = ok
+        if not alive.any():
+            break
+    return Attempts(unit, pos, reached, stop, stop_pos)
+
+
+def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int) -> Attempts:
+    """Rule 4.2: after the step-1 event, each other step is checked on its own inside the window."""
+    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
+    unit, t1 = events.unit[anchors], events.ts[anchors]
+    late = np.zeros(len(anchors), dtype=bool)
+    for k in range(1, len(masks)):
+        positions = np.flatnonzero(masks[k])
+        if len(positions) == 0:
+            continue
+        last = len(positions) - 1
+        j = np.searchsorted(positions, events.tie_start[anchors])
+        j = j + ((j <= last) & (positions[np.minimum(j, last)] == anchors))
+        cand = positions[np.minimum(j, last)]
+        found = (j <= last) & (events.unit[cand] == unit)
+        ok = found & (events.ts[cand] - t1 <= window)
+        late |= found & ~ok
+        pos[ok, k] = cand[ok]
+    reached += (pos[:, 1:] >= 0).sum(axis=1)
+    done = reached == len(masks)
+    stop[~done] = np.where(late[~done], Stop.WINDOW, Stop.NO_MATCH)
+    return Attempts(unit, pos, reached, stop, stop_pos)
+
+
+def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[tuple[np.ndarray, int, int]],
+                     window: int) -> np.ndarray:
+    """Rule 4.4: mark (in ``att.stop``/``att.stop_pos``) and return attempts spoiled by an exclusion.
+
+    ``exclusions`` holds (mask over sorted positions, from step, to step), steps 0-based.
+    The first exclusion event after the from-step's timestamp is the only one that can fall
+    inside the bound, since both bounds are upper limits in time.
+    """
+    spoiled = np.zeros(len(att.unit), dtype=bool)
+    t1 = events.ts[att.anchor]
+    for mask, lo, hi in exclusions:
+        positions = np.flatnonzero(mask)
+        if len(positions) == 0:
+            continue
+        last = len(positions) - 1
+        start = att.pos[:, lo]
+        j = np.searchsorted(positions, events.tie_end[np.maximum(start, 0)])
+        cand = positions[np.minimum(j, last)]
+        inside = (start >= 0) & (j <= last) & (events.unit[cand] == att.unit)
+        end = att.pos[:, hi]
+        before_end = np.where(end >= 0, events.ts[cand] < events.ts[np.maximum(end, 0)],
+                              events.ts[cand] - t1 <= window)
+        hit = inside & before_end & ~spoiled
+        att.stop[hit] = Stop.EXCLUDED
+        att.stop_pos[hit] = cand[hit]
+        spoiled |= hit
+    return spoiled
+
+
+def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, within: Sequence[int | None],
+                  order: str, last_ts: int, unit_open: np.ndarray) -> np.ndarray:
+    """Rule 4.8: attempts that events after ``last_ts`` could still take further."""
+    is_open = (att.reached < steps) & (events.ts[att.anchor] + window > last_ts) & unit_open[att.unit]
+    if order == "any":
+        return is_open
+    if order == "strict":
+        is_open &= att.stop == Stop.NO_MATCH
+    last_matched = att.pos[np.arange(len(att.unit)), att.reached - 1]
+    for k, limit in enumerate(within):
+        if limit is not None:
+            waiting = att.reached == k
+            is_open[waiting] &= events.ts[last_matched[waiting]] + limit > last_ts
+    return is_open
