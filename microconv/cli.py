@@ -150,6 +150,37 @@ def validate(
         print(summary)
 
 
+@app.command(epilog=EXIT_CODES_HELP)
+def explain(
+    events: EventsArg,
+    user: Annotated[str, typer.Option("--user", "-u", help="The user id to trace.", show_default=False)],
+    config: ConfigOpt = Path("funnels.yaml"),
+    funnel: Annotated[Optional[list[str]], typer.Option("--funnel", help="Only this funnel (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mature_only: MatureOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show how one user was counted: their events, which event matched each step, and why they stopped.
+
+    Example: microconv explain examples/shop_events.csv -c funnels.example.yaml --user u0042
+    """
+    from . import load_config, load_events
+    from .errors import UsageError
+    from .explain import explain_user
+    from .render.explain import render_explain_json, render_explain_text
+
+    with error_boundary(debug):
+        if fmt not in ("text", "json"):
+            raise UsageError(f"--format {fmt!r} is not one of 'text', 'json'")
+        cfg = load_config(config)
+        evts, _ = load_events(events, cfg, input_format=input_format)
+        ex = explain_user(cfg, evts, user, funnels=funnel, since=since, until=until, mature_only=mature_only)
+        sys.stdout.write(render_explain_json(ex) if fmt == "json" else render_explain_text(ex))
+
+
 def _report_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> None:
     if strict and messages:
         raise DataError(messages[0], hint="run without --strict to drop such rows with a note")
