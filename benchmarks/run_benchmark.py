@@ -4,6 +4,7 @@ Runs the real CLI as a child process (what a cron job pays: imports, reading, en
 rendering) and reads the child's peak RSS from wait4(); then times the stages in-process.
 
     python benchmarks/run_benchmark.py --events 10000000 --users 1000000 --repeat 3
+    python benchmarks/run_benchmark.py --orders ordered,strict,any   # the same funnel in each order
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--config", type=Path, default=HERE / "bench.yaml")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument("--orders", default="ordered",
+                        help="comma-separated funnel orders to time, each on the same log (ordered, strict, any)")
     opts = parser.parse_args()
 
     opts.data_dir.mkdir(exist_ok=True)
@@ -59,17 +62,33 @@ def main() -> None:
     import pyarrow.parquet as pq
 
     rows = pq.ParquetFile(log).metadata.num_rows if opts.format == "parquet" else opts.events
-    cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(opts.config), "-f", "csv", "-q"]
-    runs = [run_cli(cli) for _ in range(opts.repeat)]
-    wall = statistics.median(r[0] for r in runs)
-    peak = max(r[1] for r in runs)
-    stages = stage_times(log, opts.config)
     print(f"log: {log.name} ({rows:,} events, {log.stat().st_size / 2**20:,.0f} MiB)")
-    print(f"microconv analyze -f csv, whole process, median of {opts.repeat}: {wall:.2f} s "
-          f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "
-          f"({peak / rows:.0f} bytes/event)")
-    for name, seconds in stages.items():
-        print(f"  in-process {name}: {seconds:.2f} s")
+    for order in opts.orders.split(","):
+        config = with_order(opts.config, order, opts.data_dir)
+        cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(config), "-f", "csv", "-q"]
+        runs = [run_cli(cli) for _ in range(opts.repeat)]
+        wall = statistics.median(r[0] for r in runs)
+        peak = max(r[1] for r in runs)
+        stages = stage_times(log, config)
+        print(f"order {order}: microconv analyze -f csv, whole process, median of {opts.repeat}: {wall:.2f} s "
+              f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "
+              f"({peak / rows:.0f} bytes/event)")
+        for name, seconds in stages.items():
+            print(f"  in-process {name}: {seconds:.2f} s")
+
+
+def with_order(config: Path, order: str, data_dir: Path) -> Path:
+    """A copy of ``config`` with every funnel in ``order`` (the default file when ordered)."""
+    if order == "ordered":
+        return config
+    import yaml
+
+    data = yaml.safe_load(config.read_text())
+    for funnel in data["funnels"].values():
+        funnel["order"] = order
+    out = data_dir / f"{config.stem}.{order}.yaml"
+    out.write_text(yaml.safe_dump(data))
+    return out
 
 
 if __name__ == "__main__":
