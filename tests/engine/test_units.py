@@ -1,0 +1,46 @@
+"""Sessions (semantics 4.6): from a column, or cut at inactivity gaps; which can still grow (4.8)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from microconv.engine.units import sessions_from_column, sessions_from_gaps, users
+
+T0 = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+def _frame(rows, session=None):
+    frame = pd.DataFrame({
+        "user": pd.Categorical([u for u, _ in rows]),
+        "ts": pd.to_datetime([T0 + pd.Timedelta(seconds=s) for _, s in rows]),
+        "event": pd.Categorical(["e"] * len(rows)),
+    })
+    if session is not None:
+        frame["$session"] = pd.array(session, dtype="string")
+    return frame
+
+
+def _labels(units):
+    return [units.labels[c] for c in units.code]
+
+
+def test_gaps_longer_than_the_timeout_start_a_session_and_equal_gaps_do_not():
+    # u1: 0, 10 (gap 10 = timeout: same), 21 (gap 11: new), input out of time order; u2: 5
+    frame = _frame([("u1", 21), ("u1", 0), ("u2", 5), ("u1", 10)])
+    units = sessions_from_gaps(frame, timeout_ns=10 * 10**9, last_ts=(T0 + pd.Timedelta(seconds=21)).value)
+    assert _labels(units) == [("u1", 2), ("u1", 1), ("u2", 1), ("u1", 1)]
+    assert units.kind == "sessions"
+    # open: the user's last session whose last event + timeout is after the end of the data (21)
+    assert dict(zip(units.labels, units.open)) == {("u1", 1): False, ("u1", 2): True, ("u2", 1): False}
+
+
+def test_sessions_from_a_column_pair_user_and_id_and_pool_missing_ids():
+    frame = _frame([("u1", 0), ("u1", 1), ("u2", 2), ("u1", 3), ("u1", 4)], session=["a", "b", "a", None, None])
+    units = sessions_from_column(frame, "$session")
+    assert _labels(units) == [("u1", "a"), ("u1", "b"), ("u2", "a"), ("u1", ""), ("u1", "")]
+    assert units.open.all()
+
+
+def test_users_are_their_own_units():
+    frame = _frame([("u2", 0), ("u1", 1), ("u2", 2)])
+    units = users(frame)
+    assert _labels(units) == ["u2", "u1", "u2"] and units.kind == "users"
