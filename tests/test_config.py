@@ -124,3 +124,53 @@ def test_example_config_is_valid_and_shows_every_feature():
     assert any(s.event and s.where for f in cfg.funnels.values() for s in f.steps)
     assert any("." in alias for aliases in cfg.columns.properties.values() for alias in aliases)
     assert any(len(aliases) > 1 for aliases in cfg.columns.properties.values())
+
+
+def test_funnel_options_parse(tmp_path):
+    cfg = load_text(tmp_path, """
+conversions:
+  cart: {event: add_to_cart}
+  refund: {event: refund}
+funnels:
+  f:
+    steps: [{event: view}, {conversion: cart, within: 1h}, {event: buy, after: 10s, label: paid}]
+    order: strict
+    entry: first
+    count: sessions
+    exclude: [refund, {event: chat, between: [cart, paid]}, {event: x, between: [1, 2]}]
+session_timeout: 45m
+""")
+    f = cfg.funnels["f"]
+    assert (f.order, f.entry, f.count) == ("strict", "first", "sessions")
+    assert f.steps[1].ref == "cart" and f.steps[1].within == timedelta(hours=1)
+    assert f.steps[2].after == timedelta(seconds=10)
+    assert [f.exclusion_bounds(x) for x in f.exclude] == [(0, 2), (1, 2), (0, 1)]
+    assert f.exclude[0].ref == "refund" and f.exclude[1].event == ["chat"]
+    assert cfg.session_timeout == timedelta(minutes=45)
+
+
+def test_funnel_option_errors_are_located(tmp_path):
+    errors = errors_of(tmp_path, """\
+conversions:
+  cart: {event: add_to_cart}
+funnels:
+  f:
+    steps: [{event: view, within: 1h}, {conversion: crat}, {event: buy, after: 1h30m, within: 1h}]
+    order: sideways
+    exclude: [{conversion: refnd}, {event: r, between: [buy, nope]}, {event: r, between: [3, 1]}]
+  g:
+    steps: [{event: a}, {event: b, within: 5m}]
+    order: any
+""")
+    assert errors == [
+        "f.yaml:5:27: step 1 of funnel 'f' has no previous step, so it cannot have 'within' "
+        "(limits apply to the time since the previous step; use the funnel's 'window')",
+        "f.yaml:5:53: step 2 of funnel 'f' names unknown conversion 'crat' (did you mean 'cart'?)",
+        "f.yaml:5:60: 'after' (1h30m) is longer than 'within' (1h): no event could match",
+        "f.yaml:6:5: order must be one of 'ordered', 'strict', 'any', got 'sideways' (known values: any, ordered, strict)",
+        "f.yaml:7:28: exclusion 1 of funnel 'f' names unknown conversion 'refnd' (known conversions: cart)",
+        "f.yaml:7:62: 'nope' is not a step of funnel 'f' (known steps: buy, crat, view)",
+        "f.yaml:7:90: 'between' must name an earlier step first, got steps 3 and 1",
+        "f.yaml:9:36: 'within' needs a previous step, which order: any does not have "
+        "(remove it, or use order: ordered or strict)",
+    ]

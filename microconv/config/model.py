@@ -36,6 +36,18 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
 
 
+def _text(duration: timedelta) -> str:
+    """The inverse of parse_duration, for messages: ``1h30m``, ``45s``."""
+    rest, parts = duration.total_seconds(), []
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNIT_SECONDS[unit]
+        if rest >= size:
+            count = int(rest // size) if unit != "s" else rest
+            parts.append(f"{count:g}{unit}")
+            rest -= count * size
+    return "".join(parts) or "0s"
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -139,7 +151,8 @@ class Step(ConversionOrInline):
     @model_validator(mode="after")
     def _limits_overlap(self) -> Step:
         if self.within is not None and self.after is not None and self.after > self.within:
-            raise ValueError(f"'after' ({self.after}) is longer than 'within' ({self.within}): no event could match")
+            raise ValueError(f"'after' ({_text(self.after)}) is longer than 'within' ({_text(self.within)}): "
+                             "no event could match")
         return self
 
     @property
