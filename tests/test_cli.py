@@ -235,3 +235,22 @@ def test_parquet_and_csv_examples_agree(runner):
     as_csv = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-f", "csv", "-q").stdout
     as_parquet = invoke(runner, "analyze", "examples/shop_events.parquet", "-c", EXAMPLE_CONFIG, "-f", "csv", "-q").stdout
     assert as_csv == as_parquet
+
+
+def test_in_progress_mature_only_and_entry_range(runner, tiny):
+    """The tiny log ends at 00:00:03, inside every 10 s window: u1 (at B) and u2 (at A) may still go on."""
+    base = ["analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q"]
+    frame = pd.read_csv(io.StringIO(invoke(runner, *base, cwd=tiny).stdout))
+    assert frame["in_progress"].tolist() == [1, 1, 0]
+    mature = pd.read_csv(io.StringIO(invoke(runner, *base, "--mature-only", cwd=tiny).stdout))
+    assert mature["users"].tolist() == [1, 1, 1] and mature["in_progress"].tolist() == [0, 0, 0]
+    later = pd.read_csv(io.StringIO(invoke(runner, *base, "--since", "2026-01-02", cwd=tiny).stdout))
+    assert later["users"].tolist() == [0, 0, 0]
+    same_day = pd.read_csv(io.StringIO(invoke(runner, *base, "--until", "2026-01-01", cwd=tiny).stdout))
+    assert same_day["users"].tolist() == [3, 2, 1]
+
+
+def test_bad_since_is_a_usage_error(runner, tiny):
+    result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--since", "yesterday", cwd=tiny)
+    assert result.exit_code == 2
+    assert "microconv: error: --since 'yesterday' is not a date, date-time or duration" in result.stderr
