@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .config import Config, Funnel, located_of
 from .daterange import entry_bound
-from .engine import units as unit_kinds
+from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
 from .errors import DataError
-from .events import SESSION, DataQualityReport, Events
+from .events import DataQualityReport, Events
 from .results import AnalysisResult, RunMeta
 
 
@@ -52,12 +53,11 @@ def analyze(
     chosen = _choose(config, funnels)
     last_ts = _last_ts(frame)
     bounds = _entry_range(config, frame, since, until)
-    units = _UnitCache(config, frame, last_ts)
+    index = EventIndex(config, frame, last_ts)
     results = []
     for name in chosen:
         funnel = config.funnels[name]
-        rep = replay_funnel(config, frame, name, units=units, last_ts=last_ts, entry_range=bounds,
-                            mature_only=mature_only)
+        rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
         results.append(summarize(rep, name=name, label=funnel.label or name, step_names=step_names(funnel),
                                  window_seconds=funnel.window.total_seconds()))
     ts = frame["ts"]
@@ -84,26 +84,28 @@ def _choose(config: Config, names: Sequence[str] | None) -> list[str]:
     return list(names)
 
 
-def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, units: _UnitCache | None = None,
+def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: EventIndex | None = None,
                   last_ts: int | None = None, entry_range: tuple[int | None, int | None] = (None, None),
                   mature_only: bool = False) -> Replay:
     """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event."""
     funnel = config.funnels[name]
-    last_ts = _last_ts(frame) if last_ts is None else last_ts
-    units = units or _UnitCache(config, frame, last_ts)
+    index = index or EventIndex(config, frame, _last_ts(frame) if last_ts is None else last_ts)
+
+    def mask(item) -> np.ndarray:
+        return index.mask(item.ref) if item.ref else match_mask(frame, item)
+
     plan = FunnelPlan(
-        masks=[match_mask(frame, config.conversions[s.ref] if s.ref else s) for s in funnel.steps],
+        masks=[mask(s) for s in funnel.steps],
         window=_ns(funnel.window),
         order=funnel.order,
         entry=funnel.entry,
         within=[_ns(s.within) for s in funnel.steps],
         after=[_ns(s.after) for s in funnel.steps],
-        exclusions=[(match_mask(frame, config.conversions[x.ref] if x.ref else x), *funnel.exclusion_bounds(x))
-                    for x in funnel.exclude],
+        exclusions=[(mask(x), *funnel.exclusion_bounds(x)) for x in funnel.exclude],
         entry_range=entry_range,
         mature_only=mature_only,
     )
-    return replay(frame, plan, units.get(funnel.count), last_ts)
+    return replay(frame, plan, index.units(funnel.count), index.last_ts)
 
 
 def step_names(funnel: Funnel) -> list[str]:
@@ -113,24 +115,6 @@ def step_names(funnel: Funnel) -> list[str]:
         return names
     n = len(names)
     return [names[0]] + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(2, n + 1)]
-
-
-class _UnitCache:
-    """Units per ``count:`` kind, built once per run (sessions cost a sort of every event)."""
-
-    def __init__(self, config: Config, frame: pd.DataFrame, last_ts: int):
-        self._config, self._frame, self._last_ts, self._made = config, frame, last_ts, {}
-
-    def get(self, kind: str) -> unit_kinds.Units:
-        if kind not in self._made:
-            if kind == "users":
-                self._made[kind] = unit_kinds.users(self._frame)
-            elif self._config.columns.session:
-                self._made[kind] = unit_kinds.sessions_from_column(self._frame, SESSION)
-            else:
-                self._made[kind] = unit_kinds.sessions_from_gaps(
-                    self._frame, _ns(self._config.session_timeout), self._last_ts)
-        return self._made[kind]
 
 
 def _entry_range(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:

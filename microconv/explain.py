@@ -38,7 +38,8 @@ class AttemptTrace:
 class UnitTrace:
     """One counted unit (the user, or one of their sessions) in one funnel."""
 
-    unit: str
+    unit: str                      # for display: "u1", or "u1 session 2"
+    key: object                    # as in FunnelResult.reached's index: user id, or (user, session)
     reached: int                   # 0: excluded (every attempt spoiled) or never entered
     entered: bool
     in_progress: bool
@@ -98,10 +99,12 @@ def _units(rep: Replay, mine: pd.DataFrame) -> tuple[UnitTrace, ...]:
     traced = {}
     for i, code in enumerate(rep.unit):
         attempts = tuple(_attempt(rep, a, a == rep.counted[i], mine.index) for a in rep.attempts_of(int(code)))
-        traced[int(code)] = UnitTrace(_label(rep.units.labels[code]), int(rep.best[i]), True,
+        key = rep.units.labels[code]
+        traced[int(code)] = UnitTrace(_label(key), key, int(rep.best[i]), True,
                                       bool(rep.in_progress[i]), bool(rep.in_progress[i] and not rep.kept[i]),
                                       attempts)
-    return tuple(traced.get(int(c)) or UnitTrace(_label(rep.units.labels[c]), 0, False, False, False, ())
+    return tuple(traced.get(int(c)) or UnitTrace(_label(rep.units.labels[c]), rep.units.labels[c], 0, False, False,
+                                                 False, ())
                  for c in np.unique(rep.units.code))
 
 

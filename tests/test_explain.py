@@ -116,11 +116,12 @@ def test_verdict_agrees_with_counts_on_the_example_data():
     for user in users:
         ex = explain_user(cfg, events, user)
         for f, counted in zip(ex.funnels, result.funnels):
-            unit = f.units[0]
-            assert unit.reached == counted.reached.get(user, 0), (user, f.name)
-            assert unit.entered == (user in counted.reached.index), (user, f.name)
-    reached = {r for f in result.funnels for r in f.reached[f.reached.index.isin(users)]}
-    assert reached == {1, 2, 3, 4}
+            for unit in f.units:  # one per user, or one per session of the user
+                assert unit.reached == counted.reached.get(unit.key, 0), (unit.key, f.name)
+                assert (unit.entered and unit.reached > 0) == (unit.key in counted.reached.index), (unit.key, f.name)
+    checkout = result.funnel("checkout").reached
+    assert set(checkout[checkout.index.isin(users)]) == {1, 2, 3, 4}
+    assert result.funnel("cart_to_purchase").unit == "sessions"
 
 
 def test_unknown_user_is_a_data_error_with_a_suggestion():

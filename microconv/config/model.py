@@ -112,10 +112,76 @@ class EventMatch(StrictModel):
     where: dict[str, Condition] = {}
 
 
+_THRESHOLD = re.compile(r"^\s*(>=|>)?\s*(\S.*?)\s*$")
+
+
+def parse_threshold(value: Any, *, duration: bool = False) -> tuple[str, float]:
+    """``">= 3"``, ``"> 2"``, ``3`` (meaning ``>= 3``), or ``">= 2m"`` for durations, as (op, number)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a threshold like '>= 3'")
+    if isinstance(value, (int, float)):
+        return ">=", float(value)
+    match = _THRESHOLD.match(str(value))
+    what = "'>= 2m'" if duration else "'>= 3'"
+    if not match:
+        raise ValueError(f"{value!r} is not a threshold; expected e.g. {what} or '> 2'")
+    op, number = match.group(1) or ">=", match.group(2)
+    try:
+        amount = parse_duration(number).total_seconds() if duration else float(number)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a threshold; expected e.g. {what} (only >= and > are allowed: "
+                         "a conversion is the moment a level is reached)") from None
+    if amount < 0:
+        raise ValueError(f"{value!r}: a threshold cannot be negative")
+    return op, amount
+
+
+Threshold = Annotated[tuple[str, float], BeforeValidator(parse_threshold)]
+DurationThreshold = Annotated[tuple[str, float], BeforeValidator(lambda v: parse_threshold(v, duration=True))]
+
+
+class SessionThreshold(StrictModel):
+    """A session reaching a number of pages and/or a duration (both must hold when both are given)."""
+
+    pages: Threshold | None = None
+    duration: DurationThreshold | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SessionThreshold:
+        if self.pages is None and self.duration is None:
+            raise ValueError("a session threshold needs 'pages' and/or 'duration', e.g. {pages: '>= 3'}")
+        return self
+
+
 class Conversion(EventMatch):
+    """A named conversion: events by name and ``where``, optionally a threshold over them.
+
+    ``count`` is reached at the user's N-th matching event; ``session`` at the event where a
+    session reaches that many page events (``event``, default ``page_view``) or that duration.
+    """
+
     kind: Literal["milestone", "secondary", "macro"] = "milestone"
     value: str | None = None
     label: str | None = None
+    event: Names | None = None  # type: ignore[assignment]
+    count: Threshold | None = None
+    session: SessionThreshold | None = None
+
+    @model_validator(mode="after")
+    def _event_or_session(self) -> Conversion:
+        if self.event is None and self.session is None:
+            raise ValueError("a conversion needs 'event' (or a 'session' threshold)")
+        if self.count is not None and self.session is not None:
+            raise ValueError("use either 'count' (per user) or 'session', not both")
+        return self
+
+    @property
+    def events(self) -> list[str]:
+        """The event names this conversion reads (page events for a session threshold)."""
+        return self.event or list(PAGE_EVENTS)
+
+
+PAGE_EVENTS = ("page_view",)
 
 
 class ConversionOrInline(EventMatch):

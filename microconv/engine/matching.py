@@ -14,13 +14,18 @@ from ..errors import Problem
 def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
     """True for events whose name is one of ``match.event`` and where every condition holds."""
     categories = frame["event"].cat.categories
-    wanted = categories.get_indexer(pd.Index(match.event))
+    wanted = categories.get_indexer(pd.Index(_names(match)))
     mask = np.isin(frame["event"].cat.codes.to_numpy(), wanted[wanted >= 0])
     for prop, cond in match.where.items():
         if not mask.any():
             break
         mask &= condition_mask(frame[prop], cond)
     return mask
+
+
+def _names(match: EventMatch) -> list[str]:
+    """The event names a matcher reads (a session threshold without ``event`` reads page views)."""
+    return getattr(match, "events", None) or match.event
 
 
 def condition_mask(values: pd.Series, cond: Condition) -> np.ndarray:
@@ -89,9 +94,10 @@ def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], 
     errors, warnings = [], []
     for path, match in config.matchers():
         loc = (*path, "event")
-        if any(name in seen for name in match.event):
+        names = _names(match)
+        if any(name in seen for name in names):
             continue
-        for i, name in enumerate(match.event):
+        for i, name in enumerate(names):
             where = located.where(*loc, *([i] if located.has(*loc, i) else []), value=True)
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
             if close:

@@ -1,0 +1,105 @@
+"""Where each conversion happens: a mask over events, thresholds included (docs/semantics.md 7).
+
+A plain conversion happens at every event it matches. A threshold conversion happens at the
+events where its level has been reached: from the user's N-th matching event on (``count``),
+or, within a session, from the event that brings its page count or duration to the level
+(``session``). So a threshold conversion can be a funnel step like any other, and its first
+event per user is when the user first reached it.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config, Conversion
+from ..events import SESSION
+from . import units as unit_kinds
+from .matching import match_mask
+
+
+class EventIndex:
+    """One run's shared, lazily built views of the events: units, masks, first times."""
+
+    def __init__(self, config: Config, frame: pd.DataFrame, last_ts: int):
+        self.config, self.frame, self.last_ts = config, frame, last_ts
+        self._masks: dict[str, np.ndarray] = {}
+
+    def units(self, kind: str) -> unit_kinds.Units:
+        return self.users if kind == "users" else self.sessions
+
+    @cached_property
+    def users(self) -> unit_kinds.Units:
+        return unit_kinds.users(self.frame)
+
+    @cached_property
+    def sessions(self) -> unit_kinds.Units:
+        """Sessions from ``columns.session``, else from inactivity gaps (4.6); built once per run."""
+        if self.config.columns.session:
+            return unit_kinds.sessions_from_column(self.frame, SESSION)
+        timeout = int(round(self.config.session_timeout.total_seconds() * 1e9))
+        return unit_kinds.sessions_from_gaps(self.frame, timeout, self.last_ts)
+
+    @cached_property
+    def _ts(self) -> np.ndarray:
+        return self.frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+
+    def mask(self, name: str) -> np.ndarray:
+        """Events at which conversion ``name`` has happened (cached per run)."""
+        if name not in self._masks:
+            self._masks[name] = self._mask(self.config.conversions[name])
+        return self._masks[name]
+
+    def _mask(self, conv: Conversion) -> np.ndarray:
+        if conv.session is not None:
+            return self._session_mask(conv)
+        hits = match_mask(self.frame, conv)
+        if conv.count is None:
+            return hits
+        return hits & _reached(_running_count(self.users.code, self._ts, hits), conv.count)
+
+    def _session_mask(self, conv: Conversion) -> np.ndarray:
+        sessions = self.sessions.code
+        reached = np.ones(len(self.frame), dtype=bool)
+        threshold = conv.session
+        if threshold.pages is not None:
+            pages = match_mask(self.frame, conv.model_copy(update={"event": conv.events}))
+            reached &= pages & _reached(_running_count(sessions, self._ts, pages), threshold.pages)
+        if threshold.duration is not None:
+            elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
+            reached &= _reached(elapsed, threshold.duration)
+        return reached
+
+    def first_times(self, name: str) -> pd.Series:
+        """Per user (index: user id) the first time conversion ``name`` happened; users who never did are absent."""
+        hit = self.mask(name)
+        user = self.frame["user"].cat.codes.to_numpy()[hit]
+        first = pd.Series(self._ts[hit]).groupby(user, sort=True).min()
+        return pd.Series(first.to_numpy(), index=self.frame["user"].cat.categories[first.index.to_numpy()])
+
+
+def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
+    op, amount = threshold
+    return level >= amount if op == ">=" else level > amount
+
+
+def _running_count(group: np.ndarray, ts: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Per event: how many flagged events of its group came at or before it (time, then input order)."""
+    order = np.lexsort((ts, group))
+    g, f = group[order], flags[order].astype(np.int64)
+    total = np.cumsum(f)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    before_group = (total - f)[starts]
+    sizes = np.diff(np.r_[starts, len(g)])
+    out = np.empty(len(g), dtype=np.int64)
+    out[order] = total - np.repeat(before_group, sizes)
+    return out
+
+
+def _group_min(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per event: the smallest value in its group."""
+    codes, inverse = np.unique(group, return_inverse=True)
+    least = np.full(len(codes), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(least, inverse, values)
+    return least[inverse]
