@@ -13,6 +13,7 @@ from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
 from .errors import DataError
 from .events import DataQualityReport, Events
+from .micro import macro_goal, micro_report
 from .results import AnalysisResult, RunMeta
 
 
@@ -26,6 +27,8 @@ def analyze(
     since: str | pd.Timestamp | None = None,
     until: str | pd.Timestamp | None = None,
     mature_only: bool = False,
+    macro: str | None = None,
+    reports: Sequence[str] = ("funnels", "micro"),
 ) -> AnalysisResult:
     """Replay ``events`` through the config's funnels.
 
@@ -38,6 +41,9 @@ def analyze(
         since, until: bound entry into the funnels (docs/semantics.md 4.7): a date, a date-time,
             or a duration like ``"7d"`` counted back from the end of the data's last day.
         mature_only: leave out units still in progress (4.8).
+        macro: the macro conversion the micro-conversion report measures against (default: the
+            first ``kind: macro`` conversion).
+        reports: which of "funnels" and "micro" to compute.
 
     Raises:
         DataError: a config event name never occurs in the data and looks like a typo of one
@@ -55,7 +61,7 @@ def analyze(
     bounds = _entry_range(config, frame, since, until)
     index = EventIndex(config, frame, last_ts)
     results = []
-    for name in chosen:
+    for name in chosen if "funnels" in reports else []:
         funnel = config.funnels[name]
         rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
         results.append(summarize(rep, name=name, label=funnel.label or name, step_names=step_names(funnel),
@@ -69,7 +75,10 @@ def analyze(
         last_ts=ts.max() if len(ts) else None,
     )
     notes = tuple(quality.messages()) if quality else ()
-    return AnalysisResult(tuple(results), meta, tuple(warnings), notes)
+    goal = macro_goal(config, macro)
+    has_micro = any(c.kind != "macro" for c in config.conversions.values())
+    micro = micro_report(config, index, goal) if "micro" in reports and goal and has_micro else None
+    return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes)
 
 
 def _choose(config: Config, names: Sequence[str] | None) -> list[str]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from . import __version__
-from .errors import ConfigError, DataError, ExitCode, MicroconvError
+from .errors import ConfigError, DataError, ExitCode, MicroconvError, UsageError
 from .output import OutputPolicy, atomic_write
 from .render import Format
 
@@ -31,6 +32,12 @@ app = typer.Typer(
     help="Funnel and micro-conversion analysis of event logs.",
     epilog=EXIT_CODES_HELP,
 )
+
+class Report(str, Enum):
+    all = "all"
+    funnels = "funnels"
+    micro = "micro"
+
 
 EventsArg = Annotated[list[Path], typer.Argument(help="Event log(s): CSV, Parquet or JSON Lines, "
                                                  "optionally .gz/.zst; a directory or glob for many.",
@@ -99,6 +106,12 @@ def analyze(
     since: SinceOpt = None,
     until: UntilOpt = None,
     mature_only: MatureOpt = False,
+    report: Annotated[Optional[Report], typer.Option("--report", case_sensitive=False,
+                                                     help="funnels, micro or all (default: all; funnels "
+                                                          "for CSV, which holds one table).")] = None,
+    macro: Annotated[Optional[str], typer.Option("--macro", help="The macro conversion the micro-conversion "
+                                                 "report measures against (default: the first kind: macro).")]
+    = None,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
     debug: DebugOpt = False,
@@ -115,11 +128,16 @@ def analyze(
         cfg = load_config(config)
         evts, quality = load_events(events, cfg, input_format=input_format)
         _report_quality(quality.messages(), policy, strict)
+        if fmt is Format.csv and report is Report.all:
+            raise UsageError("a CSV holds one table: use --report funnels or --report micro",
+                             hint="or --format json for both")
+        chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
+        reports = ("funnels", "micro") if chosen == "all" else (chosen,)
         result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict, since=since, until=until,
-                              mature_only=mature_only)
+                              mature_only=mature_only, macro=macro, reports=reports)
         for warning in result.warnings:
             policy.warn(str(warning))
-        _emit(result, fmt, output)
+        _emit(result, fmt, output, chosen)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -168,7 +186,6 @@ def explain(
     Example: microconv explain examples/shop_events.csv -c funnels.example.yaml --user u0042
     """
     from . import load_config, load_events
-    from .errors import UsageError
     from .explain import explain_user
     from .render.explain import render_explain_json, render_explain_text
 
@@ -188,11 +205,11 @@ def _report_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> 
         policy.note(message)
 
 
-def _emit(result, fmt: Format, output: Path | None) -> None:
+def _emit(result, fmt: Format, output: Path | None, report: str) -> None:
     from .render import render_text
 
     if output is not None:
-        atomic_write(output, render_text(result, fmt))
+        atomic_write(output, render_text(result, fmt, report=report))
         return
     if fmt is Format.table:
         from rich.console import Console
@@ -201,7 +218,7 @@ def _emit(result, fmt: Format, output: Path | None) -> None:
 
         Console(highlight=False).print(result_renderable(result))
         return
-    sys.stdout.write(render_text(result, fmt))
+    sys.stdout.write(render_text(result, fmt, report=report))
 
 
 def main() -> None:

@@ -59,6 +59,27 @@ class FunnelResult:
         return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
 
+MICRO_COLUMNS = [
+    "conversion", "kind", "label", "users", "share", "macro", "macro_rate_with", "macro_rate_without",
+    "lift", "lift_low", "lift_high", "p_value", "p_adjusted", "significant", "too_few",
+    "value_per_conversion", "revenue",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class MicroReport:
+    """One row per micro-conversion (``rows``, columns MICRO_COLUMNS), against one macro goal."""
+
+    macro: str
+    users: int                     # everyone with an event: the population
+    converters: int                # users with the macro conversion
+    average_value: float | None    # mean ``value`` per macro event (None without ``value:``)
+    rows: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.rows
+
+
 @dataclass(frozen=True)
 class RunMeta:
     sources: tuple[str, ...] = ()
@@ -72,6 +93,7 @@ class RunMeta:
 class AnalysisResult:
     funnels: tuple[FunnelResult, ...]
     meta: RunMeta = RunMeta()
+    micro: MicroReport | None = None
     warnings: tuple[Problem, ...] = ()
     quality_notes: tuple[str, ...] = field(default=())
 

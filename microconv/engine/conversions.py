@@ -18,6 +18,8 @@ from ..events import SESSION
 from . import units as unit_kinds
 from .matching import match_mask
 
+NEVER = np.iinfo(np.int64).max
+
 
 class EventIndex:
     """One run's shared, lazily built views of the events: units, masks, first times."""
@@ -71,12 +73,18 @@ class EventIndex:
             reached &= _reached(elapsed, threshold.duration)
         return reached
 
-    def first_times(self, name: str) -> pd.Series:
-        """Per user (index: user id) the first time conversion ``name`` happened; users who never did are absent."""
+    def first_by_user(self, name: str) -> np.ndarray:
+        """Per user code: the first time (ns) conversion ``name`` happened, NEVER if it did not."""
         hit = self.mask(name)
-        user = self.frame["user"].cat.codes.to_numpy()[hit]
-        first = pd.Series(self._ts[hit]).groupby(user, sort=True).min()
-        return pd.Series(first.to_numpy(), index=self.frame["user"].cat.categories[first.index.to_numpy()])
+        first = np.full(len(self.frame["user"].cat.categories), NEVER, dtype=np.int64)
+        np.minimum.at(first, self.frame["user"].cat.codes.to_numpy()[hit], self._ts[hit])
+        return first
+
+    def first_times(self, name: str) -> pd.Series:
+        """Per user id: the first time conversion ``name`` happened; users who never did are absent."""
+        first = self.first_by_user(name)
+        done = first < NEVER
+        return pd.Series(first[done], index=self.frame["user"].cat.categories[done])
 
 
 def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:

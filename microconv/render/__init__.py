@@ -13,11 +13,12 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100) -> str:
-    """The whole result as text in ``fmt`` (the table is rendered without colour)."""
+def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100, report: str = "funnels") -> str:
+    """The whole result as text in ``fmt`` (the table is rendered without colour); a CSV holds
+    the one table named by ``report`` ("funnels" or "micro")."""
     if fmt is Format.csv:
         from .csv import render_csv
-        return render_csv(result)
+        return render_csv(result, report)
     if fmt is Format.json:
         from .json import render_json
         return render_json(result)

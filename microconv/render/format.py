@@ -50,3 +50,26 @@ def caveats(f: FunnelResult) -> list[str]:
         notes.append(f"{f.in_progress:,} {f.unit} in progress: window still open at the end of the data "
                      "(counted at the step reached; --mature-only leaves them out)")
     return notes
+
+
+MICRO_CAPTION = ("Only actions before a user's first {macro} count. with / without: {macro} rate of users "
+                 "who did / did not do it; lift = with / without; value = with × average value; "
+                 "* = significant after Benjamini-Hochberg correction (p adj < 0.05); "
+                 "'too few' = under 30 users on a side or under 5 converters expected; "
+                 "∞ = every converter did it first.")
+
+
+def lift_text(row) -> tuple[str, str]:
+    """The lift and its interval as shown to people; rows too small to judge say so instead."""
+    if row.too_few:
+        return "too few", ""
+    if row.lift != row.lift:
+        return "", ""
+    if math.isinf(row.lift):
+        return "∞", ""
+    ci = f"{row.lift_low:.2f}–{row.lift_high:.2f}" if row.lift_low == row.lift_low else ""
+    return f"{row.lift:.2f}×", ci
+
+
+def money(value: float) -> str:
+    return "" if value is None or value != value else f"{value:,.2f}"

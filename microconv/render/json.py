@@ -8,7 +8,8 @@ from ..results import AnalysisResult
 
 
 def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
+    """NaN and infinity have no JSON spelling: null (an infinite lift is explained by its rates)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
@@ -31,8 +32,16 @@ def render_json(result: AnalysisResult) -> str:
             "steps": [{k: _clean(v) for k, v in row.items()} for row in steps],
         })
     meta = result.meta
+    micro = result.micro
     doc = {
         "funnels": funnels,
+        "micro": None if micro is None else {
+            "macro": micro.macro,
+            "users": micro.users,
+            "converters": micro.converters,
+            "average_value": micro.average_value,
+            "conversions": [{k: _clean(v) for k, v in row.items()} for row in micro.rows.to_dict("records")],
+        },
         "meta": {
             "sources": list(meta.sources),
             "events": meta.events,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..results import AnalysisResult
-from .format import caveats, describe, duration, pct
+from .format import MICRO_CAPTION, caveats, describe, duration, lift_text, money, pct
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -21,4 +21,16 @@ def render_markdown(result: AnalysisResult) -> str:
                        + (f" {s.in_progress:,} |" if waiting else ""))
         out.append("")
         out += [f"_{note}_\n" for note in caveats(f)]
+    m = result.micro
+    if m is not None:
+        out.append(f"### Micro-conversions → {m.macro} ({m.users:,} users, {m.converters:,} converted)\n")
+        out.append("| conversion | kind | users | share | rate with | without | lift | 95% CI | p adj | value each |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for row in m.rows.itertuples(index=False):
+            lift, ci = lift_text(row)
+            p = "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+            out.append(f"| {row.label} | {row.kind} | {row.users:,} | {pct(row.share)} | {pct(row.macro_rate_with)} | "
+                       f"{pct(row.macro_rate_without)} | {lift} | {ci} | {p} | {money(row.value_per_conversion)} |")
+        out.append("")
+        out.append(f"_{MICRO_CAPTION.format(macro=m.macro)}_\n")
     return "\n".join(out)

@@ -8,8 +8,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..results import AnalysisResult, FunnelResult
-from .format import bar, caveats, describe, duration, pct
+from ..results import AnalysisResult, FunnelResult, MicroReport
+from .format import MICRO_CAPTION, bar, caveats, describe, duration, lift_text, money, pct
 
 
 def funnel_table(f: FunnelResult) -> Table:
@@ -48,13 +48,34 @@ def funnel_table(f: FunnelResult) -> Table:
     return table
 
 
+def micro_table(m: MicroReport) -> Table:
+    rate = m.converters / m.users if m.users else float("nan")
+    title = (f"Micro-conversions → {m.macro}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
+             + (f"  ·  average value {m.average_value:,.2f}" if m.average_value is not None else ""))
+    table = Table(title=title, caption=MICRO_CAPTION.format(macro=m.macro), title_justify="left",
+                  caption_justify="left", title_style="bold", header_style="bold", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("conversion", overflow="fold", min_width=14, max_width=28)
+    table.add_column("kind", no_wrap=True)
+    for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "value"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in m.rows.itertuples(index=False):
+        lift, ci = lift_text(row)
+        p = "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+        table.add_row(row.label, row.kind, f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
+                      pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few else ""), ci, p,
+                      money(row.value_per_conversion))
+    return table
+
+
 def result_renderable(result: AnalysisResult) -> Group:
-    items = []
-    for i, f in enumerate(result.funnels):
-        if i:
-            items.append(Text(""))
-        items.append(funnel_table(f))
-    return Group(*items)
+    items = [funnel_table(f) for f in result.funnels]
+    if result.micro is not None:
+        items.append(micro_table(result.micro))
+    spaced = []
+    for i, item in enumerate(items):
+        spaced += [Text("")] * bool(i) + [item]
+    return Group(*spaced)
 
 
 def render_table_text(result: AnalysisResult, *, width: int = 100) -> str:
