@@ -1,0 +1,161 @@
+"""The micro-conversion report: counts by hand, statistics recomputed from textbook formulas
+(not scipy), and the effects planted in the example data found (and the null one not)."""
+from __future__ import annotations
+
+import io
+import math
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import microconv
+from conftest import ROOT
+from microconv.cli import app
+
+EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
+
+CONFIG = {
+    "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp",
+                "properties": {"revenue": "amount"}},
+    "conversions": {
+        "video": {"kind": "secondary", "event": "video_play"},
+        "two_videos": {"kind": "secondary", "event": "video_play", "count": ">= 2"},
+        "buy": {"kind": "macro", "event": "purchase", "value": "revenue"},
+    },
+}
+
+
+def report_for(rows: list[tuple], config=CONFIG, macro=None):
+    cfg = microconv.parse_config(config)
+    raw = pd.DataFrame({
+        "user_id": [r[0] for r in rows],
+        "timestamp": [(EPOCH + pd.Timedelta(seconds=r[1])).isoformat() for r in rows],
+        "event_name": [r[2] for r in rows],
+        "amount": [r[3] if len(r) > 3 else None for r in rows],
+    })
+    events, _ = microconv.canonicalize(raw, cfg)
+    return microconv.analyze(cfg, events, macro=macro).micro
+
+
+def _log(with_video: tuple[int, int], without: tuple[int, int], amount: float = 10.0) -> list[tuple]:
+    """Users who watched (then maybe bought) and users who did not: (users, buyers) per group."""
+    rows = []
+    for group, (users, buyers) in (("v", with_video), ("n", without)):
+        for i in range(users):
+            user = f"{group}{i}"
+            rows.append((user, 0, "page_view"))
+            if group == "v":
+                rows.append((user, 1, "video_play"))
+            if i < buyers:
+                rows.append((user, 5, "purchase", amount))
+    return rows
+
+
+def fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """Sum of the hypergeometric probabilities of tables no more likely than the observed one."""
+    row1, col1, n = a + b, a + c, a + b + c + d
+
+    def prob(x: int) -> float:
+        return math.comb(col1, x) * math.comb(n - col1, row1 - x) / math.comb(n, row1)
+
+    observed = prob(a)
+    lo, hi = max(0, row1 + col1 - n), min(row1, col1)
+    return sum(prob(x) for x in range(lo, hi + 1) if prob(x) <= observed * (1 + 1e-7))
+
+
+def test_rates_lift_interval_and_p_value_match_the_textbook():
+    # 100 watchers, 20 buy; 300 others, 30 buy: rates 0.2 and 0.1, lift 2
+    micro = report_for(_log((100, 20), (300, 30)))
+    row = micro.rows.set_index("conversion").loc["video"]
+    assert (micro.users, micro.converters) == (400, 50)
+    assert row["users"] == 100 and row["share"] == pytest.approx(0.25)
+    assert row["macro_rate_with"] == pytest.approx(0.2) and row["macro_rate_without"] == pytest.approx(0.1)
+    assert row["lift"] == pytest.approx(2.0)
+    se = math.sqrt(1 / 20 - 1 / 100 + 1 / 30 - 1 / 300)  # Katz log interval of a risk ratio
+    assert row["lift_low"] == pytest.approx(2 * math.exp(-1.959964 * se), rel=1e-5)
+    assert row["lift_high"] == pytest.approx(2 * math.exp(1.959964 * se), rel=1e-5)
+    assert row["p_value"] == pytest.approx(fisher_two_sided(20, 80, 30, 270), rel=1e-6)
+    assert not row["too_few"] and row["significant"]
+
+
+def test_benjamini_hochberg_by_hand():
+    micro = report_for(_log((100, 20), (300, 30)))
+    p = micro.rows.set_index("conversion")["p_value"]
+    # two_videos: nobody watched twice -> no users on one side: no p-value; BH over the one valid p
+    assert math.isnan(p["two_videos"])
+    assert micro.rows.set_index("conversion").loc["video", "p_adjusted"] == pytest.approx(p["video"])
+
+    micro = report_for(_log((100, 20), (300, 30)) + [("v0", 2, "video_play"), ("v1", 2, "video_play")])
+    rows = micro.rows.set_index("conversion")
+    ps = sorted([rows.loc["video", "p_value"], rows.loc["two_videos", "p_value"]])
+    expected = [min(ps[0] * 2 / 1, ps[1]), ps[1]]   # p_(i) * m / i, made monotone
+    assert sorted(rows["p_adjusted"]) == pytest.approx(expected)
+
+
+def test_only_actions_before_the_first_macro_count():
+    rows = _log((100, 20), (300, 30))
+    # n0..n9 bought at t=5; ten of them now watch a video afterwards: still "without"
+    rows += [(f"n{i}", 9, "video_play") for i in range(10)]
+    row = report_for(rows).rows.set_index("conversion").loc["video"]
+    assert row["users"] == 100 and row["macro_rate_without"] == pytest.approx(0.1)
+
+
+def test_value_per_conversion_and_revenue():
+    rows = _log((100, 20), (300, 30), amount=10.0) + [("v0", 6, "purchase", 40.0)]
+    row = report_for(rows).rows.set_index("conversion").loc["video"]
+    average = (50 * 10 + 40) / 51           # mean value per purchase event
+    assert row["value_per_conversion"] == pytest.approx(0.2 * average)
+    assert row["revenue"] == pytest.approx(20 * 10 + 40)   # every purchase by a watcher
+
+
+def test_small_groups_are_flagged_not_judged():
+    micro = report_for(_log((10, 5), (300, 30)))
+    row = micro.rows.set_index("conversion").loc["video"]
+    assert row["too_few"] and not row["significant"]
+
+
+def test_every_converter_did_it_means_infinite_lift():
+    row = report_for(_log((100, 20), (300, 0))).rows.set_index("conversion").loc["video"]
+    assert math.isinf(row["lift"]) and row["macro_rate_without"] == 0
+
+
+def test_unknown_macro_is_a_config_error():
+    with pytest.raises(microconv.ConfigError) as err:
+        report_for(_log((1, 1), (1, 0)), macro="by")
+    assert "did you mean 'buy'?" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def example():
+    cfg = microconv.load_config(ROOT / "funnels.example.yaml")
+    events, _ = microconv.load_events([ROOT / "examples" / "shop_events.csv"], cfg)
+    return microconv.analyze(cfg, events, reports=("micro",)).micro.rows.set_index("conversion")
+
+
+def test_planted_video_effect_is_found(example):
+    """examples/generate_examples.py: watchers buy at exactly twice the rate (96/800 vs 188/3,200)."""
+    row = example.loc["video_play"]
+    assert (row["users"], row["macro_rate_with"], row["macro_rate_without"]) == (800, 96 / 800, 188 / 3200)
+    assert row["lift_low"] < 2.0 < row["lift_high"]
+    assert row["significant"]
+
+
+def test_planted_null_effect_is_not_flagged(example):
+    """Newsletter sign-ups are drawn independently of buying: 43/600 vs 241/3,400."""
+    row = example.loc["newsletter"]
+    assert (row["users"], row["macro_rate_with"]) == (600, 43 / 600)
+    assert row["lift_low"] < 1.0 < row["lift_high"]
+    assert not row["significant"]
+
+
+def test_cli_micro_csv_has_the_stable_columns():
+    result = CliRunner().invoke(app, ["analyze", str(ROOT / "examples" / "shop_events.csv"), "-c",
+                                      str(ROOT / "funnels.example.yaml"), "-f", "csv", "--report", "micro", "-q"])
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert list(frame.columns)[:12] == ["conversion", "kind", "label", "users", "share", "macro",
+                                        "macro_rate_with", "macro_rate_without", "lift", "lift_low",
+                                        "lift_high", "p_value"]
+    assert {"p_adjusted", "value_per_conversion"} <= set(frame.columns)
+    assert frame.set_index("conversion").loc["video_play", "users"] == 800
