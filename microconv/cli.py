@@ -33,6 +33,9 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
 )
 
+PIPE_WIDTH = 120  # tables piped to a file or pager: wide enough for the micro report, never cropped at 80
+
+
 class Report(str, Enum):
     all = "all"
     funnels = "funnels"
@@ -216,7 +219,7 @@ def _emit(result, fmt: Format, output: Path | None, report: str) -> None:
 
         from .render.table import result_renderable
 
-        Console(highlight=False).print(result_renderable(result))
+        Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(result_renderable(result))
         return
     sys.stdout.write(render_text(result, fmt, report=report))
 
