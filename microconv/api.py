@@ -113,6 +113,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         exclusions=[(mask(x), *funnel.exclusion_bounds(x)) for x in funnel.exclude],
         entry_range=entry_range,
         mature_only=mature_only,
+        value=_values(config, frame, funnel),
     )
     return replay(frame, plan, index.units(funnel.count), index.last_ts)
 
@@ -124,6 +125,15 @@ def step_names(funnel: Funnel) -> list[str]:
         return names
     n = len(names)
     return [names[0]] + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(2, n + 1)]
+
+
+def _values(config: Config, frame: pd.DataFrame, funnel: Funnel) -> np.ndarray | None:
+    """The last step's ``value:`` property as numbers per event, when its conversion has one."""
+    last = funnel.steps[-1]
+    value = config.conversions[last.ref].value if last.ref else None
+    if value is None:
+        return None
+    return pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _entry_range(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:

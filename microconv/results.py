@@ -9,7 +9,7 @@ from .errors import Problem
 
 STEP_COLUMNS = [
     "funnel", "step", "name", "users", "rate_from_start", "rate_from_previous",
-    "dropped", "median_seconds_from_previous", "in_progress", "unit",
+    "dropped", "median_seconds_from_previous", "in_progress", "unit", "value_lost",
 ]
 
 
@@ -23,6 +23,7 @@ class StepRow:
     dropped: int
     median_seconds_from_previous: float
     in_progress: int = 0
+    value_lost: float = float("nan")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +40,11 @@ class FunnelResult:
     order: str = "ordered"
     unit: str = "users"
     excluded: int = 0
+    revenue: float | None = None  # the last step's value over completers; None when it has no value
+
+    @property
+    def revenue_per_entrant(self) -> float | None:
+        return None if self.revenue is None or not self.entrants else self.revenue / self.entrants
 
     @property
     def entrants(self) -> int:

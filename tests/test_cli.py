@@ -66,7 +66,7 @@ def test_csv_matches_hand_count(runner, tiny):
     frame = pd.read_csv(io.StringIO(result.stdout))
     assert list(frame.columns) == ["funnel", "step", "name", "users", "rate_from_start",
                                    "rate_from_previous", "dropped", "median_seconds_from_previous",
-                                   "in_progress", "unit"]
+                                   "in_progress", "unit", "value_lost"]
     assert frame["users"].tolist() == [3, 2, 1]
     assert frame["dropped"].tolist() == [0, 1, 1]
     assert frame["rate_from_start"].tolist() == pytest.approx([1, 2 / 3, 1 / 3])

@@ -159,3 +159,31 @@ def test_cli_micro_csv_has_the_stable_columns():
                                         "lift_high", "p_value"]
     assert {"p_adjusted", "value_per_conversion"} <= set(frame.columns)
     assert frame.set_index("conversion").loc["video_play", "users"] == 800
+
+
+def test_funnel_revenue_and_value_lost_by_hand():
+    """u1 buys for 30; u2 for 10 (the counted attempt's purchase; a later 50 is not in it); u3 never buys."""
+    config = {**CONFIG, "funnels": {"f": {"steps": [{"event": "page_view"}, "buy"], "window": "10s"}}}
+    cfg = microconv.parse_config(config)
+    rows = [("u1", 0, "page_view"), ("u1", 2, "purchase", 30.0), ("u2", 0, "page_view"), ("u2", 1, "purchase", 10.0),
+            ("u2", 3, "purchase", 50.0), ("u3", 0, "page_view"), ("u3", 99, "video_play")]
+    raw = pd.DataFrame({"user_id": [r[0] for r in rows],
+                        "timestamp": [(EPOCH + pd.Timedelta(seconds=r[1])).isoformat() for r in rows],
+                        "event_name": [r[2] for r in rows], "amount": [r[3] if len(r) > 3 else None for r in rows]})
+    events, _ = microconv.canonicalize(raw, cfg)
+    f = microconv.analyze(cfg, events).funnel("f")
+    assert f.revenue == pytest.approx(40.0)
+    assert f.revenue_per_entrant == pytest.approx(40 / 3)
+    assert [s.value_lost for s in f.steps] == [0.0, pytest.approx(1 * 40 / 2)]
+    frame = f.to_frame()
+    assert frame["value_lost"].tolist() == [0.0, pytest.approx(20.0)]
+
+
+def test_funnel_without_a_valued_last_step_has_no_revenue():
+    config = {**CONFIG, "funnels": {"f": {"steps": [{"event": "page_view"}, "video"]}}}
+    cfg = microconv.parse_config(config)
+    raw = pd.DataFrame({"user_id": ["u1"], "timestamp": [EPOCH.isoformat()], "event_name": ["page_view"],
+                        "amount": [None]})
+    events, _ = microconv.canonicalize(raw, cfg)
+    f = microconv.analyze(cfg, events).funnel("f")
+    assert f.revenue is None and math.isnan(f.steps[1].value_lost)

@@ -7,7 +7,7 @@ The data flows one way: masks over the frame -> events sorted by (unit, time) ->
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ class FunnelPlan:
     exclusions: Sequence[tuple[np.ndarray, int, int]] = ()      # (mask over frame rows, from, to), 0-based
     entry_range: tuple[int | None, int | None] = (None, None)   # since <= t1 < until, ns
     mature_only: bool = False
+    value: np.ndarray | None = None                             # per frame row: the last step's value
 
     def __post_init__(self) -> None:
         k = len(self.masks)
@@ -136,9 +137,23 @@ def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], 
         )
         for s in range(k)
     )
+    revenue = _revenue(rep)
+    if revenue is not None:
+        per_completer = revenue / counts[-1] if counts[-1] else np.nan
+        steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
     reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
     return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
-                        excluded=int((rep.best == 0).sum()))
+                        excluded=int((rep.best == 0).sum()), revenue=revenue)
+
+
+def _revenue(rep: Replay) -> float | None:
+    """The last step's value summed over the completers' counted attempts (semantics 7.3)."""
+    if rep.plan.value is None:
+        return None
+    k = len(rep.plan.masks)
+    done = rep.kept & (rep.best == k)
+    last = rep.attempts.pos[rep.counted[done], k - 1]
+    return float(np.nansum(rep.plan.value[rep.events.row[last]]))
 
 
 def _step_times(rep: Replay) -> np.ndarray:

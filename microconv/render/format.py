@@ -42,8 +42,11 @@ def describe(f: FunnelResult) -> list[str]:
 
 
 def caveats(f: FunnelResult) -> list[str]:
-    """Who is not an ordinary drop-off: excluded and in-progress units (semantics 4.4, 4.8)."""
+    """Revenue, then who is not an ordinary drop-off: excluded and in-progress units (semantics 4.4, 4.8)."""
     notes = []
+    if f.revenue is not None:
+        notes.append(f"revenue at the last step: {money(f.revenue)} ({money(f.revenue_per_entrant)} per entrant); "
+                     "value lost = dropped × revenue per completer")
     if f.excluded:
         notes.append(f"{f.excluded:,} {f.unit} excluded: an exclusion event spoiled every attempt")
     if f.in_progress:

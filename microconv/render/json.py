@@ -28,6 +28,8 @@ def render_json(result: AnalysisResult) -> str:
             "entrants": f.entrants,
             "excluded": f.excluded,
             "in_progress": f.in_progress,
+            "revenue": f.revenue,
+            "revenue_per_entrant": f.revenue_per_entrant,
             "largest_drop_step": f.largest_drop_step,
             "steps": [{k: _clean(v) for k, v in row.items()} for row in steps],
         })

@@ -33,6 +33,9 @@ def funnel_table(f: FunnelResult) -> Table:
     waiting = f.in_progress > 0
     if waiting:
         table.add_column("in\nprogress", justify="right", no_wrap=True)
+    valued = f.revenue is not None
+    if valued:
+        table.add_column("value\nlost", justify="right", no_wrap=True)
     for s in f.steps:
         mark = s.step == worst
         table.add_row(
@@ -44,6 +47,7 @@ def funnel_table(f: FunnelResult) -> Table:
             (Text(f"{s.dropped:,} ▼", style="bold red") if mark else Text(f"{s.dropped:,}  ")) if s.step > 1 else "",
             duration(s.median_seconds_from_previous),
             *([f"{s.in_progress:,}" if s.in_progress else ""] if waiting else []),
+            *([money(s.value_lost) if s.step > 1 else ""] if valued else []),
         )
     return table
 
