@@ -35,7 +35,8 @@ def macro_goal(config: Config, macro: str | None) -> str | None:
 
 def micro_report(config: Config, index: EventIndex, macro: str) -> MicroReport:
     """Compare each micro-conversion's users with the rest, on their rate of reaching ``macro``."""
-    present = np.unique(index.frame["user"].cat.codes.to_numpy())
+    user = index.frame["user"]
+    present = np.flatnonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories)))
     goal = index.first_by_user(macro)[present]
     converted = goal < NEVER
     revenue, average = _revenue(index, macro, config.conversions[macro].value, present)

@@ -32,8 +32,13 @@ class EventIndex:
         return self.users if kind == "users" else self.sessions
 
     @cached_property
+    def order(self) -> np.ndarray:
+        """Every event in (user, time, input order): the one full sort a run shares."""
+        return unit_kinds.time_order(self.frame)
+
+    @cached_property
     def users(self) -> unit_kinds.Units:
-        return unit_kinds.users(self.frame)
+        return unit_kinds.users(self.frame, self.order)
 
     @cached_property
     def sessions(self) -> unit_kinds.Units:
@@ -41,7 +46,7 @@ class EventIndex:
         if self.config.columns.session:
             return unit_kinds.sessions_from_column(self.frame, SESSION)
         timeout = int(round(self.config.session_timeout.total_seconds() * 1e9))
-        return unit_kinds.sessions_from_gaps(self.frame, timeout, self.last_ts)
+        return unit_kinds.sessions_from_gaps(self.frame, timeout, self.last_ts, self.order)
 
     @cached_property
     def _ts(self) -> np.ndarray:
@@ -59,7 +64,7 @@ class EventIndex:
         hits = match_mask(self.frame, conv)
         if conv.count is None:
             return hits
-        return hits & _reached(_running_count(self.users.code, self._ts, hits), conv.count)
+        return hits & _reached(_running_count(self.users, self._ts, hits), conv.count)
 
     def _session_mask(self, conv: Conversion) -> np.ndarray:
         sessions = self.sessions.code
@@ -67,7 +72,7 @@ class EventIndex:
         threshold = conv.session
         if threshold.pages is not None:
             pages = match_mask(self.frame, conv.model_copy(update={"event": conv.events}))
-            reached &= pages & _reached(_running_count(sessions, self._ts, pages), threshold.pages)
+            reached &= pages & _reached(_running_count(self.sessions, self._ts, pages), threshold.pages)
         if threshold.duration is not None:
             elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
             reached &= _reached(elapsed, threshold.duration)
@@ -92,10 +97,10 @@ def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
     return level >= amount if op == ">=" else level > amount
 
 
-def _running_count(group: np.ndarray, ts: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """Per event: how many flagged events of its group came at or before it (time, then input order)."""
-    order = np.lexsort((ts, group))
-    g, f = group[order], flags[order].astype(np.int64)
+def _running_count(units: unit_kinds.Units, ts: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Per event: how many flagged events of its unit came at or before it (time, then input order)."""
+    order = units.order if units.order is not None else np.lexsort((ts, units.code))
+    g, f = units.code[order], flags[order].astype(np.int64)
     total = np.cumsum(f)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     before_group = (total - f)[starts]
@@ -106,8 +111,7 @@ def _running_count(group: np.ndarray, ts: np.ndarray, flags: np.ndarray) -> np.n
 
 
 def _group_min(group: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per event: the smallest value in its group."""
-    codes, inverse = np.unique(group, return_inverse=True)
-    least = np.full(len(codes), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(least, inverse, values)
-    return least[inverse]
+    """Per event: the smallest value in its group (group codes are small non-negative integers)."""
+    least = np.full(int(group.max(initial=-1)) + 1, NEVER, dtype=np.int64)
+    np.minimum.at(least, group, values)
+    return least[group]

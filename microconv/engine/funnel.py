@@ -64,12 +64,13 @@ class Replay:
 def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int) -> Replay:
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8)."""
     steps = len(plan.masks)
-    if plan.order == "strict":
-        rows = np.arange(len(frame))
-    else:
-        rows = np.flatnonzero(np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)]))
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
+    if plan.order == "strict" and units.order is not None:
+        events = SortedEvents.from_order(units.code, ts_all, units.order)
+    else:
+        rows = (np.arange(len(frame)) if plan.order == "strict" else
+                np.flatnonzero(np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])))
+        events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
     masks = [m[events.row] for m in plan.masks]
     anchors = _anchors(events, masks[0], plan)
     if plan.order == "strict":

@@ -19,12 +19,19 @@ class Units:
     labels: pd.Index          # label per unit code (user id, or (user, session))
     open: np.ndarray          # bool per unit code: more events could still join the unit
     kind: str                 # "users" | "sessions"
+    order: np.ndarray | None = None  # frame rows sorted by (unit, time, input order), when known
 
 
-def users(frame: pd.DataFrame) -> Units:
+def time_order(frame: pd.DataFrame) -> np.ndarray:
+    """Frame rows sorted by (user, time, input order): rule 1.4. Sessions nest in it too."""
+    user = frame["user"].cat.codes.to_numpy()
+    return np.lexsort((frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), user))
+
+
+def users(frame: pd.DataFrame, order: np.ndarray | None = None) -> Units:
     categories = frame["user"].cat.categories
     code = frame["user"].cat.codes.to_numpy().astype(np.int64)
-    return Units(code, pd.Index(categories, name="user"), np.ones(len(categories), dtype=bool), "users")
+    return Units(code, pd.Index(categories, name="user"), np.ones(len(categories), dtype=bool), "users", order)
 
 
 def sessions_from_column(frame: pd.DataFrame, column: str) -> Units:
@@ -35,11 +42,12 @@ def sessions_from_column(frame: pd.DataFrame, column: str) -> Units:
     return Units(code.astype(np.int64), labels, np.ones(len(labels), dtype=bool), "sessions")
 
 
-def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int) -> Units:
-    """A new session starts when a user's next event is more than ``timeout_ns`` after the previous one."""
+def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int, order: np.ndarray | None = None) -> Units:
+    """A new session starts when a user's next event is more than ``timeout_ns`` after the previous one.
+    ``order`` is :func:`time_order` of the frame, when the caller already has it."""
     user = frame["user"].cat.codes.to_numpy().astype(np.int64)
     ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    order = np.lexsort((ts, user))
+    order = time_order(frame) if order is None else order
     u, t = user[order], ts[order]
     new_user = np.r_[True, u[1:] != u[:-1]]
     new = new_user | np.r_[True, np.diff(t) > timeout_ns]
@@ -52,6 +60,6 @@ def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int) -> Un
     ends = np.r_[starts[1:], len(order)] - 1
     last_of_user = np.r_[u[starts][1:] != u[starts][:-1], True]
     is_open = last_of_user & (t[ends] + timeout_ns > last_ts)
-    labels = pd.MultiIndex.from_arrays(
-        [frame["user"].cat.categories[u[starts]], number], names=["user", "session"])
-    return Units(code, labels, is_open, "sessions")
+    labels = pd.MultiIndex(levels=[frame["user"].cat.categories, np.arange(1, number.max(initial=0) + 1)],
+                           codes=[u[starts], number - 1], names=["user", "session"], verify_integrity=False)
+    return Units(code, labels, is_open, "sessions", order)
