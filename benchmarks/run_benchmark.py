@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--config", type=Path, default=HERE / "bench.yaml")
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument("--output-format", default="csv", choices=["csv", "json"],
+                        help="json also computes the micro-conversion report (a CSV holds the funnels only)")
     parser.add_argument("--orders", default="ordered",
                         help="comma-separated funnel orders to time, each on the same log (ordered, strict, any)")
     opts = parser.parse_args()
@@ -65,12 +67,12 @@ def main() -> None:
     print(f"log: {log.name} ({rows:,} events, {log.stat().st_size / 2**20:,.0f} MiB)")
     for order in opts.orders.split(","):
         config = with_order(opts.config, order, opts.data_dir)
-        cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(config), "-f", "csv", "-q"]
+        cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(config), "-f", opts.output_format, "-q"]
         runs = [run_cli(cli) for _ in range(opts.repeat)]
         wall = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
         stages = stage_times(log, config)
-        print(f"order {order}: microconv analyze -f csv, whole process, median of {opts.repeat}: {wall:.2f} s "
+        print(f"{config.name}, order {order}: microconv analyze -f {opts.output_format}, whole process, median of {opts.repeat}: {wall:.2f} s "
               f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "
               f"({peak / rows:.0f} bytes/event)")
         for name, seconds in stages.items():

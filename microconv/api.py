@@ -115,7 +115,9 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         mature_only=mature_only,
         value=_values(config, frame, funnel),
     )
-    return replay(frame, plan, index.units(funnel.count), index.last_ts)
+    units = index.units(funnel.count)
+    order = index.order_for(units) if funnel.order == "strict" else None
+    return replay(frame, plan, units, index.last_ts, order)
 
 
 def step_names(funnel: Funnel) -> list[str]:

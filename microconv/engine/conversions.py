@@ -31,6 +31,10 @@ class EventIndex:
     def units(self, kind: str) -> unit_kinds.Units:
         return self.users if kind == "users" else self.sessions
 
+    def order_for(self, units: unit_kinds.Units) -> np.ndarray:
+        """Every event in (unit, time, input order) order; the shared sort when the units nest in it."""
+        return self.order if units.nests else np.lexsort((self._ts, units.code))
+
     @cached_property
     def order(self) -> np.ndarray:
         """Every event in (user, time, input order): the one full sort a run shares."""
@@ -38,7 +42,7 @@ class EventIndex:
 
     @cached_property
     def users(self) -> unit_kinds.Units:
-        return unit_kinds.users(self.frame, self.order)
+        return unit_kinds.users(self.frame)
 
     @cached_property
     def sessions(self) -> unit_kinds.Units:
@@ -64,7 +68,7 @@ class EventIndex:
         hits = match_mask(self.frame, conv)
         if conv.count is None:
             return hits
-        return hits & _reached(_running_count(self.users, self._ts, hits), conv.count)
+        return hits & _reached(_running_count(self.users.code, self.order_for(self.users), hits), conv.count)
 
     def _session_mask(self, conv: Conversion) -> np.ndarray:
         sessions = self.sessions.code
@@ -72,7 +76,7 @@ class EventIndex:
         threshold = conv.session
         if threshold.pages is not None:
             pages = match_mask(self.frame, conv.model_copy(update={"event": conv.events}))
-            reached &= pages & _reached(_running_count(self.sessions, self._ts, pages), threshold.pages)
+            reached &= pages & _reached(_running_count(self.sessions.code, self.order_for(self.sessions), pages), threshold.pages)
         if threshold.duration is not None:
             elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
             reached &= _reached(elapsed, threshold.duration)
@@ -97,10 +101,9 @@ def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
     return level >= amount if op == ">=" else level > amount
 
 
-def _running_count(units: unit_kinds.Units, ts: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """Per event: how many flagged events of its unit came at or before it (time, then input order)."""
-    order = units.order if units.order is not None else np.lexsort((ts, units.code))
-    g, f = units.code[order], flags[order].astype(np.int64)
+def _running_count(group: np.ndarray, order: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Per event: how many flagged events of its group came at or before it; ``order`` sorts by (group, time)."""
+    g, f = group[order], flags[order].astype(np.int64)
     total = np.cumsum(f)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     before_group = (total - f)[starts]

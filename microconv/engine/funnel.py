@@ -61,12 +61,14 @@ class Replay:
         return np.arange(lo, hi)
 
 
-def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int) -> Replay:
-    """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8)."""
+def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
+           order: np.ndarray | None = None) -> Replay:
+    """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
+    ``order`` may give every event sorted by (unit, time), saving strict order its own full sort."""
     steps = len(plan.masks)
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    if plan.order == "strict" and units.order is not None:
-        events = SortedEvents.from_order(units.code, ts_all, units.order)
+    if plan.order == "strict" and order is not None:
+        events = SortedEvents.from_order(units.code, ts_all, order)
     else:
         rows = (np.arange(len(frame)) if plan.order == "strict" else
                 np.flatnonzero(np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])))

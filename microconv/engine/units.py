@@ -19,7 +19,7 @@ class Units:
     labels: pd.Index          # label per unit code (user id, or (user, session))
     open: np.ndarray          # bool per unit code: more events could still join the unit
     kind: str                 # "users" | "sessions"
-    order: np.ndarray | None = None  # frame rows sorted by (unit, time, input order), when known
+    nests: bool = True        # sorting by (user, time) also sorts by (unit, time): users, gap sessions
 
 
 def time_order(frame: pd.DataFrame) -> np.ndarray:
@@ -28,10 +28,10 @@ def time_order(frame: pd.DataFrame) -> np.ndarray:
     return np.lexsort((frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), user))
 
 
-def users(frame: pd.DataFrame, order: np.ndarray | None = None) -> Units:
+def users(frame: pd.DataFrame) -> Units:
     categories = frame["user"].cat.categories
     code = frame["user"].cat.codes.to_numpy().astype(np.int64)
-    return Units(code, pd.Index(categories, name="user"), np.ones(len(categories), dtype=bool), "users", order)
+    return Units(code, pd.Index(categories, name="user"), np.ones(len(categories), dtype=bool), "users")
 
 
 def sessions_from_column(frame: pd.DataFrame, column: str) -> Units:
@@ -39,7 +39,7 @@ def sessions_from_column(frame: pd.DataFrame, column: str) -> Units:
     session = frame[column].astype("string").fillna("")
     pairs = pd.MultiIndex.from_arrays([frame["user"], session], names=["user", "session"])
     code, labels = pd.factorize(pairs, sort=True)
-    return Units(code.astype(np.int64), labels, np.ones(len(labels), dtype=bool), "sessions")
+    return Units(code.astype(np.int64), labels, np.ones(len(labels), dtype=bool), "sessions", nests=False)
 
 
 def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int, order: np.ndarray | None = None) -> Units:
@@ -62,4 +62,4 @@ def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int, order
     is_open = last_of_user & (t[ends] + timeout_ns > last_ts)
     labels = pd.MultiIndex(levels=[frame["user"].cat.categories, np.arange(1, number.max(initial=0) + 1)],
                            codes=[u[starts], number - 1], names=["user", "session"], verify_integrity=False)
-    return Units(code, labels, is_open, "sessions", order)
+    return Units(code, labels, is_open, "sessions")
