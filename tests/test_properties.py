@@ -3,6 +3,10 @@
 Timestamps are drawn from a narrow integer range so that equal timestamps (rule 3.3), repeated
 step names (rule 3.4) and several attempts per user (rules 3.1, 3.6, 3.7) come up all the time;
 integer seconds keep the medians exact.
+
+The second half draws the funnel options of section 4 (order, entry, within/after, exclusions,
+sessions, date range, mature-only): one test draws a random combination of all of them, and one
+test per option varies that option alone, so that a failure names the rule it breaks.
 """
 from __future__ import annotations
 
@@ -22,14 +26,14 @@ Row = tuple[int, int, str]
 
 
 @st.composite
-def logs(draw) -> list[Row]:
+def logs(draw, alphabet: str = ALPHABET) -> list[Row]:
     """1-6 users with 0-25 events each, interleaved in a random input order; never empty,
     because an input with no usable row is an error before any counting (load_events)."""
     n_users = draw(st.integers(1, 6))
     span = draw(st.integers(0, 30))
     rows: list[Row] = []
     for user in range(n_users):
-        events = draw(st.lists(st.tuples(st.integers(0, span), st.sampled_from(ALPHABET)), max_size=25))
+        events = draw(st.lists(st.tuples(st.integers(0, span), st.sampled_from(alphabet)), max_size=25))
         rows.extend((user, ts, name) for ts, name in events)
     order = draw(st.permutations(range(len(rows))))
     return [rows[i] for i in order]
@@ -40,9 +44,14 @@ windows = st.integers(0, 40)
 nonempty_logs = logs().filter(bool)
 
 
-def describe(rows: list[Row], steps: list[set[str]], window: int) -> str:
-    """A readable failing case: the funnel, the window, and each user's events in input order."""
+def describe(rows: list[Row], steps: list[set[str]], window: int, options: dict | None = None) -> str:
+    """A readable failing case: the funnel, the window, the options that are not the default,
+    and each user's events in input order."""
     lines = [f"funnel {[sorted(s) for s in steps]} window {window}s"]
+    for key, value in (options or {}).items():
+        if key == "exclude":
+            value = [f"{sorted(names)} between {lo} and {hi}" for names, lo, hi in value]
+        lines.append(f"  {key}: {value}")
     for user in sorted({u for u, _, _ in rows}):
         lines.append(f"  u{user}: " + " ".join(f"{e}@{t}" for u, t, e in rows if u == user))
     return "\n".join(lines)
@@ -107,3 +116,190 @@ def _assert_rate(got: float, num: int, den: int) -> None:
         assert math.isnan(got), f"{num}/{den} should be empty, got {got}"
     else:
         assert math.isclose(got, num / den), f"{num}/{den} = {num / den}, got {got}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 4: funnel options.
+
+OPTION_ALPHABET = "ABCDXR"      # R never matches a step: a pure exclusion (or strict breaker)
+ORDERS = ("ordered", "strict", "any")
+VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "mature_only"})
+
+# mostly 2-4 steps: limits, exclusions and the any-order rows need a second step
+option_funnels = st.one_of(*[st.lists(st.sets(st.sampled_from(STEP_NAMES), min_size=1, max_size=3),
+                                      min_size=2, max_size=4)] * 3, funnels)
+limits = st.one_of(st.none(), st.integers(0, 15))
+# (within, after) of one step; the config rejects after > within on a step ("no event could match")
+step_limits = st.tuples(limits, limits).map(lambda p: p if None in p or p[1] <= p[0] else (p[1], p[0]))
+
+
+@st.composite
+def exclusions(draw, n_steps: int) -> tuple[set[str], int, int]:
+    """One exclusion: 1-2 names (step names too: rule 4.4.1 counts them whatever else they
+    match) between two steps FROM < TO."""
+    names = draw(st.sets(st.sampled_from(OPTION_ALPHABET), min_size=1, max_size=2))
+    lo = draw(st.integers(1, n_steps - 1))
+    hi = draw(st.integers(lo + 1, n_steps))
+    return names, lo, hi
+
+
+@st.composite
+def scenarios(draw, vary: frozenset[str] = VARIED, orders: tuple[str, ...] = ORDERS, min_exclusions: int = 0,
+              **fixed):
+    """(rows, steps, window, options): the options in ``vary`` are drawn, ``fixed`` ones are set,
+    the rest keep their defaults. within/after only outside order any, step 1 always None, and
+    never after > within on one step; exclusions only with 2+ steps (FROM < TO), as the config."""
+    rows = draw(logs(OPTION_ALPHABET).filter(bool))
+    steps = draw(option_funnels)
+    window = draw(windows)
+    n = len(steps)
+    options: dict = dict(fixed)
+    if "order" in vary:
+        options["order"] = draw(st.sampled_from(orders))
+    if "entry" in vary:
+        options["entry"] = draw(st.sampled_from(["best_attempt", "first"]))
+    if "limits" in vary and options.get("order", "ordered") != "any" and n > 1:
+        pairs = draw(st.lists(step_limits, min_size=n - 1, max_size=n - 1))
+        options["within"] = [None, *(w for w, _ in pairs)]
+        options["after"] = [None, *(a for _, a in pairs)]
+    if "exclude" in vary and n > 1:
+        options["exclude"] = draw(st.lists(exclusions(n), min_size=min_exclusions, max_size=2))
+    if "count" in vary:
+        options["count"] = draw(st.sampled_from(["users", "sessions"]))
+    if options.get("count") == "sessions":
+        options["session_timeout"] = draw(st.integers(0, 10))
+    if "range" in vary:
+        since = draw(st.one_of(st.none(), st.integers(0, 30)))
+        length = draw(st.one_of(st.none(), st.integers(0, 30)))     # 0: an empty range
+        options["since"] = since
+        options["until"] = None if length is None else (since or 0) + length
+    if "mature_only" in vary:
+        options["mature_only"] = draw(st.booleans())
+    return rows, steps, window, options
+
+
+def assert_same(actual, expected) -> None:
+    """Every number the two implementations give, one labelled assertion each."""
+    assert actual.reached == expected.reached, "reached (unit: furthest step): engine, reference"
+    assert actual.users == expected.users, "users per step: engine, reference"
+    for k, (got, want) in enumerate(zip(actual.median_seconds, expected.median_seconds, strict=True)):
+        assert same_median(got, want), f"median at step {k + 1}: engine {got}, reference {want}"
+    assert actual.in_progress == expected.in_progress, "in_progress per step: engine, reference"
+    assert actual.excluded == expected.excluded, "excluded: engine, reference"
+
+
+def check_against_reference(scenario) -> None:
+    rows, steps, window, options = scenario
+    note(describe(rows, steps, window, options))
+    expected = reference_funnel(rows, steps, window, **options)
+    note(f"reference: reached {expected.reached} users {expected.users} in_progress {expected.in_progress} "
+         f"excluded {expected.excluded}")
+    assert_same(run_engine(rows, steps, window, **options), expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios())
+def test_engine_matches_reference_with_any_options(scenario):
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset(), order="strict"))
+def test_engine_matches_reference_strict(scenario):
+    """Rule 4.1 alone."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset(), order="any"))
+def test_engine_matches_reference_any_order(scenario):
+    """Rule 4.2 alone."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "limits"}), orders=("ordered", "strict")))
+def test_engine_matches_reference_within_after(scenario):
+    """Rule 4.3: random within/after, ordered or strict."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "exclude"}), min_exclusions=1))
+def test_engine_matches_reference_exclusions(scenario):
+    """Rule 4.4: 1-2 random exclusions with random between, in every order."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order"}), entry="first"))
+def test_engine_matches_reference_entry_first(scenario):
+    """Rule 4.5, in every order."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset(), count="sessions"))
+def test_engine_matches_reference_sessions(scenario):
+    """Rule 4.6: inactivity sessions with a 0-10 s timeout."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"range"})))
+def test_engine_matches_reference_date_range(scenario):
+    """Rule 4.7: random since/until (possibly empty)."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset(), mature_only=True))
+def test_engine_matches_reference_mature_only(scenario):
+    """Rule 4.8.3 (in_progress itself is compared in every test above)."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios())
+def test_users_never_grow_down_the_funnel_in_any_mode(scenario):
+    """Rules 3.6, 4.2.2, 4.8.2 on the reference: users fall (or stay) step by step and follow from
+    reached; in-progress units sit at their furthest step, never at the last, and are among those
+    that stopped there; mature-only leaves none."""
+    rows, steps, window, options = scenario
+    note(describe(rows, steps, window, options))
+    result = reference_funnel(rows, steps, window, **options)
+    users = result.users
+    assert all(a >= b for a, b in zip(users, users[1:])), users
+    assert users == [sum(r >= k for r in result.reached.values()) for k in range(1, len(steps) + 1)]
+    stopped = [a - b for a, b in zip(users, [*users[1:], 0])]
+    assert all(p <= s for p, s in zip(result.in_progress, stopped)), (result.in_progress, stopped)
+    assert result.in_progress[-1] == 0
+    if options.get("mature_only"):
+        assert not any(result.in_progress)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=VARIED - {"mature_only"}))
+def test_mature_only_leaves_out_exactly_the_in_progress_units(scenario):
+    """Rule 4.8.3 on the reference: the same units and steps, less the in-progress ones."""
+    rows, steps, window, options = scenario
+    note(describe(rows, steps, window, options))
+    everyone = reference_funnel(rows, steps, window, **options)
+    mature = reference_funnel(rows, steps, window, **options, mature_only=True)
+    assert mature.reached.items() <= everyone.reached.items()
+    left_out = [everyone.reached[u] for u in everyone.reached.keys() - mature.reached.keys()]
+    assert [left_out.count(k) for k in range(1, len(steps) + 1)] == everyone.in_progress
+    assert mature.excluded == everyone.excluded
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=VARIED - {"exclude", "mature_only", "entry"}))
+def test_entry_first_never_goes_further_than_the_best_attempt(scenario):
+    """Rule 4.5 on the reference, without exclusions: the same entrants, each reaching at most as
+    far as with every attempt tried (the first attempt is one of them)."""
+    rows, steps, window, options = scenario
+    note(describe(rows, steps, window, options))
+    best = reference_funnel(rows, steps, window, **options).reached
+    first = reference_funnel(rows, steps, window, **options, entry="first").reached
+    assert first.keys() == best.keys()
+    assert all(first[u] <= best[u] for u in first), {u: (first[u], best[u]) for u in first if first[u] > best[u]}

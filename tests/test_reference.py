@@ -112,3 +112,67 @@ def test_window_zero_is_inclusive():
 def test_median_of_an_even_count_is_the_midpoint():
     rows = [("u1", 0, "A"), ("u1", 1, "B"), ("u2", 0, "A"), ("u2", 4, "B")]
     assert reference_funnel(rows, AB, 10).median_seconds == [None, 2.5]
+
+
+# Section 4 options: the case files (tests/cases/*.yaml) hold the worked examples; these pin the
+# reference's own details that the case files do not show (step_times, defaults, argument checks).
+
+def test_defaults_are_section_3():
+    rows = one_user("A@0", "B@3", "A@5", "B@8", "C@14")
+    plain = reference_funnel(rows, ABC, 10)
+    spelled = reference_funnel(rows, ABC, 10, order="ordered", entry="best_attempt", within=None, after=None,
+                               exclude=(), count="users", session_timeout=1800, since=None, until=None,
+                               mature_only=False)
+    assert plain == spelled
+    assert plain.excluded == 0 and plain.in_progress == [0, 0, 0]
+
+
+def test_strict_step_times_are_the_consecutive_events():
+    result = reference_funnel(one_user("A@0", "X@1", "A@2", "B@3", "C@4"), ABC, 10, order="strict")
+    assert result.step_times == {"u": [2, 3, 4]}
+
+
+def test_any_order_step_times_are_sorted_first_done_times():
+    """Rule 4.2.4: C first done at 1, B at 5 -> [0, 1, 5], whatever the step order."""
+    result = reference_funnel(one_user("A@0", "C@1", "C@2", "B@5", "B@6"), ABC, 10, order="any")
+    assert result.step_times == {"u": [0, 1, 5]}
+    assert result.median_seconds == [None, 1.0, 4.0]
+
+
+def test_sessions_are_keyed_by_user_and_number():
+    result = reference_funnel(one_user("A@0", "B@2", "X@20", "A@40", "B@41"), AB, 10, count="sessions",
+                              session_timeout=10)
+    assert result.reached == {("u", 1): 2, ("u", 3): 2}
+    assert result.step_times == {("u", 1): [0, 2], ("u", 3): [40, 41]}
+
+
+def test_counted_attempt_is_the_earliest_clean_one():
+    """Rules 3.7 and 4.4.2: A@0 is discarded by R@1, so A@3 is counted even though both reach 2."""
+    rows = one_user("A@0", "R@1", "B@2", "A@3", "B@4")
+    result = reference_funnel(rows, AB, 10, exclude=[({"R"}, 1, 2)])
+    assert result.step_times == {"u": [3, 4]}
+
+
+def test_mature_only_removes_exactly_the_in_progress_units():
+    rows = [("u1", 0, "A"), ("u2", 0, "A"), ("u2", 1, "B"), ("u3", 15, "A")]
+    everyone = reference_funnel(rows, AB, 10)
+    mature = reference_funnel(rows, AB, 10, mature_only=True)
+    assert everyone.in_progress == [1, 0]
+    assert mature.reached == {"u1": 1, "u2": 2}
+    assert mature.in_progress == [0, 0]
+
+
+@pytest.mark.parametrize("options", [
+    {"order": "sideways"},
+    {"entry": "last"},
+    {"count": "events"},
+    {"within": [None, 5, None]},                   # wrong length
+    {"within": [5, None]},                         # step 1 has no previous step
+    {"order": "any", "within": [None, 5]},         # rule 4.2.5
+    {"order": "any", "after": [None, 5]},
+    {"exclude": [({"R"}, 2, 1)]},
+    {"exclude": [({"R"}, 1, 3)]},                  # a 2-step funnel has no step 3
+])
+def test_rejects_what_the_config_rejects(options):
+    with pytest.raises(ValueError):
+        reference_funnel(one_user("A@0", "B@1"), AB, 10, **options)
