@@ -190,7 +190,7 @@ def _check_properties_somewhere(config, props, plans, sources) -> None:
     located = located_of(config)
     all_columns = sorted({c for s in sources for c in s.columns})
     problems = [
-        Problem(f"property {p!r} is not a column of any input file (looked for "
+        Problem(f"{'the session column' if p == SESSION else f'property {p!r}'} is not a column of any input file (looked for "
                 f"{', '.join(map(repr, _aliases(config, p)))})",
                 located.where(*_config_loc(config, p)),
                 did_you_mean(_aliases(config, p)[0], all_columns, what="columns"))

@@ -254,3 +254,18 @@ def test_bad_since_is_a_usage_error(runner, tiny):
     result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--since", "yesterday", cwd=tiny)
     assert result.exit_code == 2
     assert "microconv: error: --since 'yesterday' is not a date, date-time or duration" in result.stderr
+
+
+def test_missing_session_column_and_default_page_event_are_explained(runner, tiny):
+    (tiny / "s.yaml").write_text(
+        "columns: {user: user_id, event: event_name, timestamp: timestamp, session: sid}\n"
+        "conversions:\n  three: {session: {pages: 3}}\n"
+        "funnels:\n  f: {steps: [{event: A}, three], count: sessions}\n")
+    result = invoke(runner, "validate", "-c", "s.yaml", "e.csv", cwd=tiny)
+    assert result.exit_code == 4
+    assert "s.yaml:1:67: the session column is not a column of any input file (looked for 'sid')" in result.stderr
+    (tiny / "s.yaml").write_text((tiny / "s.yaml").read_text().replace(", session: sid", ""))
+    result = invoke(runner, "validate", "-c", "s.yaml", "e.csv", cwd=tiny)
+    assert result.exit_code == 4
+    assert ("s.yaml:3:10: event 'page_view' never occurs in the data (a session threshold counts page_view "
+            "events; name yours with 'event:')") in result.stderr

@@ -100,9 +100,13 @@ def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], 
         for i, name in enumerate(names):
             where = located.where(*loc, *([i] if located.has(*loc, i) else []), value=True)
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+            implicit = match.event is None  # a session threshold counting page_view by default
             if close:
                 errors.append(Problem(f"event {name!r} never occurs in the data", where,
-                                      "did you mean " + " or ".join(map(repr, close)) + "?"))
+                                      "did you mean " + " or ".join(map(repr, close)) + "?"
+                                      + (" Name the page event with 'event:'" if implicit else "")))
             else:
-                warnings.append(Problem(f"event {name!r} never occurs in the data", where))
+                warnings.append(Problem(f"event {name!r} never occurs in the data", where,
+                                        "a session threshold counts page_view events; name yours with 'event:'"
+                                        if implicit else None))
     return errors, warnings
