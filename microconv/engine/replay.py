@@ -101,6 +101,18 @@ def _start(events: SortedEvents, anchors: np.ndarray, steps: int):
             np.full(len(anchors), -1, dtype=np.int64))
 
 
+def _advance(k, ok, alive, cand, cur, code, seen, pos, reached, stop, stop_pos):
+    """Record step k for the attempts where ``ok`` (event ``cand``) and why the other live ones
+    stopped (``code``, and ``cand`` as the culprit where ``seen``); returns the new (cur, alive)."""
+    ok = ok & alive
+    failed = alive & ~ok
+    stop[failed] = code[failed]
+    stop_pos[failed & seen] = cand[failed & seen]
+    pos[ok, k] = cand[ok]
+    reached += ok
+    return np.where(ok, cand, cur), ok
+
+
 def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
     return True if within is None else delta <= within
 
@@ -130,15 +142,9 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         found = alive & (j <= last) & (events.unit[cand] == unit)
         in_window = events.ts[cand] - t1 <= window
         in_limit = _limit(events.ts[cand] - events.ts[cur], within[k])
-        ok = found & in_window & in_limit
-        failed = alive & ~ok
-        stop[failed] = np.where(~found[failed], Stop.NO_MATCH,
-                                np.where(~in_window[failed], Stop.WINDOW, Stop.WITHIN))
-        stop_pos[failed & found] = cand[failed & found]
-        pos[ok, k] = cand[ok]
-        reached += ok
-        cur = np.where(ok, cand, cur)
-        alive = ok
+        code = np.where(~found, Stop.NO_MATCH, np.where(~in_window, Stop.WINDOW, Stop.WITHIN))
+        cur, alive = _advance(k, found & in_window & in_limit, alive, cand, cur, code, found,
+                              pos, reached, stop, stop_pos)
         if not alive.any():
             break
     return Attempts(unit, pos, reached, stop, stop_pos)
@@ -159,16 +165,10 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
         in_window = events.ts[nxt] - t1 <= window
         in_limit = _limit(delta, within[k])
         soon = delta < after[k] if after[k] else np.zeros(len(cur), dtype=bool)
-        ok = exists & matches & in_window & in_limit & ~soon
-        failed = alive & ~ok
         code = np.select([~exists, ~matches, ~in_window, soon], [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW,
                                                                  Stop.TOO_SOON], Stop.WITHIN)
-        stop[failed] = code[failed]
-        stop_pos[failed & exists] = nxt[failed & exists]
-        pos[ok, k] = nxt[ok]
-        reached += ok
-        cur = np.where(ok, nxt, cur)
-        alive = ok
+        cur, alive = _advance(k, exists & matches & in_window & in_limit & ~soon, alive, nxt, cur, code, exists,
+                              pos, reached, stop, stop_pos)
         if not alive.any():
             break
     return Attempts(unit, pos, reached, stop, stop_pos)
