@@ -128,6 +128,7 @@ VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "ma
 # mostly 2-4 steps: limits, exclusions and the any-order rows need a second step
 option_funnels = st.one_of(*[st.lists(st.sets(st.sampled_from(STEP_NAMES), min_size=1, max_size=3),
                                       min_size=2, max_size=4)] * 3, funnels)
+option_windows = st.one_of(st.integers(0, 8), windows)  # short windows often end inside the log
 limits = st.one_of(st.none(), st.integers(0, 15))
 # (within, after) of one step; the config rejects after > within on a step ("no event could match")
 step_limits = st.tuples(limits, limits).map(lambda p: p if None in p or p[1] <= p[0] else (p[1], p[0]))
@@ -151,7 +152,7 @@ def scenarios(draw, vary: frozenset[str] = VARIED, orders: tuple[str, ...] = ORD
     never after > within on one step; exclusions only with 2+ steps (FROM < TO), as the config."""
     rows = draw(logs(OPTION_ALPHABET).filter(bool))
     steps = draw(option_funnels)
-    window = draw(windows)
+    window = draw(option_windows)
     n = len(steps)
     options: dict = dict(fixed)
     if "order" in vary:
@@ -224,7 +225,7 @@ def test_engine_matches_reference_within_after(scenario):
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)      # the bounds of 4.4.1 need exact ties: more examples
 @given(scenario=scenarios(vary=frozenset({"order", "exclude"}), min_exclusions=1))
 def test_engine_matches_reference_exclusions(scenario):
     """Rule 4.4: 1-2 random exclusions with random between, in every order."""
