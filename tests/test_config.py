@@ -174,3 +174,9 @@ funnels:
         "f.yaml:9:36: 'within' needs a previous step, which order: any does not have "
         "(remove it, or use order: ordered or strict)",
     ]
+
+
+def test_exclusions_need_two_steps(tmp_path):
+    errors = errors_of(tmp_path, "funnels:\n  f:\n    steps: [{event: a}]\n    exclude: [{event: r}]\n")
+    assert errors == ["f.yaml:4:5: funnel 'f' has exclusions but one step: an exclusion needs a step before "
+                      "and after (add steps, or remove 'exclude')"]

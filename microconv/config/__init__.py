@@ -138,6 +138,9 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
                               "remove it, or use order: ordered or strict")
     names = [_step_names(s) for s in steps]
     exclude = funnel.get("exclude") if isinstance(funnel.get("exclude"), list) else []
+    if exclude and len(steps) < 2:
+        yield Problem(f"funnel {fname!r} has exclusions but one step: an exclusion needs a step before and after",
+                      located.where("funnels", fname, "exclude"), "add steps, or remove 'exclude'")
     for j, item in enumerate(exclude):
         loc = ("funnels", fname, "exclude", j)
         yield from _check_ref(item, conversions, located, loc, f"exclusion {j + 1} of funnel {fname!r}")

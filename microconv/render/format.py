@@ -33,9 +33,14 @@ def bar(rate: float, width: int = 20) -> str:
     return "█" * blocks + ("▌" if full - blocks >= 0.5 else "")
 
 
+def count(n: int, noun: str) -> str:
+    """``1 user``, ``2,400 users``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def describe(f: FunnelResult) -> list[str]:
     """The settings a reader needs to trust the numbers, shortest first."""
-    parts = [f"window {duration(f.window_seconds)}", f"{f.entrants:,} {'entrants' if f.unit == 'users' else 'sessions'}"]
+    parts = [f"window {duration(f.window_seconds)}", count(f.entrants, "entrant" if f.unit == "users" else "session")]
     if f.order != "ordered":
         parts.insert(1, f"order {f.order}")
     return parts
@@ -48,9 +53,9 @@ def caveats(f: FunnelResult) -> list[str]:
         notes.append(f"revenue at the last step: {money(f.revenue)} ({money(f.revenue_per_entrant)} per entrant); "
                      "value lost = dropped × revenue per completer")
     if f.excluded:
-        notes.append(f"{f.excluded:,} {f.unit} excluded: an exclusion event spoiled every attempt")
+        notes.append(f"{count(f.excluded, f.unit[:-1])} excluded: an exclusion event spoiled every attempt")
     if f.in_progress:
-        notes.append(f"{f.in_progress:,} {f.unit} in progress: window still open at the end of the data "
+        notes.append(f"{count(f.in_progress, f.unit[:-1])} in progress: window still open at the end of the data "
                      "(counted at the step reached; --mature-only leaves them out)")
     return notes
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import AnalysisResult, FunnelResult, MicroReport
-from .format import MICRO_CAPTION, bar, caveats, describe, duration, lift_text, money, pct
+from .format import MICRO_CAPTION, bar, caveats, count, describe, duration, lift_text, money, pct
 
 
 def funnel_table(f: FunnelResult) -> Table:
@@ -18,7 +18,7 @@ def funnel_table(f: FunnelResult) -> Table:
     notes = []
     if worst is not None:
         s = f.steps[worst - 1]
-        notes.append(f"▼ largest drop-off: {s.dropped:,} {f.unit} before {s.name!r}")
+        notes.append(f"▼ largest drop-off: {count(s.dropped, f.unit[:-1])} before {s.name!r}")
     notes += caveats(f)
     caption = "\n".join(notes) or None
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
