@@ -56,9 +56,9 @@ def analyze(
         errors, warnings = errors + warnings, []
     if errors:
         raise DataError(errors)
-    chosen = _choose(config, funnels)
-    last_ts = _last_ts(frame)
-    bounds = _entry_range(config, frame, since, until)
+    chosen = choose_funnels(config, funnels)
+    last_ts = last_timestamp(frame)
+    bounds = entry_range_ns(config, frame, since, until)
     index = EventIndex(config, frame, last_ts)
     results = []
     for name in chosen if "funnels" in reports else []:
@@ -81,7 +81,8 @@ def analyze(
     return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes)
 
 
-def _choose(config: Config, names: Sequence[str] | None) -> list[str]:
+def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
+    """The funnels asked for (all when none), or a ConfigError with did-you-mean."""
     if not names:
         return list(config.funnels)
     from .errors import ConfigError, did_you_mean
@@ -98,7 +99,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
                   mature_only: bool = False) -> Replay:
     """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event."""
     funnel = config.funnels[name]
-    index = index or EventIndex(config, frame, _last_ts(frame) if last_ts is None else last_ts)
+    index = index or EventIndex(config, frame, last_timestamp(frame) if last_ts is None else last_ts)
 
     def mask(item) -> np.ndarray:
         return index.mask(item.ref) if item.ref else match_mask(frame, item)
@@ -138,7 +139,8 @@ def _values(config: Config, frame: pd.DataFrame, funnel: Funnel) -> np.ndarray |
     return pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _entry_range(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:
+def entry_range_ns(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:
+    """``--since``/``--until`` as UTC nanoseconds; relative values count back from the frame's last day."""
     last = frame["ts"].max() if len(frame) else None
     tz = config.columns.timezone
     bounds = (entry_bound(since, last_ts=last, tz=tz, until=False, option="--since"),
@@ -146,7 +148,8 @@ def _entry_range(config: Config, frame: pd.DataFrame, since, until) -> tuple[int
     return tuple(None if b is None else int(b.value) for b in bounds)  # type: ignore[return-value]
 
 
-def _last_ts(frame: pd.DataFrame) -> int:
+def last_timestamp(frame: pd.DataFrame) -> int:
+    """The end of the data in UTC nanoseconds: ``T`` of docs/semantics.md 4.8."""
     return int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
 
 

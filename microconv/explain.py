@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .api import _choose, _entry_range, _last_ts, replay_funnel, step_names
+from .api import choose_funnels, entry_range_ns, last_timestamp, replay_funnel, step_names
 from .config import Config
 from .engine.funnel import Replay
 from .engine.replay import Stop
@@ -79,10 +79,10 @@ def explain_user(config: Config, events: Events, user: str, *, funnels: Sequence
     if user not in codes:
         raise DataError(f"no events for user {user!r}", hint=did_you_mean(user, _near(codes, user), what="users"))
     mine = frame[(frame["user"] == user).to_numpy()]
-    last_ts = _last_ts(frame)
-    bounds = _entry_range(config, frame, since, until)
+    last_ts = last_timestamp(frame)
+    bounds = entry_range_ns(config, frame, since, until)
     traces = []
-    for name in _choose(config, funnels):
+    for name in choose_funnels(config, funnels):
         funnel = config.funnels[name]
         rep = replay_funnel(config, mine, name, last_ts=last_ts, entry_range=bounds, mature_only=mature_only)
         traces.append(FunnelTrace(
