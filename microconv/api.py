@@ -58,7 +58,7 @@ def analyze(
         raise DataError(errors)
     chosen = choose_funnels(config, funnels)
     last_ts = last_timestamp(frame)
-    bounds = entry_range_ns(config, frame, since, until)
+    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     index = EventIndex(config, frame, last_ts)
     results = []
     for name in chosen if "funnels" in reports else []:
@@ -114,7 +114,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         exclusions=[(mask(x), *funnel.exclusion_bounds(x)) for x in funnel.exclude],
         entry_range=entry_range,
         mature_only=mature_only,
-        value=_values(config, frame, funnel),
+        value=_values(config, index, funnel),
     )
     units = index.units(funnel.count)
     order = index.order_for(units) if funnel.order == "strict" else None
@@ -130,18 +130,16 @@ def step_names(funnel: Funnel) -> list[str]:
     return [names[0]] + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(2, n + 1)]
 
 
-def _values(config: Config, frame: pd.DataFrame, funnel: Funnel) -> np.ndarray | None:
+def _values(config: Config, index: EventIndex, funnel: Funnel) -> np.ndarray | None:
     """The last step's ``value:`` property as numbers per event, when its conversion has one."""
     last = funnel.steps[-1]
     value = config.conversions[last.ref].value if last.ref else None
-    if value is None:
-        return None
-    return pd.to_numeric(frame[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return None if value is None else index.numbers(value)
 
 
-def entry_range_ns(config: Config, frame: pd.DataFrame, since, until) -> tuple[int | None, int | None]:
-    """``--since``/``--until`` as UTC nanoseconds; relative values count back from the frame's last day."""
-    last = frame["ts"].max() if len(frame) else None
+def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[int | None, int | None]:
+    """``--since``/``--until`` as UTC nanoseconds; relative values count back from the day of ``last_ts``."""
+    last = None if last_ts is None else pd.Timestamp(last_ts, tz="UTC")
     tz = config.columns.timezone
     bounds = (entry_bound(since, last_ts=last, tz=tz, until=False, option="--since"),
               entry_bound(until, last_ts=last, tz=tz, until=True, option="--until"))

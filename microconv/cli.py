@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import ConfigError, DataError, ExitCode, MicroconvError, UsageError
+from .errors import DataError, ExitCode, MicroconvError, UsageError
 from .output import OutputPolicy, atomic_write
 from .render import Format
 

@@ -93,7 +93,7 @@ def _revenue(index: EventIndex, macro: str, value: str | None, present: np.ndarr
         return None, None
     frame = index.frame
     hit = index.mask(macro)
-    amounts = pd.to_numeric(frame[value][hit], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    amounts = index.numbers(value)[hit]
     per_user = np.zeros(len(frame["user"].cat.categories))
     np.add.at(per_user, frame["user"].cat.codes.to_numpy()[hit], np.nan_to_num(amounts))
     average = float(np.nanmean(amounts)) if np.isfinite(amounts).any() else None

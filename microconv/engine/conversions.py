@@ -27,6 +27,7 @@ class EventIndex:
     def __init__(self, config: Config, frame: pd.DataFrame, last_ts: int):
         self.config, self.frame, self.last_ts = config, frame, last_ts
         self._masks: dict[str, np.ndarray] = {}
+        self._numbers: dict[str, np.ndarray] = {}
 
     def units(self, kind: str) -> unit_kinds.Units:
         return self.users if kind == "users" else self.sessions
@@ -75,12 +76,19 @@ class EventIndex:
         reached = np.ones(len(self.frame), dtype=bool)
         threshold = conv.session
         if threshold.pages is not None:
-            pages = match_mask(self.frame, conv.model_copy(update={"event": conv.events}))
-            reached &= pages & _reached(_running_count(self.sessions.code, self.order_for(self.sessions), pages), threshold.pages)
+            pages = match_mask(self.frame, conv)  # reads conv.events: page_view unless 'event' says
+            reached &= pages & _reached(_running_count(sessions, self.order_for(self.sessions), pages), threshold.pages)
         if threshold.duration is not None:
             elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
             reached &= _reached(elapsed, threshold.duration)
         return reached
+
+    def numbers(self, prop: str) -> np.ndarray:
+        """Property ``prop`` as float per event (NaN where missing or not a number), cached per run."""
+        if prop not in self._numbers:
+            self._numbers[prop] = pd.to_numeric(self.frame[prop], errors="coerce").to_numpy(dtype=float,
+                                                                                            na_value=np.nan)
+        return self._numbers[prop]
 
     def first_by_user(self, name: str) -> np.ndarray:
         """Per user code: the first time (ns) conversion ``name`` happened, NEVER if it did not."""

@@ -167,12 +167,5 @@ def _step_times(rep: Replay) -> np.ndarray:
     return np.sort(times, axis=1)
 
 
-def compute_funnel(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int, *, name: str, label: str,
-                   step_names: Sequence[str], window_seconds: float) -> FunnelResult:
-    """Count one funnel over canonical events."""
-    return summarize(replay(frame, plan, units, last_ts), name=name, label=label, step_names=step_names,
-                     window_seconds=window_seconds)
-
-
 def _rate(num: int, den: int) -> float:
     return float(num) / float(den) if den else float("nan")

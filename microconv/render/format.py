@@ -79,5 +79,10 @@ def lift_text(row) -> tuple[str, str]:
     return f"{row.lift:.2f}×", ci
 
 
+def p_text(row) -> str:
+    """The adjusted p-value, starred when significant (section 7.2)."""
+    return "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+
+
 def money(value: float) -> str:
     return "" if value is None or value != value else f"{value:,.2f}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..results import AnalysisResult
-from .format import MICRO_CAPTION, caveats, describe, duration, lift_text, money, pct
+from .format import MICRO_CAPTION, caveats, describe, duration, lift_text, money, p_text, pct
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -29,7 +29,7 @@ def render_markdown(result: AnalysisResult) -> str:
         out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in m.rows.itertuples(index=False):
             lift, ci = lift_text(row)
-            p = "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+            p = p_text(row)
             out.append(f"| {row.label} | {row.kind} | {row.users:,} | {pct(row.share)} | {pct(row.macro_rate_with)} | "
                        f"{pct(row.macro_rate_without)} | {lift} | {ci} | {p} | {money(row.value_per_conversion)} |")
         out.append("")

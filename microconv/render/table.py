@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import AnalysisResult, FunnelResult, MicroReport
-from .format import MICRO_CAPTION, bar, caveats, count, describe, duration, lift_text, money, pct
+from .format import MICRO_CAPTION, bar, caveats, count, describe, duration, lift_text, money, p_text, pct
 
 
 def funnel_table(f: FunnelResult) -> Table:
@@ -65,7 +65,7 @@ def micro_table(m: MicroReport) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     for row in m.rows.itertuples(index=False):
         lift, ci = lift_text(row)
-        p = "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+        p = p_text(row)
         table.add_row(row.label, row.kind, f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
                       pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few else ""), ci, p,
                       money(row.value_per_conversion))
