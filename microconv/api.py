@@ -6,15 +6,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .breakdown import breakdown
 from .config import Config, Funnel, located_of
+from .config.model import Breakdown, check_attribution_step
 from .daterange import entry_bound
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
-from .errors import DataError
+from .errors import DataError, UsageError, did_you_mean
 from .events import DataQualityReport, Events
 from .micro import macro_goal, micro_report
 from .results import AnalysisResult, RunMeta
+from .time_to_convert import time_to_convert
+from .trend import PERIODS
+from .trend import trend as trend_of
+
+REPORTS = ("funnels", "micro", "time", "breakdown", "trend")
 
 
 def analyze(
@@ -28,7 +35,11 @@ def analyze(
     until: str | pd.Timestamp | None = None,
     mature_only: bool = False,
     macro: str | None = None,
-    reports: Sequence[str] = ("funnels", "micro"),
+    by: str | None = None,
+    attribution: str | None = None,
+    top: int | None = None,
+    trend: str | None = None,
+    reports: Sequence[str] = REPORTS,
 ) -> AnalysisResult:
     """Replay ``events`` through the config's funnels.
 
@@ -43,12 +54,16 @@ def analyze(
         mature_only: leave out units still in progress (4.8).
         macro: the macro conversion the micro-conversion report measures against (default: the
             first ``kind: macro`` conversion).
-        reports: which of "funnels" and "micro" to compute.
+        by, attribution, top: break every funnel down by this property (docs/semantics.md 8.2),
+            overriding the funnels' ``breakdown:``; ``attribution`` and ``top`` alone adjust those.
+        trend: "day", "week" or "month": step numbers per entry cohort (8.3).
+        reports: which of REPORTS to compute ("breakdown" and "trend" only where asked for).
 
     Raises:
         DataError: a config event name never occurs in the data and looks like a typo of one
             that does (or any never-occurring name, with ``strict``).
-        UsageError: ``since`` or ``until`` is not a date, date-time or duration.
+        UsageError: ``since`` or ``until`` is not a date, date-time or duration; ``by`` is not a
+            column of ``events``; ``attribution`` names a step a funnel does not have.
     """
     frame = events.frame
     errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
@@ -60,12 +75,26 @@ def analyze(
     last_ts = last_timestamp(frame)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     index = EventIndex(config, frame, last_ts)
-    results = []
-    for name in chosen if "funnels" in reports else []:
+    splits = {name: _breakdown_of(config.funnels[name], by, attribution, top, frame) for name in chosen}
+    if trend is not None and trend not in PERIODS:
+        raise UsageError(f"--trend {trend!r} is not one of day, week, month")
+    results, breakdowns, trends, times = [], [], [], []
+    for name in chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []:
         funnel = config.funnels[name]
         rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
-        results.append(summarize(rep, name=name, label=funnel.label or name, step_names=step_names(funnel),
+        about = {"funnel": name, "label": funnel.label or name, "step_names": step_names(funnel)}
+        results.append(summarize(rep, name=name, label=about["label"], step_names=about["step_names"],
                                  window_seconds=funnel.window.total_seconds()))
+        split = splits[name]
+        if split is not None and "breakdown" in reports:
+            breakdowns.append(breakdown(rep, frame[split.by], by=split.by, attribution=split.attribution,
+                                        top=split.top, **about))
+        if trend is not None and "trend" in reports:
+            trends.append(trend_of(rep, period=trend, timezone=config.columns.timezone, window_ns=_ns(funnel.window),
+                                   last_ts=index.last_ts, **about))
+        if "time" in reports:
+            times.append(time_to_convert(rep, **about))
+    results = results if "funnels" in reports else []
     ts = frame["ts"]
     meta = RunMeta(
         sources=events.sources,
@@ -78,7 +107,28 @@ def analyze(
     goal = macro_goal(config, macro)
     has_micro = any(c.kind != "macro" for c in config.conversions.values())
     micro = micro_report(config, index, goal) if "micro" in reports and goal and has_micro else None
-    return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes)
+    return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes, tuple(breakdowns), tuple(trends),
+                          tuple(times))
+
+
+def _breakdown_of(funnel: Funnel, by: str | None, attribution: str | None, top: int | None,
+                  frame: pd.DataFrame) -> Breakdown | None:
+    """The funnel's breakdown with the command line's overrides; None when neither asks for one."""
+    if by is None and funnel.breakdown is None:
+        return None
+    base = funnel.breakdown or Breakdown(by=by)
+    try:
+        split = Breakdown(by=by or base.by, attribution=attribution or base.attribution,
+                          top=base.top if top is None else top)
+        check_attribution_step(split.attribution, len(funnel.steps))
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[-1].removeprefix("  Value error, ")) from None
+    if split.by not in frame.columns or split.by in ("user", "ts", "event"):
+        columns = [c for c in frame.columns if c not in ("user", "ts", "event") and not c.startswith("$")]
+        raise UsageError(f"cannot break down by {split.by!r}: it was not read from the events",
+                         hint=did_you_mean(split.by, columns, what="properties") or
+                         "load the events with extra_properties=[...] (the CLI does this for --by)")
+    return split
 
 
 def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:

@@ -68,11 +68,12 @@ class DataQualityReport:
 
 
 def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
-    """Property names the config refers to (``where`` keys, ``value:``), plus ``extra``."""
+    """Property names the config refers to (``where`` keys, ``value:``, ``breakdown.by``), plus ``extra``."""
     names: dict[str, None] = {}
     for _, m in config.matchers():
         names.update(dict.fromkeys(m.where))
     names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
+    names.update(dict.fromkeys(f.breakdown.by for f in config.funnels.values() if f.breakdown))
     names.update(dict.fromkeys(extra))
     if config.columns.session:
         names[SESSION] = None
@@ -82,7 +83,8 @@ def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
 def _aliases(config: Config, prop: str) -> list[str]:
     if prop == SESSION:
         return list(config.columns.session or [])
-    return list(config.columns.properties.get(prop, [prop]))
+    spec = config.columns.properties.get(prop)
+    return spec.columns if spec else [prop]
 
 
 def _config_loc(config: Config, prop: str) -> tuple:
@@ -135,8 +137,8 @@ def load_events(
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
         table = src.read(cols, dictionary=[plan["event"][0], plan["user"][0]])
         raw = _columns_from_table(table, plan)
-        frames.append(_clean(raw, config, report, src.path, _line_of(src)))
-    frame = _concat(frames)
+        frames.append(_clean(_derive(raw, config), config, report, src.path, _line_of(src)))
+    frame = _per_user(_concat(frames), config)
     if frame.empty:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                         where=", ".join(map(str, files)), hint="; ".join(report.messages()) or None)
@@ -152,7 +154,9 @@ def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
     table = pa.Table.from_pandas(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]],
                                  preserve_index=False)
     report = DataQualityReport()
-    frame = _clean(_columns_from_table(table, plan), config, report, Path(name), lambda i: f"row {i + 1}")
+    frame = _clean(_derive(_columns_from_table(table, plan), config), config, report, Path(name),
+                   lambda i: f"row {i + 1}")
+    frame = _per_user(frame, config)
     return Events(frame, (name,)), report
 
 
@@ -277,6 +281,60 @@ def _struct_path(table: pa.Table, path: tuple[str, ...]) -> pd.Series:
             return pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
         arr = pc.struct_field(arr, key)
     return arr.to_pandas()
+
+
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://(?P<host>[^/?#]*))?(?P<path>[^?#]*)")
+
+
+def _derive(raw: dict[str, pd.Series], config: Config) -> dict[str, pd.Series]:
+    """URL parts of derived properties (8.1), computed once per distinct value."""
+    for prop, spec in config.columns.properties.items():
+        key = f"prop:{prop}"
+        if key in raw and (spec.query or spec.url):
+            raw[key] = _per_distinct(raw[key], lambda v: url_part(v, query=spec.query, part=spec.url))
+    return raw
+
+
+def url_part(url, *, query: str | None = None, part: str | None = None):
+    """One query parameter (decoded), the path, or the lower-cased host of a URL; None when absent."""
+    from urllib.parse import parse_qsl
+
+    if not isinstance(url, str) or not url.strip():
+        return None
+    url = url.strip()
+    match = _URL.match(url)
+    if query is not None:
+        _, _, rest = url.partition("?")
+        for key, value in parse_qsl(rest.split("#", 1)[0], keep_blank_values=True):
+            if key == query:
+                return value or None
+        return None
+    if part == "host":
+        return (match.group("host") or "").rsplit("@", 1)[-1].split(":", 1)[0].lower() or None
+    return match.group("path") or "/"
+
+
+def _per_distinct(values: pd.Series, fn) -> pd.Series:
+    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    mapped = pd.array([fn(v) for v in uniques], dtype="string")
+    out = pd.Series(mapped.take(codes, allow_fill=True), dtype="string")
+    return out.astype("category")
+
+
+def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """``per_user`` properties: each user's first (or last) non-missing value in the order of rule 1.4."""
+    for prop, spec in config.columns.properties.items():
+        if spec.per_user is None or prop not in frame.columns:
+            continue
+        values = frame[prop]
+        seen = frame.loc[values.notna().to_numpy(), ["user", "ts"]]
+        if spec.per_user == "last":
+            seen = seen.iloc[::-1]
+        pick = (seen.groupby("user", observed=True, sort=False)["ts"]
+                .agg("idxmax" if spec.per_user == "last" else "idxmin"))
+        by_user = values.loc[pick.to_numpy()].set_axis(pick.index).reindex(frame["user"].cat.categories)
+        frame[prop] = by_user.iloc[frame["user"].cat.codes.to_numpy()].set_axis(frame.index)
+    return frame
 
 
 def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport, path: Path, line_of) -> pd.DataFrame:

@@ -86,6 +86,71 @@ class MicroReport:
         return self.rows
 
 
+SEGMENT_COLUMNS = [
+    "funnel", "by", "attribution", "segment", "entrants", "share", "converted", "rate", "rate_low", "rate_high",
+    "rate_rest", "p_value", "p_adjusted", "test", "significant", "too_small",
+]
+SEGMENT_STEP_COLUMNS = [
+    "funnel", "by", "attribution", "segment", "step", "name", "users", "rate_from_start", "rate_from_previous",
+    "dropped", "median_seconds_from_previous", "in_progress",
+]
+OTHER, MISSING, NOT_REACHED = "(other)", "(missing)", "(not reached)"
+
+
+@dataclass(frozen=True, eq=False)
+class BreakdownResult:
+    """A funnel split by a property (docs/semantics.md 8.2): ``segments`` has one row per segment
+    (SEGMENT_COLUMNS), ``steps`` one row per segment and step (SEGMENT_STEP_COLUMNS)."""
+
+    funnel: str
+    label: str
+    by: str
+    attribution: str
+    top: int
+    unit: str
+    segments: pd.DataFrame
+    steps: pd.DataFrame
+
+    @property
+    def missing_share(self) -> float:
+        """Share of entrants whose attributed event had no value."""
+        hit = self.segments.loc[self.segments["segment"] == MISSING, "share"]
+        return float(hit.iloc[0]) if len(hit) else 0.0
+
+
+TREND_COLUMNS = ["funnel", "period", "open", "step", "name", "users", "rate_from_start", "rate_from_previous",
+                 "in_progress"]
+
+
+@dataclass(frozen=True, eq=False)
+class TrendResult:
+    """Step numbers per entry cohort (8.3): one row per (period, step), TREND_COLUMNS."""
+
+    funnel: str
+    label: str
+    period: str          # day | week | month
+    unit: str
+    frame: pd.DataFrame
+
+
+BUCKETS = (  # (column, lower bound in seconds), 8.4.3; each bucket runs up to the next one's bound
+    ("under_1m", 0), ("1m_5m", 60), ("5m_15m", 300), ("15m_1h", 900), ("1h_6h", 3600), ("6h_1d", 21600),
+    ("1d_3d", 86400), ("3d_7d", 259200), ("7d_14d", 604800), ("14d_30d", 1209600), ("30d_plus", 2592000),
+)
+TIME_COLUMNS = ["funnel", "from_step", "to_step", "name", "units", "p25_seconds", "median_seconds", "p75_seconds",
+                "p90_seconds", *(b for b, _ in BUCKETS)]
+
+
+@dataclass(frozen=True, eq=False)
+class TimeResult:
+    """Time to convert (8.4): one row per step transition, then the whole funnel, TIME_COLUMNS."""
+
+    funnel: str
+    label: str
+    unit: str
+    frame: pd.DataFrame
+
+
 @dataclass(frozen=True)
 class RunMeta:
     sources: tuple[str, ...] = ()
@@ -102,11 +167,30 @@ class AnalysisResult:
     micro: MicroReport | None = None
     warnings: tuple[Problem, ...] = ()
     quality_notes: tuple[str, ...] = field(default=())
+    breakdowns: tuple[BreakdownResult, ...] = ()
+    trends: tuple[TrendResult, ...] = ()
+    times: tuple[TimeResult, ...] = ()
 
     def funnel(self, name: str) -> FunnelResult:
         return next(f for f in self.funnels if f.name == name)
 
     def steps_frame(self) -> pd.DataFrame:
         """All funnels' steps, one row per (funnel, step), the tidy CSV."""
-        frames = [f.to_frame() for f in self.funnels]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=STEP_COLUMNS)
+        return _stack([f.to_frame() for f in self.funnels], STEP_COLUMNS)
+
+    def segments_frame(self) -> pd.DataFrame:
+        return _stack([b.segments for b in self.breakdowns], SEGMENT_COLUMNS)
+
+    def segment_steps_frame(self) -> pd.DataFrame:
+        return _stack([b.steps for b in self.breakdowns], SEGMENT_STEP_COLUMNS)
+
+    def trends_frame(self) -> pd.DataFrame:
+        return _stack([t.frame for t in self.trends], TREND_COLUMNS)
+
+    def times_frame(self) -> pd.DataFrame:
+        return _stack([t.frame for t in self.times], TIME_COLUMNS)
+
+
+def _stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -78,3 +78,117 @@ def same_median(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 8: breakdowns, trends and time to convert, in the reference's shapes.
+
+BUCKET_COLUMNS = ["under_1m", "1m_5m", "5m_15m", "15m_1h", "1h_6h", "6h_1d", "1d_3d", "3d_7d", "7d_14d",
+                  "14d_30d", "30d_plus"]
+PERCENTILE_COLUMNS = {0.25: "p25_seconds", 0.5: "median_seconds", 0.75: "p75_seconds", 0.9: "p90_seconds"}
+
+
+def engine_analysis(rows: Sequence[tuple[Hashable, Any, str]], values: Sequence[Any] | None,
+                    steps: Sequence[set[str]], window_seconds: float, *, since=None, until=None,
+                    mature_only=False, by=None, attribution=None, top=None, trend=None, **options) -> Any:
+    """``microconv.analyze`` on the frame ``engine_funnel`` builds plus a property column ``seg``
+    holding ``values`` (None: missing). by/attribution/top/trend are passed only when given."""
+    cfg = microconv.parse_config(funnel_config(steps, window_seconds, **options))
+    raw = pd.DataFrame({
+        "user_id": pd.Series([str(u) for u, _, _ in rows], dtype=object),
+        "timestamp": pd.Series([EPOCH.value // 10**9 + ts for _, ts, _ in rows], dtype="int64"),
+        "event_name": pd.Series([e for *_, e in rows], dtype=object),
+        "seg": pd.Series(list(values) if values is not None else [None] * len(rows), dtype=object),
+    })
+    events, _quality = microconv.canonicalize(raw, cfg, extra_properties=["seg"])
+    bound = {k: None if v is None else EPOCH + pd.Timedelta(seconds=v) for k, v in (("since", since), ("until", until))}
+    extra = {k: v for k, v in (("by", by), ("attribution", attribution), ("top", top), ("trend", trend))
+             if v is not None}
+    return microconv.analyze(cfg, events, mature_only=mature_only, **bound, **extra)
+
+
+def _none_if_nan(x) -> float | None:
+    return None if pd.isna(x) else float(x)
+
+
+@dataclass
+class EngineSegment:
+    users: list[int]
+    in_progress: list[int]
+    median_seconds: list[float | None]
+
+
+@dataclass
+class EngineBreakdown:
+    segments: dict[str, EngineSegment]   # in the order of bd.segments
+    steps_order: list[str]               # segment labels in the order bd.steps first lists them
+    frame: pd.DataFrame                  # bd.segments as the engine gives it
+    funnel_users: list[int]              # the funnel's own users per step (result.funnels[0])
+
+    @property
+    def users(self) -> dict[str, list[int]]:
+        return {label: seg.users for label, seg in self.segments.items()}
+
+
+def run_engine_breakdown(rows, values, steps, window_seconds, *, attribution="first_touch", top=10,
+                         **options) -> EngineBreakdown:
+    """The engine's breakdown of the one funnel by ``seg``; same arguments as ``reference_segments``."""
+    result = engine_analysis(rows, values, steps, window_seconds, by="seg", attribution=attribution, top=top,
+                             **options)
+    bd = result.breakdowns[0]
+    labels = [str(s) for s in bd.segments["segment"]]
+    by_segment: dict[str, EngineSegment] = {}
+    steps_frame = bd.steps
+    for label in labels:
+        part = steps_frame[steps_frame["segment"].astype(str) == label].sort_values("step")
+        by_segment[label] = EngineSegment([int(n) for n in part["users"]], [int(n) for n in part["in_progress"]],
+                                          [_none_if_nan(m) for m in part["median_seconds_from_previous"]])
+    steps_order = list(dict.fromkeys(str(s) for s in steps_frame["segment"]))
+    funnel = result.funnels[0].to_frame().sort_values("step")
+    return EngineBreakdown(by_segment, steps_order, bd.segments, [int(n) for n in funnel["users"]])
+
+
+@dataclass
+class EngineCohort:
+    start: int                           # seconds after EPOCH
+    open: bool
+    users: list[int]
+    in_progress: list[int]
+    median_seconds: list[float | None]   # None when the frame has no such column
+
+
+def run_engine_trend(rows, steps, window_seconds, *, period="day", **options) -> list[EngineCohort]:
+    """The engine's trend of the one funnel as cohorts in the frame's order (``reference_trend``'s shape)."""
+    result = engine_analysis(rows, None, steps, window_seconds, trend=period, **options)
+    frame = result.trends[0].frame
+    cohorts = []
+    for period_text in dict.fromkeys(frame["period"]):
+        part = frame[frame["period"] == period_text].sort_values("step")
+        start = pd.Timestamp(str(period_text), tz="UTC")
+        opens = set(bool(o) for o in part["open"])
+        if len(opens) != 1:
+            raise AssertionError(f"period {period_text}: 'open' differs between its steps: {list(part['open'])}")
+        medians = ([_none_if_nan(m) for m in part["median_seconds_from_previous"]]
+                   if "median_seconds_from_previous" in part else [None] * len(part))
+        cohorts.append(EngineCohort(int((start - EPOCH).total_seconds()), opens.pop(),
+                                    [int(n) for n in part["users"]], [int(n) for n in part["in_progress"]], medians))
+    return cohorts
+
+
+@dataclass
+class EngineTransition:
+    from_step: int
+    to_step: int
+    units: int
+    percentiles: dict[float, float | None]
+    buckets: list[int]
+
+
+def run_engine_times(rows, steps, window_seconds, **options) -> list[EngineTransition]:
+    """The engine's time-to-convert rows of the one funnel, in the frame's order."""
+    result = engine_analysis(rows, None, steps, window_seconds, **options)
+    frame = result.times[0].frame
+    return [EngineTransition(int(r["from_step"]), int(r["to_step"]), int(r["units"]),
+                             {p: _none_if_nan(r[c]) for p, c in PERCENTILE_COLUMNS.items()},
+                             [int(r[c]) for c in BUCKET_COLUMNS])
+            for _, r in frame.iterrows()]

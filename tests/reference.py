@@ -11,12 +11,16 @@ The shape of the computation follows the document:
 4. mark attempts discarded by an exclusion (4.4) and open at the end of the data (4.8);
 5. per unit, the best clean attempt and the counted attempt (3.6, 3.7, 4.4.2), in progress (4.8.2);
 6. the per-step numbers (3.6, 3.8, 4.2.2, 4.2.4, 4.8.3).
+
+Section 8 (breakdowns, trends, time to convert) is read off the counted attempts recorded in
+step 5: which events they matched (``matched_rows``), their step times and the in-progress units.
 """
 from __future__ import annotations
 
 import statistics
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 ORDERS = ("ordered", "strict", "any")
@@ -32,6 +36,10 @@ class ReferenceResult:
     step_times: dict[Hashable, list[Any]]   # per entrant: its counted attempt's step times
     in_progress: list[int] = field(default_factory=list)  # per step: in-progress units whose furthest step it is
     excluded: int = 0                       # units that entered but whose every attempt was discarded
+    # per entrant: its counted attempt's events as row indices into ``rows``, keyed by 1-based step
+    # (ordered/strict: the event of each step reached; any order: the first-done event of each step done)
+    matched_rows: dict[Hashable, dict[int, int]] = field(default_factory=dict)
+    in_progress_units: set[Hashable] = field(default_factory=set)   # the entrants counted in in_progress
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,14 @@ class _Attempt:
     matched: list[_Event]                # ordered/strict: the event of each step reached, in step order
     discarded: bool = False              # rule 4.4.1
     open: bool = False                   # rule 4.8.1
+    events_by_step: dict[int, _Event] = field(default_factory=dict)   # any order: first-done event per step
+
+    @property
+    def step_events(self) -> dict[int, _Event]:
+        """1-based step -> the event that matched it (ordered/strict) or first did it (any order)."""
+        if self.events_by_step:
+            return self.events_by_step
+        return {k + 1: e for k, e in enumerate(self.matched)}
 
     @property
     def reached(self) -> int:
@@ -99,6 +115,8 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
 
     reached: dict[Hashable, int] = {}
     step_times: dict[Hashable, list[Any]] = {}
+    matched_rows: dict[Hashable, dict[int, int]] = {}
+    in_progress_units: set[Hashable] = set()
     in_progress = [0] * n
     excluded = 0
     for key, unit in _units(rows, count, session_timeout).items():
@@ -127,15 +145,18 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
             continue                                        # rule 4.8.3
         reached[key] = best
         step_times[key] = counted.times
+        matched_rows[key] = {k: e.index for k, e in counted.step_events.items()}
         if unit_in_progress:
             in_progress[best - 1] += 1
+            in_progress_units.add(key)
 
     users = [sum(1 for r in reached.values() if r >= k + 1) for k in range(n)]
     medians: list[float | None] = [None]
     for k in range(1, n):
         gaps = [t[k] - t[k - 1] for t in step_times.values() if len(t) > k]
         medians.append(float(statistics.median(gaps)) if gaps else None)
-    return ReferenceResult(reached, users, medians[:n], step_times, in_progress, excluded)
+    return ReferenceResult(reached, users, medians[:n], step_times, in_progress, excluded, matched_rows,
+                           in_progress_units)
 
 
 def _check(n, order, entry, within, after, exclude, count) -> None:
@@ -242,14 +263,17 @@ def _replay_any(start: _Event, events: list[_Event], steps: Sequence[set[str]], 
     when an event other than the step-1 event matches it with ``t_1 <= t <= t_1 + w``; its time is
     the earliest such event's (4.2.4)."""
     done = {1: start.ts}
+    first_done = {1: start}
     for k in range(1, len(steps)):
-        times = [e.ts for e in events
-                 if e.index != start.index
-                 and e.name in steps[k]
-                 and start.ts <= e.ts <= start.ts + window]
-        if times:
-            done[k + 1] = min(times)
-    return _Attempt(start, done, [])
+        candidates = [e for e in events
+                      if e.index != start.index
+                      and e.name in steps[k]
+                      and start.ts <= e.ts <= start.ts + window]
+        if candidates:
+            first = min(candidates, key=lambda e: e.order)   # earliest; on a tie the first in input order
+            done[k + 1] = first.ts
+            first_done[k + 1] = first
+    return _Attempt(start, done, [], events_by_step=first_done)
 
 
 def _discarded(attempt: _Attempt, events: list[_Event], exclude, window: float) -> bool:
@@ -293,3 +317,219 @@ def _is_open(attempt: _Attempt, unit: _Unit, n: int, window: float, within: list
         if not unit.events[-1].ts + session_timeout > last_ts:
             return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 8: breakdowns (8.2), trends (8.3) and time to convert (8.4), read off the counted
+# attempts that reference_funnel records (matched_rows, step_times, in_progress_units).
+
+OTHER, MISSING, NOT_REACHED = "(other)", "(missing)", "(not reached)"
+DAY = 86400
+# Timestamps are seconds after 2026-01-01T00:00:00Z, a Thursday (the same origin as tests/helpers.py).
+EPOCH_DATE = datetime(2026, 1, 1)
+# 8.4.3: the lower edge of each bucket, in seconds; the last bucket has no upper edge.
+BUCKET_EDGES = (0, 60, 300, 900, 3600, 21600, 86400, 259200, 604800, 1209600, 2592000)
+BUCKET_NAMES = ("under_1m", "1m_5m", "5m_15m", "15m_1h", "1h_6h", "6h_1d", "1d_3d", "3d_7d", "7d_14d",
+                "14d_30d", "30d_plus")
+PERCENTILES = (0.25, 0.5, 0.75, 0.9)
+
+
+def _restrict(result: ReferenceResult, keys, n: int) -> ReferenceResult:
+    """Section 5's step numbers over some of the entrants only (a segment or a cohort)."""
+    keys = [k for k in result.reached if k in set(keys)]
+    reached = {k: result.reached[k] for k in keys}
+    step_times = {k: result.step_times[k] for k in keys}
+    users = [sum(1 for r in reached.values() if r >= k + 1) for k in range(n)]
+    medians: list[float | None] = [None]
+    for k in range(1, n):
+        gaps = [t[k] - t[k - 1] for t in step_times.values() if len(t) > k]
+        medians.append(float(statistics.median(gaps)) if gaps else None)
+    in_progress = [0] * n
+    for k in keys:
+        if k in result.in_progress_units:
+            in_progress[reached[k] - 1] += 1
+    return ReferenceResult(reached, users, medians[:n], step_times, in_progress, 0,
+                           {k: result.matched_rows[k] for k in keys},
+                           {k for k in keys if k in result.in_progress_units})
+
+
+def attributed_row(matched: dict[int, int], rows: Sequence[tuple[Hashable, Any, str]], attribution: str,
+                   order: str = "ordered") -> int | None:
+    """Rule 8.2.1: the row whose value a unit takes, from its counted attempt's events (step -> row).
+
+    first_touch: the step-1 event. last_touch: in ordered and strict funnels the event of the
+    furthest step reached; in any order the latest of the first-done events by (timestamp, input
+    order), so on equal timestamps the later row. step:N: the event that matched (any order: first
+    did) step N, or None when the attempt did not get there.
+    """
+    if attribution == "first_touch":
+        return matched[1]
+    if attribution == "last_touch":
+        if order == "any":
+            return max(matched.values(), key=lambda i: (rows[i][1], i))
+        return matched[max(matched)]
+    if attribution.startswith("step:"):
+        return matched.get(int(attribution.split(":", 1)[1]))
+    raise ValueError(f"unknown attribution {attribution!r}")
+
+
+def reference_segments(rows: Sequence[tuple[Hashable, Any, str]], values: Sequence[Any],
+                       steps: Sequence[set[str]], window_seconds: float, *, attribution: str = "first_touch",
+                       top: int = 10, **funnel_options) -> dict[str, ReferenceResult]:
+    """Rules 8.2.1-8.2.3: segment label -> the funnel's numbers over the segment's units, in the
+    listed order (dict order): the top values by entrants (most first, ties by text ascending),
+    then (other), (missing), (not reached), each only when it has a unit.
+
+    values[i] is the property of rows[i] (None: missing); values are compared as their text.
+    """
+    if len(values) != len(rows):
+        raise ValueError("one value per row")
+    if attribution.startswith("step:") and not 1 <= int(attribution.split(":", 1)[1]) <= len(steps):
+        raise ValueError(f"{attribution} of a {len(steps)}-step funnel")
+    result = reference_funnel(rows, steps, window_seconds, **funnel_options)
+    order = funnel_options.get("order", "ordered")
+    label_of: dict[Hashable, str] = {}
+    for key in result.reached:
+        row = attributed_row(result.matched_rows[key], rows, attribution, order)
+        if row is None:
+            label_of[key] = NOT_REACHED
+        elif values[row] is None:
+            label_of[key] = MISSING
+        else:
+            label_of[key] = str(values[row])
+    entrants: dict[str, int] = {}
+    for label in label_of.values():
+        if label not in (MISSING, NOT_REACHED):
+            entrants[label] = entrants.get(label, 0) + 1
+    ranked = sorted(entrants, key=lambda v: (-entrants[v], v))
+    kept = ranked if top == 0 else ranked[:top]
+    for key, label in label_of.items():
+        if label in entrants and label not in kept:
+            label_of[key] = OTHER
+    listed = [*kept, OTHER, MISSING, NOT_REACHED]
+    n = len(steps)
+    return {label: _restrict(result, [k for k, lab in label_of.items() if lab == label], n)
+            for label in listed if label in label_of.values()}
+
+
+def reference_breakdown(rows: Sequence[tuple[Hashable, Any, str]], values: Sequence[Any],
+                        steps: Sequence[set[str]], window_seconds: float, *, attribution: str = "first_touch",
+                        top: int = 10, **funnel_options) -> dict[str, list[int]]:
+    """Segment label -> users per step, in the listed order of rule 8.2.2 (dict order)."""
+    return {label: seg.users for label, seg in
+            reference_segments(rows, values, steps, window_seconds, attribution=attribution, top=top,
+                               **funnel_options).items()}
+
+
+def period_start(ts: float, period: str) -> int:
+    """Rule 8.3.1 in UTC: the first second of the day, ISO week (from Monday) or calendar month
+    holding ``ts`` (seconds after 2026-01-01T00:00:00Z, a Thursday)."""
+    day = int(ts // DAY)                                   # floor, also before the origin
+    if period == "day":
+        return day * DAY
+    if period == "week":
+        weekday = (day + 3) % 7                            # day 0 is a Thursday: weekday 3 (Monday 0)
+        return (day - weekday) * DAY
+    if period == "month":
+        date = EPOCH_DATE + timedelta(days=day)
+        first = datetime(date.year, date.month, 1)
+        return (first - EPOCH_DATE).days * DAY
+    raise ValueError(f"unknown period {period!r}")
+
+
+def period_after(start: int, period: str) -> int:
+    """The first second of the period that follows the one starting at ``start``."""
+    if period == "day":
+        return start + DAY
+    if period == "week":
+        return start + 7 * DAY
+    if period == "month":
+        date = EPOCH_DATE + timedelta(days=start // DAY)
+        following = datetime(date.year + date.month // 12, date.month % 12 + 1, 1)
+        return (following - EPOCH_DATE).days * DAY
+    raise ValueError(f"unknown period {period!r}")
+
+
+@dataclass
+class ReferenceCohort:
+    start: int                     # seconds after the origin: the period's first second
+    open: bool                     # rule 8.3.2: period end + w > T
+    users: list[int]
+    in_progress: list[int]
+    median_seconds: list[float | None]
+
+
+def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[str]], window_seconds: float,
+                    *, period: str = "day", **funnel_options) -> list[ReferenceCohort]:
+    """Rules 8.3.1-8.3.2: one cohort per period from the first to the last period holding a counted
+    attempt's step-1 event, every period in between included (with zeros when nobody entered)."""
+    result = reference_funnel(rows, steps, window_seconds, **funnel_options)
+    last_ts = max((ts for _, ts, _ in rows), default=None)
+    cohort_of = {key: period_start(times[0], period) for key, times in result.step_times.items()}
+    if not cohort_of:
+        return []
+    n = len(steps)
+    cohorts = []
+    start, last = min(cohort_of.values()), max(cohort_of.values())
+    while start <= last:
+        end = period_after(start, period)
+        sub = _restrict(result, [k for k, c in cohort_of.items() if c == start], n)
+        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts, sub.users, sub.in_progress,
+                                       sub.median_seconds))
+        start = end
+    return cohorts
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Rule 8.4.2, numpy's default ("linear"): position p(n-1) in the sorted values, interpolated
+    between the two values around it. None when there are no values."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    position = p * (n - 1)
+    below = int(position)                                  # floor: position >= 0
+    above = min(below + 1, n - 1)
+    fraction = position - below
+    low, high = sorted_values[below], sorted_values[above]
+    return low + (high - low) * fraction
+
+
+def bucket_counts(gaps: Sequence[float]) -> list[int]:
+    """Rule 8.4.3: how many gaps fall in each bucket; a bucket holds its lower edge."""
+    counts = [0] * len(BUCKET_EDGES)
+    for gap in gaps:
+        slot = max(i for i, edge in enumerate(BUCKET_EDGES) if gap >= edge)
+        counts[slot] += 1
+    return counts
+
+
+@dataclass
+class ReferenceTransition:
+    from_step: int
+    to_step: int
+    gaps: list[float]                          # sorted, seconds
+    percentiles: dict[float, float | None]     # 0.25, 0.5, 0.75, 0.9 -> seconds (None without gaps)
+    buckets: list[int]                         # per BUCKET_NAMES
+
+    @property
+    def units(self) -> int:
+        return len(self.gaps)
+
+
+def reference_time_to_convert(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[str]],
+                              window_seconds: float, **funnel_options) -> list[ReferenceTransition]:
+    """Rule 8.4: for k = 2..n the gaps from step k-1 to step k over the counted attempts that reached
+    k (any order: the (k-1)-th to the k-th of the sorted first-done times), then the whole funnel
+    (step 1 to step n) over the completers; each with its percentiles and bucket counts."""
+    result = reference_funnel(rows, steps, window_seconds, **funnel_options)
+    n = len(steps)
+    pairs: list[tuple[int, int, list[float]]] = []
+    for k in range(2, n + 1):
+        pairs.append((k - 1, k, [t[k - 1] - t[k - 2] for t in result.step_times.values() if len(t) >= k]))
+    pairs.append((1, n, [t[n - 1] - t[0] for t in result.step_times.values() if len(t) == n]))
+    out = []
+    for lo, hi, gaps in pairs:
+        gaps = sorted(gaps)
+        out.append(ReferenceTransition(lo, hi, gaps, {p: percentile(gaps, p) for p in PERCENTILES},
+                                       bucket_counts(gaps)))
+    return out

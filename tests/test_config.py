@@ -122,8 +122,14 @@ def test_example_config_is_valid_and_shows_every_feature():
     assert any(len(c.event) > 1 for c in cfg.conversions.values())
     assert any(s.ref for f in cfg.funnels.values() for s in f.steps)
     assert any(s.event and s.where for f in cfg.funnels.values() for s in f.steps)
-    assert any("." in alias for aliases in cfg.columns.properties.values() for alias in aliases)
-    assert any(len(aliases) > 1 for aliases in cfg.columns.properties.values())
+    props = cfg.columns.properties.values()
+    assert any("." in alias for p in props for alias in p.from_)
+    assert any(len(p.from_) > 1 for p in props)
+    assert {p.query is not None for p in props} == {True, False}
+    assert {p.url for p in props} >= {"path", None}
+    assert any(p.json_ for p in props)
+    assert any(p.per_user for p in props)
+    assert any(f.breakdown for f in cfg.funnels.values())
 
 
 def test_funnel_options_parse(tmp_path):

@@ -233,6 +233,39 @@ class Exclusion(ConversionOrInline):
     _what: ClassVar[str] = "exclusion"
 
 
+ATTRIBUTIONS = ("first_touch", "last_touch", "step:N")
+
+
+def parse_attribution(value: Any) -> str:
+    """``first_touch``, ``last_touch``, ``step:N`` (also ``step N`` or ``{step: N}``), normalised to
+    ``first_touch`` / ``last_touch`` / ``step:N`` (docs/semantics.md 8.2)."""
+    if isinstance(value, dict) and set(value) == {"step"}:
+        value = f"step:{value['step']}"
+    text = str(value).strip().lower().replace("-", "_")
+    if text in ("first_touch", "last_touch"):
+        return text
+    match = re.fullmatch(r"step\s*[:= ]?\s*(\d+)", text)
+    if match and int(match.group(1)) >= 1:
+        return f"step:{int(match.group(1))}"
+    raise ValueError(f"{value!r} is not an attribution; expected first_touch, last_touch or step:N (e.g. step:2)")
+
+
+Attribution = Annotated[str, BeforeValidator(parse_attribution)]
+
+
+class Breakdown(StrictModel):
+    """Split a funnel by a property's value (docs/semantics.md 8.2)."""
+
+    by: str
+    attribution: Attribution = "first_touch"
+    top: int = Field(10, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"by": data} if isinstance(data, str) else data
+
+
 class Funnel(StrictModel):
     steps: list[Step] = Field(min_length=1)
     window: Duration = timedelta(days=30)
@@ -241,6 +274,13 @@ class Funnel(StrictModel):
     entry: Literal["best_attempt", "first"] = "best_attempt"
     count: Literal["users", "sessions"] = "users"
     exclude: list[Exclusion] = []
+    breakdown: Breakdown | None = None
+
+    @model_validator(mode="after")
+    def _attribution_step_exists(self) -> Funnel:
+        if self.breakdown is not None:
+            check_attribution_step(self.breakdown.attribution, len(self.steps))
+        return self
 
     def step_index(self, ref: str | int) -> int | None:
         """0-based index of a step named by 1-based number, conversion name or label."""
@@ -260,6 +300,38 @@ class Funnel(StrictModel):
         return lo, hi
 
 
+def check_attribution_step(attribution: str, steps: int) -> None:
+    if attribution.startswith("step:") and int(attribution[5:]) > steps:
+        raise ValueError(f"attribution {attribution} names a step the funnel does not have ({steps} steps)")
+
+
+class DerivedProperty(StrictModel):
+    """A property computed from a column: a URL part, a JSON field, and/or one value per user (8.1)."""
+
+    from_: Names = Field(alias="from")
+    query: str | None = None
+    url: Literal["path", "host"] | None = None
+    json_: str | None = Field(None, alias="json")
+    per_user: Literal["first", "last"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"from": data} if isinstance(data, (str, list)) else data
+
+    @model_validator(mode="after")
+    def _one_extraction(self) -> DerivedProperty:
+        given = [k for k, v in (("query", self.query), ("url", self.url), ("json", self.json_)) if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"use one of query, url and json, not {' and '.join(given)}")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """Column aliases to read, a JSON field folded in as a dotted path (``event_data.method``)."""
+        return [f"{c}.{self.json_}" for c in self.from_] if self.json_ else list(self.from_)
+
+
 class Columns(StrictModel):
     """How the export names things; a list gives aliases, the first present in a file wins."""
 
@@ -269,7 +341,7 @@ class Columns(StrictModel):
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
     timezone: str = "UTC"
     session: Names | None = None
-    properties: dict[str, Names] = {}
+    properties: dict[str, DerivedProperty] = {}
 
     @field_validator("timezone")
     @classmethod

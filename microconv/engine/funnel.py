@@ -117,17 +117,53 @@ def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> 
 def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], window_seconds: float,
               ) -> FunnelResult:
     """Counts, rates and medians (section 5) from a replay."""
+    kept = int(rep.kept.sum())
+    numbers = group_numbers(rep, np.zeros(kept, dtype=np.int64), 1)
+    steps = step_rows(numbers.counts[0], numbers.in_progress[0], numbers.medians[0], step_names)
+    counts = numbers.counts[0]
+    revenue = _revenue(rep)
+    if revenue is not None:
+        per_completer = revenue / counts[-1] if counts[-1] else np.nan
+        steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
+    best = rep.best[rep.kept]
+    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
+    return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
+                        excluded=int((rep.best == 0).sum()), revenue=revenue)
+
+
+@dataclass(frozen=True)
+class GroupNumbers:
+    """Per group and step: units reached, in-progress units stopped there, median seconds from the previous step."""
+
+    counts: np.ndarray       # (groups, steps) int64
+    in_progress: np.ndarray  # (groups, steps) int64
+    medians: np.ndarray      # (groups, steps) float, NaN for step 1 and empty groups
+
+
+def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumbers:
+    """The section-5 numbers for groups of the counted units (``groups``: a code per kept unit, in
+    ``rep.unit[rep.kept]`` order): one bincount per table, one groupby per step for the medians."""
     k = len(rep.plan.masks)
     best = rep.best[rep.kept]
-    counts = np.array([(best >= s).sum() for s in range(1, k + 1)], dtype=np.int64)
-    waiting = rep.best[rep.in_progress & rep.kept]
-    in_progress = np.array([(waiting == s).sum() for s in range(1, k + 1)], dtype=np.int64)
-    times = _step_times(rep)[rep.kept]
-    medians = [np.nan] + [
-        float(np.median((times[best > s, s] - times[best > s, s - 1]) / 1e9)) if (best > s).any() else np.nan
-        for s in range(1, k)
-    ]
-    steps = tuple(
+    reached_at = np.bincount(groups * (k + 1) + best, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
+    counts = reached_at[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    waiting = rep.in_progress[rep.kept]
+    stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
+                          minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
+    times = unit_step_times(rep)[rep.kept]
+    medians = np.full((n_groups, k), np.nan)
+    for s in range(1, k):
+        m = best > s
+        if m.any():
+            gaps = pd.Series((times[m, s] - times[m, s - 1]) / 1e9)
+            medians[:, s] = gaps.groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
+    return GroupNumbers(counts.astype(np.int64), stopped.astype(np.int64), medians)
+
+
+def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
+              step_names: Sequence[str]) -> tuple[StepRow, ...]:
+    """One group's step rows (section 5) from its counts per step."""
+    return tuple(
         StepRow(
             step=s + 1,
             name=step_names[s],
@@ -135,18 +171,11 @@ def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], 
             rate_from_start=_rate(counts[s], counts[0]),
             rate_from_previous=1.0 if s == 0 and counts[0] else _rate(counts[s], counts[s - 1] if s else 0),
             dropped=int(counts[s - 1] - counts[s]) if s else 0,
-            median_seconds_from_previous=medians[s],
+            median_seconds_from_previous=float(medians[s]),
             in_progress=int(in_progress[s]),
         )
-        for s in range(k)
+        for s in range(len(counts))
     )
-    revenue = _revenue(rep)
-    if revenue is not None:
-        per_completer = revenue / counts[-1] if counts[-1] else np.nan
-        steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
-    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
-    return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
-                        excluded=int((rep.best == 0).sum()), revenue=revenue)
 
 
 def _revenue(rep: Replay) -> float | None:
@@ -159,7 +188,7 @@ def _revenue(rep: Replay) -> float | None:
     return float(np.nansum(rep.plan.value[rep.events.row[last]]))
 
 
-def _step_times(rep: Replay) -> np.ndarray:
+def unit_step_times(rep: Replay) -> np.ndarray:
     """Per unit: the counted attempt's step times, ascending (so order: any reads like the others)."""
     counted = np.maximum(rep.counted, 0)
     pos = rep.attempts.pos[counted]

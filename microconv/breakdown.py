@@ -1,0 +1,118 @@
+"""Breakdowns: a funnel per segment of a property, each segment tested against the rest (8.2).
+
+Marketers compare channels with few conversions; most differences are noise, so each segment
+carries an interval, a test against the other entrants and a false-discovery correction.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .engine.attribution import attributed_rows
+from .engine.funnel import Replay, group_numbers, step_rows
+from .results import MISSING, NOT_REACHED, OTHER, SEGMENT_COLUMNS, SEGMENT_STEP_COLUMNS, BreakdownResult
+
+ALPHA = 0.05
+MIN_UNITS = 30          # fewer units in the segment or in the rest: too small to judge
+MIN_EXPECTED = 5        # fewer conversions expected in the segment at the overall rate: too small
+
+
+def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: str, attribution: str, top: int,
+              step_names: Sequence[str]) -> BreakdownResult:
+    """Split the counted units of ``rep`` by ``values`` (the property, per frame row)."""
+    rows = attributed_rows(rep, attribution)
+    text = np.full(len(rows), None, dtype=object)
+    found = rows >= 0
+    text[found] = value_texts(values.iloc[rows[found]])
+    names, codes = _segments(text, found, top)
+    numbers = group_numbers(rep, codes, len(names))
+    head = {"funnel": funnel, "by": by, "attribution": attribution}
+    steps = pd.DataFrame(
+        [{**head, "segment": name, **vars(row)}
+         for g, name in enumerate(names)
+         for row in step_rows(numbers.counts[g], numbers.in_progress[g], numbers.medians[g], step_names)],
+        columns=SEGMENT_STEP_COLUMNS + ["value_lost"],
+    )[SEGMENT_STEP_COLUMNS]
+    entrants, converted = numbers.counts[:, 0], numbers.counts[:, -1]
+    tests = compare_with_rest(converted, entrants, testable=np.array([n != NOT_REACHED for n in names]))
+    total = entrants.sum()
+    segments = pd.DataFrame({
+        **{k: [v] * len(names) for k, v in head.items()},
+        "segment": names,
+        "entrants": entrants,
+        "share": entrants / total if total else np.nan,
+        "converted": converted,
+        **tests,
+    })[SEGMENT_COLUMNS]
+    return BreakdownResult(funnel, label, by, attribution, top, rep.units.kind, segments, steps)
+
+
+def value_texts(values: pd.Series) -> np.ndarray:
+    """Values as segment names: text, with numbers written without a needless ``.0`` (8.2.2)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    names = np.array([_text(v) for v in uniques] + [None], dtype=object)
+    return names[codes]
+
+
+def _text(value) -> str | None:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _segments(text: np.ndarray, found: np.ndarray, top: int) -> tuple[list[str], np.ndarray]:
+    """Segment names in listed order and a code per unit: the top values by units (ties by name),
+    then (other), (missing), (not reached) when they occur."""
+    present = found & pd.notna(text)
+    counts = pd.Series(text[present]).value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = [name for name, _ in (ranked if top == 0 else ranked[:top])]
+    special = [(OTHER, len(kept) < len(ranked)), (MISSING, (found & ~present).any()), (NOT_REACHED, (~found).any())]
+    names = kept + [name for name, occurs in special if occurs]
+    index = {name: i for i, name in enumerate(names)}
+    codes = np.empty(len(text), dtype=np.int64)
+    codes[~found] = index.get(NOT_REACHED, -1)
+    codes[found & ~present] = index.get(MISSING, -1)
+    if present.any():
+        codes[present] = pd.Series(text[present]).map(index).fillna(index.get(OTHER, -1)).to_numpy(np.int64)
+    return names, codes
+
+
+def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: np.ndarray) -> dict[str, np.ndarray]:
+    """Per segment: rate with a Wilson interval, the rest's rate, a test against the rest and
+    Benjamini-Hochberg over the tested segments (8.2.4, 8.2.5)."""
+    from scipy.stats import binomtest, chi2_contingency, false_discovery_control, fisher_exact
+
+    total, total_converted = entrants.sum(), converted.sum()
+    g = len(entrants)
+    out = {k: np.full(g, np.nan) for k in ("rate", "rate_low", "rate_high", "rate_rest", "p_value", "p_adjusted")}
+    out["test"] = np.full(g, "", dtype=object)
+    too_small = np.zeros(g, dtype=bool)
+    for i, (c, n) in enumerate(zip(converted.tolist(), entrants.tolist())):
+        rest_n, rest_c = total - n, total_converted - c
+        if n:
+            out["rate"][i] = c / n
+            ci = binomtest(c, n).proportion_ci(confidence_level=0.95, method="wilson")
+            out["rate_low"][i], out["rate_high"][i] = ci.low, ci.high
+        if rest_n:
+            out["rate_rest"][i] = rest_c / rest_n
+        too_small[i] = n < MIN_UNITS or rest_n < MIN_UNITS or n * total_converted / total < MIN_EXPECTED
+        if not testable[i] or not n or not rest_n:
+            continue
+        table = np.array([[c, n - c], [rest_c, rest_n - rest_c]])
+        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+        if (expected >= MIN_EXPECTED).all():
+            out["p_value"][i], out["test"][i] = chi2_contingency(table, correction=False).pvalue, "chi2"
+        else:
+            out["p_value"][i], out["test"][i] = fisher_exact(table).pvalue, "fisher"
+    tested = ~np.isnan(out["p_value"])
+    if tested.any():
+        out["p_adjusted"][tested] = false_discovery_control(out["p_value"][tested])
+    out["significant"] = (out["p_adjusted"] < ALPHA) & ~too_small
+    out["too_small"] = too_small & testable
+    return out

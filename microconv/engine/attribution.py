@@ -1,0 +1,23 @@
+"""Which event of a unit's counted attempt speaks for it in a breakdown (docs/semantics.md 8.2.1)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .funnel import Replay
+
+
+def attributed_rows(rep: Replay, attribution: str) -> np.ndarray:
+    """Per counted unit (``rep.unit[rep.kept]`` order): the frame row of its attributed event, or -1
+    when the attempt did not reach the attributed step.
+
+    Events are sorted by (unit, time, input row), so the largest matched position is the latest event.
+    """
+    counted = rep.counted[rep.kept]
+    pos = rep.attempts.pos[counted]
+    if attribution == "first_touch":
+        at = pos[:, 0]
+    elif attribution == "last_touch":
+        at = pos.max(axis=1)
+    else:
+        at = pos[:, int(attribution.removeprefix("step:")) - 1]
+    return np.where(at >= 0, rep.events.row[np.maximum(at, 0)], -1)
