@@ -40,6 +40,16 @@ class Report(str, Enum):
     all = "all"
     funnels = "funnels"
     micro = "micro"
+    time = "time"
+    breakdown = "breakdown"
+    breakdown_steps = "breakdown_steps"
+    trend = "trend"
+
+
+class Period(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
 
 
 EventsArg = Annotated[list[Path], typer.Argument(help="Event log(s): CSV, Parquet or JSON Lines, "
@@ -110,8 +120,20 @@ def analyze(
     until: UntilOpt = None,
     mature_only: MatureOpt = False,
     report: Annotated[Optional[Report], typer.Option("--report", case_sensitive=False,
-                                                     help="funnels, micro or all (default: all; funnels "
-                                                          "for CSV, which holds one table).")] = None,
+                                                     help="Which table: funnels, micro, time (to convert), "
+                                                          "breakdown, breakdown_steps, trend, or all (default: "
+                                                          "all; funnels for CSV, which holds one table).")]
+    = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Break every funnel down by this property "
+                                              "(a column or a columns.properties name).")] = None,
+    attribution: Annotated[Optional[str], typer.Option("--attribution", help="Whose value a unit takes: "
+                                                       "first_touch (default), last_touch or step:N.")] = None,
+    top: Annotated[Optional[int], typer.Option("--top", min=0, help="Segments for the N values with the most "
+                                               "entrants, the rest pooled as (other); 0 = all. [default: 10]")]
+    = None,
+    trend: Annotated[Optional[Period], typer.Option("--trend", case_sensitive=False,
+                                                    help="Step numbers per entry cohort: day, week or month.")]
+    = None,
     macro: Annotated[Optional[str], typer.Option("--macro", help="The macro conversion the micro-conversion "
                                                  "report measures against (default: the first kind: macro).")]
     = None,
@@ -125,19 +147,28 @@ def analyze(
     """
     from . import analyze as run_analysis
     from . import load_config, load_events
+    from .api import REPORTS
 
     policy = OutputPolicy(quiet=quiet)
     with error_boundary(debug):
         cfg = load_config(config)
-        evts, quality = load_events(events, cfg, input_format=input_format)
-        _report_quality(quality.messages(), policy, strict)
         if fmt is Format.csv and report is Report.all:
-            raise UsageError("a CSV holds one table: use --report funnels or --report micro",
-                             hint="or --format json for both")
+            raise UsageError("a CSV holds one table: use --report funnels, micro, time, breakdown, "
+                             "breakdown_steps or trend", hint="or --format json for all of them")
         chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
-        reports = ("funnels", "micro") if chosen == "all" else (chosen,)
+        _check_report_inputs(chosen, cfg, by, trend, funnel)
+        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [])
+        _report_quality(quality.messages(), policy, strict)
+        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
+        if attribution is not None:
+            from .config.model import parse_attribution
+            try:
+                attribution = parse_attribution(attribution)
+            except ValueError as exc:
+                raise UsageError(f"--attribution: {exc}") from None
         result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict, since=since, until=until,
-                              mature_only=mature_only, macro=macro, reports=reports)
+                              mature_only=mature_only, macro=macro, by=by, attribution=attribution, top=top,
+                              trend=trend.value if trend else None, reports=reports)
         for warning in result.warnings:
             policy.warn(str(warning))
         _emit(result, fmt, output, chosen)
@@ -199,6 +230,16 @@ def explain(
         evts, _ = load_events(events, cfg, input_format=input_format)
         ex = explain_user(cfg, evts, user, funnels=funnel, since=since, until=until, mature_only=mature_only)
         sys.stdout.write(render_explain_json(ex) if fmt == "json" else render_explain_text(ex))
+
+
+def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None) -> None:
+    """A breakdown or trend table that nothing asked for is a usage error, not an empty file."""
+    names = funnels or list(cfg.funnels)
+    if report.startswith("breakdown") and by is None and not any(
+            cfg.funnels[n].breakdown for n in names if n in cfg.funnels):
+        raise UsageError(f"--report {report} needs --by PROPERTY (or a funnel with breakdown: in the config)")
+    if report == "trend" and trend is None:
+        raise UsageError("--report trend needs --trend day, week or month")
 
 
 def _report_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> None:

@@ -231,6 +231,22 @@ def test_example_golden(runner, tmp_path, update_golden, fmt, suffix):
     assert out.read_text() == golden.read_text()
 
 
+@pytest.mark.parametrize("name,args", [
+    ("breakdown_channel", ["--by", "channel", "--report", "breakdown"]),
+    ("breakdown_steps_device", ["--by", "device", "--attribution", "last_touch", "--report", "breakdown_steps"]),
+    ("trend_week", ["--trend", "week", "--report", "trend"]),
+    ("time", ["--report", "time"]),
+])
+def test_example_golden_csv_reports(runner, update_golden, name, args):
+    result = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-f", "csv", "-q", "--funnel", "checkout",
+                    *args)
+    assert result.exit_code == 0, result.stderr
+    golden = GOLDEN / f"{name}.csv"
+    if update_golden:
+        golden.write_text(result.stdout)
+    assert result.stdout == golden.read_text()
+
+
 def test_parquet_and_csv_examples_agree(runner):
     as_csv = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-f", "csv", "-q").stdout
     as_parquet = invoke(runner, "analyze", "examples/shop_events.parquet", "-c", EXAMPLE_CONFIG, "-f", "csv", "-q").stdout

@@ -1,7 +1,9 @@
 """Tidy CSV: one table per output, raw numbers, rates in [0, 1].
 
-A CSV holds one table: the funnel steps (one row per funnel and step) or the micro-conversion
-report (one row per conversion), chosen by ``report``.
+A CSV holds one table, chosen by ``report``: the funnel steps (one row per funnel and step), the
+micro-conversion report (one row per conversion), time to convert (one row per transition),
+the breakdown (one row per segment) or its steps (one row per segment and step), or the trend
+(one row per period and step).
 """
 from __future__ import annotations
 
@@ -14,5 +16,7 @@ def render_csv(result: AnalysisResult, report: str = "funnels") -> str:
     if report == "micro":
         frame = result.micro.to_frame() if result.micro is not None else pd.DataFrame(columns=MICRO_COLUMNS)
     else:
-        frame = result.steps_frame()
+        frame = {"time": result.times_frame, "breakdown": result.segments_frame,
+                 "breakdown_steps": result.segment_steps_frame, "trend": result.trends_frame,
+                 }.get(report, result.steps_frame)()
     return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")

@@ -86,3 +86,38 @@ def p_text(row) -> str:
 
 def money(value: float) -> str:
     return "" if value is None or value != value else f"{value:,.2f}"
+
+
+BUCKET_LABELS = ("<1m", "1–5m", "5–15m", "15m–1h", "1–6h", "6–24h", "1–3d", "3–7d", "7–14d", "14–30d", "30d+")
+TIME_CAPTION = ("distribution: one character per bucket, " + ", ".join(BUCKET_LABELS)
+                + "; height = share of the row's largest bucket")
+BREAKDOWN_CAPTION = ("converted = reached the last step, 95% Wilson interval; each segment is tested against "
+                     "the rest of the entrants (chi-square, or Fisher's exact test for small counts), "
+                     "p adj = Benjamini-Hochberg, * = significant (p adj < 0.05); "
+                     "'too small' = under 30 in the segment or the rest, or under 5 conversions expected")
+TREND_CAPTION = ("cohort = period of the step-1 event; open = some entrants' windows are still open at the "
+                 "end of the data, so the numbers can still rise (--mature-only leaves those entrants out)")
+_LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts) -> str:
+    """One character per bucket, scaled to the largest; empty buckets are blank."""
+    top = max(counts, default=0)
+    if not top:
+        return ""
+    return "".join(" " if not c else _LEVELS[min(len(_LEVELS) - 1, int(c / top * len(_LEVELS)))] for c in counts)
+
+
+def attribution_text(attribution: str) -> str:
+    return attribution.replace("step:", "step ").replace("_", " ")
+
+
+def segment_p_text(row) -> str:
+    """The adjusted p-value of a segment against the rest, or why there is none."""
+    if row.too_small:
+        return "too small"
+    return "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+
+
+def interval(low: float, high: float) -> str:
+    return "" if low != low else f"{low * 100:.1f}–{high * 100:.1f}%"

@@ -1,4 +1,5 @@
-"""One JSON document: funnels with their steps, plus run metadata and warnings."""
+"""One JSON document: funnels with their steps, time to convert, breakdown and trend, the
+micro-conversion report, run metadata and warnings."""
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ def render_json(result: AnalysisResult) -> str:
     frame = result.steps_frame()
     funnels = []
     for f in result.funnels:
-        steps = frame[frame["funnel"] == f.name].drop(columns="funnel").to_dict("records")
+        steps = _part(frame, f.name)
         funnels.append({
             "name": f.name,
             "label": f.label,
@@ -31,7 +32,10 @@ def render_json(result: AnalysisResult) -> str:
             "revenue": f.revenue,
             "revenue_per_entrant": f.revenue_per_entrant,
             "largest_drop_step": f.largest_drop_step,
-            "steps": [{k: _clean(v) for k, v in row.items()} for row in steps],
+            "steps": _records(steps),
+            "time_to_convert": _records(_part(result.times_frame(), f.name)),
+            "breakdown": _breakdown(result, f.name),
+            "trend": _trend(result, f.name),
         })
     meta = result.meta
     micro = result.micro
@@ -42,7 +46,7 @@ def render_json(result: AnalysisResult) -> str:
             "users": micro.users,
             "converters": micro.converters,
             "average_value": micro.average_value,
-            "conversions": [{k: _clean(v) for k, v in row.items()} for row in micro.rows.to_dict("records")],
+            "conversions": _records(micro.rows),
         },
         "meta": {
             "sources": list(meta.sources),
@@ -55,6 +59,40 @@ def render_json(result: AnalysisResult) -> str:
         "data_quality": list(result.quality_notes),
     }
     return json.dumps(doc, indent=2, default=_default) + "\n"
+
+
+def _records(frame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _part(frame, funnel: str):
+    return frame[frame["funnel"] == funnel].drop(columns="funnel")
+
+
+def _breakdown(result: AnalysisResult, funnel: str) -> dict | None:
+    """Segments with their steps nested: {"by", "attribution", "top", "missing_share", "segments": [...]}."""
+    b = next((b for b in result.breakdowns if b.funnel == funnel), None)
+    if b is None:
+        return None
+    steps = b.steps.drop(columns=["funnel", "by", "attribution"])
+    segments = []
+    for row in _records(b.segments.drop(columns=["funnel", "by", "attribution"])):
+        rows = steps[steps["segment"] == row["segment"]].drop(columns="segment")
+        segments.append({**row, "steps": _records(rows)})
+    return {"by": b.by, "attribution": b.attribution, "top": b.top, "unit": b.unit,
+            "missing_share": b.missing_share, "segments": segments}
+
+
+def _trend(result: AnalysisResult, funnel: str) -> dict | None:
+    """Cohorts with their steps nested: {"period", "cohorts": [{"period", "open", "steps": [...]}]}."""
+    t = next((t for t in result.trends if t.funnel == funnel), None)
+    if t is None:
+        return None
+    frame = t.frame.drop(columns="funnel")
+    cohorts = [{"period": period, "open": bool(rows["open"].iloc[0]),
+                "steps": _records(rows.drop(columns=["period", "open"]))}
+               for period, rows in frame.groupby("period", sort=False)]
+    return {"period": t.period, "unit": t.unit, "cohorts": cohorts}
 
 
 def _default(value):

@@ -1,8 +1,9 @@
 """GitHub-flavoured Markdown tables, for pasting into tickets and chat."""
 from __future__ import annotations
 
-from ..results import AnalysisResult
-from .format import MICRO_CAPTION, caveats, describe, duration, lift_text, money, p_text, pct
+from ..results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
+from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPTION, attribution_text, caveats,
+                     describe, duration, interval, lift_text, money, p_text, pct, segment_p_text)
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -22,6 +23,9 @@ def render_markdown(result: AnalysisResult) -> str:
                        + (f" {money(s.value_lost) if s.step > 1 else ''} |" if valued else ""))
         out.append("")
         out += [f"_{note}_\n" for note in caveats(f)]
+        out += [line for t in result.times if t.funnel == f.name and len(t.frame) for line in _time(t)]
+        out += [line for b in result.breakdowns if b.funnel == f.name for line in _breakdown(b)]
+        out += [line for t in result.trends if t.funnel == f.name and len(t.frame) for line in _trend(t)]
     m = result.micro
     if m is not None:
         out.append(f"### Micro-conversions → {m.macro} ({m.users:,} users, {m.converters:,} converted)\n")
@@ -35,3 +39,36 @@ def render_markdown(result: AnalysisResult) -> str:
         out.append("")
         out.append(f"_{MICRO_CAPTION.format(macro=m.macro)}_\n")
     return "\n".join(out)
+
+
+def _time(t: TimeResult) -> list[str]:
+    shown = [(b, label) for (b, _), label in zip(BUCKETS, BUCKET_LABELS) if t.frame[b].any()]
+    out = [f"#### Time to convert ({t.unit})\n",
+           "| from → to | " + t.unit + " | p25 | median | p75 | p90 | " + " | ".join(lb for _, lb in shown) + " |",
+           "|---|" + "---:|" * (5 + len(shown))]
+    for row in t.frame.to_dict("records"):
+        out.append(f"| {row['name']} | {row['units']:,} | {duration(row['p25_seconds'])} | "
+                   f"{duration(row['median_seconds'])} | {duration(row['p75_seconds'])} | "
+                   f"{duration(row['p90_seconds'])} | " + " | ".join(f"{row[b]:,}" for b, _ in shown) + " |")
+    return out + [""]
+
+
+def _breakdown(b: BreakdownResult) -> list[str]:
+    out = [f"#### By {b.by} ({attribution_text(b.attribution)}" + (f", top {b.top}" if b.top else "") + ")\n",
+           f"| segment | {b.unit} | share | converted | 95% CI | rest | p adj |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in b.segments.itertuples(index=False):
+        out.append(f"| {row.segment} | {row.entrants:,} | {pct(row.share)} | {pct(row.rate)} | "
+                   f"{interval(row.rate_low, row.rate_high)} | {pct(row.rate_rest)} | {segment_p_text(row)} |")
+    return out + ["", f"_{BREAKDOWN_CAPTION}_\n"]
+
+
+def _trend(t: TrendResult) -> list[str]:
+    frame = t.frame
+    last = int(frame["step"].max())
+    out = [f"#### By {t.period} of entry\n", f"| {t.period} | {t.unit} | converted | in progress | |",
+           "|---|---:|---:|---:|---|"]
+    for period, rows in frame.groupby("period", sort=False):
+        end = rows[rows["step"] == last].iloc[0]
+        out.append(f"| {period} | {rows['users'].iloc[0]:,} | {pct(end['rate_from_start'])} | "
+                   f"{rows['in_progress'].sum():,} | {'open' if rows['open'].iloc[0] else ''} |")
+    return out + ["", f"_{TREND_CAPTION}_\n"]

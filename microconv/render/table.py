@@ -8,8 +8,14 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..results import AnalysisResult, FunnelResult, MicroReport
-from .format import MICRO_CAPTION, bar, caveats, count, describe, duration, lift_text, money, p_text, pct
+from ..results import BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, TimeResult, TrendResult
+from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION, attribution_text, bar, caveats,
+                     count, describe, duration, interval, lift_text, money, p_text, pct, segment_p_text, sparkline)
+
+
+def _table(title: str, caption: str | None) -> Table:
+    return Table(title=title, caption=caption, title_justify="left", caption_justify="left", title_style="bold",
+                 header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
 def funnel_table(f: FunnelResult) -> Table:
@@ -21,8 +27,7 @@ def funnel_table(f: FunnelResult) -> Table:
         notes.append(f"▼ largest drop-off: {count(s.dropped, f.unit[:-1])} before {s.name!r}")
     notes += caveats(f)
     caption = "\n".join(notes) or None
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
-                  title_style="bold", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table = _table(title, caption)
     table.add_column("step", overflow="fold", min_width=15, max_width=36)
     table.add_column(f.unit, justify="right", no_wrap=True)
     table.add_column("of start", justify="right", no_wrap=True)
@@ -56,9 +61,7 @@ def micro_table(m: MicroReport) -> Table:
     rate = m.converters / m.users if m.users else float("nan")
     title = (f"Micro-conversions → {m.macro}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
              + (f"  ·  average value {m.average_value:,.2f}" if m.average_value is not None else ""))
-    table = Table(title=title, caption=MICRO_CAPTION.format(macro=m.macro), title_justify="left",
-                  caption_justify="left", title_style="bold", header_style="bold", box=box.SIMPLE_HEAD,
-                  pad_edge=False, collapse_padding=True)
+    table = _table(title, MICRO_CAPTION.format(macro=m.macro))
     table.add_column("conversion", overflow="fold", min_width=14, max_width=28)
     table.add_column("kind", no_wrap=True)
     for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "value"):
@@ -72,8 +75,68 @@ def micro_table(m: MicroReport) -> Table:
     return table
 
 
+def time_table(t: TimeResult) -> Table:
+    table = _table(f"{t.label}: time to convert  ·  {t.unit}", TIME_CAPTION)
+    table.add_column("from → to", overflow="fold", min_width=15, max_width=44)
+    for header in (t.unit, "p25", "median", "p75", "p90"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("distribution", no_wrap=True, min_width=len(BUCKETS))
+    buckets = t.frame[[b for b, _ in BUCKETS]].to_numpy()
+    for row, counts in zip(t.frame.itertuples(index=False), buckets):
+        table.add_row(row.name, f"{row.units:,}", duration(row.p25_seconds), duration(row.median_seconds),
+                      duration(row.p75_seconds), duration(row.p90_seconds),
+                      Text(sparkline(counts.tolist()), style="cyan"))
+    return table
+
+
+def breakdown_table(b: BreakdownResult) -> Table:
+    title = f"{b.label} by {b.by}  ·  {attribution_text(b.attribution)}" + (f"  ·  top {b.top}" if b.top else "")
+    missing = f"{pct(b.missing_share)} of entrants had no {b.by} value" if b.missing_share else None
+    table = _table(title, "\n".join(filter(None, [missing, BREAKDOWN_CAPTION])))
+    steps = b.steps
+    names = steps.loc[steps["segment"] == b.segments["segment"].iloc[0], "name"].tolist() if len(steps) else []
+    table.add_column("segment", overflow="fold", min_width=10, max_width=28)
+    table.add_column(b.unit, justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    for name in names[1:-1]:
+        table.add_column(name, justify="right", overflow="fold", max_width=16)
+    for header in ("converted", "95% CI", "rest", "p adj"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in b.segments.itertuples(index=False):
+        mid = steps.loc[steps["segment"] == row.segment, "rate_from_start"].tolist()[1:-1]
+        table.add_row(row.segment, f"{row.entrants:,}", pct(row.share), *map(pct, mid), pct(row.rate),
+                      interval(row.rate_low, row.rate_high), pct(row.rate_rest),
+                      Text(segment_p_text(row), style="bold" if row.significant else ("dim" if row.too_small else "")))
+    return table
+
+
+def trend_table(t: TrendResult) -> Table:
+    table = _table(f"{t.label} by {t.period} of entry", TREND_CAPTION)
+    frame = t.frame
+    names = frame.loc[frame["period"] == frame["period"].iloc[0], "name"].tolist() if len(frame) else []
+    table.add_column(t.period, no_wrap=True)
+    table.add_column(t.unit, justify="right", no_wrap=True)
+    for name in names[1:]:
+        table.add_column(name, justify="right", overflow="fold", max_width=16)
+    table.add_column("", width=8, no_wrap=True)
+    table.add_column("in\nprogress", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for period, rows in frame.groupby("period", sort=False):
+        rates = rows["rate_from_start"].tolist()
+        table.add_row(period, f"{rows['users'].iloc[0]:,}", *map(pct, rates[1:]),
+                      Text(bar(rates[-1] if len(rates) > 1 else float("nan"), 8), style="cyan"),
+                      f"{rows['in_progress'].sum():,}" if rows["in_progress"].sum() else "",
+                      "◔ open" if rows["open"].iloc[0] else "")
+    return table
+
+
 def result_renderable(result: AnalysisResult) -> Group:
-    items = [funnel_table(f) for f in result.funnels]
+    items = []
+    for f in result.funnels:
+        items.append(funnel_table(f))
+        items += [time_table(t) for t in result.times if t.funnel == f.name and len(t.frame)]
+        items += [breakdown_table(b) for b in result.breakdowns if b.funnel == f.name]
+        items += [trend_table(t) for t in result.trends if t.funnel == f.name and len(t.frame)]
     if result.micro is not None:
         items.append(micro_table(result.micro))
     spaced = []
