@@ -151,13 +151,21 @@ def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
     props = needed_properties(config, extra_properties)
     columns = [str(c) for c in raw.columns]
     plan = _plan_columns(columns, config, props, name)
-    table = pa.Table.from_pandas(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]],
-                                 preserve_index=False)
+    table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
     report = DataQualityReport()
     frame = _clean(_derive(_columns_from_table(table, plan), config), config, report, Path(name),
                    lambda i: f"row {i + 1}")
     frame = _per_user(frame, config)
     return Events(frame, (name,)), report
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """An in-memory frame as Arrow; a column of mixed Python types is read as text."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        mixed = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
+        return pa.Table.from_pandas(frame.assign(**mixed), preserve_index=False)
 
 
 def _plan(src: Source, config: Config, props: list[str]) -> dict[str, tuple[str | None, tuple[str, ...]]]:
