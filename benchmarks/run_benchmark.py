@@ -5,6 +5,7 @@ rendering) and reads the child's peak RSS from wait4(); then times the stages in
 
     python benchmarks/run_benchmark.py --events 10000000 --users 1000000 --repeat 3
     python benchmarks/run_benchmark.py --orders ordered,strict,any   # the same funnel in each order
+    python benchmarks/run_benchmark.py --by utm_source --top 20        # a breakdown over 20 segments
 """
 from __future__ import annotations
 
@@ -30,14 +31,14 @@ def run_cli(args: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
-def stage_times(log: Path, config: Path) -> dict[str, float]:
+def stage_times(log: Path, config: Path, by: str | None, top: int) -> dict[str, float]:
     import microconv
 
     t0 = time.perf_counter()
     cfg = microconv.load_config(config)
-    events, quality = microconv.load_events([log], cfg)
+    events, quality = microconv.load_events([log], cfg, extra_properties=[by] if by else [])
     t1 = time.perf_counter()
-    microconv.analyze(cfg, events, quality=quality)
+    microconv.analyze(cfg, events, quality=quality, by=by, top=top)
     t2 = time.perf_counter()
     return {"read + canonicalize": t1 - t0, "engine": t2 - t1}
 
@@ -54,6 +55,8 @@ def main() -> None:
                         help="json also computes the micro-conversion report (a CSV holds the funnels only)")
     parser.add_argument("--orders", default="ordered",
                         help="comma-separated funnel orders to time, each on the same log (ordered, strict, any)")
+    parser.add_argument("--by", help="also break every funnel down by this property (e.g. utm_source)")
+    parser.add_argument("--top", type=int, default=20, help="segments kept with --by")
     opts = parser.parse_args()
 
     opts.data_dir.mkdir(exist_ok=True)
@@ -67,12 +70,14 @@ def main() -> None:
     print(f"log: {log.name} ({rows:,} events, {log.stat().st_size / 2**20:,.0f} MiB)")
     for order in opts.orders.split(","):
         config = with_order(opts.config, order, opts.data_dir)
-        cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(config), "-f", opts.output_format, "-q"]
+        cli = [sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(config), "-f", opts.output_format, "-q",
+               *(["--by", opts.by, "--top", str(opts.top)] if opts.by else [])]
         runs = [run_cli(cli) for _ in range(opts.repeat)]
         wall = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
-        stages = stage_times(log, config)
-        print(f"{config.name}, order {order}: microconv analyze -f {opts.output_format}, whole process, median of {opts.repeat}: {wall:.2f} s "
+        stages = stage_times(log, config, opts.by, opts.top)
+        split = f" --by {opts.by} --top {opts.top}" if opts.by else ""
+        print(f"{config.name}, order {order}: microconv analyze -f {opts.output_format}{split}, whole process, median of {opts.repeat}: {wall:.2f} s "
               f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "
               f"({peak / rows:.0f} bytes/event)")
         for name, seconds in stages.items():

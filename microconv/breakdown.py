@@ -23,10 +23,9 @@ def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: st
               step_names: Sequence[str]) -> BreakdownResult:
     """Split the counted units of ``rep`` by ``values`` (the property, per frame row)."""
     rows = attributed_rows(rep, attribution)
-    text = np.full(len(rows), None, dtype=object)
     found = rows >= 0
-    text[found] = value_texts(values.iloc[rows[found]])
-    names, codes = _segments(text, found, top)
+    text_code, texts = value_codes(values.iloc[rows[found]])
+    names, codes = _segments(text_code, texts, found, top)
     numbers = group_numbers(rep, codes, len(names))
     head = {"funnel": funnel, "by": by, "attribution": attribution}
     steps = pd.DataFrame(
@@ -49,11 +48,12 @@ def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: st
     return BreakdownResult(funnel, label, by, attribution, top, rep.units.kind, segments, steps)
 
 
-def value_texts(values: pd.Series) -> np.ndarray:
-    """Values as segment names: text, with numbers written without a needless ``.0`` (8.2.2)."""
+def value_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Per value: a code into the distinct texts (-1 when missing); values are compared as text,
+    numbers written without a needless ``.0`` (8.2.2). Text is made once per distinct value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    names = np.array([_text(v) for v in uniques] + [None], dtype=object)
-    return names[codes]
+    text_codes, texts = pd.factorize(pd.Series([_text(v) for v in uniques], dtype=object), use_na_sentinel=True)
+    return np.append(text_codes, -1)[codes], list(texts)
 
 
 def _text(value) -> str | None:
@@ -65,21 +65,21 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _segments(text: np.ndarray, found: np.ndarray, top: int) -> tuple[list[str], np.ndarray]:
+def _segments(text_code: np.ndarray, texts: list[str], found: np.ndarray, top: int) -> tuple[list[str], np.ndarray]:
     """Segment names in listed order and a code per unit: the top values by units (ties by name),
     then (other), (missing), (not reached) when they occur."""
-    present = found & pd.notna(text)
-    counts = pd.Series(text[present]).value_counts()
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = [name for name, _ in (ranked if top == 0 else ranked[:top])]
-    special = [(OTHER, len(kept) < len(ranked)), (MISSING, (found & ~present).any()), (NOT_REACHED, (~found).any())]
-    names = kept + [name for name, occurs in special if occurs]
+    counts = np.bincount(text_code[text_code >= 0], minlength=len(texts))
+    ranked = sorted(range(len(texts)), key=lambda i: (-counts[i], texts[i]))
+    kept = ranked if top == 0 else ranked[:top]
+    missing = (text_code < 0).any()
+    special = [(OTHER, len(kept) < len(ranked)), (MISSING, missing), (NOT_REACHED, not found.all())]
+    names = [texts[i] for i in kept] + [name for name, occurs in special if occurs]
     index = {name: i for i, name in enumerate(names)}
-    codes = np.empty(len(text), dtype=np.int64)
-    codes[~found] = index.get(NOT_REACHED, -1)
-    codes[found & ~present] = index.get(MISSING, -1)
-    if present.any():
-        codes[present] = pd.Series(text[present]).map(index).fillna(index.get(OTHER, -1)).to_numpy(np.int64)
+    of_text = np.full(len(texts) + 1, index.get(MISSING, -1), dtype=np.int64)   # the extra slot: missing
+    of_text[:len(texts)] = index.get(OTHER, -1)
+    of_text[kept] = np.arange(len(kept))
+    codes = np.full(len(found), index.get(NOT_REACHED, -1), dtype=np.int64)
+    codes[found] = of_text[text_code]
     return names, codes
 
 
