@@ -75,7 +75,7 @@ def analyze(
     last_ts = last_timestamp(frame)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     index = EventIndex(config, frame, last_ts)
-    splits = {name: _breakdown_of(config.funnels[name], by, attribution, top, frame) for name in chosen}
+    splits = {name: _breakdown_of(name, config.funnels[name], by, attribution, top, frame) for name in chosen}
     if trend is not None and trend not in PERIODS:
         raise UsageError(f"--trend {trend!r} is not one of day, week, month")
     results, breakdowns, trends, times = [], [], [], []
@@ -111,7 +111,7 @@ def analyze(
                           tuple(times))
 
 
-def _breakdown_of(funnel: Funnel, by: str | None, attribution: str | None, top: int | None,
+def _breakdown_of(name: str, funnel: Funnel, by: str | None, attribution: str | None, top: int | None,
                   frame: pd.DataFrame) -> Breakdown | None:
     """The funnel's breakdown with the command line's overrides; None when neither asks for one."""
     if by is None and funnel.breakdown is None:
@@ -122,7 +122,8 @@ def _breakdown_of(funnel: Funnel, by: str | None, attribution: str | None, top: 
                           top=base.top if top is None else top)
         check_attribution_step(split.attribution, len(funnel.steps))
     except ValueError as exc:
-        raise UsageError(str(exc).splitlines()[-1].removeprefix("  Value error, ")) from None
+        raise UsageError(f"funnel {name!r}: " + str(exc).splitlines()[-1].strip().removeprefix("Value error, "),
+                         hint="pick funnels with enough steps with --funnel") from None
     if split.by not in frame.columns or split.by in ("user", "ts", "event"):
         columns = [c for c in frame.columns if c not in ("user", "ts", "event") and not c.startswith("$")]
         raise UsageError(f"cannot break down by {split.by!r}: it was not read from the events",

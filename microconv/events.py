@@ -99,6 +99,9 @@ def _config_loc(config: Config, prop: str) -> tuple:
             return (*path, "where", prop)
         if getattr(m, "value", None) == prop:
             return (*path, "value")
+    for name, funnel in config.funnels.items():
+        if funnel.breakdown and funnel.breakdown.by == prop:
+            return ("funnels", name, "breakdown", "by")
     return ()
 
 
@@ -204,7 +207,8 @@ def _check_properties_somewhere(config, props, plans, sources) -> None:
     problems = [
         Problem(f"{'the session column' if p == SESSION else f'property {p!r}'} is not a column of any input file (looked for "
                 f"{', '.join(map(repr, _aliases(config, p)))})",
-                located.where(*_config_loc(config, p)),
+                located.where(*_config_loc(config, p)) if _config_loc(config, p) else
+                ", ".join(str(s.path) for s in sources),
                 did_you_mean(_aliases(config, p)[0], all_columns, what="columns"))
         for p in props if all(plan[f"prop:{p}"][0] is None for plan in plans)
     ]

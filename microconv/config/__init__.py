@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem, did_you_mean
-from .model import OPERATORS, Condition, Config, Conversion, Exclusion, Funnel, Step, parse_duration
+from .model import (OPERATORS, Condition, Config, Conversion, Exclusion, Funnel, Step, check_attribution_step,
+                    parse_attribution, parse_duration)
 from .yaml_source import SourceMap, YamlSyntaxError, load_yaml
 
 __all__ = ["Config", "Conversion", "Exclusion", "Funnel", "Step", "Condition", "load_config", "parse_config",
@@ -137,6 +138,17 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
                               located.where("funnels", fname, "steps", i, limit),
                               "remove it, or use order: ordered or strict")
     names = [_step_names(s) for s in steps]
+    split = funnel.get("breakdown")
+    if isinstance(split, dict) and "attribution" in split and steps:
+        try:
+            attribution = parse_attribution(split["attribution"])
+        except ValueError:
+            attribution = None                       # the schema reports it
+        try:
+            if attribution:
+                check_attribution_step(attribution, len(steps))
+        except ValueError as exc:
+            yield Problem(str(exc), located.where("funnels", fname, "breakdown", "attribution", value=True))
     exclude = funnel.get("exclude") if isinstance(funnel.get("exclude"), list) else []
     if exclude and len(steps) < 2:
         yield Problem(f"funnel {fname!r} has exclusions but one step: an exclusion needs a step before and after",

@@ -274,13 +274,7 @@ class Funnel(StrictModel):
     entry: Literal["best_attempt", "first"] = "best_attempt"
     count: Literal["users", "sessions"] = "users"
     exclude: list[Exclusion] = []
-    breakdown: Breakdown | None = None
-
-    @model_validator(mode="after")
-    def _attribution_step_exists(self) -> Funnel:
-        if self.breakdown is not None:
-            check_attribution_step(self.breakdown.attribution, len(self.steps))
-        return self
+    breakdown: Breakdown | None = None  # attribution step:N <= len(steps) is checked by parse_config
 
     def step_index(self, ref: str | int) -> int | None:
         """0-based index of a step named by 1-based number, conversion name or label."""
