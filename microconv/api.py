@@ -39,6 +39,7 @@ def analyze(
     attribution: str | None = None,
     top: int | None = None,
     trend: str | None = None,
+    as_of: str | None = None,
     reports: Sequence[str] = REPORTS,
 ) -> AnalysisResult:
     """Replay ``events`` through the config's funnels.
@@ -57,6 +58,8 @@ def analyze(
         by, attribution, top: break every funnel down by this property (docs/semantics.md 8.2),
             overriding the funnels' ``breakdown:``; ``attribution`` and ``top`` alone adjust those.
         trend: "day", "week" or "month": step numbers per entry cohort (8.3).
+        as_of: analyse as if the data ended at the end of this date (or at this date-time):
+            later events are left out and relative ranges count back from it (4.7).
         reports: which of REPORTS to compute ("breakdown" and "trend" only where asked for).
 
     Raises:
@@ -65,6 +68,8 @@ def analyze(
         UsageError: ``since`` or ``until`` is not a date, date-time or duration; ``by`` is not a
             column of ``events``; ``attribution`` names a step a funnel does not have.
     """
+    if as_of is not None:
+        events = cut_at(events, as_of, config.columns.timezone)
     frame = events.frame
     errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
     if strict:
@@ -130,6 +135,20 @@ def _breakdown_of(name: str, funnel: Funnel, by: str | None, attribution: str | 
                          hint=did_you_mean(split.by, columns, what="properties") or
                          "load the events with extra_properties=[...] (the CLI does this for --by)")
     return split
+
+
+def cut_at(events: Events, as_of: str, timezone: str) -> Events:
+    """Events before the end of ``as_of`` (a date means the end of that day in ``timezone``)."""
+    ts = events.frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    last = pd.Timestamp(int(ts.max()), tz="UTC") if len(ts) else None
+    end = entry_bound(as_of, last_ts=last, tz=timezone, until=True, option="--as-of")
+    keep = ts < end.value
+    if not keep.any():
+        raise DataError(f"no events before --as-of {as_of} (the data starts at {pd.Timestamp(int(ts.min()), tz='UTC')})"
+                        if len(ts) else "no events")
+    if keep.all():
+        return events
+    return Events(events.frame.loc[keep].reset_index(drop=True), events.sources)
 
 
 def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:

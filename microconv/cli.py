@@ -6,6 +6,7 @@ Exit codes: 0 ok · 1 alert breached (``check``) · 2 usage · 3 config invalid 
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -19,7 +20,7 @@ from .output import OutputPolicy, atomic_write
 from .render import Format
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok, 2 usage error, 3 config invalid, 4 input data unreadable or not "
+    "Exit codes: 0 ok, 1 an alert is breached (check), 2 usage error, 3 config invalid, 4 input data unreadable or not "
     "fitting the config, 5 cannot write output, 70 internal error."
 )
 
@@ -69,6 +70,10 @@ UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only entries b
                                                  "and including this date; later steps still count.")]
 MatureOpt = Annotated[bool, typer.Option("--mature-only", help="Leave out entrants whose window is still open "
                                          "at the end of the data.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Analyse as if the data ended with this date "
+                                                "(later events are left out; --since 7d counts back from it).")]
+OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Also write each report table as "
+                                                      "DIR/<table>.csv with DIR/manifest.json (atomically).")]
 
 
 def _version(value: bool) -> None:
@@ -134,6 +139,8 @@ def analyze(
     trend: Annotated[Optional[Period], typer.Option("--trend", case_sensitive=False,
                                                     help="Step numbers per entry cohort: day, week or month.")]
     = None,
+    as_of: AsOfOpt = None,
+    output_dir: OutputDirOpt = None,
     macro: Annotated[Optional[str], typer.Option("--macro", help="The macro conversion the micro-conversion "
                                                  "report measures against (default: the first kind: macro).")]
     = None,
@@ -150,6 +157,7 @@ def analyze(
     from .api import REPORTS
 
     policy = OutputPolicy(quiet=quiet)
+    started = time.time()
     with error_boundary(debug):
         cfg = load_config(config)
         if fmt is Format.csv and report is Report.all:
@@ -166,12 +174,76 @@ def analyze(
                 attribution = parse_attribution(attribution)
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
-        result = run_analysis(cfg, evts, quality=quality, funnels=funnel, strict=strict, since=since, until=until,
-                              mature_only=mature_only, macro=macro, by=by, attribution=attribution, top=top,
-                              trend=trend.value if trend else None, reports=reports)
+        options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
+                   "macro": macro, "by": by, "attribution": attribution, "top": top,
+                   "trend": trend.value if trend else None}
+        result = run_analysis(cfg, evts, quality=quality, strict=strict, reports=reports, **options)
         for warning in result.warnings:
             policy.warn(str(warning))
+        if output_dir is not None:
+            _write_dir(output_dir, result, config, quality, options, started)
         _emit(result, fmt, output, chosen)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def check(
+    events: EventsArg,
+    config: ConfigOpt = Path("funnels.yaml"),
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier run's output (-f json, "
+                                                     "-f csv, or an --output-dir) for 'drop'/'rise' limits.")]
+    = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    as_of: AsOfOpt = None,
+    mature_only: MatureOpt = False,
+    output_dir: OutputDirOpt = None,
+    quiet: QuietOpt = False,
+    strict: StrictOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Check the config's alerts; print the breached ones and exit 1 if any is breached, 0 if none.
+
+    Example: microconv check events.parquet -c funnels.yaml --since 7d --baseline last/ --output-dir last/ || mail -s "funnel alert" team@example.com
+    """
+    from . import analyze as run_analysis
+    from . import load_config, load_events
+    from .alerts import alert_funnels, evaluate, load_baseline
+    from .errors import ConfigError
+    from .render.alerts import render_alerts
+
+    policy = OutputPolicy(quiet=quiet)
+    started = time.time()
+    with error_boundary(debug):
+        if fmt not in ("text", "json"):
+            raise UsageError(f"--format {fmt!r} is not one of 'text', 'json'")
+        cfg = load_config(config)
+        if not cfg.alerts:
+            raise ConfigError("the config defines no alerts", where=str(config),
+                              hint="add e.g. alerts: [{funnel: checkout, step: purchase, rate_from_previous: {min: 0.3}}]")
+        before = load_baseline(baseline) if baseline is not None else None
+        evts, quality = load_events(events, cfg, input_format=input_format)
+        _report_quality(quality.messages(), policy, strict)
+        wants_micro = any(a.conversion for a in cfg.alerts)
+        options = {"funnels": alert_funnels(cfg) if not output_dir else None, "since": since, "until": until,
+                   "as_of": as_of, "mature_only": mature_only}
+        reports = ("funnels", "micro", "time") if output_dir else ("funnels",) + (("micro",) if wants_micro else ())
+        result = run_analysis(cfg, evts, quality=quality, strict=strict, reports=reports, **options)
+        for warning in result.warnings:
+            policy.warn(str(warning))
+        outcomes = evaluate(cfg, result, before)
+        unchecked = sum(o.unchecked for o in outcomes)
+        if unchecked:
+            policy.note(f"{unchecked} drop/rise limit{'s' if unchecked > 1 else ''} not checked: "
+                        + ("no --baseline given" if before is None else f"no such value in {before.source}"))
+        breached = [o for o in outcomes if o.breached]
+        policy.note(f"{len(breached)} of {len(outcomes)} alerts breached")
+        if output_dir is not None:
+            _write_dir(output_dir, result, config, quality, options, started)
+        sys.stdout.write(render_alerts(breached, fmt))
+        if breached:
+            raise typer.Exit(int(ExitCode.ALERT))
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -230,6 +302,33 @@ def explain(
         evts, _ = load_events(events, cfg, input_format=input_format)
         ex = explain_user(cfg, evts, user, funnels=funnel, since=since, until=until, mature_only=mature_only)
         sys.stdout.write(render_explain_json(ex) if fmt == "json" else render_explain_text(ex))
+
+
+def _write_dir(directory: Path, result, config: Path, quality, options: dict, started: float) -> None:
+    """The tables as CSV files and a manifest saying what produced them (issue: cron hygiene)."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    from .output import write_report_dir
+
+    def stamp(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds")
+
+    meta = result.meta
+    run = {
+        "microconv": __version__,
+        "started": stamp(started),
+        "elapsed_seconds": round(time.time() - started, 3),
+        "config": {"path": str(config), "sha256": hashlib.sha256(config.read_bytes()).hexdigest()},
+        "inputs": [{"path": p, "bytes": Path(p).stat().st_size, "modified": stamp(Path(p).stat().st_mtime)}
+                   for p in meta.sources],
+        "rows": {"read": quality.rows_read, "dropped": dict(quality.dropped), "events": meta.events,
+                 "users": meta.users},
+        "data": {"first_timestamp": meta.first_ts.isoformat() if meta.first_ts is not None else None,
+                 "last_timestamp": meta.last_ts.isoformat() if meta.last_ts is not None else None},
+        "options": {k: v for k, v in options.items() if v not in (None, False)},
+    }
+    write_report_dir(result, directory, run=run)
 
 
 def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None) -> None:

@@ -47,3 +47,38 @@ class OutputPolicy:
     @staticmethod
     def error(text: str) -> None:
         print(f"microconv: error: {text}", file=sys.stderr)
+
+
+TABLES = ("funnels", "micro", "time", "breakdown", "breakdown_steps", "trend")
+
+
+def write_report_dir(result, directory: str | Path, *, run: dict) -> dict:
+    """Each report table of ``result`` as ``DIR/<table>.csv`` plus ``DIR/manifest.json``.
+
+    Every file is written atomically and the manifest last, so a reader that finds the new
+    manifest finds the new tables. ``run`` (config, inputs, options, times) goes into the manifest.
+    Returns the manifest.
+    """
+    import hashlib
+    import json
+
+    from .render.csv import render_csv
+
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output directory: {exc.strerror}", where=str(directory)) from None
+    present = {"funnels": result.funnels, "micro": result.micro is not None, "time": result.times,
+               "breakdown": result.breakdowns, "breakdown_steps": result.breakdowns, "trend": result.trends}
+    tables = {}
+    for name in TABLES:
+        if not present[name]:
+            continue
+        text = render_csv(result, name)
+        atomic_write(directory / f"{name}.csv", text)
+        tables[name] = {"file": f"{name}.csv", "rows": text.count("\n") - 1,
+                        "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    manifest = {**run, "tables": tables}
+    atomic_write(directory / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    return manifest

@@ -117,6 +117,36 @@ def _cross_reference(data: Any, located: Located):
     for fname, funnel in funnels.items():
         if isinstance(funnel, dict):
             yield from _check_funnel(fname, funnel, conversions, located)
+    alerts = data.get("alerts") if isinstance(data.get("alerts"), list) else []
+    for i, alert in enumerate(alerts):
+        if isinstance(alert, dict):
+            yield from _check_alert(i, alert, funnels, conversions, located)
+
+
+def _check_alert(i: int, alert: dict, funnels: dict, conversions: dict, located: Located):
+    """An alert names a funnel and step, or a micro-conversion, that exist."""
+    loc = ("alerts", i)
+    fname, cname = alert.get("funnel"), alert.get("conversion")
+    if isinstance(fname, str) and fname not in funnels:
+        yield Problem(f"alert {i + 1}: unknown funnel {fname!r}", located.where(*loc, "funnel", value=True),
+                      did_you_mean(fname, funnels, what="funnels"))
+    elif isinstance(fname, str) and "step" in alert and isinstance(funnels[fname], dict):
+        steps = funnels[fname].get("steps") if isinstance(funnels[fname].get("steps"), list) else []
+        names = [_step_names(s) for s in steps]
+        if steps and _find_step(alert["step"], names) is None:
+            known = [n for group in names for n in group]
+            yield Problem(f"alert {i + 1}: {alert['step']!r} is not a step of funnel {fname!r}",
+                          located.where(*loc, "step", value=True),
+                          did_you_mean(alert["step"], known, what="steps") if isinstance(alert["step"], str)
+                          else f"steps are numbered 1 to {len(steps)}")
+    if isinstance(cname, str):
+        if cname not in conversions:
+            yield Problem(f"alert {i + 1}: unknown conversion {cname!r}", located.where(*loc, "conversion", value=True),
+                          did_you_mean(cname, conversions, what="conversions"))
+        elif isinstance(conversions[cname], dict) and conversions[cname].get("kind") == "macro":
+            yield Problem(f"alert {i + 1}: {cname!r} is the macro goal; the micro-conversion report has a row "
+                          "per milestone and secondary conversion", located.where(*loc, "conversion", value=True),
+                          "watch the goal through a funnel's last step instead")
 
 
 def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located):
