@@ -81,6 +81,9 @@ def test_a_drop_against_the_baseline(runner, shop, monkeypatch):
     assert result.stdout == ("ALERT [cart rate] checkout step 2 'add_to_cart' rate_from_start = 30.0%: "
                              "dropped 10.0pp from 40.0% (baseline), limit 5pp\n")
     assert result.stderr == ""                                               # --quiet
+    shop_day("2026-11-03", 500, 0.36, 0.50, 4).to_csv(shop / "a_few_fewer.csv", index=False)
+    small = runner.invoke(app, ["check", "a_few_fewer.csv", "-c", "funnels.yaml", "--baseline", "base.json", "-q"])
+    assert small.exit_code == 0 and small.stdout == ""                       # 4pp < 5pp (A3)
 
 
 def test_without_a_baseline_drop_limits_are_noted_not_breached(runner, shop, monkeypatch):
