@@ -222,7 +222,9 @@ def check(
         if not cfg.alerts:
             raise ConfigError("the config defines no alerts", where=str(config),
                               hint="add e.g. alerts: [{funnel: checkout, step: purchase, rate_from_previous: {min: 0.3}}]")
-        before = load_baseline(baseline) if baseline is not None else None
+        before = load_baseline(baseline) if baseline is not None and baseline.exists() else None
+        if baseline is not None and before is None:
+            policy.note(f"{baseline}: no such baseline yet (a first run?); drop/rise limits are not checked")
         evts, quality = load_events(events, cfg, input_format=input_format)
         _report_quality(quality.messages(), policy, strict)
         wants_micro = any(a.conversion for a in cfg.alerts)

@@ -94,6 +94,15 @@ def test_without_a_baseline_drop_limits_are_noted_not_breached(runner, shop, mon
     assert "0 of 2 alerts breached" in result.stderr
 
 
+def test_the_first_run_has_no_baseline_yet_and_creates_it(runner, shop, monkeypatch):
+    monkeypatch.chdir(shop)
+    first = runner.invoke(app, ["check", "before.csv", "-c", "funnels.yaml", "--baseline", "runs", "--output-dir", "runs"])
+    assert first.exit_code == 0
+    assert "runs: no such baseline yet" in first.stderr
+    second = runner.invoke(app, ["check", "after.csv", "-c", "funnels.yaml", "--baseline", "runs", "--output-dir", "runs"])
+    assert second.exit_code == 1 and "drop/rise" not in second.stderr
+
+
 def test_json_output_and_csv_baseline(runner, shop, monkeypatch):
     monkeypatch.chdir(shop)
     runner.invoke(app, ["analyze", "before.csv", "-c", "funnels.yaml", "-f", "csv", "-o", "base.csv", "-q"])
@@ -108,8 +117,9 @@ def test_errors_have_their_own_exit_codes(runner, shop, monkeypatch):
     (shop / "none.yaml").write_text("funnels:\n  f: {steps: [view_item]}\n")
     assert runner.invoke(app, ["check", "before.csv", "-c", "none.yaml"]).exit_code == 3
     assert runner.invoke(app, ["check", "missing.csv", "-c", "funnels.yaml"]).exit_code == 4
-    bad = runner.invoke(app, ["check", "before.csv", "-c", "funnels.yaml", "--baseline", "nope.json"])
-    assert bad.exit_code == 4 and "baseline file not found" in bad.stderr
+    (shop / "garbage.json").write_text("{not json")
+    bad = runner.invoke(app, ["check", "before.csv", "-c", "funnels.yaml", "--baseline", "garbage.json"])
+    assert bad.exit_code == 4 and "not microconv JSON output" in bad.stderr
     (shop / "typo.yaml").write_text(CONFIG.replace("funnel: checkout, step: purchase", "funnel: chekout, step: purchase"))
     typo = runner.invoke(app, ["check", "before.csv", "-c", "typo.yaml"])
     assert typo.exit_code == 3 and "did you mean 'checkout'" in typo.stderr
