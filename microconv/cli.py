@@ -366,5 +366,98 @@ def _emit(result, fmt: Format, output: Path | None, report: str) -> None:
     sys.stdout.write(render_text(result, fmt, report=report))
 
 
+@app.command(epilog=EXIT_CODES_HELP)
+def init(
+    events: EventsArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the config (atomically); "
+                                         "- prints it to stdout.")] = Path("funnels.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+    quiet: QuietOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Guess the columns, a funnel and micro-conversions from an event log; write a starter config.
+
+    Example: microconv init examples/shop_events.csv -o funnels.yaml
+    """
+    from .scaffold import scaffold
+
+    to_stdout = str(output) == "-"
+    with error_boundary(debug):
+        if not to_stdout and output.exists() and not force:
+            raise UsageError(f"{output} already exists",
+                             hint="pass --force to overwrite it, or write another file with -o FILE (- prints it)")
+        guess = scaffold(events, input_format=input_format,
+                         config_name="funnels.yaml" if to_stdout else str(output))
+        if to_stdout:
+            sys.stdout.write(guess.yaml)
+        else:
+            atomic_write(output, guess.yaml)
+        if not quiet:
+            lines = ([] if to_stdout else [f"wrote {output}"]) + guess.summary().splitlines()
+            for line in lines:
+                print(f"microconv: {line}", file=sys.stderr)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def paths(
+    events: EventsArg,
+    funnel: Annotated[str, typer.Option("--funnel", help="The funnel to follow.", show_default=False)],
+    config: ConfigOpt = Path("funnels.yaml"),
+    top: Annotated[int, typer.Option("--top", min=0, help="Paths listed per step and kind, the rest summed "
+                                     "as (other); 0 = all.")] = 10,
+    page: Annotated[Optional[str], typer.Option("--page", help="The property holding the page, for 'next page' "
+                                                "(default: the config's page or page_path property).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    output: OutputOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mature_only: MatureOpt = False,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """For one funnel: what units did after the step where they dropped out (next events, next page,
+    last event), and what those who went on did between steps (docs/semantics.md section 9).
+
+    Example: microconv paths examples/shop_events.csv -c funnels.example.yaml --funnel checkout -f csv > paths.csv
+    """
+    from . import load_config, load_events
+    from .api import choose_funnels
+    from .paths import drop_off_paths, page_property
+    from .render.paths import paths_renderable, render_paths_csv, render_paths_json, render_paths_text
+
+    policy = OutputPolicy(quiet=quiet)
+    with error_boundary(debug):
+        fmt = fmt.lower()
+        if fmt not in ("table", "csv", "json"):
+            raise UsageError(f"--format {fmt!r} is not one of 'table', 'csv', 'json'")
+        cfg = load_config(config)
+        choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
+        prop = page_property(cfg, page)
+        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[prop] if prop else [])
+        _report_quality(quality.messages(), policy, strict)
+        result = drop_off_paths(cfg, evts, funnel, top=top, since=since, until=until, mature_only=mature_only,
+                                page=page, strict=strict)
+        for warning in result.warnings:
+            policy.warn(str(warning))
+        waiting = sum(result.in_progress)
+        if waiting:
+            policy.note(f"{waiting:,} {result.unit} in progress (window still open at the end of the data) are not "
+                        "counted as dropped; --mature-only leaves them out of every number")
+        if fmt == "table" and output is None:
+            from rich.console import Console
+
+            Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(
+                paths_renderable(result))
+            return
+        text = {"csv": render_paths_csv, "json": render_paths_json}.get(fmt, render_paths_text)(result)
+        if output is not None:
+            atomic_write(output, text)
+        else:
+            sys.stdout.write(text)
+
+
 def main() -> None:
     app(prog_name="microconv")

@@ -194,3 +194,31 @@ class AnalysisResult:
 def _stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+PATHS_COLUMNS = ["funnel", "step", "name", "group", "kind", "path", "units", "share"]
+
+
+@dataclass(frozen=True, eq=False)
+class PathsResult:
+    """Drop-off paths of one funnel (docs/semantics.md 9): ``frame`` has one row per (step, group,
+    kind, path), PATHS_COLUMNS. Per step k: ``dropped`` units stopped there (not in progress),
+    ``in_progress`` units stopped there whose window is still open (left out of the groups),
+    ``converted`` units that went on to step k+1 (all three are 0 at the last step)."""
+
+    funnel: str
+    label: str
+    unit: str                        # users | sessions
+    order: str
+    window_seconds: float
+    step_names: tuple[str, ...]
+    dropped: tuple[int, ...]
+    in_progress: tuple[int, ...]
+    converted: tuple[int, ...]
+    top: int                         # paths per (step, kind) before (other); 0 = all
+    page: str | None                 # the page property of next_page rows; None: no such rows
+    frame: pd.DataFrame
+    warnings: tuple[Problem, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
