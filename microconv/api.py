@@ -14,7 +14,7 @@ from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
 from .errors import DataError, UsageError, did_you_mean
-from .events import DataQualityReport, Events
+from .events import SESSION, DataQualityReport, Events
 from .micro import macro_goal, micro_report
 from .results import AnalysisResult, RunMeta
 from .time_to_convert import time_to_convert
@@ -127,10 +127,12 @@ def _breakdown_of(name: str, funnel: Funnel, by: str | None, attribution: str | 
                           top=base.top if top is None else top)
         check_attribution_step(split.attribution, len(funnel.steps))
     except ValueError as exc:
-        raise UsageError(f"funnel {name!r}: " + str(exc).splitlines()[-1].strip().removeprefix("Value error, "),
-                         hint="pick funnels with enough steps with --funnel") from None
-    if split.by not in frame.columns or split.by in ("user", "ts", "event"):
-        columns = [c for c in frame.columns if c not in ("user", "ts", "event") and not c.startswith("$")]
+        errors = exc.errors() if hasattr(exc, "errors") else [{"msg": str(exc)}]
+        message = errors[0]["msg"].removeprefix("Value error, ")
+        raise UsageError(f"funnel {name!r}: {message}" if "step" in message else message,
+                         hint="pick funnels with enough steps with --funnel" if "step" in message else None) from None
+    if split.by not in frame.columns or split.by in ("user", "ts", SESSION):
+        columns = [c for c in frame.columns if c not in ("user", "ts") and not c.startswith("$")]
         raise UsageError(f"cannot break down by {split.by!r}: it was not read from the events",
                          hint=did_you_mean(split.by, columns, what="properties") or
                          "load the events with extra_properties=[...] (the CLI does this for --by)")

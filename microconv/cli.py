@@ -164,7 +164,7 @@ def analyze(
             raise UsageError("a CSV holds one table: use --report funnels, micro, time, breakdown, "
                              "breakdown_steps or trend", hint="or --format json for all of them")
         chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
-        _check_report_inputs(chosen, cfg, by, trend, funnel)
+        _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
         evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [])
         _report_quality(quality.messages(), policy, strict)
         reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
@@ -333,12 +333,16 @@ def _write_dir(directory: Path, result, config: Path, quality, options: dict, st
     write_report_dir(result, directory, run=run)
 
 
-def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None) -> None:
+def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None,
+                         attribution: str | None, top: int | None) -> None:
     """A breakdown or trend table that nothing asked for is a usage error, not an empty file."""
     names = funnels or list(cfg.funnels)
-    if report.startswith("breakdown") and by is None and not any(
-            cfg.funnels[n].breakdown for n in names if n in cfg.funnels):
+    configured = any(cfg.funnels[n].breakdown for n in names if n in cfg.funnels)
+    if report.startswith("breakdown") and by is None and not configured:
         raise UsageError(f"--report {report} needs --by PROPERTY (or a funnel with breakdown: in the config)")
+    for option, value in (("--attribution", attribution), ("--top", top)):
+        if value is not None and by is None and not configured:
+            raise UsageError(f"{option} needs --by PROPERTY (or a funnel with breakdown: in the config)")
     if report == "trend" and trend is None:
         raise UsageError("--report trend needs --trend day, week or month")
 

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from .config import Config, located_of
+from .config.model import RESERVED
 from .errors import DataError, Problem, did_you_mean
 from .io import Source, expand_paths
 
@@ -75,6 +76,8 @@ def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
     names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
     names.update(dict.fromkeys(f.breakdown.by for f in config.funnels.values() if f.breakdown))
     names.update(dict.fromkeys(extra))
+    for name in RESERVED:
+        names.pop(name, None)
     if config.columns.session:
         names[SESSION] = None
     return list(names)
@@ -209,7 +212,8 @@ def _check_properties_somewhere(config, props, plans, sources) -> None:
                 f"{', '.join(map(repr, _aliases(config, p)))})",
                 located.where(*_config_loc(config, p)) if _config_loc(config, p) else
                 ", ".join(str(s.path) for s in sources),
-                did_you_mean(_aliases(config, p)[0], all_columns, what="columns"))
+                did_you_mean(_aliases(config, p)[0], all_columns + list(config.columns.properties),
+                             what="columns"))
         for p in props if all(plan[f"prop:{p}"][0] is None for plan in plans)
     ]
     if problems:
@@ -313,21 +317,28 @@ def url_part(url, *, query: str | None = None, part: str | None = None):
 
     if not isinstance(url, str) or not url.strip():
         return None
-    url = url.strip()
+    url = url.strip().split("#", 1)[0]
     match = _URL.match(url)
     if query is not None:
         _, _, rest = url.partition("?")
-        for key, value in parse_qsl(rest.split("#", 1)[0], keep_blank_values=True):
+        for key, value in parse_qsl(rest, keep_blank_values=True):
             if key == query:
                 return value or None
         return None
     if part == "host":
-        return (match.group("host") or "").rsplit("@", 1)[-1].split(":", 1)[0].lower() or None
+        host = (match.group("host") or "").rsplit("@", 1)[-1]
+        host = host[:host.index("]") + 1] if host.startswith("[") and "]" in host else host.split(":", 1)[0]
+        return host.lower() or None
     return match.group("path") or "/"
 
 
 def _per_distinct(values: pd.Series, fn) -> pd.Series:
-    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    values = values.astype("object")
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:                       # JSON objects or lists in the column: not text, so no URL
+        values = values.where(values.map(lambda v: isinstance(v, str)))
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = pd.array([fn(v) for v in uniques], dtype="string")
     out = pd.Series(mapped.take(codes, allow_fill=True), dtype="string")
     return out.astype("category")

@@ -174,6 +174,15 @@ class AnalysisResult:
     def funnel(self, name: str) -> FunnelResult:
         return next(f for f in self.funnels if f.name == name)
 
+    def funnel_names(self) -> list[str]:
+        """Every funnel with some report in this result, in config order (a run may hold only a
+        breakdown or a trend of a funnel, without its step table)."""
+        names = [f.name for f in self.funnels]
+        for part in (*self.times, *self.breakdowns, *self.trends):
+            if part.funnel not in names:
+                names.append(part.funnel)
+        return names
+
     def steps_frame(self) -> pd.DataFrame:
         """All funnels' steps, one row per (funnel, step), the tidy CSV."""
         return _stack([f.to_frame() for f in self.funnels], STEP_COLUMNS)

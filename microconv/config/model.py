@@ -105,11 +105,24 @@ class Condition(StrictModel):
 OPERATORS = ("eq", "ne", "in", "not_in", "contains", "regex", "gt", "gte", "lt", "lte", "exists")
 
 
+RESERVED = ("user", "ts", "event", "$session")  # canonical columns of the events frame (microconv/events.py)
+
+
+def _not_reserved(names: dict) -> dict:
+    for name in names:
+        if name in RESERVED:
+            raise ValueError(f"{name!r} is the name of a canonical column; give the property another name in "
+                             f"columns.properties, e.g. {name}_prop: {{from: {name}}}")
+    return names
+
+
 class EventMatch(StrictModel):
     """Which events count: any of these names, with every ``where`` condition true."""
 
     event: Names
     where: dict[str, Condition] = {}
+
+    _reserved = field_validator("where")(classmethod(lambda cls, v: _not_reserved(v)))
 
 
 _THRESHOLD = re.compile(r"^\s*(>=|>)?\s*(\S.*?)\s*$")
@@ -256,7 +269,7 @@ Attribution = Annotated[str, BeforeValidator(parse_attribution)]
 class Breakdown(StrictModel):
     """Split a funnel by a property's value (docs/semantics.md 8.2)."""
 
-    by: str
+    by: str = Field(min_length=1)
     attribution: Attribution = "first_touch"
     top: int = Field(10, ge=0)
 
@@ -264,6 +277,13 @@ class Breakdown(StrictModel):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         return {"by": data} if isinstance(data, str) else data
+
+    @field_validator("by")
+    @classmethod
+    def _a_property(cls, value: str) -> str:
+        if value in ("user", "ts", "$session"):
+            raise ValueError(f"cannot break down by {value!r}: use a property (or 'event' for the event name)")
+        return value
 
 
 class Funnel(StrictModel):
@@ -303,7 +323,7 @@ class DerivedProperty(StrictModel):
     """A property computed from a column: a URL part, a JSON field, and/or one value per user (8.1)."""
 
     from_: Names = Field(alias="from")
-    query: str | None = None
+    query: str | None = Field(None, min_length=1)
     url: Literal["path", "host"] | None = None
     json_: str | None = Field(None, alias="json")
     per_user: Literal["first", "last"] | None = None
@@ -336,6 +356,8 @@ class Columns(StrictModel):
     timezone: str = "UTC"
     session: Names | None = None
     properties: dict[str, DerivedProperty] = {}
+
+    _reserved = field_validator("properties")(classmethod(lambda cls, v: _not_reserved(v)))
 
     @field_validator("timezone")
     @classmethod

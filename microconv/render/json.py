@@ -18,25 +18,29 @@ def _clean(value):
 def render_json(result: AnalysisResult) -> str:
     frame = result.steps_frame()
     funnels = []
-    for f in result.funnels:
-        steps = _part(frame, f.name)
-        funnels.append({
-            "name": f.name,
-            "label": f.label,
-            "window_seconds": f.window_seconds,
-            "order": f.order,
-            "unit": f.unit,
-            "entrants": f.entrants,
-            "excluded": f.excluded,
-            "in_progress": f.in_progress,
-            "revenue": f.revenue,
-            "revenue_per_entrant": f.revenue_per_entrant,
-            "largest_drop_step": f.largest_drop_step,
-            "steps": _records(steps),
-            "time_to_convert": _records(_part(result.times_frame(), f.name)),
-            "breakdown": _breakdown(result, f.name),
-            "trend": _trend(result, f.name),
+    for name in result.funnel_names():
+        f = next((f for f in result.funnels if f.name == name), None)
+        entry = {"name": name}
+        if f is not None:
+            entry.update({
+                "label": f.label,
+                "window_seconds": f.window_seconds,
+                "order": f.order,
+                "unit": f.unit,
+                "entrants": f.entrants,
+                "excluded": f.excluded,
+                "in_progress": f.in_progress,
+                "revenue": f.revenue,
+                "revenue_per_entrant": f.revenue_per_entrant,
+                "largest_drop_step": f.largest_drop_step,
+                "steps": _records(_part(frame, name)),
+            })
+        entry.update({
+            "time_to_convert": _records(_part(result.times_frame(), name)) if result.times else None,
+            "breakdown": _breakdown(result, name),
+            "trend": _trend(result, name),
         })
+        funnels.append(entry)
     meta = result.meta
     micro = result.micro
     doc = {

@@ -6,26 +6,24 @@ from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPT
                      describe, duration, interval, lift_text, money, p_text, pct, segment_p_text)
 
 
+def _cell(text) -> str:
+    """A data or config string made safe for one table cell or heading: a ``|`` would end the cell
+    and a line break the row."""
+    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").split())
+
+
 def render_markdown(result: AnalysisResult) -> str:
     out = []
-    for f in result.funnels:
-        waiting, valued = f.in_progress > 0, f.revenue is not None
-        out.append(f"### {f.label} ({', '.join(describe(f))})\n")
-        out.append(f"| step | name | {f.unit} | of start | of previous | dropped | median time |"
-                   + (" in progress |" if waiting else "") + (" value lost |" if valued else ""))
-        out.append("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if waiting else "") + ("---:|" if valued else ""))
-        for s in f.steps:
-            name = f"**{s.name}** (largest drop)" if s.step == f.largest_drop_step else s.name
-            out.append(f"| {s.step} | {name} | {s.users:,} | {pct(s.rate_from_start)} | "
-                       f"{pct(s.rate_from_previous) if s.step > 1 else ''} | {s.dropped:,} | "
-                       f"{duration(s.median_seconds_from_previous)} |"
-                       + (f" {s.in_progress:,} |" if waiting else "")
-                       + (f" {money(s.value_lost) if s.step > 1 else ''} |" if valued else ""))
-        out.append("")
-        out += [f"_{note}_\n" for note in caveats(f)]
-        out += [line for t in result.times if t.funnel == f.name and len(t.frame) for line in _time(t)]
-        out += [line for b in result.breakdowns if b.funnel == f.name for line in _breakdown(b)]
-        out += [line for t in result.trends if t.funnel == f.name and len(t.frame) for line in _trend(t)]
+    for name in result.funnel_names():
+        f = next((f for f in result.funnels if f.name == name), None)
+        if f is None:
+            part = next(p for p in (*result.times, *result.breakdowns, *result.trends) if p.funnel == name)
+            out.append(f"### {_cell(part.label)}\n")
+        else:
+            out += _funnel(f)
+        out += [line for t in result.times if t.funnel == name and len(t.frame) for line in _time(t)]
+        out += [line for b in result.breakdowns if b.funnel == name for line in _breakdown(b)]
+        out += [line for t in result.trends if t.funnel == name and len(t.frame) for line in _trend(t)]
     m = result.micro
     if m is not None:
         out.append(f"### Micro-conversions → {m.macro} ({m.users:,} users, {m.converters:,} converted)\n")
@@ -34,11 +32,29 @@ def render_markdown(result: AnalysisResult) -> str:
         for row in m.rows.itertuples(index=False):
             lift, ci = lift_text(row)
             p = p_text(row)
-            out.append(f"| {row.label} | {row.kind} | {row.users:,} | {pct(row.share)} | {pct(row.macro_rate_with)} | "
+            out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | {pct(row.macro_rate_with)} | "
                        f"{pct(row.macro_rate_without)} | {lift} | {ci} | {p} | {money(row.value_per_conversion)} |")
         out.append("")
         out.append(f"_{MICRO_CAPTION.format(macro=m.macro)}_\n")
     return "\n".join(out)
+
+
+def _funnel(f) -> list[str]:
+    waiting, valued = f.in_progress > 0, f.revenue is not None
+    out = [f"### {_cell(f.label)} ({', '.join(describe(f))})\n"]
+    out.append(f"| step | name | {f.unit} | of start | of previous | dropped | median time |"
+               + (" in progress |" if waiting else "") + (" value lost |" if valued else ""))
+    out.append("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if waiting else "") + ("---:|" if valued else ""))
+    for s in f.steps:
+        name = f"**{_cell(s.name)}** (largest drop)" if s.step == f.largest_drop_step else _cell(s.name)
+        out.append(f"| {s.step} | {name} | {s.users:,} | {pct(s.rate_from_start)} | "
+                   f"{pct(s.rate_from_previous) if s.step > 1 else ''} | {s.dropped:,} | "
+                   f"{duration(s.median_seconds_from_previous)} |"
+                   + (f" {s.in_progress:,} |" if waiting else "")
+                   + (f" {money(s.value_lost) if s.step > 1 else ''} |" if valued else ""))
+    out.append("")
+    out += [f"_{note}_\n" for note in caveats(f)]
+    return out
 
 
 def _time(t: TimeResult) -> list[str]:
@@ -47,28 +63,31 @@ def _time(t: TimeResult) -> list[str]:
            "| from → to | " + t.unit + " | p25 | median | p75 | p90 | " + " | ".join(lb for _, lb in shown) + " |",
            "|---|" + "---:|" * (5 + len(shown))]
     for row in t.frame.to_dict("records"):
-        out.append(f"| {row['name']} | {row['units']:,} | {duration(row['p25_seconds'])} | "
+        out.append(f"| {_cell(row['name'])} | {row['units']:,} | {duration(row['p25_seconds'])} | "
                    f"{duration(row['median_seconds'])} | {duration(row['p75_seconds'])} | "
                    f"{duration(row['p90_seconds'])} | " + " | ".join(f"{row[b]:,}" for b, _ in shown) + " |")
     return out + [""]
 
 
 def _breakdown(b: BreakdownResult) -> list[str]:
-    out = [f"#### By {b.by} ({attribution_text(b.attribution)}" + (f", top {b.top}" if b.top else "") + ")\n",
+    out = [f"#### By {_cell(b.by)} ({attribution_text(b.attribution)}" + (f", top {b.top}" if b.top else "") + ")\n",
            f"| segment | {b.unit} | share | converted | 95% CI | rest | p adj |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in b.segments.itertuples(index=False):
-        out.append(f"| {row.segment} | {row.entrants:,} | {pct(row.share)} | {pct(row.rate)} | "
+        out.append(f"| {_cell(row.segment)} | {row.entrants:,} | {pct(row.share)} | {pct(row.rate)} | "
                    f"{interval(row.rate_low, row.rate_high)} | {pct(row.rate_rest)} | {segment_p_text(row)} |")
-    return out + ["", f"_{BREAKDOWN_CAPTION}_\n"]
+    missing = [f"_{pct(b.missing_share)} of entrants had no {_cell(b.by)} value_\n"] if b.missing_share else []
+    return out + ["", *missing, f"_{BREAKDOWN_CAPTION}_\n"]
 
 
 def _trend(t: TrendResult) -> list[str]:
+    """One row per cohort: entrants, then each later step's share of them (the last is the conversion)."""
     frame = t.frame
-    last = int(frame["step"].max())
-    out = [f"#### By {t.period} of entry\n", f"| {t.period} | {t.unit} | converted | in progress | |",
-           "|---|---:|---:|---:|---|"]
+    names = frame.loc[frame["period"] == frame["period"].iloc[0], "name"].tolist()
+    out = [f"#### By {t.period} of entry\n",
+           f"| {t.period} | {t.unit} | " + "".join(f"{_cell(n)} | " for n in names[1:]) + "in progress | |",
+           "|---|---:|" + "---:|" * len(names[1:]) + "---:|---|"]
     for period, rows in frame.groupby("period", sort=False):
-        end = rows[rows["step"] == last].iloc[0]
-        out.append(f"| {period} | {rows['users'].iloc[0]:,} | {pct(end['rate_from_start'])} | "
-                   f"{rows['in_progress'].sum():,} | {'open' if rows['open'].iloc[0] else ''} |")
+        rates = rows.sort_values("step")["rate_from_start"].tolist()
+        out.append(f"| {_cell(period)} | {rows['users'].iloc[0]:,} | " + "".join(f"{pct(r)} | " for r in rates[1:])
+                   + f"{rows['in_progress'].sum():,} | {'open' if rows['open'].iloc[0] else ''} |")
     return out + ["", f"_{TREND_CAPTION}_\n"]

@@ -132,11 +132,11 @@ def trend_table(t: TrendResult) -> Table:
 
 def result_renderable(result: AnalysisResult) -> Group:
     items = []
-    for f in result.funnels:
-        items.append(funnel_table(f))
-        items += [time_table(t) for t in result.times if t.funnel == f.name and len(t.frame)]
-        items += [breakdown_table(b) for b in result.breakdowns if b.funnel == f.name]
-        items += [trend_table(t) for t in result.trends if t.funnel == f.name and len(t.frame)]
+    for name in result.funnel_names():
+        items += [funnel_table(f) for f in result.funnels if f.name == name]
+        items += [time_table(t) for t in result.times if t.funnel == name and len(t.frame)]
+        items += [breakdown_table(b) for b in result.breakdowns if b.funnel == name]
+        items += [trend_table(t) for t in result.trends if t.funnel == name and len(t.frame)]
     if result.micro is not None:
         items.append(micro_table(result.micro))
     spaced = []
