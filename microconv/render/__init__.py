@@ -11,6 +11,7 @@ class Format(str, Enum):
     csv = "csv"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100, report: str = "funnels") -> str:
@@ -25,5 +26,8 @@ def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100, report
     if fmt is Format.markdown:
         from .markdown import render_markdown
         return render_markdown(result)
+    if fmt is Format.html:
+        from .html import render_html
+        return render_html(result)
     from .table import render_table_text
     return render_table_text(result, width=width)

@@ -32,8 +32,9 @@ def render_markdown(result: AnalysisResult) -> str:
         for row in m.rows.itertuples(index=False):
             lift, ci = lift_text(row)
             p = p_text(row)
-            out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | {pct(row.macro_rate_with)} | "
-                       f"{pct(row.macro_rate_without)} | {lift} | {ci} | {p} | {money(row.value_per_conversion)} |")
+            out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | "
+                       f"{pct(row.macro_rate_with)} | {pct(row.macro_rate_without)} | {lift} | {ci} | {p} | "
+                       f"{money(row.value_per_conversion)} |")
         out.append("")
         out.append(f"_{MICRO_CAPTION.format(macro=m.macro)}_\n")
     return "\n".join(out)

@@ -1,0 +1,346 @@
+"""The HTML report (microconv/render/html.py): numbers, escaping, no remote resources, determinism,
+a golden file of the example, and a real headless browser (Debian's chromium; skipped without it)."""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import microconv
+from conftest import ROOT
+from microconv.cli import app
+from microconv.render import Format, render_text
+from microconv.render.html import render_html
+
+GOLDEN = ROOT / "tests" / "golden"
+EPOCH = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
+EVIL = '<script>alert("x")</script> & co'
+
+CONFIG = {
+    "columns": {"user": "u", "event": "e", "timestamp": "t"},
+    "conversions": {
+        "buy": {"kind": "macro", "event": "C"},
+        "promo": {"kind": "secondary", "event": "P", "label": "promo <b>seen</b>"},
+    },
+    "funnels": {"f": {"label": EVIL, "steps": [{"event": "A"}, {"event": "B"}, "buy"], "window": "1h"}},
+}
+# u1 converts (A, B, C), u2 stops at B, u3 at A; u4 sees the promo and never enters; u5 enters a day later
+# (03:00) and is still in progress at the end of the data, so only the second day's cohort is open.
+ROWS = [("u1", 0, "A", "mail|x"), ("u1", 60, "B", None), ("u1", 360, "C", None),
+        ("u2", 0, "A", '"quoted" <seg>'), ("u2", 30, "P", None), ("u2", 120, "B", None),
+        ("u3", 10, "A", "mail|x"),
+        ("u4", 0, "P", None),
+        ("u5", 97200, "A", None)]
+
+
+def tiny_result(**options) -> microconv.AnalysisResult:
+    cfg = microconv.parse_config(CONFIG)
+    raw = pd.DataFrame(ROWS, columns=["u", "t", "e", "ch"])
+    raw["t"] = [(EPOCH + pd.Timedelta(seconds=s)).isoformat() for s in raw["t"]]
+    events, quality = microconv.canonicalize(raw, cfg, extra_properties=["ch"])
+    return microconv.analyze(cfg, events, quality=quality, **options)
+
+
+@pytest.fixture(scope="module")
+def tiny_html() -> str:
+    return render_html(tiny_result(by="ch", trend="day"))
+
+
+def text_of(page: str) -> str:
+    """The visible text, tags dropped and entities decoded, whitespace collapsed."""
+    body = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+class Tree(HTMLParser):
+    """Checks that every non-void element is closed in order; counts elements by tag and class."""
+
+    VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.attrs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            self.attrs.append((tag, name, value or ""))
+            if name == "class":
+                for cls in (value or "").split():
+                    self.counts[f"{tag}.{cls}"] = self.counts.get(f"{tag}.{cls}", 0) + 1
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def parse(page: str) -> Tree:
+    tree = Tree()
+    tree.feed(page)
+    tree.close()
+    return tree
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit tests on a hand-made result
+
+
+def test_numbers_of_every_section_appear(tiny_html):
+    text = text_of(tiny_html)
+    # steps: 4 entrants (u5 in progress), 2 reach B, 1 buys
+    assert "4 · 100.0%" in text and "2 · 50.0%" in text and "1 · 25.0%" in text
+    assert "window 1h · 4 entrants" in text
+    assert "largest drop-off: 2 users before 'B'" in text
+    assert "1 user in progress: window still open at the end of the data" in text
+    # time to convert: A → B for u1 (1m) and u2 (2m); the whole funnel for u1 (6m)
+    assert "A → B 2 1m 15s 1m 30s 1m 45s 1m 54s" in text
+    assert "whole funnel 1 6m 6m 6m 6m" in text
+    assert 'title="1–5m: 2"' in tiny_html
+    # breakdown by ch, interval drawn, trend per day with the open cohort
+    assert "By ch · first touch · top 10" in text
+    assert "mail|x 2 50.0%" in text and "(missing) 1 25.0%" in text
+    assert tiny_html.count('class="whisker"') == 3
+    assert "2026-01-05 3 66.7% 33.3% 2026-01-06" in text and "2026-01-06 1 0.0% 0.0% 1 open" in text
+    # micro-conversions and the run
+    assert "Micro-conversions → buy" in text and "5 users · 1 converted (20.0%)" in text
+    assert "promo <b>seen</b> secondary 2 40.0% 0.0% 33.3%" in text
+    assert "Events 9" in text and "Users 5" in text
+    assert "2026-01-05 00:00 UTC → 2026-01-06 03:00 UTC (1d 3h)" in text
+
+
+def test_every_string_from_data_and_config_is_escaped(tiny_html):
+    assert "<script" not in tiny_html.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in tiny_html
+    assert "promo &lt;b&gt;seen&lt;/b&gt;" in tiny_html and "<b>seen</b>" not in tiny_html
+    assert "&quot;quoted&quot; &lt;seg&gt;" in tiny_html
+    assert EVIL in text_of(tiny_html)           # and it reads as written
+    assert parse(tiny_html).errors == []
+
+
+def test_no_remote_resources_and_no_scripts(tiny_html):
+    tree = parse(tiny_html)
+    for tag, name, value in tree.attrs:
+        if name in ("src", "href", "srcset", "action", "poster", "data", "formaction"):
+            assert value.startswith("#"), (tag, name, value)   # only in-page links
+    assert not any(name.startswith("on") for _, name, _ in tree.attrs)   # no event handlers
+    for tag in ("script", "link", "img", "iframe", "object", "embed", "base"):
+        assert tree.counts.get(tag, 0) == 0, tag
+    style = re.search(r"<style>(.*?)</style>", tiny_html, flags=re.S).group(1)
+    assert "url(" not in style and "@import" not in style and "@font-face" not in style
+    assert not re.search(r"(?i)(src|href)\s*=\s*[\"']?\s*(https?:)?//", tiny_html)
+    assert "default-src 'none'" in tiny_html   # the browser would refuse to fetch anything anyway
+
+
+def test_structure_and_determinism(tiny_html):
+    tree = parse(tiny_html)
+    assert tree.errors == [] and tree.stack == []
+    assert tree.counts["section.funnel"] == 1 and tree.counts["section.micro"] == 1
+    for cls in ("steps", "time", "breakdown", "trend", "micro"):
+        assert tree.counts[f"table.{cls}"] == 1, cls
+    assert tree.counts["tr.worst"] == 1 and tree.counts["tr.open"] == 1
+    assert render_html(tiny_result(by="ch", trend="day")) == tiny_html
+    assert render_text(tiny_result(by="ch", trend="day"), Format.html) == tiny_html
+    assert pd.Timestamp.now().strftime("%Y-%m-%d") not in tiny_html or "2026-01-0" in tiny_html
+
+
+def test_bar_lengths_are_the_rates(tiny_html):
+    steps = re.search(r'<table class="steps">.*?</table>', tiny_html, flags=re.S).group(0)
+    fills = re.findall(r'class="fill" style="width:([\d.]+)%"', steps)
+    assert fills == ["100.00", "50.00", "25.00"]
+    assert re.findall(r'class="lost" style="left:([\d.]+)%;width:([\d.]+)%"', steps) == [("50.00", "50.00"),
+                                                                                          ("25.00", "25.00")]
+
+
+def test_sections_without_funnel_results_are_still_shown():
+    """--report time (or breakdown, trend) computes those tables without the funnels' own steps."""
+    page = render_html(tiny_result(reports=("time",)))
+    assert "Time to convert" in page and '<table class="steps">' not in page
+    assert "&lt;script&gt;" in page and "Micro-conversions" not in page
+    empty = render_html(microconv.AnalysisResult(funnels=()))
+    assert "Nothing to show" in empty and parse(empty).errors == []
+
+
+def test_markdown_for_tickets_keeps_its_tables_whole():
+    """The Markdown renderer's tables survive a '|' in the data, and the trend shows every step."""
+    from microconv.render.markdown import render_markdown
+
+    md = render_markdown(tiny_result(by="ch", trend="day"))
+    assert "| mail\\|x | 2 | 50.0% |" in md
+    tables, current = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(len(re.findall(r"(?<!\\)\|", line)))   # cell borders, escaped pipes aside
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) == 5 and all(len(set(borders)) == 1 for borders in tables), tables
+    assert "| day | users | B | buy | in progress | |" in md
+    assert "| 2026-01-05 | 3 | 66.7% | 33.3% | 0 |  |" in md and "| 2026-01-06 | 1 | 0.0% | 0.0% | 1 | open |" in md
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line and the golden file
+
+
+def invoke(*args, cwd: Path = ROOT):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize("name,args", [("analyze_example", [])])
+def test_example_golden_html(tmp_path, update_golden, name, args):
+    out = tmp_path / "out.html"
+    result = invoke("analyze", "examples/shop_events.csv", "-c", "funnels.example.yaml", "-f", "html", "-o", out,
+                    *args)
+    assert result.exit_code == 0, result.stderr
+    golden = GOLDEN / f"{name}.html"
+    if update_golden:
+        golden.write_text(out.read_text())
+    assert out.read_text() == golden.read_text()
+
+
+def test_html_to_stdout_with_every_report():
+    result = invoke("analyze", "examples/shop_events.csv", "-c", "funnels.example.yaml", "-f", "html", "-q",
+                    "--report", "all", "--funnel", "checkout", "--trend", "week")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.endswith("</html>\n")
+    assert '<table class="trend">' in result.stdout and '<table class="breakdown">' in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# A real browser
+
+
+def find_chromium() -> str | None:
+    for candidate in (shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}"]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def read_png(path: Path) -> np.ndarray:
+    """A non-interlaced 8-bit RGB/RGBA/grey PNG as an array (height, width, channels): just enough
+    of the format (zlib and the five row filters) to look at a screenshot without Pillow."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat.append(chunk)
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    assert depth == 8 and interlace == 0, (depth, interlace)
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * channels
+    out = np.zeros((height, stride), dtype=np.uint8)
+    prior = np.zeros(stride, dtype=np.int32)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=y * (stride + 1) + 1).astype(np.int32)
+        if kind == 0:
+            row = line
+        elif kind == 2:                                  # Up
+            row = (line + prior) & 0xFF
+        elif kind == 1:                                  # Sub: a running sum per channel
+            row = np.cumsum(line.reshape(width, channels), axis=0).reshape(stride) & 0xFF
+        else:                                            # Average, Paeth: byte by byte
+            cur, up = bytearray(stride), prior.tolist()
+            filt = line.tolist()
+            for i in range(stride):
+                a = cur[i - channels] if i >= channels else 0
+                b = up[i]
+                if kind == 3:
+                    cur[i] = (filt[i] + (a + b) // 2) & 0xFF
+                else:
+                    c = up[i - channels] if i >= channels else 0
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    cur[i] = (filt[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+            row = np.frombuffer(bytes(cur), dtype=np.uint8).astype(np.int32)
+        out[y] = row
+        prior = row
+    return out.reshape(height, width, channels)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium); the browser test needs it")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def example_page(tmp_path_factory) -> Path:
+    """The example log with every section: funnels, time, breakdown, trend, micro-conversions."""
+    cfg = microconv.load_config(ROOT / "funnels.example.yaml")
+    events, quality = microconv.load_events([ROOT / "examples" / "shop_events.csv"], cfg)
+    result = microconv.analyze(cfg, events, quality=quality, trend="week")
+    page = tmp_path_factory.mktemp("html") / "report.html"
+    page.write_text(render_html(result), encoding="utf-8")
+    return page
+
+
+def test_browser_parses_the_page(browser, example_page, tmp_path):
+    run = chromium(browser, tmp_path / "profile", "--dump-dom", example_page.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    tree = parse(run.stdout)
+    assert tree.errors == []
+    assert tree.counts["section.funnel"] == 5 and tree.counts["section.micro"] == 1
+    assert tree.counts["table.steps"] == 5 and tree.counts["table.time"] == 5 and tree.counts["table.trend"] == 5
+    assert tree.counts["table.breakdown"] == 1 and tree.counts["tr.worst"] == 5
+    assert tree.counts["div.track"] >= 15 and tree.counts["div.ci"] == 5
+    assert "Checkout funnel" in run.stdout and "Micro-conversions → purchase" in run.stdout
+    assert "<script" not in run.stdout
+
+
+def test_browser_screenshot_is_not_blank(browser, example_page, tmp_path):
+    shot = tmp_path / "shot.png"
+    run = chromium(browser, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,2000",
+                   example_page.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.is_file() and shot.stat().st_size > 20_000
+    pixels = read_png(shot)[:, :, :3].astype(np.int32)
+    assert pixels.shape[:2] == (2000, 1200)
+    ink = (pixels.sum(axis=2) < 600).mean()                 # text, lines and bars on a white page
+    assert 0.01 < ink < 0.5, ink
+    accent = (np.abs(pixels - np.array([0x2F, 0x6F, 0xDE])).sum(axis=2) < 30).sum()
+    assert accent > 5_000, accent                            # the funnel bars are drawn, in the accent colour
+    drop = (np.abs(pixels - np.array([0xF6, 0xD5, 0xD2])).sum(axis=2) < 12).sum()
+    assert drop > 1_000, drop                                # the largest drop-off is highlighted
+    colours = np.unique((pixels[:, :, 0] << 16) | (pixels[:, :, 1] << 8) | pixels[:, :, 2])
+    assert len(colours) > 50, len(colours)                   # text is anti-aliased: many shades
