@@ -35,7 +35,7 @@ def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: st
         columns=SEGMENT_STEP_COLUMNS + ["value_lost"],
     )[SEGMENT_STEP_COLUMNS]
     entrants, converted = numbers.counts[:, 0], numbers.counts[:, -1]
-    tests = compare_with_rest(converted, entrants, testable=np.array([n != NOT_REACHED for n in names]))
+    tests = compare_with_rest(converted, entrants, testable=np.array([n != NOT_REACHED for n in names], dtype=bool))
     total = entrants.sum()
     segments = pd.DataFrame({
         **{k: [v] * len(names) for k, v in head.items()},

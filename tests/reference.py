@@ -17,10 +17,12 @@ step 5: which events they matched (``matched_rows``), their step times and the i
 """
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 ORDERS = ("ordered", "strict", "any")
@@ -357,17 +359,17 @@ def attributed_row(matched: dict[int, int], rows: Sequence[tuple[Hashable, Any, 
                    order: str = "ordered") -> int | None:
     """Rule 8.2.1: the row whose value a unit takes, from its counted attempt's events (step -> row).
 
-    first_touch: the step-1 event. last_touch: in ordered and strict funnels the event of the
-    furthest step reached; in any order the latest of the first-done events by (timestamp, input
-    order), so on equal timestamps the later row. step:N: the event that matched (any order: first
-    did) step N, or None when the attempt did not get there.
+    first_touch: the step-1 event. last_touch: the latest of the attempt's events by (timestamp,
+    input order), so on equal timestamps the later row. In ordered and strict funnels that is the
+    furthest step's event except where rule 3.3 let a step take an event that is earlier in the file
+    at the previous step's timestamp: then the later row wins (the document's "on equal timestamps
+    the later row"). step:N: the event that matched (any order: first did) step N, or None when the
+    attempt did not get there. ``order`` is accepted for symmetry; the rule is the same in each.
     """
     if attribution == "first_touch":
         return matched[1]
     if attribution == "last_touch":
-        if order == "any":
-            return max(matched.values(), key=lambda i: (rows[i][1], i))
-        return matched[max(matched)]
+        return max(matched.values(), key=lambda i: (rows[i][1], i))
     if attribution.startswith("step:"):
         return matched.get(int(attribution.split(":", 1)[1]))
     raise ValueError(f"unknown attribution {attribution!r}")
@@ -453,7 +455,7 @@ def period_after(start: int, period: str) -> int:
 @dataclass
 class ReferenceCohort:
     start: int                     # seconds after the origin: the period's first second
-    open: bool                     # rule 8.3.2: period end + w > T
+    open: bool                     # rule 8.3.2: period end + w > T, or a unit in progress
     users: list[int]
     in_progress: list[int]
     median_seconds: list[float | None]
@@ -474,8 +476,10 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
     while start <= last:
         end = period_after(start, period)
         sub = _restrict(result, [k for k, c in cohort_of.items() if c == start], n)
-        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts, sub.users, sub.in_progress,
-                                       sub.median_seconds))
+        # 8.3.2: open when the period ends less than a window before T, or when one of its units is
+        # in progress (a later attempt of a unit counted here may still be open)
+        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts or any(sub.in_progress), sub.users,
+                                       sub.in_progress, sub.median_seconds))
         start = end
     return cohorts
 
@@ -520,16 +524,118 @@ def reference_time_to_convert(rows: Sequence[tuple[Hashable, Any, str]], steps: 
                               window_seconds: float, **funnel_options) -> list[ReferenceTransition]:
     """Rule 8.4: for k = 2..n the gaps from step k-1 to step k over the counted attempts that reached
     k (any order: the (k-1)-th to the k-th of the sorted first-done times), then the whole funnel
-    (step 1 to step n) over the completers; each with its percentiles and bucket counts."""
+    (step 1 to step n) over the completers, except in a two-step funnel where it is the same row;
+    each with its percentiles and bucket counts. A one-step funnel has no transition at all (the
+    document does not say; a zero "gap" from step 1 to itself would say nothing)."""
     result = reference_funnel(rows, steps, window_seconds, **funnel_options)
     n = len(steps)
     pairs: list[tuple[int, int, list[float]]] = []
     for k in range(2, n + 1):
         pairs.append((k - 1, k, [t[k - 1] - t[k - 2] for t in result.step_times.values() if len(t) >= k]))
-    pairs.append((1, n, [t[n - 1] - t[0] for t in result.step_times.values() if len(t) == n]))
+    if n > 2:        # 8.4.1: in two steps the one transition is listed once; one step has no transition
+        pairs.append((1, n, [t[n - 1] - t[0] for t in result.step_times.values() if len(t) == n]))
     out = []
     for lo, hi, gaps in pairs:
         gaps = sorted(gaps)
         out.append(ReferenceTransition(lo, hi, gaps, {p: percentile(gaps, p) for p in PERCENTILES},
                                        bucket_counts(gaps)))
+    return out
+
+
+# Rules 8.2.3-8.2.5: the per-segment conversion, its interval and the test against the rest.
+
+Z_95 = 1.959963984540054        # the 0.975 quantile of the standard normal distribution
+
+
+@dataclass
+class ReferenceSegmentStats:
+    entrants: int
+    share: float
+    converted: int
+    rate: float
+    rate_low: float               # Wilson score interval, 95%
+    rate_high: float
+    rate_rest: float | None       # None when there is no rest
+    test: str | None              # "chi2" or "fisher"; None when not tested ((not reached), no rest)
+    p_value: float | None
+    p_adjusted: float | None
+    too_small: bool
+    significant: bool
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval for successes/n (n > 0), from its textbook formula."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """Fisher's exact test on [[a, b], [c, d]]: the total probability, under fixed margins, of the
+    tables no more likely than the one observed (exact fractions, so ties are exact)."""
+    row1, col1, total = a + b, a + c, a + b + c + d
+
+    def probability(x: int) -> Fraction:
+        return Fraction(math.comb(col1, x) * math.comb(total - col1, row1 - x), math.comb(total, row1))
+
+    observed = probability(a)
+    low, high = max(0, row1 - (total - col1)), min(row1, col1)
+    p = sum((q for q in (probability(x) for x in range(low, high + 1)) if q <= observed), Fraction(0))
+    return min(1.0, float(p))
+
+
+def chi_square_p(a: int, b: int, c: int, d: int) -> float:
+    """Pearson's chi-square on [[a, b], [c, d]] without continuity correction, one degree of freedom:
+    p = P(chi2_1 > x) = erfc(sqrt(x / 2)). Every margin must be positive."""
+    n = a + b + c + d
+    statistic = n * (a * d - b * c) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
+    return math.erfc(math.sqrt(statistic / 2))
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """BH-adjusted p-values in the input order: p_(i) m / i, made monotone from the largest down, at most 1."""
+    m = len(p_values)
+    ranked = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = ranked[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        adjusted[i] = running
+    return adjusted
+
+
+def reference_segment_stats(segments: dict[str, ReferenceResult]) -> dict[str, ReferenceSegmentStats]:
+    """Rules 8.2.3-8.2.5 over ``reference_segments``' output: each segment against the rest of the
+    entrants (every other segment pooled, (not reached) included); (not reached) is not tested, nor
+    is a segment without a rest (it is every entrant: there is nothing to compare it with)."""
+    n_steps = len(next(iter(segments.values())).users) if segments else 0
+    all_entrants = sum(s.users[0] for s in segments.values())
+    all_converted = sum(s.users[n_steps - 1] for s in segments.values())
+    out: dict[str, ReferenceSegmentStats] = {}
+    tested: list[str] = []
+    for label, seg in segments.items():
+        entrants, converted = seg.users[0], seg.users[n_steps - 1]
+        rest_entrants, rest_converted = all_entrants - entrants, all_converted - converted
+        low, high = wilson(converted, entrants)
+        rate_rest = rest_converted / rest_entrants if rest_entrants else None
+        expected_in_segment = entrants * all_converted / all_entrants
+        too_small = entrants < 30 or rest_entrants < 30 or expected_in_segment < 5
+        test = p = None
+        if label != NOT_REACHED and rest_entrants:
+            a, b = converted, entrants - converted
+            c, d = rest_converted, rest_entrants - rest_converted
+            rows_, cols = (a + b, c + d), (a + c, b + d)
+            expected = [r * k / all_entrants for r in rows_ for k in cols]
+            if all(e >= 5 for e in expected):
+                test, p = "chi2", chi_square_p(a, b, c, d)
+            else:
+                test, p = "fisher", fisher_two_sided(a, b, c, d)
+            tested.append(label)
+        out[label] = ReferenceSegmentStats(entrants, entrants / all_entrants, converted, converted / entrants,
+                                           low, high, rate_rest, test, p, None, too_small, False)
+    for label, adjusted in zip(tested, benjamini_hochberg([out[t].p_value for t in tested])):
+        out[label].p_adjusted = adjusted
+        out[label].significant = adjusted < 0.05 and not out[label].too_small
     return out
