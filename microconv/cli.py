@@ -47,6 +47,14 @@ class Report(str, Enum):
     trend = "trend"
 
 
+class TextFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+TextFormatOpt = Annotated[TextFormat, typer.Option("--format", "-f", case_sensitive=False, help="text or json.")]
+
+
 class Period(str, Enum):
     day = "day"
     week = "week"
@@ -192,7 +200,7 @@ def check(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier run's output (-f json, "
                                                      "-f csv, or an --output-dir) for 'drop'/'rise' limits.")]
     = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    fmt: TextFormatOpt = TextFormat.text,
     since: SinceOpt = None,
     until: UntilOpt = None,
     as_of: AsOfOpt = None,
@@ -216,8 +224,6 @@ def check(
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
     with error_boundary(debug):
-        if fmt not in ("text", "json"):
-            raise UsageError(f"--format {fmt!r} is not one of 'text', 'json'")
         cfg = load_config(config)
         if not cfg.alerts:
             raise ConfigError("the config defines no alerts", where=str(config),
@@ -243,7 +249,7 @@ def check(
         policy.note(f"{len(breached)} of {len(outcomes)} alerts breached")
         if output_dir is not None:
             _write_dir(output_dir, result, config, quality, options, started)
-        sys.stdout.write(render_alerts(breached, fmt))
+        sys.stdout.write(render_alerts(breached, fmt.value))
         if breached:
             raise typer.Exit(int(ExitCode.ALERT))
 
@@ -282,7 +288,7 @@ def explain(
     user: Annotated[str, typer.Option("--user", "-u", help="The user id to trace.", show_default=False)],
     config: ConfigOpt = Path("funnels.yaml"),
     funnel: Annotated[Optional[list[str]], typer.Option("--funnel", help="Only this funnel (repeatable).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    fmt: TextFormatOpt = TextFormat.text,
     since: SinceOpt = None,
     until: UntilOpt = None,
     mature_only: MatureOpt = False,
@@ -298,12 +304,10 @@ def explain(
     from .render.explain import render_explain_json, render_explain_text
 
     with error_boundary(debug):
-        if fmt not in ("text", "json"):
-            raise UsageError(f"--format {fmt!r} is not one of 'text', 'json'")
         cfg = load_config(config)
         evts, _ = load_events(events, cfg, input_format=input_format)
         ex = explain_user(cfg, evts, user, funnels=funnel, since=since, until=until, mature_only=mature_only)
-        sys.stdout.write(render_explain_json(ex) if fmt == "json" else render_explain_text(ex))
+        sys.stdout.write(render_explain_json(ex) if fmt is TextFormat.json else render_explain_text(ex))
 
 
 def _write_dir(directory: Path, result, config: Path, quality, options: dict, started: float) -> None:
