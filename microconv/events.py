@@ -141,7 +141,7 @@ def load_events(
     frames = []
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
-        table = src.read(cols, dictionary=[plan["event"][0], plan["user"][0]])
+        table = src.read(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
         raw = _columns_from_table(table, plan)
         frames.append(_clean(_derive(raw, config), config, report, src.path, _line_of(src)))
     frame = _per_user(_concat(frames), config)
@@ -239,8 +239,8 @@ def _columns_from_table(table: pa.Table, plan) -> dict[str, pd.Series]:
             out[key] = _struct_path(table.select([col]), (col, *path))
         elif path:
             json_paths.setdefault(col, []).append((key, path))
-        elif key == "user" and not pa.types.is_dictionary(table.column(col).type):
-            out[key] = table.column(col).cast(pa.string()).dictionary_encode().to_pandas()
+        elif key == "user":
+            out[key] = _categorical_text(table.column(col))
         else:
             out[key] = table.column(col).to_pandas()
     for col, wanted in json_paths.items():
@@ -248,6 +248,15 @@ def _columns_from_table(table: pa.Table, plan) -> dict[str, pd.Series]:
         for (key, _), values in zip(wanted, fields):
             out[key] = values
     return out
+
+
+def _categorical_text(column: pa.ChunkedArray) -> pd.Series:
+    """Ids as a categorical of their text. One pandas factorize over the whole column is about 3x
+    faster than Arrow dictionaries whose per-chunk dictionaries pandas must unify."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        column = column.cast(pa.string())
+    codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False))
 
 
 def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:
@@ -404,11 +413,12 @@ def _user_ids(user: pd.Series) -> pd.Series:
         return user.astype("string").str.strip().replace("", pd.NA).astype("category")
     names = user.cat.categories.astype("string")
     stripped = names.str.strip()
+    changed = stripped != names
+    if not changed.any() and not (stripped == "").any():
+        return user                          # categories are unique already: nothing to merge
     if (stripped == "").any() or stripped.duplicated().any():
         return user.astype("string").str.strip().replace("", pd.NA).astype("category")
-    if (stripped != names).any():
-        return user.cat.rename_categories(stripped)
-    return user
+    return user.cat.rename_categories(stripped)
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:

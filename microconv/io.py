@@ -98,15 +98,17 @@ class Source:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
 
-    def read(self, columns: Sequence[str], dictionary: Sequence[str] = ()) -> pa.Table:
-        """Read only ``columns``; ``dictionary`` columns come back dictionary-encoded (pandas category)."""
+    def read(self, columns: Sequence[str], dictionary: Sequence[str] = (), text: Sequence[str] = ()) -> pa.Table:
+        """Read only ``columns``; ``dictionary`` columns come back dictionary-encoded (pandas category),
+        ``text`` columns of a CSV as strings (ids like ``007`` must not become numbers)."""
         try:
             if self.format == "parquet":
                 table = pq.read_table(self.path, columns=list(columns), read_dictionary=list(dictionary))
             elif self.format == "csv":
                 convert = pa_csv.ConvertOptions(
                     include_columns=list(columns),
-                    column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary},
+                    column_types={**{c: pa.string() for c in text},
+                                  **{c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}},
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=False,
                 )

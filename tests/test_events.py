@@ -156,9 +156,9 @@ def test_only_needed_columns_are_read(tmp_path, monkeypatch):
     asked = []
     original = Source.read
 
-    def spy(self, columns, dictionary=()):
+    def spy(self, columns, dictionary=(), text=()):
         asked.append(sorted(columns))
-        return original(self, columns, dictionary)
+        return original(self, columns, dictionary, text)
 
     monkeypatch.setattr(Source, "read", spy)
     cfg = config({"properties": {"revenue": "event_data.revenue"}}, NEEDS_TWO)
