@@ -256,7 +256,7 @@ def _categorical_text(column: pa.ChunkedArray) -> pd.Series:
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = column.cast(pa.string())
     codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques), validate=False))
 
 
 def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:
