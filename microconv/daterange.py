@@ -7,6 +7,7 @@ import pandas as pd
 
 from .config.model import parse_duration
 from .errors import UsageError
+from .events import localize
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RELATIVE = re.compile(r"^\d+(\.\d+)?\s*(ms|s|m|h|d|w)(\d|ms|s|m|h|d|w|\s|\.)*$")
@@ -42,4 +43,4 @@ def entry_bound(value: str | None, *, last_ts: pd.Timestamp | None, tz: str, unt
 
 def _to_utc(local: pd.Timestamp, tz: str) -> pd.Timestamp:
     """Wall-clock time in ``tz`` to UTC, read like naive timestamps in the data (semantics 1.3)."""
-    return local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").tz_convert("UTC")
+    return localize(pd.Series([local]), tz).iloc[0]

@@ -428,7 +428,7 @@ def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.S
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         ts = values.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(values.dtype):
-        ts = _localize(values, tz)
+        ts = localize(values, tz)
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         ts = _from_epoch(values, unit)
     else:
@@ -465,11 +465,11 @@ def _from_text(text: pd.Series, tz: str) -> pd.Series:
         if naive.any():
             local = pd.to_datetime(text[naive], format="mixed", errors="coerce")
             if not isinstance(local.dtype, pd.DatetimeTZDtype):
-                ts[naive] = _localize(local, tz)
+                ts[naive] = localize(local, tz)
     return ts
 
 
-def _localize(naive: pd.Series, tz: str) -> pd.Series:
+def localize(naive: pd.Series, tz: str) -> pd.Series:
     """Rule 1.3: a repeated autumn hour is read as its first (summer-time) occurrence."""
     first = np.ones(len(naive), dtype=bool)
     return naive.dt.tz_localize(tz, ambiguous=first, nonexistent="shift_forward").dt.tz_convert("UTC")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .engine.funnel import Replay, group_numbers, step_rows
+from .events import localize
 from .results import TREND_COLUMNS, TrendResult
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # W-SUN: weeks ending Sunday, so starting Monday
@@ -36,7 +37,5 @@ def trend(rep: Replay, *, funnel: str, label: str, period: str, timezone: str, w
 
 
 def _utc_ns(local_midnights: pd.DatetimeIndex, timezone: str) -> np.ndarray:
-    """Local wall times as UTC nanoseconds; an ambiguous or skipped midnight takes its first valid instant."""
-    first = np.ones(len(local_midnights), dtype=bool)
-    utc = local_midnights.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").tz_convert("UTC")
-    return utc.as_unit("ns").asi8
+    """Local wall times as UTC nanoseconds, read like naive timestamps in the data (rule 1.3)."""
+    return localize(pd.Series(local_midnights), timezone).to_numpy(dtype="datetime64[ns]").view("int64")
