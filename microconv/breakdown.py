@@ -12,11 +12,11 @@ import pandas as pd
 
 from .engine.attribution import attributed_rows
 from .engine.funnel import Replay, group_numbers, step_rows
+from .events import map_distinct
+from .micro import ALPHA, MIN_EXPECTED, MIN_GROUP
 from .results import MISSING, NOT_REACHED, OTHER, SEGMENT_COLUMNS, SEGMENT_STEP_COLUMNS, BreakdownResult
 
-ALPHA = 0.05
-MIN_UNITS = 30          # fewer units in the segment or in the rest: too small to judge
-MIN_EXPECTED = 5        # fewer conversions expected in the segment at the overall rate: too small
+MIN_CELL = 5   # the chi-square test needs at least this many expected units in every cell, else Fisher
 
 
 def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: str, attribution: str, top: int,
@@ -51,9 +51,7 @@ def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: st
 def value_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Per value: a code into the distinct texts (-1 when missing); values are compared as text,
     numbers written without a needless ``.0`` (8.2.2). Text is made once per distinct value."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text_codes, texts = pd.factorize(pd.Series([_text(v) for v in uniques], dtype=object), use_na_sentinel=True)
-    return np.append(text_codes, -1)[codes], list(texts)
+    return map_distinct(values, _text)
 
 
 def _text(value) -> str | None:
@@ -101,12 +99,12 @@ def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: 
             out["rate_low"][i], out["rate_high"][i] = ci.low, ci.high
         if rest_n:
             out["rate_rest"][i] = rest_c / rest_n
-        too_small[i] = n < MIN_UNITS or rest_n < MIN_UNITS or n * total_converted / total < MIN_EXPECTED
+        too_small[i] = n < MIN_GROUP or rest_n < MIN_GROUP or n * total_converted / total < MIN_EXPECTED
         if not testable[i] or not n or not rest_n:
             continue
         table = np.array([[c, n - c], [rest_c, rest_n - rest_c]])
         expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
-        if (expected >= MIN_EXPECTED).all():
+        if (expected >= MIN_CELL).all():
             out["p_value"][i], out["test"][i] = chi2_contingency(table, correction=False).pvalue, "chi2"
         else:
             out["p_value"][i], out["test"][i] = fisher_exact(table).pvalue, "fisher"

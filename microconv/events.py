@@ -341,16 +341,21 @@ def url_part(url, *, query: str | None = None, part: str | None = None):
     return match.group("path") or "/"
 
 
+def map_distinct(values: pd.Series, fn) -> tuple[np.ndarray, list]:
+    """``fn`` applied once per distinct value (a log has millions of rows but few distinct values):
+    per value a code into the distinct results, -1 where the value is missing or ``fn`` gives None."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    result_codes, results = pd.factorize(pd.Series([fn(v) for v in uniques], dtype=object), use_na_sentinel=True)
+    return np.append(result_codes, -1)[codes], list(results)
+
+
 def _per_distinct(values: pd.Series, fn) -> pd.Series:
     values = values.astype("object")
     try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes, results = map_distinct(values, fn)
     except TypeError:                       # JSON objects or lists in the column: not text, so no URL
-        values = values.where(values.map(lambda v: isinstance(v, str)))
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = pd.array([fn(v) for v in uniques], dtype="string")
-    out = pd.Series(mapped.take(codes, allow_fill=True), dtype="string")
-    return out.astype("category")
+        codes, results = map_distinct(values.where(values.map(lambda v: isinstance(v, str))), fn)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(results, dtype="string")))
 
 
 def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from .engine.conversions import NEVER, EventIndex
 from .errors import ConfigError, did_you_mean
 from .results import MICRO_COLUMNS, MicroReport
 
-MIN_GROUP = 30       # users who did / did not do it
+MIN_GROUP = 30       # users who did / did not do it (breakdowns: units in a segment / the rest)
 MIN_EXPECTED = 5     # macro converters the smaller group would have at the overall rate
 ALPHA = 0.05
 
