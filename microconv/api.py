@@ -13,8 +13,8 @@ from .daterange import entry_bound
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import match_mask, unknown_event_names
-from .errors import DataError, UsageError, did_you_mean
-from .events import SESSION, DataQualityReport, Events
+from .errors import ConfigError, DataError, UsageError, did_you_mean
+from .events import DataQualityReport, Events
 from .micro import macro_goal, micro_report
 from .results import AnalysisResult, RunMeta
 from .time_to_convert import time_to_convert
@@ -71,11 +71,7 @@ def analyze(
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
     frame = events.frame
-    errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
-    if strict:
-        errors, warnings = errors + warnings, []
-    if errors:
-        raise DataError(errors)
+    warnings = check_event_names(config, frame, strict)
     chosen = choose_funnels(config, funnels)
     last_ts = last_timestamp(frame)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
@@ -131,12 +127,29 @@ def _breakdown_of(name: str, funnel: Funnel, by: str | None, attribution: str | 
         message = errors[0]["msg"].removeprefix("Value error, ")
         raise UsageError(f"funnel {name!r}: {message}" if "step" in message else message,
                          hint="pick funnels with enough steps with --funnel" if "step" in message else None) from None
-    if split.by not in frame.columns or split.by in ("user", "ts", SESSION):
-        columns = [c for c in frame.columns if c not in ("user", "ts") and not c.startswith("$")]
-        raise UsageError(f"cannot break down by {split.by!r}: it was not read from the events",
-                         hint=did_you_mean(split.by, columns, what="properties") or
-                         "load the events with extra_properties=[...] (the CLI does this for --by)")
+    require_property(frame.columns, split.by, f"cannot break down by {split.by!r}", option="--by")
     return split
+
+
+def require_property(columns: Sequence[str], name: str, what: str, *, option: str) -> None:
+    """A UsageError unless ``name`` is among the events' ``columns`` (properties are read with
+    ``extra_properties``), with did-you-mean among them."""
+    if name in columns:
+        return
+    columns = [c for c in columns if c not in ("user", "ts") and not c.startswith("$")]
+    raise UsageError(f"{what}: it was not read from the events",
+                     hint=did_you_mean(name, columns, what="properties") or
+                     f"load the events with extra_properties=[...] (the CLI does this for {option})")
+
+
+def check_event_names(config: Config, frame: pd.DataFrame, strict: bool) -> list:
+    """Warnings for config event names that never occur; a DataError for likely typos (for all, if strict)."""
+    errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
+    if strict:
+        errors, warnings = errors + warnings, []
+    if errors:
+        raise DataError(errors)
+    return warnings
 
 
 def cut_at(events: Events, as_of: str, timezone: str) -> Events:
@@ -157,8 +170,6 @@ def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
     """The funnels asked for (all when none), or a ConfigError with did-you-mean."""
     if not names:
         return list(config.funnels)
-    from .errors import ConfigError, did_you_mean
-
     unknown = [n for n in names if n not in config.funnels]
     if unknown:
         raise ConfigError(f"unknown funnel {unknown[0]!r}", where=located_of(config).file,

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .api import choose_funnels, entry_range_ns, last_timestamp, replay_funnel, step_names
+from .api import (check_event_names, choose_funnels, entry_range_ns, last_timestamp, replay_funnel, require_property,
+                  step_names)
 from .breakdown import value_codes
 from .config import Config
 from .engine.conversions import EventIndex
 from .engine.funnel import Replay
-from .engine.matching import unknown_event_names
-from .errors import DataError, UsageError, did_you_mean
+from .errors import UsageError
 from .events import Events
 from .results import OTHER, PATHS_COLUMNS, PathsResult
 
@@ -63,11 +63,7 @@ def drop_off_paths(config: Config, events: Events, funnel: str, *, top: int = 10
     """
     frame = events.frame
     name = choose_funnels(config, [funnel])[0]
-    errors, warnings = unknown_event_names(config, frame["event"].cat.categories)
-    if strict:
-        errors, warnings = errors + warnings, []
-    if errors:
-        raise DataError(errors)
+    warnings = check_event_names(config, frame, strict)
     if top < 0:
         raise UsageError(f"--top {top}: must be 0 (all) or more")
     prop = _page_column(config, frame, page)
@@ -109,10 +105,7 @@ def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str |
     if prop is not None and (prop not in frame.columns or prop in _CORE):
         if page is None:
             return None  # the config's page property was not loaded: no next_page rows
-        columns = [c for c in frame.columns if c not in _CORE and not c.startswith("$")]
-        raise UsageError(f"--page {page!r}: it was not read from the events",
-                         hint=did_you_mean(page, columns, what="properties") or
-                         "load the events with extra_properties=[...] (the CLI does this for --page)")
+        require_property([c for c in frame.columns if c not in _CORE], page, f"--page {page!r}", option="--page")
     return prop
 
 
