@@ -162,7 +162,7 @@ class _Counted:
     @classmethod
     def of(cls, rep: Replay, timeline: _Timeline) -> _Counted:
         kept = rep.kept
-        pos = rep.attempts.pos[rep.counted[kept]]
+        pos = rep.counted_pos
         steps = np.where(pos >= 0, timeline.at[rep.events.row[np.maximum(pos, 0)]], -1)
         t1 = rep.events.ts[pos[:, 0]]
         anchor = steps.max(axis=1)

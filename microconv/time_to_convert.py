@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .engine.funnel import Replay, unit_step_times
+from .engine.funnel import Replay
 from .results import BUCKETS, TIME_COLUMNS, TimeResult
 
 EDGES = np.array([lower for _, lower in BUCKETS], dtype=float)
@@ -21,7 +21,7 @@ def time_to_convert(rep: Replay, *, funnel: str, label: str, step_names: Sequenc
     """One row per transition k-1 -> k (units that reached k), then step 1 -> last (completers)."""
     k = len(rep.plan.masks)
     best = rep.best[rep.kept]
-    times = unit_step_times(rep)[rep.kept]
+    times = rep.step_times
     pairs = [(s, s + 1) for s in range(1, k)] + ([(1, k)] if k > 2 else [])
     rows = []
     for lo, hi in pairs:

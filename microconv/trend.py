@@ -16,8 +16,7 @@ PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # W-SUN: weeks ending Sun
 def trend(rep: Replay, *, funnel: str, label: str, period: str, timezone: str, window_ns: int, last_ts: int,
           step_names: Sequence[str]) -> TrendResult:
     """Step numbers per period of the counted attempt's step-1 event, in ``timezone``."""
-    counted = rep.counted[rep.kept]
-    t1 = rep.events.ts[rep.attempts.pos[counted, 0]]
+    t1 = rep.events.ts[rep.counted_pos[:, 0]]
     if not len(t1):
         return TrendResult(funnel, label, period, rep.units.kind, pd.DataFrame(columns=TREND_COLUMNS))
     local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).tz_convert(timezone).tz_localize(None)

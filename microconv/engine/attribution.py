@@ -12,8 +12,7 @@ def attributed_rows(rep: Replay, attribution: str) -> np.ndarray:
 
     Events are sorted by (unit, time, input row), so the largest matched position is the latest event.
     """
-    counted = rep.counted[rep.kept]
-    pos = rep.attempts.pos[counted]
+    pos = rep.counted_pos
     if attribution == "first_touch":
         at = pos[:, 0]
     elif attribution == "last_touch":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,18 @@ class Replay:
     counted: np.ndarray       # index of the counted attempt (-1 when excluded)
     in_progress: np.ndarray
     kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
+
+    @cached_property
+    def counted_pos(self) -> np.ndarray:
+        """Per counted unit (``unit[kept]`` order): its counted attempt's sorted position per step, -1 if not reached."""
+        return self.attempts.pos[self.counted[self.kept]]
+
+    @cached_property
+    def step_times(self) -> np.ndarray:
+        """Per counted unit: its counted attempt's step times, ascending (so order: any reads like the
+        others), int64 max past the furthest step. Shared by the table, time to convert and breakdowns."""
+        pos = self.counted_pos
+        return np.sort(np.where(pos >= 0, self.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max), axis=1)
 
     def attempts_of(self, unit_code: int) -> np.ndarray:
         """Indices of one unit's attempts, in order of their step-1 events."""
@@ -150,7 +163,7 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     waiting = rep.in_progress[rep.kept]
     stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
                           minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
-    times = unit_step_times(rep)[rep.kept]
+    times = rep.step_times
     medians = np.full((n_groups, k), np.nan)
     for s in range(1, k):
         m = best > s
@@ -183,17 +196,8 @@ def _revenue(rep: Replay) -> float | None:
     if rep.plan.value is None:
         return None
     k = len(rep.plan.masks)
-    done = rep.kept & (rep.best == k)
-    last = rep.attempts.pos[rep.counted[done], k - 1]
+    last = rep.counted_pos[rep.best[rep.kept] == k, k - 1]
     return float(np.nansum(rep.plan.value[rep.events.row[last]]))
-
-
-def unit_step_times(rep: Replay) -> np.ndarray:
-    """Per unit: the counted attempt's step times, ascending (so order: any reads like the others)."""
-    counted = np.maximum(rep.counted, 0)
-    pos = rep.attempts.pos[counted]
-    times = np.where(pos >= 0, rep.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max)
-    return np.sort(times, axis=1)
 
 
 def _rate(num: int, den: int) -> float:
