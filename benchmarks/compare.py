@@ -12,7 +12,6 @@ per step for the benchmark funnel (view_item -> add_to_cart -> begin_checkout ->
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from run_benchmark import generated_log  # noqa: E402  (a sibling script, not a package)
 STEPS = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
 WINDOW = 7 * 86400
 
@@ -99,11 +100,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     ap.add_argument("--only", default="microconv,chdb,duckdb")
     opts = ap.parse_args()
-    opts.data_dir.mkdir(exist_ok=True)
-    log = opts.data_dir / f"log_{opts.users}u_{opts.events}e.{opts.format}"
-    if not log.exists():
-        subprocess.run([sys.executable, str(HERE / "generate_log.py"), str(log), "--users", str(opts.users),
-                        "--events", str(opts.events), "--format", opts.format], check=True)
+    log = generated_log(opts.data_dir, opts.users, opts.events, opts.format)
     engines = {
         "microconv": ([sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(HERE / "bench.yaml"),
                        "-f", "csv", "-q"], microconv_counts),
@@ -124,7 +121,7 @@ def main() -> None:
     for name, c in counts.items():
         print(f"  {name:<18} {c}")
     base = results.get("microconv")
-    print(f"| engine | wall | peak RSS | bytes/event | microconv / engine |")
+    print("| engine | wall | peak RSS | bytes/event | microconv / engine |")
     print("|---|---:|---:|---:|---:|")
     for name, (wall, peak) in results.items():
         ratio = f"{base[0] / wall:.2f}×" if base else ""

@@ -31,6 +31,16 @@ def run_cli(args: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
+def generated_log(data_dir: Path, users: int, events: int, fmt: str) -> Path:
+    """The seeded log of that size in ``data_dir``, generated the first time it is asked for."""
+    data_dir.mkdir(exist_ok=True)
+    log = data_dir / f"log_{users}u_{events}e.{fmt}"
+    if not log.exists():
+        subprocess.run([sys.executable, str(HERE / "generate_log.py"), str(log), "--users", str(users),
+                        "--events", str(events), "--format", fmt], check=True)
+    return log
+
+
 def stage_times(log: Path, config: Path, by: str | None, top: int) -> dict[str, float]:
     import microconv
 
@@ -59,11 +69,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20, help="segments kept with --by")
     opts = parser.parse_args()
 
-    opts.data_dir.mkdir(exist_ok=True)
-    log = opts.data_dir / f"log_{opts.users}u_{opts.events}e.{opts.format}"
-    if not log.exists():
-        subprocess.run([sys.executable, str(HERE / "generate_log.py"), str(log), "--users", str(opts.users),
-                        "--events", str(opts.events), "--format", opts.format], check=True)
+    log = generated_log(opts.data_dir, opts.users, opts.events, opts.format)
     import pyarrow.parquet as pq
 
     rows = pq.ParquetFile(log).metadata.num_rows if opts.format == "parquet" else opts.events

@@ -173,15 +173,15 @@ def analyze(
                              "breakdown_steps or trend", hint="or --format json for all of them")
         chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
         _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
-        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [])
-        _report_quality(quality.messages(), policy, strict)
-        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
         if attribution is not None:
             from .config.model import parse_attribution
             try:
                 attribution = parse_attribution(attribution)
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
+        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [])
+        _report_quality(quality.messages(), policy, strict)
+        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
                    "macro": macro, "by": by, "attribution": attribution, "top": top,
                    "trend": trend.value if trend else None}
