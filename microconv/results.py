@@ -183,6 +183,13 @@ class AnalysisResult:
                 names.append(part.funnel)
         return names
 
+    def funnel_label(self, name: str) -> str:
+        """A funnel's label, from whichever of its reports this result holds."""
+        for f in self.funnels:
+            if f.name == name:
+                return f.label
+        return next((p.label for p in (*self.times, *self.breakdowns, *self.trends) if p.funnel == name), name)
+
     def steps_frame(self) -> pd.DataFrame:
         """All funnels' steps, one row per (funnel, step), the tidy CSV."""
         return _stack([f.to_frame() for f in self.funnels], STEP_COLUMNS)

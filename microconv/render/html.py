@@ -138,7 +138,7 @@ def render_html(result: AnalysisResult) -> str:
         body.append('<section><p class="sub">Nothing to show: the result holds no funnel and no '
                     'micro-conversion report.</p></section>')
     body.append('<footer>Made with microconv. Counting rules: docs/semantics.md.</footer>')
-    title = "Funnel report" + (f" · {_label_of(result, names[0])}" if len(names) == 1 else "")
+    title = "Funnel report" + (f" · {result.funnel_label(names[0])}" if len(names) == 1 else "")
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -222,13 +222,6 @@ def _caption(text: str) -> str:
     return f'<p class="caption">{_e(text)}</p>'
 
 
-def _label_of(result: AnalysisResult, name: str) -> str:
-    for part in (*result.funnels, *result.times, *result.breakdowns, *result.trends):
-        if getattr(part, "name", getattr(part, "funnel", None)) == name:
-            return part.label
-    return name
-
-
 def _stamp(ts: pd.Timestamp | None) -> str:
     if ts is None:
         return ""
@@ -260,7 +253,7 @@ def _header(result: AnalysisResult, names: list[str], funnels: dict[str, FunnelR
         f = funnels.get(name)
         end = (f' <span class="num">· {_e(pct(f.steps[-1].rate_from_start))} of {_e(_n(f.entrants))} '
                f'{_e(f.unit)} reach the last step</span>') if f is not None and f.steps and f.entrants else ""
-        links.append(f'<li><a href="#funnel-{i}">{_e(_label_of(result, name))}</a>{end}</li>')
+        links.append(f'<li><a href="#funnel-{i}">{_e(result.funnel_label(name))}</a>{end}</li>')
     if result.micro is not None:
         links.append(f'<li><a href="#micro">Micro-conversions → {_e(result.micro.macro)}</a></li>')
     if len(links) > 1:
@@ -281,7 +274,7 @@ def _overview(result: AnalysisResult, names: list[str]) -> str:
 
 
 def _funnel_section(result: AnalysisResult, name: str, f: FunnelResult | None, index: int) -> str:
-    label = _label_of(result, name)
+    label = result.funnel_label(name)
     parts = [f'<section class="funnel" id="funnel-{index}">', f"<h2>{_e(label)}</h2>"]
     if f is not None:
         parts.append(f'<p class="sub">{_e(" · ".join(describe(f)))}</p>')

@@ -17,8 +17,7 @@ def render_markdown(result: AnalysisResult) -> str:
     for name in result.funnel_names():
         f = next((f for f in result.funnels if f.name == name), None)
         if f is None:
-            part = next(p for p in (*result.times, *result.breakdowns, *result.trends) if p.funnel == name)
-            out.append(f"### {_cell(part.label)}\n")
+            out.append(f"### {_cell(result.funnel_label(name))}\n")
         else:
             out += _funnel(f)
         out += [line for t in result.times if t.funnel == name and len(t.frame) for line in _time(t)]
