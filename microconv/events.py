@@ -8,6 +8,7 @@ docs/semantics.md rule 1.4.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -272,10 +273,8 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
             raise ValueError("row count changed")
         records = None
     except (pa.ArrowException, ValueError):
-        import json
-
         parsed = None
-        records = [_loads(json, s) for s in text.to_pylist()]
+        records = [json_or_none(s) for s in text.to_pylist()]
     out = []
     for path in paths:
         if parsed is not None:
@@ -290,9 +289,10 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
     return out
 
 
-def _loads(json, s: str):
+def json_or_none(text: str):
+    """The parsed JSON value of ``text``, or None when it is not JSON."""
     try:
-        return json.loads(s)
+        return json.loads(text)
     except ValueError:
         return None
 

@@ -72,6 +72,12 @@ def _nearby_hint(path: Path) -> str | None:
     return did_you_mean(path.name, [p.name for p in parent.iterdir()], what="files there")
 
 
+def csv_convert_options(column_types: dict, include: Sequence[str] | None = None) -> pa_csv.ConvertOptions:
+    """Empty fields are missing, a quoted empty string is text."""
+    return pa_csv.ConvertOptions(include_columns=list(include or []), column_types=column_types,
+                                 strings_can_be_null=True, quoted_strings_can_be_null=False)
+
+
 @dataclass
 class Source:
     """One input file: its columns, and a way to read a subset of them."""
@@ -105,18 +111,13 @@ class Source:
             if self.format == "parquet":
                 table = pq.read_table(self.path, columns=list(columns), read_dictionary=list(dictionary))
             elif self.format == "csv":
-                convert = pa_csv.ConvertOptions(
-                    include_columns=list(columns),
-                    column_types={**{c: pa.string() for c in text},
-                                  **{c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}},
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                )
                 table = pa_csv.read_csv(
                     self.path,
                     read_options=pa_csv.ReadOptions(block_size=16 << 20),
-                    parse_options=pa_csv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-                    convert_options=convert,
+                    parse_options=self.csv_parse_options(),
+                    convert_options=csv_convert_options(
+                        {**{c: pa.string() for c in text}, **{c: pa.dictionary(pa.int32(), pa.string())
+                                                              for c in dictionary}}, include=columns),
                 )
             else:
                 table = self._jsonl_table().select(list(columns))
@@ -126,6 +127,10 @@ class Source:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
         return table
+
+    def csv_parse_options(self) -> pa_csv.ParseOptions:
+        """How every CSV read parses: this file's delimiter, quoted newlines allowed."""
+        return pa_csv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
 
     def _csv_header(self) -> list[str]:
         with pa.input_stream(self.path, compression="detect") as stream:

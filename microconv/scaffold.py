@@ -28,7 +28,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from .errors import DataError
-from .io import Source, expand_paths
+from .events import json_or_none, parse_timestamps
+from .io import Source, csv_convert_options, expand_paths
 
 SAMPLE_ROWS = 200_000
 LISTED_EVENTS = 50
@@ -246,9 +247,8 @@ def read_sample(src: Source, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
             reader = pa_csv.open_csv(
                 src.path,
                 read_options=pa_csv.ReadOptions(block_size=1 << 20),
-                parse_options=pa_csv.ParseOptions(delimiter=src.delimiter, newlines_in_values=True),
-                convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                      strings_can_be_null=True, quoted_strings_can_be_null=False),
+                parse_options=src.csv_parse_options(),
+                convert_options=csv_convert_options({n: pa.string() for n in names}),
             )
             table = _first_rows(reader, limit, reader.schema)
         elif src.format == "parquet":
@@ -334,7 +334,6 @@ def _profile(frame: pd.DataFrame) -> list[_Column]:
 
 def _timestamp_share(col: _Column) -> float:
     """The share of a head sample that parses as a timestamp between 1990 and 2100."""
-    from .events import parse_timestamps
 
     head = col.values.iloc[:2000]
     if col.text and col.numeric is None:
@@ -516,7 +515,6 @@ def _usable_rows(parts: list[tuple[pd.DataFrame, dict[str, str | None]]]
                  ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Sample rows as the engine will see them (rule 1.1): user, ts, event, and where each came from
     (``frame``: its index in the returned raw frames, ``row``: its position there)."""
-    from .events import parse_timestamps
 
     kept, raw = [], []
     for frame, roles in parts:
@@ -682,7 +680,7 @@ def _guess_revenue(usable: pd.DataFrame, frames: list[pd.DataFrame], events: tup
             if squash(col) in REVENUE_NAMES and _mostly_positive_numbers(picked[col]):
                 found.append((REVENUE_NAMES.index(squash(col)), 0, str(col)))
             elif _json_objects(picked[col]):
-                records = [v if isinstance(v, dict) else _loads(str(v)) for v in picked[col].dropna()]
+                records = [v if isinstance(v, dict) else json_or_none(str(v)) for v in picked[col].dropna()]
                 keys = {k for r in records if isinstance(r, dict) for k in r}
                 for key in keys:
                     if squash(key) not in REVENUE_NAMES or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
@@ -707,13 +705,6 @@ def _json_objects(values: pd.Series) -> bool:
     if len(present) == 0 or present.dtype != object and not pd.api.types.is_string_dtype(present.dtype):
         return False
     return bool(present.map(lambda v: isinstance(v, dict) or str(v).lstrip().startswith("{")).mean() >= 0.5)
-
-
-def _loads(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _check(text: str) -> None:
