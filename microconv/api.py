@@ -12,7 +12,7 @@ from .config.model import Breakdown, check_attribution_step
 from .daterange import entry_bound
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
-from .engine.matching import match_mask, unknown_event_names
+from .engine.matching import event_names, match_mask, unknown_event_names
 from .errors import ConfigError, DataError, UsageError, did_you_mean
 from .events import DataQualityReport, Events
 from .micro import macro_goal, micro_report
@@ -68,13 +68,15 @@ def analyze(
         UsageError: ``since`` or ``until`` is not a date, date-time or duration; ``by`` is not a
             column of ``events``; ``attribution`` names a step a funnel does not have.
     """
+    chosen = choose_funnels(config, funnels)
+    _check_rows_suffice(config, events, chosen, as_of)
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
     frame = events.frame
     warnings = check_event_names(config, frame, strict)
-    chosen = choose_funnels(config, funnels)
-    last_ts = last_timestamp(frame)
-    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
+    log = events.summary
+    last_ts = log.last_ts or 0
+    bounds = entry_range_ns(config, log.last_ts, since, until)
     index = EventIndex(config, frame, last_ts)
     splits = {name: _breakdown_of(name, config.funnels[name], by, attribution, top, frame) for name in chosen}
     if trend is not None and trend not in PERIODS:
@@ -96,20 +98,47 @@ def analyze(
         if "time" in reports:
             times.append(time_to_convert(rep, **about))
     results = results if "funnels" in reports else []
-    ts = frame["ts"]
-    meta = RunMeta(
-        sources=events.sources,
-        events=len(frame),
-        users=int(frame["user"].nunique()),
-        first_ts=ts.min() if len(ts) else None,
-        last_ts=ts.max() if len(ts) else None,
-    )
+    stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
+    meta = RunMeta(sources=events.sources, events=log.events, users=log.users,
+                   first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts))
     notes = tuple(quality.messages()) if quality else ()
     goal = macro_goal(config, macro)
     has_micro = any(c.kind != "macro" for c in config.conversions.values())
-    micro = micro_report(config, index, goal) if "micro" in reports and goal and has_micro else None
+    micro = None
+    if "micro" in reports and goal and has_micro:
+        if log.users is None:
+            raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
+        micro = micro_report(config, index, goal, population=log.users)
     return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes, tuple(breakdowns), tuple(trends),
                           tuple(times))
+
+
+def needed_events(config: Config, funnels: Sequence[str] | None = None) -> frozenset[str] | None:
+    """The event names whose rows ``analyze`` reads for these funnels and every conversion, for
+    ``load_events(only_events=...)``; None when it needs every row: strict order (the next event
+    of any name), sessions cut by inactivity, session thresholds, ``per_user`` properties."""
+    cols = config.columns
+    if any(p.per_user for p in cols.properties.values()):
+        return None
+    for name in choose_funnels(config, funnels):
+        funnel = config.funnels[name]
+        if funnel.order == "strict" or (funnel.count == "sessions" and not cols.session):
+            return None
+    for conv in config.conversions.values():
+        if conv.session is not None and (conv.session.duration is not None or not cols.session):
+            return None
+    return frozenset(name for _, match in config.matchers() for name in event_names(match))
+
+
+def _check_rows_suffice(config: Config, events: Events, chosen: Sequence[str], as_of: str | None) -> None:
+    """A frame of only some events' rows must hold every row this run reads."""
+    if events.only_events is None:
+        return
+    needed = needed_events(config, chosen)
+    if needed is None or not needed <= events.only_events or as_of is not None:
+        raise ValueError("these events were loaded with only_events: this run needs "
+                         + ("every row" if needed is None or as_of is not None else
+                            f"the rows of {sorted(needed - events.only_events)} too"))
 
 
 def _breakdown_of(name: str, funnel: Funnel, by: str | None, attribution: str | None, top: int | None,
@@ -182,7 +211,9 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
                   mature_only: bool = False) -> Replay:
     """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event."""
     funnel = config.funnels[name]
-    index = index or EventIndex(config, frame, last_timestamp(frame) if last_ts is None else last_ts)
+    if last_ts is None:
+        last_ts = int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
+    index = index or EventIndex(config, frame, last_ts)
 
     def mask(item) -> np.ndarray:
         return index.mask(item.ref) if item.ref else match_mask(frame, item)
@@ -229,9 +260,10 @@ def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[i
     return tuple(None if b is None else int(b.value) for b in bounds)  # type: ignore[return-value]
 
 
-def last_timestamp(frame: pd.DataFrame) -> int:
-    """The end of the data in UTC nanoseconds: ``T`` of docs/semantics.md 4.8."""
-    return int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
+def last_timestamp(events: Events) -> int:
+    """The end of the data in UTC nanoseconds: ``T`` of docs/semantics.md 4.8 (of every row, also
+    when the frame keeps only some)."""
+    return events.summary.last_ts or 0
 
 
 def _ns(duration) -> int | None:

@@ -162,7 +162,7 @@ def analyze(
     """
     from . import analyze as run_analysis
     from . import load_config, load_events
-    from .api import REPORTS
+    from .api import REPORTS, needed_events
 
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
@@ -179,7 +179,13 @@ def analyze(
                 attribution = parse_attribution(attribution)
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
-        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [])
+        # Only the rows of the config's events are kept, unless --as-of must find the end of the
+        # data before its cut; the users of every row are counted only where the output shows them.
+        with policy.progress("reading events") as progress:
+            evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [],
+                                        only_events=needed_events(cfg, funnel) if as_of is None else None,
+                                        count_users=fmt is not Format.csv or chosen == "micro" or output_dir is not None,
+                                        progress=progress)
         _report_quality(quality.messages(), policy, strict)
         reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
@@ -218,6 +224,7 @@ def check(
     from . import analyze as run_analysis
     from . import load_config, load_events
     from .alerts import alert_funnels, evaluate, load_baseline
+    from .api import needed_events
     from .errors import ConfigError
     from .render.alerts import render_alerts
 
@@ -231,7 +238,10 @@ def check(
         before = load_baseline(baseline) if baseline is not None and baseline.exists() else None
         if baseline is not None and before is None:
             policy.note(f"{baseline}: no such baseline yet (a first run?); drop/rise limits are not checked")
-        evts, quality = load_events(events, cfg, input_format=input_format)
+        with policy.progress("reading events") as progress:
+            evts, quality = load_events(events, cfg, input_format=input_format, progress=progress,
+                                        only_events=needed_events(cfg, alert_funnels(cfg) if not output_dir else None)
+                                        if as_of is None else None)
         _report_quality(quality.messages(), policy, strict)
         wants_micro = any(a.conversion for a in cfg.alerts)
         options = {"funnels": alert_funnels(cfg) if not output_dir else None, "since": since, "until": until,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 
 from .config import Config, located_of
 from .config.model import RESERVED
@@ -31,14 +33,40 @@ _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\b(?:UTC|GMT|[A-Z]{3,4}))\s
 
 
 @dataclass(frozen=True)
+class LogSummary:
+    """What is known of every usable row, also when ``Events.frame`` keeps only some events' rows:
+    the run's metadata, the micro-conversion population and the end of the data (semantics 4.8)."""
+
+    events: int                # usable rows (a user, a timestamp and an event name)
+    users: int | None          # distinct users among them; None when not counted
+    first_ts: int | None       # UTC ns
+    last_ts: int | None
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> LogSummary:
+        ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+        return cls(len(frame), int(frame["user"].nunique()),
+                   int(ts.min()) if len(ts) else None, int(ts.max()) if len(ts) else None)
+
+
+@dataclass(frozen=True)
 class Events:
-    """Canonical events: see the module docstring for the columns."""
+    """Canonical events: see the module docstring for the columns.
+
+    ``only_events``: the frame holds only the rows of these event names (None: every usable row);
+    ``log`` then describes all rows. Without ``log``, the frame is the whole log."""
 
     frame: pd.DataFrame
     sources: tuple[str, ...] = ()
+    only_events: frozenset[str] | None = None
+    log: LogSummary | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    @cached_property
+    def summary(self) -> LogSummary:
+        return self.log or LogSummary.of(self.frame)
 
 
 @dataclass
@@ -127,8 +155,19 @@ def load_events(
     *,
     input_format: str | None = None,
     extra_properties: Iterable[str] = (),
+    only_events: Iterable[str] | None = None,
+    count_users: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> tuple[Events, DataQualityReport]:
     """Read event files into one canonical frame, reading only the columns the config needs.
+
+    Args:
+        only_events: keep only the rows of these event names (``api.needed_events`` says which a
+            config needs). Every row is still checked, counted in the quality report and in
+            ``Events.summary``, and its event name known to did-you-mean.
+        count_users: count the distinct users of every row (``Events.summary.users``): a hash of
+            every id, which only the run's metadata and the micro-conversion report need.
+        progress: called after each piece with (rows read so far, rows in all files when known).
 
     Raises:
         DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
@@ -139,31 +178,147 @@ def load_events(
     plans = [_plan(src, config, props) for src in sources]
     _check_properties_somewhere(config, props, plans, sources)
     report = DataQualityReport()
-    frames = []
+    scan = _Scan(config, report, only_events, count_users)
+    total = _known_rows(sources)
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
-        table = src.read(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
-        raw = _columns_from_table(table, plan)
-        frames.append(_clean(_derive(raw, config), config, report, src.path, _line_of(src)))
-    frame = _per_user(_concat(frames), config)
-    if frame.empty:
+        pieces = src.batches(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
+        scan.file(pieces, plan, _line_of(src), lambda rows: progress and progress(rows, total))
+    events = scan.events(tuple(map(str, files)))
+    if events.summary.events == 0:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                         where=", ".join(map(str, files)), hint="; ".join(report.messages()) or None)
-    return Events(frame, tuple(map(str, files))), report
+    return events, report
+
+
+def _known_rows(sources: Sequence[Source]) -> int | None:
+    """Rows in all files, when every file says so up front (Parquet does, in its footer)."""
+    if not all(s.format == "parquet" for s in sources):
+        return None
+    return sum(pq.ParquetFile(s.path).metadata.num_rows for s in sources)
 
 
 def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
-                 extra_properties: Iterable[str] = ()) -> tuple[Events, DataQualityReport]:
+                 extra_properties: Iterable[str] = (), only_events: Iterable[str] | None = None,
+                 ) -> tuple[Events, DataQualityReport]:
     """The same as :func:`load_events` for a DataFrame already in memory (notebooks, tests)."""
     props = needed_properties(config, extra_properties)
     columns = [str(c) for c in raw.columns]
     plan = _plan_columns(columns, config, props, name)
     table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
     report = DataQualityReport()
-    frame = _clean(_derive(_columns_from_table(table, plan), config), config, report, Path(name),
-                   lambda i: f"row {i + 1}")
-    frame = _per_user(frame, config)
-    return Events(frame, (name,)), report
+    scan = _Scan(config, report, only_events, True)
+    scan.file([table], plan, lambda i: f"row {i + 1}")
+    return scan.events((name,)), report
+
+
+class _Scan:
+    """Pieces of input in, one canonical frame out. Every row is checked and counted (rules
+    1.1-1.3); only usable rows of the wanted events are kept, and only their user ids are hashed
+    into codes, once, at the end."""
+
+    def __init__(self, config: Config, report: DataQualityReport, only_events: Iterable[str] | None,
+                 count_users: bool):
+        if only_events is not None and any(p.per_user for p in config.columns.properties.values()):
+            raise ValueError("only_events: a per_user property needs every row")
+        self.config, self.report = config, report
+        self.only = None if only_events is None else frozenset(only_events)
+        self.count_users = count_users
+        self.users: list[pa.ChunkedArray] = []
+        self.ts: list[np.ndarray] = []
+        self.event: list[pd.Series] = []
+        self.props: list[dict[str, pd.Series]] = []
+        self.names: dict[str, None] = {}
+        self.seen_users: list[pa.Array] = []
+        self.rows = 0
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def file(self, pieces: Iterable[pa.Table], plan, line_of, progress=None) -> None:
+        """Scan one file's pieces; its kept properties are decoded once, when the file is done."""
+        core = {k: plan[k] for k in ("user", "event", "timestamp")}
+        prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
+        kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
+        for table in pieces:
+            keep, bad = self._piece(table, core, lambda i, o=offset: line_of(o + i))
+            failed, dated = failed + int(bad[0].sum()), dated + int(bad[1])
+            if first_bad is None and bad[0].any():
+                i = int(np.flatnonzero(bad[0])[0])
+                first_bad = (bad[2].iloc[i], line_of(offset + i))
+            if prop_plan:
+                kept.append(table.select([c for c in dict.fromkeys(c for c, _ in prop_plan.values()) if c])
+                            .filter(pa.array(keep)))
+            offset += table.num_rows
+            if progress:
+                progress(self.report.rows_read)
+        if failed and failed == dated:
+            raise DataError(f"no timestamp could be parsed (first value {first_bad[0]!r})", where=first_bad[1],
+                            hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "
+                                 "set columns.timestamp or columns.timestamp_unit in the config")
+        if prop_plan:
+            table = pa.concat_tables(kept) if kept else pa.table({})
+            n = sum(t.num_rows for t in kept)
+            self.props.append(_columns_from_table(table, prop_plan, n))
+
+    def _piece(self, table: pa.Table, core, line_of) -> tuple[np.ndarray, tuple]:
+        """Check and count every row of one piece; keep the wanted ones. Returns the kept mask and
+        (unparseable timestamps of rows with a user, rows with a user, the raw timestamps)."""
+        raw = _columns_from_table(table, core, table.num_rows, text=("user",))
+        user, event = raw["user"], raw["event"]
+        n = table.num_rows
+        self.report.rows_read += n
+        columns = self.config.columns
+        no_user = _blank(user)
+        ts, unparseable = parse_timestamps(raw["timestamp"], columns.timestamp_unit, columns.timezone)
+        ts_missing = ts.isna().to_numpy()
+        bad_ts = unparseable & ~no_user
+        if not isinstance(event.dtype, pd.CategoricalDtype):
+            event = event.astype("string").astype("category")
+        if event.cat.categories.dtype != "str":
+            event = event.cat.rename_categories(event.cat.categories.astype("str"))
+        usable = ~(no_user | ts_missing)
+        no_event = usable & event.isna().to_numpy()
+        for reason, mask in (("without a user id", no_user),
+                             ("without a timestamp", ts_missing & ~unparseable & ~no_user),
+                             ("with an unparseable timestamp", bad_ts),
+                             ("without an event name", no_event)):
+            if mask.any():
+                self.report.add(reason, int(mask.sum()), (line_of(int(i)) for i in np.flatnonzero(mask)[:3]))
+        usable &= ~no_event
+        self.names.update(dict.fromkeys(map(str, event.cat.categories)))
+        stamps = ts.to_numpy(dtype="datetime64[ns]").view("int64")
+        if usable.any():
+            self.rows += int(usable.sum())
+            lo, hi = int(stamps[usable].min()), int(stamps[usable].max())
+            self.first = lo if self.first is None else min(self.first, lo)
+            self.last = hi if self.last is None else max(self.last, hi)
+            if self.count_users:
+                self.seen_users.append(pc.unique(user.filter(pa.array(usable))))
+        keep = usable if self.only is None else usable & event.isin(self.only).to_numpy()
+        mask = pa.array(keep)
+        self.users.append(user.filter(mask))
+        self.ts.append(stamps[keep])
+        self.event.append(event[keep])
+        return keep, (bad_ts, int((~no_user).sum()), raw["timestamp"])
+
+    def events(self, sources: tuple[str, ...]) -> Events:
+        """The canonical frame of the kept rows, and the summary of all rows."""
+        users = pc.utf8_trim_whitespace(pa.chunked_array([c for u in self.users for c in u.chunks], pa.string()))
+        event = pd.api.types.union_categoricals(self.event, ignore_order=True)
+        event = pd.Categorical(event).add_categories([n for n in self.names if n not in set(event.categories)])
+        ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]")).tz_localize("UTC")
+        frame = pd.DataFrame({"user": _categorical_text(users), "ts": ts, "event": event})
+        if self.props:
+            props = _concat([pd.DataFrame(p) for p in self.props])
+            for key, values in _derive(dict(props.items()), self.config).items():
+                frame[key[5:]] = values.reset_index(drop=True)
+        frame = _per_user(frame, self.config)
+        users_seen = None
+        if self.count_users:
+            parts = pa.chunked_array(self.seen_users, pa.string()) if self.seen_users else pa.chunked_array([], pa.string())
+            users_seen = len(pc.unique(pc.utf8_trim_whitespace(parts)))
+        log = LogSummary(self.rows, users_seen, self.first, self.last)
+        return Events(frame, sources, self.only, log)
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -230,32 +385,42 @@ def _line_of(src: Source):
     return lambda i: f"{base}: row {i + 1}"
 
 
-def _columns_from_table(table: pa.Table, plan) -> dict[str, pd.Series]:
-    out: dict[str, pd.Series] = {}
+def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = ()) -> dict[str, pd.Series]:
+    """One pandas Series per plan key (``text`` keys: an Arrow string column instead)."""
+    out: dict = {}
     json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for key, (col, path) in plan.items():
         if col is None:
-            out[key] = pd.Series(pd.NA, index=pd.RangeIndex(table.num_rows), dtype="object")
+            out[key] = pd.Series(pd.NA, index=pd.RangeIndex(rows), dtype="object")
         elif path and pa.types.is_struct(table.column(col).type):
             out[key] = _struct_path(table.select([col]), (col, *path))
         elif path:
             json_paths.setdefault(col, []).append((key, path))
-        elif key == "user":
-            out[key] = _categorical_text(table.column(col))
+        elif key in text:
+            out[key] = table.column(col)
         else:
             out[key] = table.column(col).to_pandas()
     for col, wanted in json_paths.items():
         fields = _json_fields(table.column(col), [p for _, p in wanted])
         for (key, _), values in zip(wanted, fields):
             out[key] = values
+    for key in text:
+        out[key] = _as_text(out[key])
     return out
+
+
+def _as_text(values) -> pa.ChunkedArray:
+    """Ids as Arrow text: numbers become their digits, whatever the column held."""
+    if isinstance(values, pd.Series):
+        values = pa.chunked_array([pa.array(values.astype("string"), type=pa.string(), from_pandas=True)])
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    return values
 
 
 def _categorical_text(column: pa.ChunkedArray) -> pd.Series:
     """Ids as a categorical of their text. One pandas factorize over the whole column is about 3x
     faster than Arrow dictionaries whose per-chunk dictionaries pandas must unify."""
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = column.cast(pa.string())
     codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques), validate=False))
 
@@ -374,56 +539,10 @@ def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
     return frame
 
 
-def _clean(raw: dict[str, pd.Series], config: Config, report: DataQualityReport, path: Path, line_of) -> pd.DataFrame:
-    n = len(raw["user"])
-    report.rows_read += n
-    user = _user_ids(raw["user"])
-    ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
-    no_user = user.isna().to_numpy()
-    no_ts = (ts.isna().to_numpy() & ~unparseable)
-    bad_ts = unparseable & ~no_user
-    if bad_ts.any() and bad_ts.sum() == (~no_user).sum():
-        i = int(np.flatnonzero(bad_ts)[0])
-        raise DataError(
-            f"no timestamp could be parsed (first value {raw['timestamp'].iloc[i]!r})",
-            where=line_of(i),
-            hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "
-                 "set columns.timestamp or columns.timestamp_unit in the config",
-        )
-    for reason, mask in (("without a user id", no_user),
-                         ("without a timestamp", no_ts & ~no_user),
-                         ("with an unparseable timestamp", bad_ts)):
-        if mask.any():
-            report.add(reason, int(mask.sum()), (line_of(int(i)) for i in np.flatnonzero(mask)[:3]))
-    keep = ~(no_user | ts.isna().to_numpy())
-    event = raw["event"]
-    if not isinstance(event.dtype, pd.CategoricalDtype):
-        event = event.astype("string").astype("category")
-    frame = pd.DataFrame({"user": user, "ts": ts, "event": event})
-    for key, values in raw.items():
-        if key.startswith("prop:"):
-            frame[key[5:]] = values.reset_index(drop=True)
-    frame = frame.loc[keep]
-    missing_event = frame["event"].isna()
-    if missing_event.any():
-        report.add("without an event name", int(missing_event.sum()),
-                   (line_of(int(i)) for i in np.flatnonzero(keep)[np.flatnonzero(missing_event.to_numpy())[:3]]))
-        frame = frame.loc[~missing_event]
-    return frame.reset_index(drop=True)
-
-
-def _user_ids(user: pd.Series) -> pd.Series:
-    """Categorical, stripped user ids; blank ones missing (rule 1.1)."""
-    if not isinstance(user.dtype, pd.CategoricalDtype):
-        return user.astype("string").str.strip().replace("", pd.NA).astype("category")
-    names = user.cat.categories.astype("string")
-    stripped = names.str.strip()
-    changed = stripped != names
-    if not changed.any() and not (stripped == "").any():
-        return user                          # categories are unique already: nothing to merge
-    if (stripped == "").any() or stripped.duplicated().any():
-        return user.astype("string").str.strip().replace("", pd.NA).astype("category")
-    return user.cat.rename_categories(stripped)
+def _blank(user: pa.ChunkedArray) -> np.ndarray:
+    """Rule 1.1: a missing, empty or all-whitespace user id is no user id."""
+    blank = pc.or_(pc.equal(pc.utf8_length(user), 0), pc.utf8_is_space(user))
+    return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:

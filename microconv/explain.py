@@ -79,7 +79,7 @@ def explain_user(config: Config, events: Events, user: str, *, funnels: Sequence
     if user not in codes:
         raise DataError(f"no events for user {user!r}", hint=did_you_mean(user, _near(codes, user), what="users"))
     mine = frame[(frame["user"] == user).to_numpy()]
-    last_ts = last_timestamp(frame)
+    last_ts = last_timestamp(events)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     traces = []
     for name in choose_funnels(config, funnels):

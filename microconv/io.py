@@ -9,7 +9,7 @@ import csv
 import glob
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 
+BLOCK_BYTES = 16 << 20  # CSV bytes per parse block (Arrow parses blocks in parallel)
+PIECE_ROWS = 1 << 20    # rows per piece handed out by Source.batches for CSV and JSON Lines
 COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -113,11 +115,9 @@ class Source:
             elif self.format == "csv":
                 table = pa_csv.read_csv(
                     self.path,
-                    read_options=pa_csv.ReadOptions(block_size=16 << 20),
+                    read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
                     parse_options=self.csv_parse_options(),
-                    convert_options=csv_convert_options(
-                        {**{c: pa.string() for c in text}, **{c: pa.dictionary(pa.int32(), pa.string())
-                                                              for c in dictionary}}, include=columns),
+                    convert_options=self._csv_convert(columns, dictionary, text),
                 )
             else:
                 table = self._jsonl_table().select(list(columns))
@@ -127,6 +127,33 @@ class Source:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
         return table
+
+    def batches(self, columns: Sequence[str], dictionary: Sequence[str] = (), text: Sequence[str] = ()
+                ) -> Iterator[pa.Table]:
+        """Like :meth:`read`, in row order, a piece at a time, so that a caller keeping only some rows
+        of each piece never holds the whole file in pandas. Parquet is read one row group at a
+        time; CSV and JSON Lines are read whole by Arrow (its CSV type inference needs every
+        block: a streaming reader fails on a column that turns from numbers to text late) and
+        handed out in slices of PIECE_ROWS."""
+        if self.format == "parquet":
+            try:
+                pf = pq.ParquetFile(self.path, read_dictionary=list(dictionary))
+                groups = range(pf.num_row_groups)
+                if not groups:
+                    yield pf.schema_arrow.empty_table().select(list(columns))
+                for i in groups:
+                    yield pf.read_row_group(i, columns=list(columns))
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise self._error(exc) from None
+            return
+        table = self.read(columns, dictionary, text)
+        for start in range(0, max(table.num_rows, 1), PIECE_ROWS):
+            yield table.slice(start, PIECE_ROWS)
+
+    def _csv_convert(self, columns, dictionary, text) -> pa_csv.ConvertOptions:
+        return csv_convert_options({**{c: pa.string() for c in text},
+                                    **{c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}},
+                                   include=columns)
 
     def csv_parse_options(self) -> pa_csv.ParseOptions:
         """How every CSV read parses: this file's delimiter, quoted newlines allowed."""

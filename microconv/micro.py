@@ -32,20 +32,27 @@ def macro_goal(config: Config, macro: str | None) -> str | None:
     return macro
 
 
-def micro_report(config: Config, index: EventIndex, macro: str) -> MicroReport:
-    """Compare each micro-conversion's users with the rest, on their rate of reaching ``macro``."""
+def micro_report(config: Config, index: EventIndex, macro: str, population: int | None = None) -> MicroReport:
+    """Compare each micro-conversion's users with the rest, on their rate of reaching ``macro``.
+
+    ``population``: users in the whole log, when the frame holds only the rows of the events
+    the conversions match; the users it lacks did none of them (default: the frame's users)."""
     from scipy import stats  # imported here: scipy.stats alone costs a cron run 0.8 s at start-up
 
     user = index.frame["user"]
     present = np.flatnonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories)))
-    goal = index.first_by_user(macro)[present]
+    absent = 0 if population is None else population - len(present)
+    if absent < 0:
+        raise ValueError(f"population {population} is smaller than the {len(present)} users of the frame")
+    present = np.r_[present, np.full(absent, -1)]
+    goal = np.r_[index.first_by_user(macro), NEVER][present]
     converted = goal < NEVER
     revenue, average = _revenue(index, macro, config.conversions[macro].value, present)
     rows = []
     for name, conv in config.conversions.items():
         if conv.kind == "macro":
             continue
-        did = index.first_by_user(name)[present] < goal
+        did = np.r_[index.first_by_user(name), NEVER][present] < goal
         rows.append(_row(name, conv, did, converted, revenue, average, macro))
     frame_rows = pd.DataFrame(rows, columns=[c for c in MICRO_COLUMNS if c != "p_adjusted"])
     p = frame_rows["p_value"].to_numpy(dtype=float)
@@ -97,4 +104,4 @@ def _revenue(index: EventIndex, macro: str, value: str | None, present: np.ndarr
     per_user = np.zeros(len(frame["user"].cat.categories))
     np.add.at(per_user, frame["user"].cat.codes.to_numpy()[hit], np.nan_to_num(amounts))
     average = float(np.nanmean(amounts)) if np.isfinite(amounts).any() else None
-    return per_user[present], average
+    return np.r_[per_user, 0.0][present], average

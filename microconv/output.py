@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,22 @@ class OutputPolicy:
     def warn(self, text: str) -> None:
         if not self.quiet:
             print(f"microconv: warning: {text}", file=sys.stderr)
+
+    @contextmanager
+    def progress(self, what: str) -> Iterator[Callable[[int, int | None], None] | None]:
+        """A progress bar on stderr while reading, only when stderr is a terminal and not quiet;
+        yields the callback for ``load_events(progress=...)``, or None."""
+        if self.quiet or not sys.stderr.isatty():
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(what, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
 
     @staticmethod
     def error(text: str) -> None:

@@ -67,7 +67,7 @@ def drop_off_paths(config: Config, events: Events, funnel: str, *, top: int = 10
     if top < 0:
         raise UsageError(f"--top {top}: must be 0 (all) or more")
     prop = _page_column(config, frame, page)
-    last_ts = last_timestamp(frame)
+    last_ts = last_timestamp(events)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     index = EventIndex(config, frame, last_ts)
     rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)

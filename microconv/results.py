@@ -155,7 +155,7 @@ class TimeResult:
 class RunMeta:
     sources: tuple[str, ...] = ()
     events: int = 0
-    users: int = 0
+    users: int | None = 0          # None: not counted (a CSV of funnel steps does not show it)
     first_ts: pd.Timestamp | None = None
     last_ts: pd.Timestamp | None = None
 

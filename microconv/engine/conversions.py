@@ -17,6 +17,7 @@ from ..config import Config, Conversion
 from ..events import SESSION
 from . import units as unit_kinds
 from .matching import match_mask
+from .replay import unit_time_order
 
 NEVER = np.iinfo(np.int64).max
 
@@ -34,7 +35,7 @@ class EventIndex:
 
     def order_for(self, units: unit_kinds.Units) -> np.ndarray:
         """Every event in (unit, time, input order) order; the shared sort when the units nest in it."""
-        return self.order if units.nests else np.lexsort((self._ts, units.code))
+        return self.order if units.nests else unit_time_order(units.code, self._ts)
 
     @cached_property
     def order(self) -> np.ndarray:
@@ -111,6 +112,8 @@ def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
 
 def _running_count(group: np.ndarray, order: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """Per event: how many flagged events of its group came at or before it; ``order`` sorts by (group, time)."""
+    if len(order) == 0:
+        return np.zeros(0, dtype=np.int64)
     g, f = group[order], flags[order].astype(np.int64)
     total = np.cumsum(f)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])

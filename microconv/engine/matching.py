@@ -14,7 +14,7 @@ from ..errors import Problem
 def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
     """True for events whose name is one of ``match.event`` and where every condition holds."""
     categories = frame["event"].cat.categories
-    wanted = categories.get_indexer(pd.Index(_names(match)))
+    wanted = categories.get_indexer(pd.Index(event_names(match)))
     mask = np.isin(frame["event"].cat.codes.to_numpy(), wanted[wanted >= 0])
     for prop, cond in match.where.items():
         if not mask.any():
@@ -23,7 +23,7 @@ def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
     return mask
 
 
-def _names(match: EventMatch) -> list[str]:
+def event_names(match: EventMatch) -> list[str]:
     """The event names a matcher reads (a session threshold without ``event`` reads page views)."""
     return getattr(match, "events", None) or match.event
 
@@ -94,7 +94,7 @@ def unknown_event_names(config: Config, seen: pd.Index) -> tuple[list[Problem], 
     errors, warnings = [], []
     for path, match in config.matchers():
         loc = (*path, "event")
-        names = _names(match)
+        names = event_names(match)
         if any(name in seen for name in names):
             continue
         for i, name in enumerate(names):

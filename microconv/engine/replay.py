@@ -26,6 +26,26 @@ class Stop(IntEnum):
     EXCLUDED = 6      # an exclusion event fell inside the attempt
 
 
+def unit_time_order(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Positions sorted by (unit, time, position): rule 1.4's order.
+
+    Unit and time are packed into one int64 (time counted from the earliest, in its coarsest
+    whole unit: s, ms, us or ns) and sorted with one stable argsort, about twice as fast as
+    ``np.lexsort`` of the two keys; when they do not fit in 63 bits, lexsort it is."""
+    if len(unit) == 0:
+        return np.zeros(0, dtype=np.int64)
+    t = ts - ts.min()
+    for step in (1_000_000_000, 1_000_000, 1_000):
+        if not (t % step).any():
+            t = t // step
+            break
+    time_bits = int(t.max()).bit_length()
+    if int(unit.max()).bit_length() + time_bits > 63 or unit.min() < 0:
+        return np.lexsort((ts, unit))
+    key = (unit.astype(np.int64) << time_bits) | t
+    return np.argsort(key, kind="stable")
+
+
 @dataclass(frozen=True)
 class SortedEvents:
     """Events in (unit, time, input order) order, with the bounds of equal-time groups."""
@@ -36,7 +56,7 @@ class SortedEvents:
 
     @classmethod
     def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray) -> SortedEvents:
-        order = np.lexsort((ts, unit))
+        order = unit_time_order(unit, ts)
         return cls(unit[order], ts[order], rows[order])
 
     @classmethod

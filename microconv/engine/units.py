@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .replay import unit_time_order
+
 
 @dataclass(frozen=True)
 class Units:
@@ -25,7 +27,7 @@ class Units:
 def time_order(frame: pd.DataFrame) -> np.ndarray:
     """Frame rows sorted by (user, time, input order): rule 1.4. Sessions nest in it too."""
     user = frame["user"].cat.codes.to_numpy()
-    return np.lexsort((frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), user))
+    return unit_time_order(user, frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"))
 
 
 def users(frame: pd.DataFrame) -> Units:
