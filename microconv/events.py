@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -182,7 +183,7 @@ def load_events(
     total = _known_rows(sources)
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
-        pieces = src.batches(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
+        pieces = src.pieces(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
         scan.file(pieces, plan, _line_of(src), lambda rows: progress and progress(rows, total))
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
@@ -208,7 +209,7 @@ def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
     table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, True)
-    scan.file([table], plan, lambda i: f"row {i + 1}")
+    scan.file([lambda: table], plan, lambda i: f"row {i + 1}")
     return scan.events((name,)), report
 
 
@@ -234,72 +235,50 @@ class _Scan:
         self.first: int | None = None
         self.last: int | None = None
 
-    def file(self, pieces: Iterable[pa.Table], plan, line_of, progress=None) -> None:
-        """Scan one file's pieces; its kept properties are decoded once, when the file is done."""
+    def file(self, pieces: Sequence[Callable[[], pa.Table]], plan, line_of, progress=None) -> None:
+        """Scan one file's pieces, two at a time (reading and checking release the GIL), merged in
+        order; its kept properties are decoded once, when the file is done."""
         core = {k: plan[k] for k in ("user", "event", "timestamp")}
         prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
+        prop_cols = list(dict.fromkeys(c for c, _ in prop_plan.values() if c)) if prop_plan else None
+
+        def check(read: Callable[[], pa.Table]) -> _Piece:
+            return _check_piece(read(), core, prop_cols, self.config, self.only, self.count_users)
+
         kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
-        for table in pieces:
-            keep, bad = self._piece(table, core, lambda i, o=offset: line_of(o + i))
-            failed, dated = failed + int(bad[0].sum()), dated + int(bad[1])
-            if first_bad is None and bad[0].any():
-                i = int(np.flatnonzero(bad[0])[0])
-                first_bad = (bad[2].iloc[i], line_of(offset + i))
-            if prop_plan:
-                kept.append(table.select([c for c in dict.fromkeys(c for c, _ in prop_plan.values()) if c])
-                            .filter(pa.array(keep)))
-            offset += table.num_rows
-            if progress:
-                progress(self.report.rows_read)
+        with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
+            for piece in pool.map(check, pieces):
+                self._merge(piece, lambda i, o=offset: line_of(o + i))
+                failed, dated = failed + piece.bad_ts, dated + piece.with_user
+                if first_bad is None and piece.first_bad is not None:
+                    first_bad = (piece.first_bad[0], line_of(offset + piece.first_bad[1]))
+                if piece.props is not None:
+                    kept.append(piece.props)
+                offset += piece.rows
+                if progress:
+                    progress(self.report.rows_read)
         if failed and failed == dated:
             raise DataError(f"no timestamp could be parsed (first value {first_bad[0]!r})", where=first_bad[1],
                             hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "
                                  "set columns.timestamp or columns.timestamp_unit in the config")
         if prop_plan:
             table = pa.concat_tables(kept) if kept else pa.table({})
-            n = sum(t.num_rows for t in kept)
-            self.props.append(_columns_from_table(table, prop_plan, n))
+            self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept)))
 
-    def _piece(self, table: pa.Table, core, line_of) -> tuple[np.ndarray, tuple]:
-        """Check and count every row of one piece; keep the wanted ones. Returns the kept mask and
-        (unparseable timestamps of rows with a user, rows with a user, the raw timestamps)."""
-        raw = _columns_from_table(table, core, table.num_rows, text=("user",))
-        user, event = raw["user"], raw["event"]
-        n = table.num_rows
-        self.report.rows_read += n
-        columns = self.config.columns
-        no_user = _blank(user)
-        ts, unparseable = parse_timestamps(raw["timestamp"], columns.timestamp_unit, columns.timezone)
-        ts_missing = ts.isna().to_numpy()
-        bad_ts = unparseable & ~no_user
-        if not isinstance(event.dtype, pd.CategoricalDtype):
-            event = event.astype("string").astype("category")
-        if event.cat.categories.dtype != "str":
-            event = event.cat.rename_categories(event.cat.categories.astype("str"))
-        usable = ~(no_user | ts_missing)
-        no_event = usable & event.isna().to_numpy()
-        for reason, mask in (("without a user id", no_user),
-                             ("without a timestamp", ts_missing & ~unparseable & ~no_user),
-                             ("with an unparseable timestamp", bad_ts),
-                             ("without an event name", no_event)):
-            if mask.any():
-                self.report.add(reason, int(mask.sum()), (line_of(int(i)) for i in np.flatnonzero(mask)[:3]))
-        usable &= ~no_event
-        self.names.update(dict.fromkeys(map(str, event.cat.categories)))
-        stamps = ts.to_numpy(dtype="datetime64[ns]").view("int64")
-        if usable.any():
-            self.rows += int(usable.sum())
-            lo, hi = int(stamps[usable].min()), int(stamps[usable].max())
-            self.first = lo if self.first is None else min(self.first, lo)
-            self.last = hi if self.last is None else max(self.last, hi)
-            if self.count_users:
-                self.seen_users.append(pc.unique(user.filter(pa.array(usable))))
-        keep = usable if self.only is None else usable & event.isin(self.only).to_numpy()
-        mask = pa.array(keep)
-        self.users.append(user.filter(mask))
-        self.ts.append(stamps[keep])
-        self.event.append(event[keep])
-        return keep, (bad_ts, int((~no_user).sum()), raw["timestamp"])
+    def _merge(self, piece: _Piece, line_of) -> None:
+        self.report.rows_read += piece.rows
+        for reason, (count, first) in piece.dropped.items():
+            self.report.add(reason, count, (line_of(int(i)) for i in first))
+        self.names.update(dict.fromkeys(piece.names))
+        if piece.usable:
+            self.rows += piece.usable
+            self.first = piece.first if self.first is None else min(self.first, piece.first)
+            self.last = piece.last if self.last is None else max(self.last, piece.last)
+        if piece.users_seen is not None:
+            self.seen_users.append(piece.users_seen)
+        self.users.append(piece.user)
+        self.ts.append(piece.ts)
+        self.event.append(piece.event)
 
     def events(self, sources: tuple[str, ...]) -> Events:
         """The canonical frame of the kept rows, and the summary of all rows."""
@@ -319,6 +298,63 @@ class _Scan:
             users_seen = len(pc.unique(pc.utf8_trim_whitespace(parts)))
         log = LogSummary(self.rows, users_seen, self.first, self.last)
         return Events(frame, sources, self.only, log)
+
+
+@dataclass
+class _Piece:
+    """One piece of input, checked: what it adds to the quality report and the summary, and its kept rows."""
+
+    rows: int
+    dropped: dict[str, tuple[int, np.ndarray]]   # reason -> (rows, the first three row numbers)
+    names: list[str]                             # event names seen
+    usable: int
+    first: int | None
+    last: int | None
+    users_seen: pa.Array | None                  # distinct ids of usable rows, when counting users
+    user: pa.ChunkedArray                        # kept rows from here on
+    ts: np.ndarray
+    event: pd.Series
+    props: pa.Table | None
+    bad_ts: int                                  # unparseable timestamps of rows with a user
+    with_user: int
+    first_bad: tuple[object, int] | None         # (raw value, row number) of the first of them
+
+
+def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
+                 only: frozenset[str] | None, count_users: bool) -> _Piece:
+    """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
+    raw = _columns_from_table(table, core, table.num_rows, text=("user",))
+    user, event = raw["user"], raw["event"]
+    no_user = _blank(user)
+    ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
+    ts_missing = ts.isna().to_numpy()
+    bad_ts = unparseable & ~no_user
+    if not isinstance(event.dtype, pd.CategoricalDtype):
+        event = event.astype("string").astype("category")
+    if event.cat.categories.dtype != "str":
+        event = event.cat.rename_categories(event.cat.categories.astype("str"))
+    usable = ~(no_user | ts_missing)
+    no_event = usable & (event.cat.codes.to_numpy() < 0)
+    dropped = {reason: (int(mask.sum()), np.flatnonzero(mask)[:3])
+               for reason, mask in (("without a user id", no_user),
+                                    ("without a timestamp", ts_missing & ~unparseable & ~no_user),
+                                    ("with an unparseable timestamp", bad_ts),
+                                    ("without an event name", no_event)) if mask.any()}
+    usable &= ~no_event
+    stamps = ts.to_numpy(dtype="datetime64[ns]").view("int64")
+    n_usable = int(usable.sum())
+    seen = pc.unique(user.filter(pa.array(usable))) if count_users and n_usable else None
+    keep = usable if only is None else usable & _in(event, only)
+    mask = pa.array(keep)
+    first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts.any() else None
+    return _Piece(
+        rows=table.num_rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
+        first=int(stamps[usable].min()) if n_usable else None, last=int(stamps[usable].max()) if n_usable else None,
+        users_seen=seen, user=user.filter(mask), ts=stamps[keep], event=event[keep],
+        props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
+        bad_ts=int(bad_ts.sum()), with_user=int((~no_user).sum()),
+        first_bad=None if first_bad is None else (raw["timestamp"].iloc[first_bad], first_bad),
+    )
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -419,10 +455,16 @@ def _as_text(values) -> pa.ChunkedArray:
 
 
 def _categorical_text(column: pa.ChunkedArray) -> pd.Series:
-    """Ids as a categorical of their text. One pandas factorize over the whole column is about 3x
-    faster than Arrow dictionaries whose per-chunk dictionaries pandas must unify."""
+    """Ids as a categorical of their text, from one hash of the ids. Factorized categories are
+    unique by construction, so the dtype is built without pandas' check, which re-hashes them
+    all (as costly as the factorize itself with millions of users)."""
     codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques), validate=False))
+    categories = pd.Index(uniques)
+    try:
+        dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+    except AttributeError:                  # a pandas without the fast path: the checked one
+        dtype = pd.CategoricalDtype(categories)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))
 
 
 def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:
@@ -540,9 +582,16 @@ def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 def _blank(user: pa.ChunkedArray) -> np.ndarray:
-    """Rule 1.1: a missing, empty or all-whitespace user id is no user id."""
-    blank = pc.or_(pc.equal(pc.utf8_length(user), 0), pc.utf8_is_space(user))
+    """Rule 1.1: a missing, empty or all-whitespace user id is no user id. (Byte lengths come from
+    the offsets, and the whitespace check stops at the first other character: cheap per id.)"""
+    blank = pc.or_(pc.equal(pc.binary_length(user), 0), pc.utf8_is_space(user))
     return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
+    """Per row of a categorical: is its value one of ``names``? (One lookup per category.)"""
+    hit = np.append(values.cat.categories.isin(list(names)), False)
+    return hit[values.cat.codes.to_numpy()]
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:

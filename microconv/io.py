@@ -9,7 +9,8 @@ import csv
 import glob
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,27 +129,30 @@ class Source:
             raise self._error(exc) from None
         return table
 
-    def batches(self, columns: Sequence[str], dictionary: Sequence[str] = (), text: Sequence[str] = ()
-                ) -> Iterator[pa.Table]:
-        """Like :meth:`read`, in row order, a piece at a time, so that a caller keeping only some rows
-        of each piece never holds the whole file in pandas. Parquet is read one row group at a
-        time; CSV and JSON Lines are read whole by Arrow (its CSV type inference needs every
-        block: a streaming reader fails on a column that turns from numbers to text late) and
-        handed out in slices of PIECE_ROWS."""
+    def pieces(self, columns: Sequence[str], dictionary: Sequence[str] = (), text: Sequence[str] = ()
+               ) -> list[Callable[[], pa.Table]]:
+        """Like :meth:`read`, as pieces to be read in row order, each by one call, so that a caller
+        keeping only some rows of each piece never holds the whole file in pandas, and can read
+        two pieces at once. Parquet pieces are row groups, read when called; CSV and JSON Lines
+        are read whole by Arrow here (its CSV type inference needs every block: a streaming
+        reader fails on a column that turns from numbers to text late), in slices of PIECE_ROWS."""
         if self.format == "parquet":
-            try:
-                pf = pq.ParquetFile(self.path, read_dictionary=list(dictionary))
-                groups = range(pf.num_row_groups)
-                if not groups:
-                    yield pf.schema_arrow.empty_table().select(list(columns))
-                for i in groups:
-                    yield pf.read_row_group(i, columns=list(columns))
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                raise self._error(exc) from None
-            return
+            groups = self._guard(lambda: pq.ParquetFile(self.path).num_row_groups)
+            if groups == 0:
+                schema = self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=list(dictionary)).schema_arrow)
+                return [lambda: schema.empty_table().select(list(columns))]
+            return [partial(self._row_group, i, list(columns), list(dictionary)) for i in range(groups)]
         table = self.read(columns, dictionary, text)
-        for start in range(0, max(table.num_rows, 1), PIECE_ROWS):
-            yield table.slice(start, PIECE_ROWS)
+        return [partial(table.slice, start, PIECE_ROWS) for start in range(0, max(table.num_rows, 1), PIECE_ROWS)]
+
+    def _row_group(self, i: int, columns: list[str], dictionary: list[str]) -> pa.Table:
+        return self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=dictionary).read_row_group(i, columns))
+
+    def _guard(self, read):
+        try:
+            return read()
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise self._error(exc) from None
 
     def _csv_convert(self, columns, dictionary, text) -> pa_csv.ConvertOptions:
         return csv_convert_options({**{c: pa.string() for c in text},

@@ -66,7 +66,8 @@ class Replay:
         """Per counted unit: its counted attempt's step times, ascending (so order: any reads like the
         others), int64 max past the furthest step. Shared by the table, time to convert and breakdowns."""
         pos = self.counted_pos
-        return np.sort(np.where(pos >= 0, self.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max), axis=1)
+        times = np.where(pos >= 0, self.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max)
+        return np.sort(times, axis=1) if self.plan.order == "any" else times  # the others match in step order
 
     def attempts_of(self, unit_code: int) -> np.ndarray:
         """Indices of one unit's attempts, in order of their step-1 events."""
@@ -168,8 +169,11 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     for s in range(1, k):
         m = best > s
         if m.any():
-            gaps = pd.Series((times[m, s] - times[m, s - 1]) / 1e9)
-            medians[:, s] = gaps.groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
+            gaps = (times[m, s] - times[m, s - 1]) / 1e9
+            if n_groups == 1:
+                medians[0, s] = np.median(gaps)
+            else:
+                medians[:, s] = pd.Series(gaps).groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
     return GroupNumbers(counts.astype(np.int64), stopped.astype(np.int64), medians)
 
 

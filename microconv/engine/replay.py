@@ -34,6 +34,9 @@ def unit_time_order(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
     ``np.lexsort`` of the two keys; when they do not fit in 63 bits, lexsort it is."""
     if len(unit) == 0:
         return np.zeros(0, dtype=np.int64)
+    same = unit[1:] == unit[:-1]
+    if (unit[1:] >= unit[:-1]).all() and not (same & (ts[1:] < ts[:-1])).any():
+        return np.arange(len(unit))         # already in order (a log sorted by user and time)
     t = ts - ts.min()
     for step in (1_000_000_000, 1_000_000, 1_000):
         if not (t % step).any():
@@ -75,17 +78,16 @@ class SortedEvents:
         starts = np.flatnonzero(new)
         return starts, np.r_[starts[1:], n], np.cumsum(new) - 1
 
-    @property
-    def tie_start(self) -> np.ndarray:
-        """First position with the same unit and timestamp (rule 3.3: ties are taken in step order)."""
+    def tie_start(self, positions: np.ndarray) -> np.ndarray:
+        """Per position: the first position with the same unit and timestamp (rule 3.3: ties are
+        taken in step order)."""
         starts, _, group = self._groups
-        return starts[group]
+        return starts[group[positions]]
 
-    @property
-    def tie_end(self) -> np.ndarray:
-        """First position after the group with the same unit and timestamp."""
+    def tie_end(self, positions: np.ndarray) -> np.ndarray:
+        """Per position: the first position after its group of the same unit and timestamp."""
         _, ends, group = self._groups
-        return ends[group]
+        return ends[group[positions]]
 
     @cached_property
     def _key(self) -> tuple[np.ndarray, np.ndarray]:
@@ -152,8 +154,9 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         if after[k]:
             j = events.first_at_or_after(positions, unit, events.ts[cur] + after[k])
         else:
-            j = np.searchsorted(positions, events.tie_start[cur])
-        for _ in range(k):
+            j = np.searchsorted(positions, events.tie_start(cur))
+        shared = np.logical_or.reduce(masks[:k]) & masks[k]
+        for _ in range(k if shared.any() else 0):      # an event can serve one step only (3.4)
             clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[:, :k]).any(axis=1)
             if not clash.any():
                 break
@@ -204,7 +207,7 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
         if len(positions) == 0:
             continue
         last = len(positions) - 1
-        j = np.searchsorted(positions, events.tie_start[anchors])
+        j = np.searchsorted(positions, events.tie_start(anchors))
         j = j + ((j <= last) & (positions[np.minimum(j, last)] == anchors))
         cand = positions[np.minimum(j, last)]
         found = (j <= last) & (events.unit[cand] == unit)
@@ -233,7 +236,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
             continue
         last = len(positions) - 1
         start = att.pos[:, lo]
-        j = np.searchsorted(positions, events.tie_end[np.maximum(start, 0)])
+        j = np.searchsorted(positions, events.tie_end(np.maximum(start, 0)))
         cand = positions[np.minimum(j, last)]
         inside = (start >= 0) & (j <= last) & (events.unit[cand] == att.unit)
         end = att.pos[:, hi]
