@@ -41,14 +41,18 @@ def generated_log(data_dir: Path, users: int, events: int, fmt: str) -> Path:
     return log
 
 
-def stage_times(log: Path, config: Path, by: str | None, top: int) -> dict[str, float]:
+def stage_times(log: Path, config: Path, by: str | None, top: int, count_users: bool) -> dict[str, float]:
+    """Read and engine seconds in-process, loading as the CLI does (only the config's events' rows)."""
     import microconv
+    from microconv.api import needed_events
 
     t0 = time.perf_counter()
     cfg = microconv.load_config(config)
-    events, quality = microconv.load_events([log], cfg, extra_properties=[by] if by else [])
+    events, quality = microconv.load_events([log], cfg, extra_properties=[by] if by else [],
+                                            only_events=needed_events(cfg), count_users=count_users)
     t1 = time.perf_counter()
-    microconv.analyze(cfg, events, quality=quality, by=by, top=top)
+    microconv.analyze(cfg, events, quality=quality, by=by, top=top,
+                      **({} if count_users else {"reports": ("funnels", "breakdown")}))
     t2 = time.perf_counter()
     return {"read + canonicalize": t1 - t0, "engine": t2 - t1}
 
@@ -81,7 +85,7 @@ def main() -> None:
         runs = [run_cli(cli) for _ in range(opts.repeat)]
         wall = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
-        stages = stage_times(log, config, opts.by, opts.top)
+        stages = stage_times(log, config, opts.by, opts.top, count_users=opts.output_format != "csv")
         split = f" --by {opts.by} --top {opts.top}" if opts.by else ""
         print(f"{config.name}, order {order}: microconv analyze -f {opts.output_format}{split}, whole process, median of {opts.repeat}: {wall:.2f} s "
               f"({rows / wall / 1e6:.2f} M events/s); peak RSS {peak / 2**20:,.0f} MiB "

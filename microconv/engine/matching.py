@@ -13,9 +13,9 @@ from ..errors import Problem
 
 def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
     """True for events whose name is one of ``match.event`` and where every condition holds."""
-    categories = frame["event"].cat.categories
-    wanted = categories.get_indexer(pd.Index(event_names(match)))
-    mask = np.isin(frame["event"].cat.codes.to_numpy(), wanted[wanted >= 0])
+    event = frame["event"].cat
+    wanted = np.append(event.categories.isin(event_names(match)), False)   # one flag per category, -1: missing
+    mask = wanted[event.codes.to_numpy()]
     for prop, cond in match.where.items():
         if not mask.any():
             break
