@@ -114,3 +114,29 @@ def test_pruned_rows_give_the_same_result(rows, mature_only, since):
         options["since"] = EPOCH + pd.Timedelta(seconds=since)
     full, pruned, _ = both(rows, **options)
     assert_same_result(full, pruned)
+
+
+def test_parquet_is_read_a_row_group_at_a_time_with_progress(tmp_path):
+    """Three row groups of 2 rows: progress after each (rows so far, rows in the file); the rows
+    of other events are counted but not kept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = frame_of([(1, 0, "A"), (1, 1, "X"), (2, 2, "A"), (2, 3, "Y"), (3, 4, "D"), (3, 5, "X")])
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.Table.from_pandas(raw, preserve_index=False), path, row_group_size=2)
+    seen = []
+    cfg = microconv.parse_config(CONFIG)
+    events, quality = microconv.load_events([path], cfg, only_events=needed_events(cfg),
+                                            progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 6), (4, 6), (6, 6)]
+    assert quality.rows_read == 6 and events.frame["event"].tolist() == ["A", "A", "D"]
+    assert (events.summary.events, events.summary.users) == (6, 3)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
+    from microconv.output import OutputPolicy
+
+    with OutputPolicy().progress("reading events") as progress:
+        assert progress is None
+    assert capsys.readouterr().err == ""
