@@ -344,7 +344,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     stamps = ts.to_numpy(dtype="datetime64[ns]").view("int64")
     n_usable = int(usable.sum())
     seen = pc.unique(user.filter(pa.array(usable))) if count_users and n_usable else None
-    keep = usable if only is None else usable & _in(event, only)
+    keep = usable if only is None else usable & category_in(event, only)
     mask = pa.array(keep)
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts.any() else None
     return _Piece(
@@ -588,8 +588,8 @@ def _blank(user: pa.ChunkedArray) -> np.ndarray:
     return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
-    """Per row of a categorical: is its value one of ``names``? (One lookup per category.)"""
+def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
+    """Per row of a categorical: is its value one of ``names``? (One lookup per category; missing: False.)"""
     hit = np.append(values.cat.categories.isin(list(names)), False)
     return hit[values.cat.codes.to_numpy()]
 

@@ -9,13 +9,12 @@ import pandas as pd
 from ..config import Condition, Config, located_of
 from ..config.model import EventMatch
 from ..errors import Problem
+from ..events import category_in
 
 
 def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:
     """True for events whose name is one of ``match.event`` and where every condition holds."""
-    event = frame["event"].cat
-    wanted = np.append(event.categories.isin(event_names(match)), False)   # one flag per category, -1: missing
-    mask = wanted[event.codes.to_numpy()]
+    mask = category_in(frame["event"], event_names(match))
     for prop, cond in match.where.items():
         if not mask.any():
             break
