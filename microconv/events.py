@@ -225,7 +225,7 @@ class _Scan:
         self.config, self.report = config, report
         self.only = None if only_events is None else frozenset(only_events)
         self.count_users = count_users
-        self.users: list[pa.ChunkedArray] = []
+        self.users: list[tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]] = []
         self.ts: list[np.ndarray] = []
         self.event: list[pd.Series] = []
         self.props: list[dict[str, pd.Series]] = []
@@ -282,11 +282,10 @@ class _Scan:
 
     def events(self, sources: tuple[str, ...]) -> Events:
         """The canonical frame of the kept rows, and the summary of all rows."""
-        users = pc.utf8_trim_whitespace(pa.chunked_array([c for u in self.users for c in u.chunks], pa.string()))
         event = pd.api.types.union_categoricals(self.event, ignore_order=True)
         event = pd.Categorical(event).add_categories([n for n in self.names if n not in set(event.categories)])
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]")).tz_localize("UTC")
-        frame = pd.DataFrame({"user": _categorical_text(users), "ts": ts, "event": event})
+        frame = pd.DataFrame({"user": _categorical_ids(self.users), "ts": ts, "event": event})
         if self.props:
             props = _concat([pd.DataFrame(p) for p in self.props])
             for key, values in _derive(dict(props.items()), self.config).items():
@@ -311,7 +310,7 @@ class _Piece:
     first: int | None
     last: int | None
     users_seen: pa.Array | None                  # distinct ids of usable rows, when counting users
-    user: pa.ChunkedArray                        # kept rows from here on
+    user: tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]  # kept rows from here on: ids as _id_halves
     ts: np.ndarray
     event: pd.Series
     props: pa.Table | None
@@ -323,38 +322,61 @@ class _Piece:
 def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
                  only: frozenset[str] | None, count_users: bool) -> _Piece:
     """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
-    raw = _columns_from_table(table, core, table.num_rows, text=("user",))
+    raw = _columns_from_table(table, core, table.num_rows, text=("user",), arrow=("timestamp",))
     user, event = raw["user"], raw["event"]
     no_user = _blank(user)
-    ts, unparseable = parse_timestamps(raw["timestamp"], config.columns.timestamp_unit, config.columns.timezone)
-    ts_missing = ts.isna().to_numpy()
+    stamps, ts_missing, unparseable, raw_ts = _stamps(raw["timestamp"], config)
     bad_ts = unparseable & ~no_user
     if not isinstance(event.dtype, pd.CategoricalDtype):
         event = event.astype("string").astype("category")
     if event.cat.categories.dtype != "str":
         event = event.cat.rename_categories(event.cat.categories.astype("str"))
+    codes = event.cat.codes.to_numpy()
     usable = ~(no_user | ts_missing)
-    no_event = usable & (event.cat.codes.to_numpy() < 0)
+    no_event = usable & (codes < 0)
     dropped = {reason: (int(mask.sum()), np.flatnonzero(mask)[:3])
                for reason, mask in (("without a user id", no_user),
                                     ("without a timestamp", ts_missing & ~unparseable & ~no_user),
                                     ("with an unparseable timestamp", bad_ts),
                                     ("without an event name", no_event)) if mask.any()}
     usable &= ~no_event
-    stamps = ts.to_numpy(dtype="datetime64[ns]").view("int64")
     n_usable = int(usable.sum())
-    seen = pc.unique(user.filter(pa.array(usable))) if count_users and n_usable else None
+    every = n_usable == len(usable)
+    seen = pc.unique(user if every else user.filter(pa.array(usable))) if count_users and n_usable else None
     keep = usable if only is None else usable & category_in(event, only)
     mask = pa.array(keep)
+    in_use = stamps if every else stamps[usable]
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts.any() else None
     return _Piece(
         rows=table.num_rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
-        first=int(stamps[usable].min()) if n_usable else None, last=int(stamps[usable].max()) if n_usable else None,
-        users_seen=seen, user=user.filter(mask), ts=stamps[keep], event=event[keep],
+        first=int(in_use.min()) if n_usable else None, last=int(in_use.max()) if n_usable else None,
+        users_seen=seen, user=_id_halves(pc.utf8_trim_whitespace(user.filter(mask))), ts=stamps[keep],
+        event=pd.Series(pd.Categorical.from_codes(codes[keep], dtype=event.dtype, validate=False)),
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
         bad_ts=int(bad_ts.sum()), with_user=int((~no_user).sum()),
-        first_bad=None if first_bad is None else (raw["timestamp"].iloc[first_bad], first_bad),
+        first_bad=None if first_bad is None else (raw_ts.iloc[first_bad], first_bad),
     )
+
+
+_NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def _stamps(values, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series | None]:
+    """Rule 1.3 per row: int64 UTC nanoseconds, missing, unparseable, and the values as pandas
+    (for the first unparseable one). A typed Arrow timestamp that needs no time zone work is
+    scaled in numpy; anything else goes through :func:`parse_timestamps`."""
+    if isinstance(values, pa.ChunkedArray):
+        kind = values.type
+        if pa.types.is_timestamp(kind) and (kind.tz is not None or config.columns.timezone == "UTC"):
+            numbers = pc.cast(values, pa.int64())
+            missing = numbers.is_null().to_numpy(zero_copy_only=False)
+            scale = _NS_PER[kind.unit]
+            numbers = numbers.fill_null(0).to_numpy()
+            if len(numbers) == 0 or np.abs(numbers).max() < np.iinfo(np.int64).max // scale:
+                return numbers * scale, missing, np.zeros(len(numbers), dtype=bool), None
+        values = values.to_pandas()
+    ts, unparseable = parse_timestamps(values, config.columns.timestamp_unit, config.columns.timezone)
+    return ts.to_numpy(dtype="datetime64[ns]").view("int64"), ts.isna().to_numpy(), unparseable, values
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -421,8 +443,10 @@ def _line_of(src: Source):
     return lambda i: f"{base}: row {i + 1}"
 
 
-def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = ()) -> dict[str, pd.Series]:
-    """One pandas Series per plan key (``text`` keys: an Arrow string column instead)."""
+def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = (),
+                        arrow: Sequence[str] = ()) -> dict[str, pd.Series]:
+    """One pandas Series per plan key (``text`` keys: an Arrow string column instead; ``arrow``
+    keys: the Arrow column as it is, when it is a plain column)."""
     out: dict = {}
     json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for key, (col, path) in plan.items():
@@ -432,7 +456,7 @@ def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = 
             out[key] = _struct_path(table.select([col]), (col, *path))
         elif path:
             json_paths.setdefault(col, []).append((key, path))
-        elif key in text:
+        elif key in text or key in arrow:
             out[key] = table.column(col)
         else:
             out[key] = table.column(col).to_pandas()
@@ -454,12 +478,44 @@ def _as_text(values) -> pa.ChunkedArray:
     return values
 
 
-def _categorical_text(column: pa.ChunkedArray) -> pd.Series:
-    """Ids as a categorical of their text, from one hash of the ids. Factorized categories are
-    unique by construction, so the dtype is built without pandas' check, which re-hashes them
-    all (as costly as the factorize itself with millions of users)."""
-    codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
-    categories = pd.Index(uniques)
+def _id_halves(ids: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]:
+    """Split ids in two by a cheap function of their bytes (last byte xor middle byte), so that
+    the same id always lands in the same half and the two halves can be hashed at once."""
+    if not pa.types.is_string(ids.type):
+        ids = ids.cast(pa.string())
+    parts = []
+    for chunk in ids.chunks:
+        _, offsets, data = chunk.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+        end = np.maximum(bounds[1:] - 1, 0)
+        parts.append(((text[end] ^ text[np.minimum((bounds[:-1] + bounds[1:]) // 2, end)]) & 1).astype(bool))
+    side = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    if not ids.num_chunks:
+        return ids, ids, side
+    flag = pa.array(side)
+    return ids.filter(pc.invert(flag)), ids.filter(flag), side
+
+
+def _categorical_ids(halves: Sequence[tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]]) -> pd.Series:
+    """Ids (given as :func:`_id_halves` of each piece) as a categorical of their text. Each half
+    is hashed by Arrow in its own thread; codes of the second half follow those of the first.
+    Factorized categories are unique by construction, so the dtype is built without pandas'
+    check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
+    def encode(part: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
+        coded = pc.dictionary_encode(pa.chunked_array(part, pa.string()))
+        codes = [c.indices.to_numpy(zero_copy_only=False) for c in coded.chunks]
+        return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
+                coded.chunk(0).dictionary if coded.num_chunks else pa.array([], pa.string()))
+
+    parts = [[c for h in halves for c in h[i].chunks] for i in (0, 1)]
+    with ThreadPoolExecutor(2, thread_name_prefix="microconv-ids") as pool:
+        (codes0, names0), (codes1, names1) = pool.map(encode, parts)
+    side = np.concatenate([h[2] for h in halves]) if halves else np.zeros(0, dtype=bool)
+    codes = np.empty(len(side), dtype=np.int32)
+    codes[~side] = codes0
+    codes[side] = codes1 + len(names0)
+    categories = pd.Index(pa.concat_arrays([names0, names1]).to_pandas())
     try:
         dtype = pd.CategoricalDtype._from_fastpath(categories, False)
     except AttributeError:                  # a pandas without the fast path: the checked one
@@ -582,10 +638,32 @@ def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 def _blank(user: pa.ChunkedArray) -> np.ndarray:
-    """Rule 1.1: a missing, empty or all-whitespace user id is no user id. (Byte lengths come from
-    the offsets, and the whitespace check stops at the first other character: cheap per id.)"""
-    blank = pc.or_(pc.equal(pc.binary_length(user), 0), pc.utf8_is_space(user))
-    return blank.fill_null(True).to_numpy(zero_copy_only=False).astype(bool)
+    """Rule 1.1: a missing, empty or all-whitespace user id is no user id. Only ids that are empty
+    or start with a byte that could begin whitespace (ASCII <= 0x20, or any non-ASCII) are checked
+    for whitespace; the first bytes come straight from Arrow's offsets, so typical ids cost a gather."""
+    parts = [_blank_chunk(c) for c in user.chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _blank_chunk(chunk: pa.Array) -> np.ndarray:
+    n = len(chunk)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        chunk = chunk.cast(pa.large_string())
+    _, offsets, data = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + n + 1]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    first = text[np.minimum(bounds[:-1], len(text) - 1)]
+    empty = bounds[1:] == bounds[:-1]
+    blank = empty.copy()
+    doubt = np.flatnonzero(~empty & ((first <= 0x20) | (first >= 0x80)))
+    if len(doubt):
+        blank[doubt] = pc.utf8_is_space(chunk.take(doubt)).fill_null(False).to_numpy(zero_copy_only=False)
+    if chunk.null_count:
+        blank |= chunk.is_null().to_numpy(zero_copy_only=False)
+    return blank
 
 
 def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:

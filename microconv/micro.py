@@ -13,6 +13,7 @@ import pandas as pd
 
 from .config import Config, located_of
 from .engine.conversions import NEVER, EventIndex
+from .engine.sums import exact_sum
 from .errors import ConfigError, did_you_mean
 from .results import MICRO_COLUMNS, MicroReport
 
@@ -90,7 +91,7 @@ def _row(name, conv, did, converted, revenue, average, macro) -> dict:
         "lift": lift, "lift_low": low, "lift_high": high, "p_value": p, "significant": False,
         "too_few": min(n1, n0) < MIN_GROUP or min(n1, n0) * (a + c) / len(did) < MIN_EXPECTED,
         "value_per_conversion": with_rate * average if average is not None else np.nan,
-        "revenue": float(revenue[did].sum()) if revenue is not None else np.nan,
+        "revenue": exact_sum(revenue[did]) if revenue is not None else np.nan,
     }
 
 

@@ -598,3 +598,38 @@ def test_shared_simple_shop():
     again, _ = microconv.canonicalize(pd.read_csv(path), cfg)
     assert len(again) == 32_283 and again.frame["user"].nunique() == 3_751
     assert again.frame["user"].iloc[0] == "219483890"
+
+
+def test_parquet_null_and_naive_utc_timestamps_on_the_typed_path(tmp_path):
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({
+        "user_id": ["u1", "u2", "u3"], "event_name": ["a", "a", "a"],
+        "timestamp": pa.array([1767225600, None, 1767225601], pa.timestamp("s")),
+    }), path)
+    events, report = microconv.load_events([path], config())
+    assert iso(events.frame) == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00"]
+    assert report.dropped == {"without a timestamp": 1}
+    assert report.examples == {"without a timestamp": [f"{path}: row 2"]}
+    assert events.summary.first_ts == 1767225600 * 10**9
+
+
+def test_ids_of_unicode_whitespace_are_blank_and_non_ascii_ids_are_kept(tmp_path):
+    path = tmp_path / "e.parquet"
+    ids = ["\u3000", "\u00a0\u2003", "\u00e9mile", "\u3000x", "\x1f", "", " ", None, "u1"]
+    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * len(ids),
+                             "timestamp": ["2026-01-01T00:00:00Z"] * len(ids)}), path)
+    events, report = microconv.load_events([path], config())
+    assert events.frame["user"].tolist() == ["\u00e9mile", "x", "u1"]   # ids are trimmed (rule 1.1)
+    assert report.dropped == {"without a user id": 6}
+
+
+def test_user_codes_are_one_per_distinct_id_across_pieces():
+    from microconv.events import _categorical_ids, _id_halves
+    first = pa.chunked_array([pa.array(["u1", "u22", "abc", "u1"]), pa.array(["zz", "u22"])])
+    second = pa.chunked_array([pa.array(["abc", "new", "u1"])])
+    users = _categorical_ids([_id_halves(first), _id_halves(second)])
+    assert users.astype(str).tolist() == ["u1", "u22", "abc", "u1", "zz", "u22", "abc", "new", "u1"]
+    assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
+    codes = users.cat.codes.tolist()
+    assert codes[0] == codes[3] == codes[8] and codes[1] == codes[5] and codes[2] == codes[6]
+    assert len(set(codes)) == 5

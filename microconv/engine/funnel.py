@@ -16,6 +16,7 @@ import pandas as pd
 from ..results import FunnelResult, StepRow
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict)
+from .sums import exact_sum
 from .units import Units
 
 
@@ -201,7 +202,7 @@ def _revenue(rep: Replay) -> float | None:
         return None
     k = len(rep.plan.masks)
     last = rep.counted_pos[rep.best[rep.kept] == k, k - 1]
-    return float(np.nansum(rep.plan.value[rep.events.row[last]]))
+    return exact_sum(rep.plan.value[rep.events.row[last]])
 
 
 def _rate(num: int, den: int) -> float:
