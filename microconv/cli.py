@@ -162,7 +162,7 @@ def analyze(
     """
     from . import analyze as run_analysis
     from . import load_config, load_events
-    from .api import REPORTS, needed_events
+    from .api import REPORTS, needed_events, prefetch_statistics
 
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
@@ -179,6 +179,8 @@ def analyze(
                 attribution = parse_attribution(attribution)
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
+        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
+        prefetch_statistics(cfg, reports, by, funnel)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
         with policy.progress("reading events") as progress:
@@ -187,7 +189,6 @@ def analyze(
                                         count_users=fmt is not Format.csv or chosen == "micro" or output_dir is not None,
                                         progress=progress)
         _report_quality(quality.messages(), policy, strict)
-        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
                    "macro": macro, "by": by, "attribution": attribution, "top": top,
                    "trend": trend.value if trend else None}

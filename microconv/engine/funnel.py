@@ -165,17 +165,26 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     waiting = rep.in_progress[rep.kept]
     stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
                           minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
-    times = rep.step_times
     medians = np.full((n_groups, k), np.nan)
     for s in range(1, k):
         m = best > s
         if m.any():
-            gaps = (times[m, s] - times[m, s - 1]) / 1e9
+            gaps = _gaps(rep, np.flatnonzero(m), s) / 1e9
             if n_groups == 1:
                 medians[0, s] = np.median(gaps)
             else:
                 medians[:, s] = pd.Series(gaps).groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
     return GroupNumbers(counts.astype(np.int64), stopped.astype(np.int64), medians)
+
+
+def _gaps(rep: Replay, units: np.ndarray, s: int) -> np.ndarray:
+    """Nanoseconds from step s-1 to step s (0-based) of the given counted units, which reached step s;
+    read from their positions, since only order any needs the sorted step times."""
+    if rep.plan.order == "any":
+        times = rep.step_times
+        return times[units, s] - times[units, s - 1]
+    pos, ts = rep.counted_pos, rep.events.ts
+    return ts[pos[units, s]] - ts[pos[units, s - 1]]
 
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,

@@ -123,16 +123,19 @@ def _start(events: SortedEvents, anchors: np.ndarray, steps: int):
             np.full(len(anchors), -1, dtype=np.int64))
 
 
-def _advance(k, ok, alive, cand, cur, code, seen, pos, reached, stop, stop_pos):
-    """Record step k for the attempts where ``ok`` (event ``cand``) and why the other live ones
-    stopped (``code``, and ``cand`` as the culprit where ``seen``); returns the new (cur, alive)."""
-    ok = ok & alive
-    failed = alive & ~ok
-    stop[failed] = code[failed]
-    stop_pos[failed & seen] = cand[failed & seen]
-    pos[ok, k] = cand[ok]
-    reached += ok
-    return np.where(ok, cand, cur), ok
+def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -> np.ndarray:
+    """Record step k for the live attempts (indices ``live``) where ``ok`` (event ``cand``) and why
+    the others stopped (``code``, and ``cand`` as the culprit where ``seen``); returns the attempts
+    still live, so that each step only looks at the attempts that reached the one before."""
+    failed = ~ok
+    stop[live[failed]] = code[failed]
+    culprit = failed & seen
+    stop_pos[live[culprit]] = cand[culprit]
+    won = live[ok]
+    pos[won, k] = cand[ok]
+    reached[won] += 1
+    cur[won] = cand[ok]
+    return won
 
 
 def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
@@ -144,31 +147,32 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
     """Rules 3.2-3.5 and 4.3: greedy earliest match per step, ties in step order, no reuse."""
     pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
     unit, t1 = events.unit[anchors], events.ts[anchors]
-    cur, alive = anchors.copy(), np.ones(len(anchors), dtype=bool)
+    cur, live = anchors.copy(), np.arange(len(anchors))
     for k in range(1, len(masks)):
         positions = np.flatnonzero(masks[k])
         if len(positions) == 0:
-            stop[alive] = Stop.NO_MATCH
+            stop[live] = Stop.NO_MATCH
             break
         last = len(positions) - 1
+        at, who = cur[live], unit[live]
         if after[k]:
-            j = events.first_at_or_after(positions, unit, events.ts[cur] + after[k])
+            j = events.first_at_or_after(positions, who, events.ts[at] + after[k])
         else:
-            j = np.searchsorted(positions, events.tie_start(cur))
+            j = np.searchsorted(positions, events.tie_start(at))
         shared = np.logical_or.reduce(masks[:k]) & masks[k]
         for _ in range(k if shared.any() else 0):      # an event can serve one step only (3.4)
-            clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[:, :k]).any(axis=1)
+            clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[live, :k]).any(axis=1)
             if not clash.any():
                 break
             j = j + clash
         cand = positions[np.minimum(j, last)]
-        found = alive & (j <= last) & (events.unit[cand] == unit)
-        in_window = events.ts[cand] - t1 <= window
-        in_limit = _limit(events.ts[cand] - events.ts[cur], within[k])
+        found = (j <= last) & (events.unit[cand] == who)
+        t = events.ts[cand]
+        in_window = t - t1[live] <= window
+        in_limit = _limit(t - events.ts[at], within[k])
         code = np.where(~found, Stop.NO_MATCH, np.where(~in_window, Stop.WINDOW, Stop.WITHIN))
-        cur, alive = _advance(k, found & in_window & in_limit, alive, cand, cur, code, found,
-                              pos, reached, stop, stop_pos)
-        if not alive.any():
+        live = _advance(k, live, found & in_window & in_limit, cand, code, found, pos, reached, stop, stop_pos, cur)
+        if not len(live):
             break
     return Attempts(unit, pos, reached, stop, stop_pos)
 
@@ -178,21 +182,22 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
     """Rule 4.1: step k+1 must be the unit's very next event. ``events`` holds every event."""
     pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
     unit, t1 = events.unit[anchors], events.ts[anchors]
-    cur, alive = anchors.copy(), np.ones(len(anchors), dtype=bool)
+    cur, live = anchors.copy(), np.arange(len(anchors))
     n = len(events)
     for k in range(1, len(masks)):
-        nxt = np.minimum(cur + 1, n - 1)
-        exists = alive & (cur + 1 < n) & (events.unit[nxt] == unit)
+        at = cur[live]
+        nxt = np.minimum(at + 1, n - 1)
+        exists = (at + 1 < n) & (events.unit[nxt] == unit[live])
         matches = masks[k][nxt]
-        delta = events.ts[nxt] - events.ts[cur]
-        in_window = events.ts[nxt] - t1 <= window
+        delta = events.ts[nxt] - events.ts[at]
+        in_window = events.ts[nxt] - t1[live] <= window
         in_limit = _limit(delta, within[k])
-        soon = delta < after[k] if after[k] else np.zeros(len(cur), dtype=bool)
+        soon = delta < after[k] if after[k] else np.zeros(len(at), dtype=bool)
         code = np.select([~exists, ~matches, ~in_window, soon], [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW,
                                                                  Stop.TOO_SOON], Stop.WITHIN)
-        cur, alive = _advance(k, exists & matches & in_window & in_limit & ~soon, alive, nxt, cur, code, exists,
-                              pos, reached, stop, stop_pos)
-        if not alive.any():
+        live = _advance(k, live, exists & matches & in_window & in_limit & ~soon, nxt, code, exists,
+                        pos, reached, stop, stop_pos, cur)
+        if not len(live):
             break
     return Attempts(unit, pos, reached, stop, stop_pos)
 
