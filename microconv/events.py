@@ -324,59 +324,81 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
     raw = _columns_from_table(table, core, table.num_rows, text=("user",), arrow=("timestamp",))
     user, event = raw["user"], raw["event"]
+    rows = table.num_rows
     no_user = _blank(user)
-    stamps, ts_missing, unparseable, raw_ts = _stamps(raw["timestamp"], config)
-    bad_ts = unparseable & ~no_user
+    stamps = _stamps(raw["timestamp"], config)
     if not isinstance(event.dtype, pd.CategoricalDtype):
         event = event.astype("string").astype("category")
     if event.cat.categories.dtype != "str":
         event = event.cat.rename_categories(event.cat.categories.astype("str"))
     codes = event.cat.codes.to_numpy()
-    usable = ~(no_user | ts_missing)
-    no_event = usable & (codes < 0)
-    dropped = {reason: (int(mask.sum()), np.flatnonzero(mask)[:3])
-               for reason, mask in (("without a user id", no_user),
-                                    ("without a timestamp", ts_missing & ~unparseable & ~no_user),
-                                    ("with an unparseable timestamp", bad_ts),
-                                    ("without an event name", no_event)) if mask.any()}
-    usable &= ~no_event
-    n_usable = int(usable.sum())
-    every = n_usable == len(usable)
+    unusable = no_user | stamps.missing | (codes < 0)
+    dropped: dict[str, tuple[int, np.ndarray]] = {}
+    bad_ts = None
+    if unusable.any():
+        no_ts = stamps.missing & ~no_user
+        bad_ts = stamps.unparseable & no_ts
+        no_event = (codes < 0) & ~(no_user | stamps.missing)
+        dropped = {reason: (int(np.count_nonzero(mask)), np.flatnonzero(mask)[:3])
+                   for reason, mask in (("without a user id", no_user), ("without a timestamp", no_ts & ~bad_ts),
+                                        ("with an unparseable timestamp", bad_ts),
+                                        ("without an event name", no_event)) if mask.any()}
+    usable = ~unusable
+    n_usable = rows - int(np.count_nonzero(unusable))
+    every = n_usable == rows
     seen = pc.unique(user if every else user.filter(pa.array(usable))) if count_users and n_usable else None
-    keep = usable if only is None else usable & category_in(event, only)
+    keep = usable if only is None else (category_in(event, only) if every else usable & category_in(event, only))
     mask = pa.array(keep)
-    in_use = stamps if every else stamps[usable]
-    first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts.any() else None
+    in_use = stamps.values if every else stamps.values[usable]
+    first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
     return _Piece(
-        rows=table.num_rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
-        first=int(in_use.min()) if n_usable else None, last=int(in_use.max()) if n_usable else None,
-        users_seen=seen, user=_id_halves(pc.utf8_trim_whitespace(user.filter(mask))), ts=stamps[keep],
+        rows=rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
+        first=int(in_use.min()) * stamps.scale if n_usable else None,
+        last=int(in_use.max()) * stamps.scale if n_usable else None,
+        users_seen=seen, user=_id_halves(pc.utf8_trim_whitespace(user.filter(mask))),
+        ts=stamps.values[keep] * stamps.scale,
         event=pd.Series(pd.Categorical.from_codes(codes[keep], dtype=event.dtype, validate=False)),
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
-        bad_ts=int(bad_ts.sum()), with_user=int((~no_user).sum()),
-        first_bad=None if first_bad is None else (raw_ts.iloc[first_bad], first_bad),
+        bad_ts=0 if bad_ts is None else int(np.count_nonzero(bad_ts)),
+        with_user=rows - int(np.count_nonzero(no_user)),
+        first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
     )
 
 
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
-def _stamps(values, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series | None]:
-    """Rule 1.3 per row: int64 UTC nanoseconds, missing, unparseable, and the values as pandas
-    (for the first unparseable one). A typed Arrow timestamp that needs no time zone work is
-    scaled in numpy; anything else goes through :func:`parse_timestamps`."""
+@dataclass
+class _Stamps:
+    """Rule 1.3 per row of a piece: UTC times as int64 ``values`` * ``scale`` nanoseconds (0 where missing)."""
+
+    values: np.ndarray
+    scale: int
+    missing: np.ndarray
+    unparseable: np.ndarray      # a subset of missing
+    raw: pd.Series | None        # the values as read, for naming the first unparseable one
+
+
+def _stamps(values, config: Config) -> _Stamps:
+    """A typed Arrow timestamp that needs no time zone work is read as its integers, scaled only for
+    the rows kept; anything else goes through :func:`parse_timestamps`."""
     if isinstance(values, pa.ChunkedArray):
         kind = values.type
         if pa.types.is_timestamp(kind) and (kind.tz is not None or config.columns.timezone == "UTC"):
             numbers = pc.cast(values, pa.int64())
-            missing = numbers.is_null().to_numpy(zero_copy_only=False)
             scale = _NS_PER[kind.unit]
-            numbers = numbers.fill_null(0).to_numpy()
-            if len(numbers) == 0 or np.abs(numbers).max() < np.iinfo(np.int64).max // scale:
-                return numbers * scale, missing, np.zeros(len(numbers), dtype=bool), None
+            low, high = pc.min_max(numbers).as_py().values()
+            limit = np.iinfo(np.int64).max // scale
+            if low is None or (-limit < low and high < limit):
+                missing = (numbers.is_null().to_numpy(zero_copy_only=False) if numbers.null_count
+                           else np.zeros(len(numbers), dtype=bool))
+                numbers = numbers.fill_null(0) if numbers.null_count else numbers
+                return _Stamps(numbers.to_numpy(), scale, missing, np.zeros(len(missing), dtype=bool), None)
         values = values.to_pandas()
     ts, unparseable = parse_timestamps(values, config.columns.timestamp_unit, config.columns.timezone)
-    return ts.to_numpy(dtype="datetime64[ns]").view("int64"), ts.isna().to_numpy(), unparseable, values
+    missing = ts.isna().to_numpy()
+    numbers = np.where(missing, 0, ts.to_numpy(dtype="datetime64[ns]").view("int64"))
+    return _Stamps(numbers, 1, missing, unparseable, values)
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -655,12 +677,12 @@ def _blank_chunk(chunk: pa.Array) -> np.ndarray:
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     bounds = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + n + 1]
     text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-    first = text[np.minimum(bounds[:-1], len(text) - 1)]
-    empty = bounds[1:] == bounds[:-1]
-    blank = empty.copy()
-    doubt = np.flatnonzero(~empty & ((first <= 0x20) | (first >= 0x80)))
-    if len(doubt):
-        blank[doubt] = pc.utf8_is_space(chunk.take(doubt)).fill_null(False).to_numpy(zero_copy_only=False)
+    blank = bounds[1:] == bounds[:-1]
+    if text.min() <= 0x20 or text.max() >= 0x80:       # some id may start with whitespace: look closer
+        first = text[np.minimum(bounds[:-1], len(text) - 1)]
+        doubt = np.flatnonzero(~blank & ((first <= 0x20) | (first >= 0x80)))
+        if len(doubt):
+            blank[doubt] = pc.utf8_is_space(chunk.take(doubt)).fill_null(False).to_numpy(zero_copy_only=False)
     if chunk.null_count:
         blank |= chunk.is_null().to_numpy(zero_copy_only=False)
     return blank
