@@ -183,7 +183,9 @@ def load_events(
     total = _known_rows(sources)
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
-        pieces = src.pieces(cols, dictionary=[plan["event"][0]], text=[plan["user"][0]])
+        user_col, user_path = plan["user"]
+        pieces = src.pieces(cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
+                            text=[user_col])
         scan.file(pieces, plan, _line_of(src), lambda rows: progress and progress(rows, total))
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
@@ -225,12 +227,12 @@ class _Scan:
         self.config, self.report = config, report
         self.only = None if only_events is None else frozenset(only_events)
         self.count_users = count_users
-        self.users: list[tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]] = []
+        self.users: list[_Ids] = []
         self.ts: list[np.ndarray] = []
         self.event: list[pd.Series] = []
         self.props: list[dict[str, pd.Series]] = []
         self.names: dict[str, None] = {}
-        self.seen_users: list[pa.Array] = []
+        self.seen_users: list[_Halves] = []
         self.rows = 0
         self.first: int | None = None
         self.last: int | None = None
@@ -291,10 +293,7 @@ class _Scan:
             for key, values in _derive(dict(props.items()), self.config).items():
                 frame[key[5:]] = values.reset_index(drop=True)
         frame = _per_user(frame, self.config)
-        users_seen = None
-        if self.count_users:
-            parts = pa.chunked_array(self.seen_users, pa.string()) if self.seen_users else pa.chunked_array([], pa.string())
-            users_seen = len(pc.unique(pc.utf8_trim_whitespace(parts)))
+        users_seen = _count_distinct(self.seen_users) if self.count_users else None
         log = LogSummary(self.rows, users_seen, self.first, self.last)
         return Events(frame, sources, self.only, log)
 
@@ -309,8 +308,8 @@ class _Piece:
     usable: int
     first: int | None
     last: int | None
-    users_seen: pa.Array | None                  # distinct ids of usable rows, when counting users
-    user: tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]  # kept rows from here on: ids as _id_halves
+    users_seen: _Halves | None                   # the piece's distinct ids of usable rows, when counting users
+    user: _Ids                                   # kept rows from here on
     ts: np.ndarray
     event: pd.Series
     props: pa.Table | None
@@ -322,10 +321,10 @@ class _Piece:
 def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
                  only: frozenset[str] | None, count_users: bool) -> _Piece:
     """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
-    raw = _columns_from_table(table, core, table.num_rows, text=("user",), arrow=("timestamp",))
-    user, event = raw["user"], raw["event"]
-    rows = table.num_rows
-    no_user = _blank(user)
+    raw = _columns_from_table(table, core, table.num_rows, arrow=("user", "timestamp"))
+    event, rows = raw["event"], table.num_rows
+    user, names = _piece_ids(raw["user"])
+    no_user = user < 0
     stamps = _stamps(raw["timestamp"], config)
     if not isinstance(event.dtype, pd.CategoricalDtype):
         event = event.astype("string").astype("category")
@@ -346,16 +345,18 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     usable = ~unusable
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows
-    seen = pc.unique(user if every else user.filter(pa.array(usable))) if count_users and n_usable else None
+    seen = None
+    if count_users and n_usable:
+        seen = _Halves.of(names.filter(pa.array(np.bincount(user if every else user[usable], minlength=len(names)) > 0)))
     keep = usable if only is None else (category_in(event, only) if every else usable & category_in(event, only))
-    mask = pa.array(keep)
+    mask = pa.array(keep) if prop_cols is not None else None
     in_use = stamps.values if every else stamps.values[usable]
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
     return _Piece(
         rows=rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
         first=int(in_use.min()) * stamps.scale if n_usable else None,
         last=int(in_use.max()) * stamps.scale if n_usable else None,
-        users_seen=seen, user=_id_halves(pc.utf8_trim_whitespace(user.filter(mask))),
+        users_seen=seen, user=_Ids.of(user[keep], names),
         ts=stamps.values[keep] * stamps.scale,
         event=pd.Series(pd.Categorical.from_codes(codes[keep], dtype=event.dtype, validate=False)),
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
@@ -500,48 +501,100 @@ def _as_text(values) -> pa.ChunkedArray:
     return values
 
 
-def _id_halves(ids: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]:
-    """Split ids in two by a cheap function of their bytes (last byte xor middle byte), so that
-    the same id always lands in the same half and the two halves can be hashed at once."""
-    if not pa.types.is_string(ids.type):
-        ids = ids.cast(pa.string())
-    parts = []
-    for chunk in ids.chunks:
-        _, offsets, data = chunk.buffers()
-        bounds = np.frombuffer(offsets, dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+def _piece_ids(values) -> tuple[np.ndarray, pa.Array]:
+    """Rule 1.1 for one piece: per row, a code into the piece's distinct ids (trimmed), or -1 for a
+    missing, empty or all-whitespace id. Parquet and CSV user columns are read dictionary-encoded,
+    so only the distinct ids of a piece are looked at, never one string per row."""
+    if isinstance(values, pd.Series) or not pa.types.is_dictionary(values.type):
+        values = pa.chunked_array([pc.dictionary_encode(_as_text(values).combine_chunks())])
+    codes, names, base = [], [], 0
+    for chunk in values.chunks:
+        words = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
+        words = pc.utf8_trim_whitespace(words)
+        blank = pc.equal(pc.binary_length(words), 0).fill_null(True).to_numpy(zero_copy_only=False)
+        lookup = np.append(np.where(blank, -1, np.arange(base, base + len(words))), -1).astype(np.int32)
+        index = chunk.indices
+        codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
+        names.append(words)
+        base += len(words)
+    return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
+            pa.concat_arrays(names) if names else pa.array([], pa.string()))
+
+
+@dataclass
+class _Halves:
+    """Ids split in two by a cheap function of their bytes (last byte xor middle byte): the same id
+    always lands in the same half, so each half can be hashed on its own, at the same time."""
+
+    side: np.ndarray               # per id: in the second half
+    halves: tuple[pa.Array, pa.Array]
+
+    @classmethod
+    def of(cls, ids: pa.Array) -> _Halves:
+        if len(ids) == 0:
+            return cls(np.zeros(0, dtype=bool), (ids, ids))
+        _, offsets, data = ids.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[ids.offset:ids.offset + len(ids) + 1]
         text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
         end = np.maximum(bounds[1:] - 1, 0)
-        parts.append(((text[end] ^ text[np.minimum((bounds[:-1] + bounds[1:]) // 2, end)]) & 1).astype(bool))
-    side = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-    if not ids.num_chunks:
-        return ids, ids, side
-    flag = pa.array(side)
-    return ids.filter(pc.invert(flag)), ids.filter(flag), side
+        side = ((text[end] ^ text[np.minimum((bounds[:-1] + bounds[1:]) // 2, end)]) & 1).astype(bool)
+        flag = pa.array(side)
+        return cls(side, (ids.filter(pc.invert(flag)), ids.filter(flag)))
 
 
-def _categorical_ids(halves: Sequence[tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray]]) -> pd.Series:
-    """Ids (given as :func:`_id_halves` of each piece) as a categorical of their text. Each half
-    is hashed by Arrow in its own thread; codes of the second half follow those of the first.
-    Factorized categories are unique by construction, so the dtype is built without pandas'
-    check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
-    def encode(part: list[pa.Array]) -> tuple[np.ndarray, pa.Array]:
-        coded = pc.dictionary_encode(pa.chunked_array(part, pa.string()))
+@dataclass
+class _Ids:
+    """The kept rows' ids of one piece: its distinct ids (in halves) and a code into them per row."""
+
+    names: _Halves
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, names: pa.Array) -> _Ids:
+        used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+        renumber = np.zeros(len(names), dtype=np.int32)
+        renumber[used] = np.arange(len(used), dtype=np.int32)
+        return cls(_Halves.of(names.take(pa.array(used))), renumber[codes])
+
+
+def _both_halves(pieces: Sequence[_Halves], hash_one: Callable[[pa.ChunkedArray], object]) -> list:
+    """``hash_one`` over the first halves of every piece and over the second halves, in two threads."""
+    parts = [pa.chunked_array([p.halves[i] for p in pieces], pa.string()) for i in (0, 1)]
+    with ThreadPoolExecutor(2, thread_name_prefix="microconv-ids") as pool:
+        return list(pool.map(hash_one, parts))
+
+
+def _count_distinct(pieces: Sequence[_Halves]) -> int:
+    return sum(len(u) for u in _both_halves(pieces, pc.unique))
+
+
+def _categorical_ids(pieces: Sequence[_Ids]) -> pd.Series:
+    """The kept rows' ids as a categorical of their text: the pieces' distinct ids are hashed once,
+    each half in its own thread; codes of the second half follow those of the first. Factorized
+    categories are unique by construction, so the dtype is built without pandas' check, which
+    re-hashes them all (as costly as the factorize itself with millions of users)."""
+    def encode(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+        coded = pc.dictionary_encode(ids)
         codes = [c.indices.to_numpy(zero_copy_only=False) for c in coded.chunks]
         return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
                 coded.chunk(0).dictionary if coded.num_chunks else pa.array([], pa.string()))
 
-    parts = [[c for h in halves for c in h[i].chunks] for i in (0, 1)]
-    with ThreadPoolExecutor(2, thread_name_prefix="microconv-ids") as pool:
-        (codes0, names0), (codes1, names1) = pool.map(encode, parts)
-    side = np.concatenate([h[2] for h in halves]) if halves else np.zeros(0, dtype=bool)
-    codes = np.empty(len(side), dtype=np.int32)
-    codes[~side] = codes0
-    codes[side] = codes1 + len(names0)
+    (first, names0), (second, names1) = _both_halves([p.names for p in pieces], encode)
+    codes, at = [], [0, 0]
+    for piece in pieces:                     # one step per piece (row group or slice), not per row
+        side = piece.names.side
+        sizes = [len(piece.names.halves[0]), len(piece.names.halves[1])]
+        code_of = np.empty(len(side), dtype=np.int32)
+        code_of[~side] = first[at[0]:at[0] + sizes[0]]
+        code_of[side] = second[at[1]:at[1] + sizes[1]] + len(names0)
+        codes.append(code_of[piece.codes])
+        at = [at[0] + sizes[0], at[1] + sizes[1]]
     categories = pd.Index(pa.concat_arrays([names0, names1]).to_pandas())
     try:
         dtype = pd.CategoricalDtype._from_fastpath(categories, False)
     except AttributeError:                  # a pandas without the fast path: the checked one
         dtype = pd.CategoricalDtype(categories)
+    codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))
 
 
@@ -657,35 +710,6 @@ def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
         by_user = values.loc[pick.to_numpy()].set_axis(pick.index).reindex(frame["user"].cat.categories)
         frame[prop] = by_user.iloc[frame["user"].cat.codes.to_numpy()].set_axis(frame.index)
     return frame
-
-
-def _blank(user: pa.ChunkedArray) -> np.ndarray:
-    """Rule 1.1: a missing, empty or all-whitespace user id is no user id. Only ids that are empty
-    or start with a byte that could begin whitespace (ASCII <= 0x20, or any non-ASCII) are checked
-    for whitespace; the first bytes come straight from Arrow's offsets, so typical ids cost a gather."""
-    parts = [_blank_chunk(c) for c in user.chunks]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-
-
-def _blank_chunk(chunk: pa.Array) -> np.ndarray:
-    n = len(chunk)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-        chunk = chunk.cast(pa.large_string())
-    _, offsets, data = chunk.buffers()
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + n + 1]
-    text = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-    blank = bounds[1:] == bounds[:-1]
-    if text.min() <= 0x20 or text.max() >= 0x80:       # some id may start with whitespace: look closer
-        first = text[np.minimum(bounds[:-1], len(text) - 1)]
-        doubt = np.flatnonzero(~blank & ((first <= 0x20) | (first >= 0x80)))
-        if len(doubt):
-            blank[doubt] = pc.utf8_is_space(chunk.take(doubt)).fill_null(False).to_numpy(zero_copy_only=False)
-    if chunk.null_count:
-        blank |= chunk.is_null().to_numpy(zero_copy_only=False)
-    return blank
 
 
 def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:

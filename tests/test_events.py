@@ -623,13 +623,17 @@ def test_ids_of_unicode_whitespace_are_blank_and_non_ascii_ids_are_kept(tmp_path
     assert report.dropped == {"without a user id": 6}
 
 
-def test_user_codes_are_one_per_distinct_id_across_pieces():
-    from microconv.events import _categorical_ids, _id_halves
-    first = pa.chunked_array([pa.array(["u1", "u22", "abc", "u1"]), pa.array(["zz", "u22"])])
-    second = pa.chunked_array([pa.array(["abc", "new", "u1"])])
-    users = _categorical_ids([_id_halves(first), _id_halves(second)])
+def test_one_code_per_distinct_id_across_row_groups_and_files(tmp_path):
+    ids = ["u1", "u22", "abc", " u1 ", "zz", "u22", "", "abc"]
+    one = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * 8,
+                             "timestamp": pa.array(range(8), pa.timestamp("s", tz="UTC"))}), one, row_group_size=3)
+    two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\nnew,2026-01-01T00:00:00Z,a\nu1 ,2026-01-01T00:00:01Z,a\n")
+    events, report = microconv.load_events([one, two], config())
+    users = events.frame["user"]
     assert users.astype(str).tolist() == ["u1", "u22", "abc", "u1", "zz", "u22", "abc", "new", "u1"]
-    assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
     codes = users.cat.codes.tolist()
     assert codes[0] == codes[3] == codes[8] and codes[1] == codes[5] and codes[2] == codes[6]
-    assert len(set(codes)) == 5
+    assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
+    assert events.summary.users == 5
+    assert report.dropped == {"without a user id": 1}
