@@ -87,7 +87,8 @@ def analyze(
     results, breakdowns, trends, times = [], [], [], []
     for name in chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []:
         funnel = config.funnels[name]
-        rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
+        rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only,
+                            share_sort=len(chosen) > 1)
         about = {"funnel": name, "label": funnel.label or name, "step_names": step_names(funnel)}
         results.append(summarize(rep, name=name, label=about["label"], step_names=about["step_names"],
                                  window_seconds=funnel.window.total_seconds()))
@@ -224,8 +225,10 @@ def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
 
 def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: EventIndex | None = None,
                   last_ts: int | None = None, entry_range: tuple[int | None, int | None] = (None, None),
-                  mature_only: bool = False) -> Replay:
-    """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event."""
+                  mature_only: bool = False, share_sort: bool = False) -> Replay:
+    """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event.
+    ``share_sort``: take the funnel's events from the index's one sort of every event (worth it when
+    several funnels are replayed) rather than sorting them on their own."""
     funnel = config.funnels[name]
     if last_ts is None:
         last_ts = int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
@@ -247,7 +250,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         value=_values(config, index, funnel),
     )
     units = index.units(funnel.count)
-    order = index.order_for(units) if funnel.order == "strict" else None
+    order = index.order_for(units) if funnel.order == "strict" or (share_sort and units.nests) else None
     return replay(frame, plan, units, index.last_ts, order)
 
 

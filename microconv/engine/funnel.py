@@ -79,14 +79,15 @@ class Replay:
 def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
            order: np.ndarray | None = None) -> Replay:
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
-    ``order`` may give every event sorted by (unit, time), saving strict order its own full sort."""
+    ``order`` may give every event sorted by (unit, time): strict order then needs no sort of its
+    own, and the others take their events from it (a filter instead of a sort)."""
     steps = len(plan.masks)
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    if plan.order == "strict" and order is not None:
-        events = SortedEvents.from_order(units.code, ts_all, order)
+    wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
+    if order is not None:
+        events = SortedEvents.from_order(units.code, ts_all, order if wanted is None else order[wanted[order]])
     else:
-        rows = (np.arange(len(frame)) if plan.order == "strict" else
-                np.flatnonzero(np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])))
+        rows = np.arange(len(frame)) if wanted is None else np.flatnonzero(wanted)
         events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
     masks = [m[events.row] for m in plan.masks]
     anchors = _anchors(events, masks[0], plan)

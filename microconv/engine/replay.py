@@ -71,23 +71,34 @@ class SortedEvents:
         return len(self.unit)
 
     @cached_property
-    def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _ties(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Ties without a pass that numbers every group: a flag per position (and one past the end)
+        for "same unit and time as the one before", which is rare; the flagged positions; the run
+        of consecutive flagged positions each is in; per run, its group's first and past-the-end position."""
         n = len(self.unit)
-        new = np.ones(n, dtype=bool)
-        new[1:] = (self.unit[1:] != self.unit[:-1]) | (self.ts[1:] != self.ts[:-1])
-        starts = np.flatnonzero(new)
-        return starts, np.r_[starts[1:], n], np.cumsum(new) - 1
+        tied = np.zeros(n + 1, dtype=bool)
+        tied[1:n] = (self.unit[1:] == self.unit[:-1]) & (self.ts[1:] == self.ts[:-1])
+        where = np.flatnonzero(tied)
+        new_run = np.diff(where, prepend=-2) != 1
+        last = np.append(new_run[1:], True)[:len(where)]
+        return tied, where, np.cumsum(new_run) - 1, np.stack([where[new_run] - 1, where[last] + 1])
 
     def tie_start(self, positions: np.ndarray) -> np.ndarray:
         """Per position: the first position with the same unit and timestamp (rule 3.3: ties are
         taken in step order)."""
-        starts, _, group = self._groups
-        return starts[group[positions]]
+        tied, where, run, bounds = self._ties
+        out = positions.copy()
+        inside = np.flatnonzero(tied[positions])
+        out[inside] = bounds[0, run[np.searchsorted(where, positions[inside])]]
+        return out
 
     def tie_end(self, positions: np.ndarray) -> np.ndarray:
         """Per position: the first position after its group of the same unit and timestamp."""
-        _, ends, group = self._groups
-        return ends[group[positions]]
+        tied, where, run, bounds = self._ties
+        out = positions + 1
+        inside = np.flatnonzero(tied[out])
+        out[inside] = bounds[1, run[np.searchsorted(where, out[inside])]]
+        return out
 
     @cached_property
     def _key(self) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,37 @@
+"""SortedEvents' tie bounds and the packed sort, against the definitions written out by hand."""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microconv.engine.replay import SortedEvents, unit_time_order
+
+events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4)), max_size=40).map(sorted)
+
+
+def test_tie_bounds_by_hand():
+    # positions:         0  1  2  3  4  5  6
+    unit = np.array([0, 0, 0, 0, 1, 1, 2])
+    ts = np.array([5, 7, 7, 7, 7, 7, 1])
+    ev = SortedEvents(unit, ts, np.arange(7))
+    assert ev.tie_start(np.arange(7)).tolist() == [0, 1, 1, 1, 4, 4, 6]
+    assert ev.tie_end(np.arange(7)).tolist() == [1, 4, 4, 4, 6, 6, 7]
+
+
+@settings(max_examples=300, deadline=None)
+@given(events)
+def test_tie_bounds_are_the_group_of_equal_unit_and_time(rows):
+    unit = np.array([u for u, _ in rows], dtype=np.int64)
+    ts = np.array([t for _, t in rows], dtype=np.int64)
+    ev = SortedEvents(unit, ts, np.arange(len(rows)))
+    same = [[j for j in range(len(rows)) if rows[j] == rows[i]] for i in range(len(rows))]
+    assert ev.tie_start(np.arange(len(rows))).tolist() == [s[0] for s in same]
+    assert ev.tie_end(np.arange(len(rows))).tolist() == [s[-1] + 1 for s in same]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3).map(lambda k: k * 1_000_000_000)), max_size=40))
+def test_packed_order_is_unit_then_time_then_input_order(rows):
+    unit = np.array([u for u, _ in rows], dtype=np.int64)
+    ts = np.array([t for _, t in rows], dtype=np.int64)
+    expected = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
+    assert unit_time_order(unit, ts).tolist() == expected
