@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .engine.funnel import Replay
+from .engine.funnel import Replay, elapsed
 from .results import BUCKETS, TIME_COLUMNS, TimeResult
 
 EDGES = np.array([lower for _, lower in BUCKETS], dtype=float)
@@ -21,12 +21,11 @@ def time_to_convert(rep: Replay, *, funnel: str, label: str, step_names: Sequenc
     """One row per transition k-1 -> k (units that reached k), then step 1 -> last (completers)."""
     k = len(rep.plan.masks)
     best = rep.best[rep.kept]
-    times = rep.step_times
     pairs = [(s, s + 1) for s in range(1, k)] + ([(1, k)] if k > 2 else [])
     rows = []
     for lo, hi in pairs:
         done = best >= hi
-        seconds = (times[done, hi - 1] - times[done, lo - 1]) / 1e9
+        seconds = elapsed(rep, np.flatnonzero(done), lo - 1, hi - 1) / 1e9
         name = "whole funnel" if (lo, hi) == (1, k) and k > 2 else f"{step_names[lo - 1]} → {step_names[hi - 1]}"
         quantiles = np.percentile(seconds, QUANTILES) if len(seconds) else np.full(len(QUANTILES), np.nan)
         buckets = np.bincount(np.searchsorted(EDGES, seconds, side="right") - 1, minlength=len(EDGES))

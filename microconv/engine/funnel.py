@@ -170,7 +170,7 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     for s in range(1, k):
         m = best > s
         if m.any():
-            gaps = _gaps(rep, np.flatnonzero(m), s) / 1e9
+            gaps = elapsed(rep, np.flatnonzero(m), s - 1, s) / 1e9
             if n_groups == 1:
                 medians[0, s] = np.median(gaps)
             else:
@@ -178,14 +178,15 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     return GroupNumbers(counts.astype(np.int64), stopped.astype(np.int64), medians)
 
 
-def _gaps(rep: Replay, units: np.ndarray, s: int) -> np.ndarray:
-    """Nanoseconds from step s-1 to step s (0-based) of the given counted units, which reached step s;
-    read from their positions, since only order any needs the sorted step times."""
+def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Nanoseconds from step ``start`` to step ``end`` (0-based) of the given counted units (indices
+    into ``rep.unit[rep.kept]``), which reached step ``end``. Read from their positions: only order
+    any needs the sorted step times."""
     if rep.plan.order == "any":
         times = rep.step_times
-        return times[units, s] - times[units, s - 1]
+        return times[units, end] - times[units, start]
     pos, ts = rep.counted_pos, rep.events.ts
-    return ts[pos[units, s]] - ts[pos[units, s - 1]]
+    return ts[pos[units, end]] - ts[pos[units, start]]
 
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
