@@ -4,7 +4,9 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -84,37 +86,56 @@ def analyze(
     splits = {name: _breakdown_of(name, config.funnels[name], by, attribution, top, frame) for name in chosen}
     if trend is not None and trend not in PERIODS:
         raise UsageError(f"--trend {trend!r} is not one of day, week, month")
-    results, breakdowns, trends, times = [], [], [], []
-    for name in chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []:
+
+    def one_funnel(name: str) -> tuple:
         funnel = config.funnels[name]
         rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only,
                             share_sort=len(chosen) > 1)
         about = {"funnel": name, "label": funnel.label or name, "step_names": step_names(funnel)}
-        results.append(summarize(rep, name=name, label=about["label"], step_names=about["step_names"],
-                                 window_seconds=funnel.window.total_seconds()))
         split = splits[name]
-        if split is not None and "breakdown" in reports:
-            breakdowns.append(breakdown(rep, frame[split.by], by=split.by, attribution=split.attribution,
-                                        top=split.top, **about))
-        if trend is not None and "trend" in reports:
-            trends.append(trend_of(rep, period=trend, timezone=config.columns.timezone, window_ns=_ns(funnel.window),
-                                   last_ts=index.last_ts, **about))
-        if "time" in reports:
-            times.append(time_to_convert(rep, **about))
-    results = results if "funnels" in reports else []
+        return (summarize(rep, name=name, label=about["label"], step_names=about["step_names"],
+                          window_seconds=funnel.window.total_seconds()),
+                breakdown(rep, frame[split.by], by=split.by, attribution=split.attribution, top=split.top, **about)
+                if split is not None and "breakdown" in reports else None,
+                trend_of(rep, period=trend, timezone=config.columns.timezone, window_ns=_ns(funnel.window),
+                         last_ts=index.last_ts, **about) if trend is not None and "trend" in reports else None,
+                time_to_convert(rep, **about) if "time" in reports else None)
+
+    replayed = chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []
+    goal = macro_goal(config, macro)
+    has_micro = any(c.kind != "macro" for c in config.conversions.values())
+    wants_micro = "micro" in reports and goal and has_micro
+    if wants_micro and log.users is None:
+        raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
+    tasks = [partial(one_funnel, name) for name in replayed]
+    if wants_micro:
+        tasks.append(partial(micro_report, config, index, goal, population=log.users))
+    outcomes = _run_all(tasks, index, [config.funnels[n].count for n in replayed], share_sort=len(chosen) > 1)
+    per_funnel = outcomes[:len(replayed)]
+    micro = outcomes[-1] if wants_micro else None
+    results = [f[0] for f in per_funnel] if "funnels" in reports else []
+    breakdowns, trends, times = ([f[i] for f in per_funnel if f[i] is not None] for i in (1, 2, 3))
     stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
     meta = RunMeta(sources=events.sources, events=log.events, users=log.users,
                    first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts))
     notes = tuple(quality.messages()) if quality else ()
-    goal = macro_goal(config, macro)
-    has_micro = any(c.kind != "macro" for c in config.conversions.values())
-    micro = None
-    if "micro" in reports and goal and has_micro:
-        if log.users is None:
-            raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
-        micro = micro_report(config, index, goal, population=log.users)
     return AnalysisResult(tuple(results), meta, micro, tuple(warnings), notes, tuple(breakdowns), tuple(trends),
                           tuple(times))
+
+
+def _run_all(tasks: Sequence[Callable[[], object]], index: EventIndex, counts: Sequence[str],
+             share_sort: bool) -> list:
+    """Run the funnels' and the micro report's computations, two at a time when there are several:
+    they only read the shared index, and numpy releases the GIL for the long array work. What the
+    index caches lazily (units, the run's sort) is built first, so no two threads build it."""
+    if len(tasks) < 2:
+        return [task() for task in tasks]
+    for kind in dict.fromkeys(counts):
+        units = index.units(kind)
+        if share_sort and units.nests:
+            index.order_for(units)
+    with ThreadPoolExecutor(2, thread_name_prefix="microconv-engine") as pool:
+        return list(pool.map(lambda task: task(), tasks))
 
 
 def prefetch_statistics(config: Config, reports: Sequence[str] = REPORTS, by: str | None = None,
