@@ -5,6 +5,7 @@ Exit codes: 0 ok · 1 alert breached (``check``) · 2 usage · 3 config invalid 
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -479,4 +480,22 @@ def paths(
 
 
 def main() -> None:
-    app(prog_name="microconv")
+    """The console entry point. Once the command has written and flushed its output, the process
+    ends at once (``os._exit``): unloading pandas and pyarrow at interpreter shutdown would cost
+    every run about a quarter of a second. Files are written atomically before this point."""
+    try:
+        app(prog_name="microconv")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):     # the reader went away (| head), or the stream is closed
+            pass
+    os._exit(code)

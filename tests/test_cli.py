@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -285,3 +287,17 @@ def test_missing_session_column_and_default_page_event_are_explained(runner, tin
     assert result.exit_code == 4
     assert ("s.yaml:3:10: event 'page_view' never occurs in the data (a session threshold counts page_view "
             "events; name yours with 'event:')") in result.stderr
+
+
+def test_the_console_entry_point_flushes_everything_and_keeps_exit_codes(tmp_path):
+    """main() ends the process with os._exit once output is flushed: nothing may be lost on the way."""
+    run = [sys.executable, "-m", "microconv", "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG]
+    done = subprocess.run(run + ["-f", "json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["funnels"][0]["steps"][0]["users"] > 0
+    assert "dropped 135 of 45,139 rows without a user id" in done.stderr
+    missing = subprocess.run(run[:4] + [str(tmp_path / "nope.csv"), "-c", EXAMPLE_CONFIG],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert missing.returncode == 4 and "nope.csv" in missing.stderr and missing.stdout == ""
+    usage = subprocess.run(run[:4], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
