@@ -86,11 +86,18 @@ def analyze(
     splits = {name: _breakdown_of(name, config.funnels[name], by, attribution, top, frame) for name in chosen}
     if trend is not None and trend not in PERIODS:
         raise UsageError(f"--trend {trend!r} is not one of day, week, month")
+    replayed = chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []
+    goal = macro_goal(config, macro)
+    has_micro = any(c.kind != "macro" for c in config.conversions.values())
+    wants_micro = "micro" in reports and goal and has_micro
+    if wants_micro and log.users is None:
+        raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
+    alone = len(replayed) + bool(wants_micro) == 1      # else the funnels themselves run two at a time
 
     def one_funnel(name: str) -> tuple:
         funnel = config.funnels[name]
         rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only,
-                            share_sort=len(chosen) > 1)
+                            share_sort=len(chosen) > 1, threads=2 if alone else 1)
         about = {"funnel": name, "label": funnel.label or name, "step_names": step_names(funnel)}
         split = splits[name]
         return (summarize(rep, name=name, label=about["label"], step_names=about["step_names"],
@@ -101,12 +108,6 @@ def analyze(
                          last_ts=index.last_ts, **about) if trend is not None and "trend" in reports else None,
                 time_to_convert(rep, **about) if "time" in reports else None)
 
-    replayed = chosen if {"funnels", "breakdown", "trend", "time"} & set(reports) else []
-    goal = macro_goal(config, macro)
-    has_micro = any(c.kind != "macro" for c in config.conversions.values())
-    wants_micro = "micro" in reports and goal and has_micro
-    if wants_micro and log.users is None:
-        raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
     tasks = [partial(one_funnel, name) for name in replayed]
     if wants_micro:
         tasks.append(partial(micro_report, config, index, goal, population=log.users))
@@ -246,10 +247,11 @@ def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
 
 def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: EventIndex | None = None,
                   last_ts: int | None = None, entry_range: tuple[int | None, int | None] = (None, None),
-                  mature_only: bool = False, share_sort: bool = False) -> Replay:
+                  mature_only: bool = False, share_sort: bool = False, threads: int = 1) -> Replay:
     """Every attempt of one funnel (what ``explain`` shows); ``last_ts`` defaults to the frame's last event.
     ``share_sort``: take the funnel's events from the index's one sort of every event (worth it when
-    several funnels are replayed) rather than sorting them on their own."""
+    several funnels are replayed) rather than sorting them on their own. ``threads``: replay in
+    that many threads, each over a run of whole units."""
     funnel = config.funnels[name]
     if last_ts is None:
         last_ts = int(frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64").max()) if len(frame) else 0
@@ -272,7 +274,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
     )
     units = index.units(funnel.count)
     order = index.order_for(units) if funnel.order == "strict" or (share_sort and units.nests) else None
-    return replay(frame, plan, units, index.last_ts, order)
+    return replay(frame, plan, units, index.last_ts, order, threads=threads)
 
 
 def step_names(funnel: Funnel) -> list[str]:

@@ -7,7 +7,8 @@ The data flows one way: masks over the frame -> events sorted by (unit, time) ->
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -76,12 +77,16 @@ class Replay:
         return np.arange(lo, hi)
 
 
+SPLIT_MIN_EVENTS = 200_000   # below this, a second thread costs more than it saves
+
+
 def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
-           order: np.ndarray | None = None) -> Replay:
+           order: np.ndarray | None = None, threads: int = 1) -> Replay:
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
     ``order`` may give every event sorted by (unit, time): strict order then needs no sort of its
-    own, and the others take their events from it (a filter instead of a sort)."""
-    steps = len(plan.masks)
+    own, and the others take their events from it (a filter instead of a sort). With ``threads``
+    2, the sorted events are cut in two at a unit boundary and each part replayed in its own
+    thread: units never share an attempt, so the joined parts are exactly the one replay."""
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
     if order is not None:
@@ -90,6 +95,48 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         rows = np.arange(len(frame)) if wanted is None else np.flatnonzero(wanted)
         events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
     masks = [m[events.row] for m in plan.masks]
+    exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
+    cuts = _cuts(events.unit, threads if len(events) >= SPLIT_MIN_EVENTS else 1)
+
+    def part(lo: int, hi: int) -> _Part:
+        return _replay_part(events.part(lo, hi), [m[lo:hi] for m in masks],
+                            [(m[lo:hi], a, b) for m, a, b in exclusions], plan, last_ts, units.open)
+
+    if len(cuts) == 2:
+        done = part(0, len(events))
+    else:
+        with ThreadPoolExecutor(len(cuts) - 1, thread_name_prefix="microconv-replay") as pool:
+            done = _join(list(pool.map(part, cuts[:-1], cuts[1:])), cuts[:-1])
+    return Replay(plan, units, events, *(getattr(done, f.name) for f in fields(_Part)))
+
+
+def _cuts(unit: np.ndarray, parts: int) -> list[int]:
+    """Positions cutting sorted events into ``parts`` runs of whole units, about equal in size."""
+    cuts = [0]
+    for k in range(1, parts):
+        at = int(np.searchsorted(unit, unit[len(unit) * k // parts])) if len(unit) else 0
+        if at > cuts[-1]:
+            cuts.append(at)
+    return cuts + [len(unit)]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Everything :class:`Replay` holds but the plan, units and events, for one run of whole units."""
+
+    attempts: Attempts
+    spoiled: np.ndarray
+    open: np.ndarray
+    unit: np.ndarray
+    best: np.ndarray
+    counted: np.ndarray
+    in_progress: np.ndarray
+    kept: np.ndarray
+
+
+def _replay_part(events: SortedEvents, masks: list[np.ndarray], exclusions: list, plan: FunnelPlan,
+                 last_ts: int, unit_open: np.ndarray) -> _Part:
+    steps = len(masks)
     anchors = _anchors(events, masks[0], plan)
     if plan.order == "strict":
         att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after)
@@ -97,9 +144,8 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         att = replay_any(events, anchors, masks, plan.window)
     else:
         att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after)
-    exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
     spoiled = apply_exclusions(events, att, exclusions, plan.window)
-    is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, units.open) & ~spoiled
+    is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
 
     clean = np.where(spoiled, 0, att.reached)
     starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, int)
@@ -113,7 +159,23 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
     kept = (best > 0) & ~(in_progress & plan.mature_only)
-    return Replay(plan, units, events, att, spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+    return _Part(att, spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+
+
+def _join(parts: Sequence[_Part], offsets: Sequence[int]) -> _Part:
+    """Parts replayed on their own, as one: event positions and attempt indices shifted to the whole."""
+    def shift(values: np.ndarray, by: int) -> np.ndarray:
+        return np.where(values >= 0, values + by, values)
+
+    first_attempt = np.cumsum([0] + [len(p.attempts.unit) for p in parts[:-1]])
+    att = Attempts(np.concatenate([p.attempts.unit for p in parts]),
+                   np.concatenate([shift(p.attempts.pos, o) for p, o in zip(parts, offsets)]),
+                   np.concatenate([p.attempts.reached for p in parts]),
+                   np.concatenate([p.attempts.stop for p in parts]),
+                   np.concatenate([shift(p.attempts.stop_pos, o) for p, o in zip(parts, offsets)]))
+    return _Part(att, *(np.concatenate([getattr(p, f) for p in parts]) for f in ("spoiled", "open", "unit", "best")),
+                 np.concatenate([shift(p.counted, a) for p, a in zip(parts, first_attempt)]),
+                 *(np.concatenate([getattr(p, f) for p in parts]) for f in ("in_progress", "kept")))
 
 
 def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> np.ndarray:

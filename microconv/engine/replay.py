@@ -70,6 +70,10 @@ class SortedEvents:
     def __len__(self) -> int:
         return len(self.unit)
 
+    def part(self, lo: int, hi: int) -> SortedEvents:
+        """Positions lo..hi-1 as events of their own (views, no copy); cut only between units."""
+        return SortedEvents(self.unit[lo:hi], self.ts[lo:hi], self.row[lo:hi])
+
     @cached_property
     def _ties(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ties without a pass that numbers every group: a flag per position (and one past the end)
