@@ -85,33 +85,42 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
     ``order`` may give every event sorted by (unit, time): strict order then needs no sort of its
     own, and the others take their events from it (a filter instead of a sort). With ``threads``
-    2, the sorted events are cut in two at a unit boundary and each part replayed in its own
-    thread: units never share an attempt, so the joined parts are exactly the one replay."""
+    2, the attempts are cut in two at a unit boundary and each run filled in by its own thread:
+    units never share an attempt, so the two halves are exactly the one replay."""
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
+    threads = threads if len(frame) >= SPLIT_MIN_EVENTS else 1
     if order is not None:
         events = SortedEvents.from_order(units.code, ts_all, order if wanted is None else order[wanted[order]])
     else:
         rows = np.arange(len(frame)) if wanted is None else np.flatnonzero(wanted)
-        events = SortedEvents.build(units.code[rows], ts_all[rows], rows)
+        events = SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads)
     masks = [m[events.row] for m in plan.masks]
     exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
-    cuts = _cuts(events.unit, threads if len(events) >= SPLIT_MIN_EVENTS else 1)
+    anchors = _anchors(events, masks[0], plan)
+    cuts = _cuts(events.unit[anchors], threads)
+    att = Attempts.empty(len(anchors), len(masks))
+    if len(cuts) > 2:                       # what the threads would each build lazily, built once
+        events.tie_start(anchors[:0])
+        if any(plan.after):
+            events.first_at_or_after(anchors[:0], anchors[:0], anchors[:0])
 
     def part(lo: int, hi: int) -> _Part:
-        return _replay_part(events.part(lo, hi), [m[lo:hi] for m in masks],
-                            [(m[lo:hi], a, b) for m, a, b in exclusions], plan, last_ts, units.open)
+        return _replay_part(events, anchors[lo:hi], att.rows(lo, hi), masks, exclusions, plan, last_ts, units.open)
 
     if len(cuts) == 2:
-        done = part(0, len(events))
+        done = [part(0, len(anchors))]
     else:
         with ThreadPoolExecutor(len(cuts) - 1, thread_name_prefix="microconv-replay") as pool:
-            done = _join(list(pool.map(part, cuts[:-1], cuts[1:])), cuts[:-1])
-    return Replay(plan, units, events, *(getattr(done, f.name) for f in fields(_Part)))
+            done = list(pool.map(part, cuts[:-1], cuts[1:]))
+    return Replay(plan, units, events, att, *_join(done, cuts[:-1]))
+
+
+SPLIT_MIN_EVENTS = 200_000   # below this, a second thread costs more than it saves
 
 
 def _cuts(unit: np.ndarray, parts: int) -> list[int]:
-    """Positions cutting sorted events into ``parts`` runs of whole units, about equal in size."""
+    """Indices cutting ``unit`` (ascending) into ``parts`` runs of whole units, about equal in size."""
     cuts = [0]
     for k in range(1, parts):
         at = int(np.searchsorted(unit, unit[len(unit) * k // parts])) if len(unit) else 0
@@ -122,28 +131,26 @@ def _cuts(unit: np.ndarray, parts: int) -> list[int]:
 
 @dataclass(frozen=True)
 class _Part:
-    """Everything :class:`Replay` holds but the plan, units and events, for one run of whole units."""
+    """What :class:`Replay` holds per attempt and per unit, for one run of whole units' attempts."""
 
-    attempts: Attempts
     spoiled: np.ndarray
     open: np.ndarray
     unit: np.ndarray
     best: np.ndarray
-    counted: np.ndarray
+    counted: np.ndarray      # attempt index within the run
     in_progress: np.ndarray
     kept: np.ndarray
 
 
-def _replay_part(events: SortedEvents, masks: list[np.ndarray], exclusions: list, plan: FunnelPlan,
-                 last_ts: int, unit_open: np.ndarray) -> _Part:
+def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks: list[np.ndarray],
+                 exclusions: list, plan: FunnelPlan, last_ts: int, unit_open: np.ndarray) -> _Part:
     steps = len(masks)
-    anchors = _anchors(events, masks[0], plan)
     if plan.order == "strict":
-        att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after)
+        att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
     elif plan.order == "any":
-        att = replay_any(events, anchors, masks, plan.window)
+        att = replay_any(events, anchors, masks, plan.window, out=out)
     else:
-        att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after)
+        att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
     spoiled = apply_exclusions(events, att, exclusions, plan.window)
     is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
 
@@ -159,23 +166,18 @@ def _replay_part(events: SortedEvents, masks: list[np.ndarray], exclusions: list
     any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
     kept = (best > 0) & ~(in_progress & plan.mature_only)
-    return _Part(att, spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+    return _Part(spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
 
 
-def _join(parts: Sequence[_Part], offsets: Sequence[int]) -> _Part:
-    """Parts replayed on their own, as one: event positions and attempt indices shifted to the whole."""
-    def shift(values: np.ndarray, by: int) -> np.ndarray:
-        return np.where(values >= 0, values + by, values)
-
-    first_attempt = np.cumsum([0] + [len(p.attempts.unit) for p in parts[:-1]])
-    att = Attempts(np.concatenate([p.attempts.unit for p in parts]),
-                   np.concatenate([shift(p.attempts.pos, o) for p, o in zip(parts, offsets)]),
-                   np.concatenate([p.attempts.reached for p in parts]),
-                   np.concatenate([p.attempts.stop for p in parts]),
-                   np.concatenate([shift(p.attempts.stop_pos, o) for p, o in zip(parts, offsets)]))
-    return _Part(att, *(np.concatenate([getattr(p, f) for p in parts]) for f in ("spoiled", "open", "unit", "best")),
-                 np.concatenate([shift(p.counted, a) for p, a in zip(parts, first_attempt)]),
-                 *(np.concatenate([getattr(p, f) for p in parts]) for f in ("in_progress", "kept")))
+def _join(parts: Sequence[_Part], first_attempt: Sequence[int]) -> list[np.ndarray]:
+    """The runs' arrays as one, in :class:`Replay`'s order; counted attempts shifted to the whole."""
+    if len(parts) == 1:
+        one = parts[0]
+        return [one.spoiled, one.open, one.unit, one.best, one.counted, one.in_progress, one.kept]
+    joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(_Part) if f.name != "counted"}
+    counted = np.concatenate([np.where(p.counted >= 0, p.counted + at, -1) for p, at in zip(parts, first_attempt)])
+    return [joined["spoiled"], joined["open"], joined["unit"], joined["best"], counted, joined["in_progress"],
+            joined["kept"]]
 
 
 def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> np.ndarray:
@@ -247,8 +249,8 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     if rep.plan.order == "any":
         times = rep.step_times
         return times[units, end] - times[units, start]
-    pos, ts = rep.counted_pos, rep.events.ts
-    return ts[pos[units, end]] - ts[pos[units, start]]
+    attempt, pos, ts = rep.counted[rep.kept][units], rep.attempts.pos, rep.events.ts
+    return ts[pos[attempt, end]] - ts[pos[attempt, start]]
 
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,

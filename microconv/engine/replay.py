@@ -7,6 +7,7 @@ the only Python loops are over steps and exclusions (docs/semantics.md sections 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
@@ -58,9 +59,25 @@ class SortedEvents:
     row: np.ndarray    # the frame row of each position
 
     @classmethod
-    def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray) -> SortedEvents:
-        order = unit_time_order(unit, ts)
-        return cls(unit[order], ts[order], rows[order])
+    def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray, threads: int = 1) -> SortedEvents:
+        """Sort events by (unit, time, position). With 2 threads, the units below and above the
+        middle code are sorted apart, one per thread: all of the first come before the second."""
+        if threads < 2 or len(unit) < 2 or unit.min() == unit.max():
+            order = unit_time_order(unit, ts)
+            return cls(unit[order], ts[order], rows[order])
+        low = unit <= (int(unit.min()) + int(unit.max())) // 2
+        parts = [np.flatnonzero(low), np.flatnonzero(~low)]
+        out = cls(np.empty_like(unit), np.empty_like(ts), np.empty_like(rows))
+        bounds = [(0, len(parts[0])), (len(parts[0]), len(unit))]
+
+        def sort(part: np.ndarray, lo: int, hi: int) -> None:
+            order = part[unit_time_order(unit[part], ts[part])]
+            for source, target in ((unit, out.unit), (ts, out.ts), (rows, out.row)):
+                np.take(source, order, out=target[lo:hi])
+
+        with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
+            list(pool.map(sort, parts, *zip(*bounds)))
+        return out
 
     @classmethod
     def from_order(cls, unit: np.ndarray, ts: np.ndarray, order: np.ndarray) -> SortedEvents:
@@ -69,10 +86,6 @@ class SortedEvents:
 
     def __len__(self) -> int:
         return len(self.unit)
-
-    def part(self, lo: int, hi: int) -> SortedEvents:
-        """Positions lo..hi-1 as events of their own (views, no copy); cut only between units."""
-        return SortedEvents(self.unit[lo:hi], self.ts[lo:hi], self.row[lo:hi])
 
     @cached_property
     def _ties(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -130,12 +143,32 @@ class Attempts:
     def anchor(self) -> np.ndarray:
         return self.pos[:, 0]
 
+    @classmethod
+    def empty(cls, attempts: int, steps: int) -> Attempts:
+        return cls(np.empty(attempts, dtype=np.int64), np.empty((attempts, steps), dtype=np.int64),
+                   np.empty(attempts, dtype=np.int64), np.empty(attempts, dtype=np.int8),
+                   np.empty(attempts, dtype=np.int64))
 
-def _start(events: SortedEvents, anchors: np.ndarray, steps: int):
+    def rows(self, lo: int, hi: int) -> Attempts:
+        """Attempts lo..hi-1, as views: a thread filling them fills these."""
+        return Attempts(self.unit[lo:hi], self.pos[lo:hi], self.reached[lo:hi], self.stop[lo:hi],
+                        self.stop_pos[lo:hi])
+
+
+def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None):
+    """Attempts from ``anchors``, written into ``out`` when given (views of a larger whole)."""
+    if out is not None:
+        out.unit[:] = events.unit[anchors]
+        out.pos.fill(-1)
+        out.pos[:, 0] = anchors
+        out.reached.fill(1)
+        out.stop.fill(Stop.COMPLETE)
+        out.stop_pos.fill(-1)
+        return out
     pos = np.full((len(anchors), steps), -1, dtype=np.int64)
     pos[:, 0] = anchors
-    return (pos, np.ones(len(anchors), dtype=np.int64), np.full(len(anchors), Stop.COMPLETE, dtype=np.int8),
-            np.full(len(anchors), -1, dtype=np.int64))
+    return Attempts(events.unit[anchors], pos, np.ones(len(anchors), dtype=np.int64),
+                    np.full(len(anchors), Stop.COMPLETE, dtype=np.int8), np.full(len(anchors), -1, dtype=np.int64))
 
 
 def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -> np.ndarray:
@@ -158,10 +191,11 @@ def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
 
 
 def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
-                   within: Sequence[int | None], after: Sequence[int | None]) -> Attempts:
+                   within: Sequence[int | None], after: Sequence[int | None], out: Attempts | None = None) -> Attempts:
     """Rules 3.2-3.5 and 4.3: greedy earliest match per step, ties in step order, no reuse."""
-    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
-    unit, t1 = events.unit[anchors], events.ts[anchors]
+    att = _start(events, anchors, len(masks), out)
+    pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
+    t1 = events.ts[anchors]
     cur, live = anchors.copy(), np.arange(len(anchors))
     for k in range(1, len(masks)):
         positions = np.flatnonzero(masks[k])
@@ -189,14 +223,15 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         live = _advance(k, live, found & in_window & in_limit, cand, code, found, pos, reached, stop, stop_pos, cur)
         if not len(live):
             break
-    return Attempts(unit, pos, reached, stop, stop_pos)
+    return att
 
 
 def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
-                  within: Sequence[int | None], after: Sequence[int | None]) -> Attempts:
+                  within: Sequence[int | None], after: Sequence[int | None], out: Attempts | None = None) -> Attempts:
     """Rule 4.1: step k+1 must be the unit's very next event. ``events`` holds every event."""
-    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
-    unit, t1 = events.unit[anchors], events.ts[anchors]
+    att = _start(events, anchors, len(masks), out)
+    pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
+    t1 = events.ts[anchors]
     cur, live = anchors.copy(), np.arange(len(anchors))
     n = len(events)
     for k in range(1, len(masks)):
@@ -214,13 +249,15 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
                         pos, reached, stop, stop_pos, cur)
         if not len(live):
             break
-    return Attempts(unit, pos, reached, stop, stop_pos)
+    return att
 
 
-def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int) -> Attempts:
+def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
+               out: Attempts | None = None) -> Attempts:
     """Rule 4.2: after the step-1 event, each other step is checked on its own inside the window."""
-    pos, reached, stop, stop_pos = _start(events, anchors, len(masks))
-    unit, t1 = events.unit[anchors], events.ts[anchors]
+    att = _start(events, anchors, len(masks), out)
+    pos, reached, stop, unit = att.pos, att.reached, att.stop, att.unit
+    t1 = events.ts[anchors]
     late = np.zeros(len(anchors), dtype=bool)
     for k in range(1, len(masks)):
         positions = np.flatnonzero(masks[k])
@@ -237,7 +274,7 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
     reached += (pos[:, 1:] >= 0).sum(axis=1)
     done = reached == len(masks)
     stop[~done] = np.where(late[~done], Stop.WINDOW, Stop.NO_MATCH)
-    return Attempts(unit, pos, reached, stop, stop_pos)
+    return att
 
 
 def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[tuple[np.ndarray, int, int]],

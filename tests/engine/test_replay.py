@@ -35,3 +35,14 @@ def test_packed_order_is_unit_then_time_then_input_order(rows):
     ts = np.array([t for _, t in rows], dtype=np.int64)
     expected = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
     assert unit_time_order(unit, ts).tolist() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 4)), max_size=60))
+def test_sorting_in_two_threads_gives_the_one_thread_order(rows):
+    unit = np.array([u for u, _ in rows], dtype=np.int64)
+    ts = np.array([t for _, t in rows], dtype=np.int64) * 1_000_000_000
+    one = SortedEvents.build(unit, ts, np.arange(len(rows)))
+    two = SortedEvents.build(unit, ts, np.arange(len(rows)), threads=2)
+    assert two.row.tolist() == one.row.tolist()
+    assert two.unit.tolist() == one.unit.tolist() and two.ts.tolist() == one.ts.tolist()
