@@ -350,6 +350,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         seen = _Halves.of(names.filter(pa.array(np.bincount(user if every else user[usable], minlength=len(names)) > 0)))
     keep = usable if only is None else (category_in(event, only) if every else usable & category_in(event, only))
     mask = pa.array(keep) if prop_cols is not None else None
+    keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
     in_use = stamps.values if every else stamps.values[usable]
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
     return _Piece(
