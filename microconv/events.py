@@ -232,7 +232,6 @@ class _Scan:
         self.event: list[pd.Series] = []
         self.props: list[dict[str, pd.Series]] = []
         self.names: dict[str, None] = {}
-        self.seen_users: list[_Halves] = []
         self.rows = 0
         self.first: int | None = None
         self.last: int | None = None
@@ -276,8 +275,6 @@ class _Scan:
             self.rows += piece.usable
             self.first = piece.first if self.first is None else min(self.first, piece.first)
             self.last = piece.last if self.last is None else max(self.last, piece.last)
-        if piece.users_seen is not None:
-            self.seen_users.append(piece.users_seen)
         self.users.append(piece.user)
         self.ts.append(piece.ts)
         self.event.append(piece.event)
@@ -287,14 +284,14 @@ class _Scan:
         event = pd.api.types.union_categoricals(self.event, ignore_order=True)
         event = pd.Categorical(event).add_categories([n for n in self.names if n not in set(event.categories)])
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]")).tz_localize("UTC")
-        frame = pd.DataFrame({"user": _categorical_ids(self.users), "ts": ts, "event": event})
+        users, distinct = _categorical_ids(self.users)
+        frame = pd.DataFrame({"user": users, "ts": ts, "event": event})
         if self.props:
             props = _concat([pd.DataFrame(p) for p in self.props])
             for key, values in _derive(dict(props.items()), self.config).items():
                 frame[key[5:]] = values.reset_index(drop=True)
         frame = _per_user(frame, self.config)
-        users_seen = _count_distinct(self.seen_users) if self.count_users else None
-        log = LogSummary(self.rows, users_seen, self.first, self.last)
+        log = LogSummary(self.rows, distinct if self.count_users else None, self.first, self.last)
         return Events(frame, sources, self.only, log)
 
 
@@ -308,7 +305,6 @@ class _Piece:
     usable: int
     first: int | None
     last: int | None
-    users_seen: _Halves | None                   # the piece's distinct ids of usable rows, when counting users
     user: _Ids                                   # kept rows from here on
     ts: np.ndarray
     event: pd.Series
@@ -345,9 +341,6 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     usable = ~unusable
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows
-    seen = None
-    if count_users and n_usable:
-        seen = _Halves.of(names.filter(pa.array(np.bincount(user if every else user[usable], minlength=len(names)) > 0)))
     keep = usable if only is None else (category_in(event, only) if every else usable & category_in(event, only))
     mask = pa.array(keep) if prop_cols is not None else None
     keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
@@ -357,7 +350,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         rows=rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
         first=int(in_use.min()) * stamps.scale if n_usable else None,
         last=int(in_use.max()) * stamps.scale if n_usable else None,
-        users_seen=seen, user=_Ids.of(user[keep], names),
+        user=_Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None)),
         ts=stamps.values[keep] * stamps.scale,
         event=pd.Series(pd.Categorical.from_codes(codes[keep], dtype=event.dtype, validate=False)),
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
@@ -545,14 +538,17 @@ class _Halves:
 
 @dataclass
 class _Ids:
-    """The kept rows' ids of one piece: its distinct ids (in halves) and a code into them per row."""
+    """The ids of one piece: its distinct ids (in halves) and, per kept row, a code into them. When
+    users are counted, the distinct ids are those of every usable row, so that one hash gives both
+    the count and the kept rows' codes; otherwise only those of the kept rows."""
 
     names: _Halves
     codes: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, names: pa.Array) -> _Ids:
-        used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    def of(cls, codes: np.ndarray, names: pa.Array, usable: np.ndarray | None) -> _Ids:
+        """``codes`` of the kept rows and ``usable`` ones (given when users are counted) into ``names``."""
+        used = np.flatnonzero(np.bincount(codes if usable is None else usable, minlength=len(names)))
         renumber = np.zeros(len(names), dtype=np.int32)
         renumber[used] = np.arange(len(used), dtype=np.int32)
         return cls(_Halves.of(names.take(pa.array(used))), renumber[codes])
@@ -565,15 +561,12 @@ def _both_halves(pieces: Sequence[_Halves], hash_one: Callable[[pa.ChunkedArray]
         return list(pool.map(hash_one, parts))
 
 
-def _count_distinct(pieces: Sequence[_Halves]) -> int:
-    return sum(len(u) for u in _both_halves(pieces, pc.unique))
-
-
-def _categorical_ids(pieces: Sequence[_Ids]) -> pd.Series:
-    """The kept rows' ids as a categorical of their text: the pieces' distinct ids are hashed once,
-    each half in its own thread; codes of the second half follow those of the first. Factorized
-    categories are unique by construction, so the dtype is built without pandas' check, which
-    re-hashes them all (as costly as the factorize itself with millions of users)."""
+def _categorical_ids(pieces: Sequence[_Ids]) -> tuple[pd.Series, int]:
+    """The kept rows' ids as a categorical of their text, and how many distinct ids the pieces
+    hold: their distinct ids are hashed once, each half in its own thread; codes of the second
+    half follow those of the first; ids no kept row has are then dropped from the categories.
+    Factorized categories are unique by construction, so the dtype is built without pandas'
+    check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
     def encode(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         coded = pc.dictionary_encode(ids)
         codes = [c.indices.to_numpy(zero_copy_only=False) for c in coded.chunks]
@@ -590,13 +583,19 @@ def _categorical_ids(pieces: Sequence[_Ids]) -> pd.Series:
         code_of[side] = second[at[1]:at[1] + sizes[1]] + len(names0)
         codes.append(code_of[piece.codes])
         at = [at[0] + sizes[0], at[1] + sizes[1]]
-    categories = pd.Index(pa.concat_arrays([names0, names1]).to_pandas())
+    names = pa.concat_arrays([names0, names1])
+    codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    if len(used) < len(names):
+        renumber = np.zeros(len(names), dtype=np.int32)
+        renumber[used] = np.arange(len(used), dtype=np.int32)
+        codes = renumber[codes]
+    categories = pd.Index((names if len(used) == len(names) else names.take(pa.array(used))).to_pandas())
     try:
         dtype = pd.CategoricalDtype._from_fastpath(categories, False)
     except AttributeError:                  # a pandas without the fast path: the checked one
         dtype = pd.CategoricalDtype(categories)
-    codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False)), len(names)
 
 
 def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:

@@ -59,9 +59,14 @@ class Replay:
     kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
 
     @cached_property
+    def counted_kept(self) -> np.ndarray:
+        """Per counted unit (``unit[kept]`` order): the index of its counted attempt."""
+        return self.counted[self.kept]
+
+    @cached_property
     def counted_pos(self) -> np.ndarray:
         """Per counted unit (``unit[kept]`` order): its counted attempt's sorted position per step, -1 if not reached."""
-        return self.attempts.pos[self.counted[self.kept]]
+        return self.attempts.pos[self.counted_kept]
 
     @cached_property
     def step_times(self) -> np.ndarray:
@@ -249,7 +254,7 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     if rep.plan.order == "any":
         times = rep.step_times
         return times[units, end] - times[units, start]
-    attempt, pos, ts = rep.counted[rep.kept][units], rep.attempts.pos, rep.events.ts
+    attempt, pos, ts = rep.counted_kept[units], rep.attempts.pos, rep.events.ts
     return ts[pos[attempt, end]] - ts[pos[attempt, start]]
 
 
