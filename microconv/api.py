@@ -108,12 +108,12 @@ def analyze(
                          last_ts=index.last_ts, **about) if trend is not None and "trend" in reports else None,
                 time_to_convert(rep, **about) if "time" in reports else None)
 
-    tasks = [partial(one_funnel, name) for name in replayed]
-    if wants_micro:
-        tasks.append(partial(micro_report, config, index, goal, population=log.users))
+    # The micro report, the longest single task, goes first so that the funnels fill the other thread.
+    tasks = ([partial(micro_report, config, index, goal, population=log.users)] if wants_micro else []) + [
+        partial(one_funnel, name) for name in replayed]
     outcomes = _run_all(tasks, index, [config.funnels[n].count for n in replayed], share_sort=len(chosen) > 1)
-    per_funnel = outcomes[:len(replayed)]
-    micro = outcomes[-1] if wants_micro else None
+    micro = outcomes[0] if wants_micro else None
+    per_funnel = outcomes[1:] if wants_micro else outcomes
     results = [f[0] for f in per_funnel] if "funnels" in reports else []
     breakdowns, trends, times = ([f[i] for f in per_funnel if f[i] is not None] for i in (1, 2, 3))
     stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
