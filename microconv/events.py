@@ -460,10 +460,9 @@ def _line_of(src: Source):
     return lambda i: f"{base}: row {i + 1}"
 
 
-def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = (),
-                        arrow: Sequence[str] = ()) -> dict[str, pd.Series]:
-    """One pandas Series per plan key (``text`` keys: an Arrow string column instead; ``arrow``
-    keys: the Arrow column as it is, when it is a plain column)."""
+def _columns_from_table(table: pa.Table, plan, rows: int, arrow: Sequence[str] = ()) -> dict[str, pd.Series]:
+    """One pandas Series of ``rows`` per plan key (``arrow`` keys: the Arrow column as it is, when it
+    is a plain column). ``rows`` is given: a table of no columns, concatenated, forgets its rows."""
     out: dict = {}
     json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for key, (col, path) in plan.items():
@@ -473,7 +472,7 @@ def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = 
             out[key] = _struct_path(table.select([col]), (col, *path))
         elif path:
             json_paths.setdefault(col, []).append((key, path))
-        elif key in text or key in arrow:
+        elif key in arrow:
             out[key] = table.column(col)
         else:
             out[key] = table.column(col).to_pandas()
@@ -481,8 +480,6 @@ def _columns_from_table(table: pa.Table, plan, rows: int, text: Sequence[str] = 
         fields = _json_fields(table.column(col), [p for _, p in wanted])
         for (key, _), values in zip(wanted, fields):
             out[key] = values
-    for key in text:
-        out[key] = _as_text(out[key])
     return out
 
 
@@ -548,10 +545,18 @@ class _Ids:
     @classmethod
     def of(cls, codes: np.ndarray, names: pa.Array, usable: np.ndarray | None) -> _Ids:
         """``codes`` of the kept rows and ``usable`` ones (given when users are counted) into ``names``."""
-        used = np.flatnonzero(np.bincount(codes if usable is None else usable, minlength=len(names)))
-        renumber = np.zeros(len(names), dtype=np.int32)
-        renumber[used] = np.arange(len(used), dtype=np.int32)
-        return cls(_Halves.of(names.take(pa.array(used))), renumber[codes])
+        used, codes = _drop_unused(codes, len(names), codes if usable is None else usable)
+        return cls(_Halves.of(names.take(pa.array(used))), codes)
+
+
+def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The names (of ``size``) that ``present`` codes use, and ``codes`` renumbered into those."""
+    used = np.flatnonzero(np.bincount(present, minlength=size))
+    if len(used) == size:
+        return used, codes
+    renumber = np.zeros(size, dtype=np.int32)
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    return used, renumber[codes]
 
 
 def _both_halves(pieces: Sequence[_Halves], hash_one: Callable[[pa.ChunkedArray], object]) -> list:
@@ -585,11 +590,7 @@ def _categorical_ids(pieces: Sequence[_Ids]) -> tuple[pd.Series, int]:
         at = [at[0] + sizes[0], at[1] + sizes[1]]
     names = pa.concat_arrays([names0, names1])
     codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
-    if len(used) < len(names):
-        renumber = np.zeros(len(names), dtype=np.int32)
-        renumber[used] = np.arange(len(used), dtype=np.int32)
-        codes = renumber[codes]
+    used, codes = _drop_unused(codes, len(names), codes)
     categories = pd.Index((names if len(used) == len(names) else names.take(pa.array(used))).to_pandas())
     try:
         dtype = pd.CategoricalDtype._from_fastpath(categories, False)

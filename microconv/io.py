@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from .errors import DataError
 
 BLOCK_BYTES = 16 << 20  # CSV bytes per parse block (Arrow parses blocks in parallel)
-PIECE_ROWS = 1 << 20    # rows per piece handed out by Source.batches for CSV and JSON Lines
+PIECE_ROWS = 1 << 20    # rows per piece handed out by Source.pieces for CSV and JSON Lines
 COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
