@@ -105,10 +105,8 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     anchors = _anchors(events, masks[0], plan)
     cuts = _cuts(events.unit[anchors], threads)
     att = Attempts.empty(len(anchors), len(masks))
-    if len(cuts) > 2:                       # what the threads would each build lazily, built once
-        events.tie_start(anchors[:0])
-        if any(plan.after):
-            events.first_at_or_after(anchors[:0], anchors[:0], anchors[:0])
+    if len(cuts) > 2:
+        events.prepare(keys=any(plan.after))
 
     def part(lo: int, hi: int) -> _Part:
         return _replay_part(events, anchors[lo:hi], att.rows(lo, hi), masks, exclusions, plan, last_ts, units.open)
@@ -118,10 +116,8 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     else:
         with ThreadPoolExecutor(len(cuts) - 1, thread_name_prefix="microconv-replay") as pool:
             done = list(pool.map(part, cuts[:-1], cuts[1:]))
-    return Replay(plan, units, events, att, *_join(done, cuts[:-1]))
-
-
-SPLIT_MIN_EVENTS = 200_000   # below this, a second thread costs more than it saves
+    joined = _join(done, cuts[:-1])
+    return Replay(plan, units, events, att, *(getattr(joined, f.name) for f in fields(_Part)))
 
 
 def _cuts(unit: np.ndarray, parts: int) -> list[int]:
@@ -136,7 +132,8 @@ def _cuts(unit: np.ndarray, parts: int) -> list[int]:
 
 @dataclass(frozen=True)
 class _Part:
-    """What :class:`Replay` holds per attempt and per unit, for one run of whole units' attempts."""
+    """What :class:`Replay` holds per attempt and per unit, for one run of whole units' attempts
+    (its fields are Replay's last ones, in the same order)."""
 
     spoiled: np.ndarray
     open: np.ndarray
@@ -174,15 +171,12 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
     return _Part(spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
 
 
-def _join(parts: Sequence[_Part], first_attempt: Sequence[int]) -> list[np.ndarray]:
-    """The runs' arrays as one, in :class:`Replay`'s order; counted attempts shifted to the whole."""
+def _join(parts: Sequence[_Part], first_attempt: Sequence[int]) -> _Part:
+    """The runs as one; counted attempts shifted to the whole."""
     if len(parts) == 1:
-        one = parts[0]
-        return [one.spoiled, one.open, one.unit, one.best, one.counted, one.in_progress, one.kept]
-    joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(_Part) if f.name != "counted"}
-    counted = np.concatenate([np.where(p.counted >= 0, p.counted + at, -1) for p, at in zip(parts, first_attempt)])
-    return [joined["spoiled"], joined["open"], joined["unit"], joined["best"], counted, joined["in_progress"],
-            joined["kept"]]
+        return parts[0]
+    shifted = [replace(p, counted=np.where(p.counted >= 0, p.counted + at, -1)) for p, at in zip(parts, first_attempt)]
+    return _Part(*(np.concatenate([getattr(p, f.name) for p in shifted]) for f in fields(_Part)))
 
 
 def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> np.ndarray:

@@ -119,6 +119,13 @@ class SortedEvents:
         out[inside] = bounds[1, run[np.searchsorted(where, out[inside])]]
         return out
 
+    def prepare(self, keys: bool = False) -> None:
+        """Build the lazy lookups now, before threads share these events (ties; with ``keys``, the
+        (unit, time) keys of :meth:`first_at_or_after`), so that no two threads build them."""
+        self._ties
+        if keys:
+            self._key
+
     @cached_property
     def _key(self) -> tuple[np.ndarray, np.ndarray]:
         """A scalar that orders like (unit, time): unit * (#distinct times + 1) + rank of the time."""
@@ -157,20 +164,16 @@ class Attempts:
                         self.stop_pos[lo:hi])
 
 
-def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None):
+def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None) -> Attempts:
     """Attempts from ``anchors``, written into ``out`` when given (views of a larger whole)."""
-    if out is not None:
-        out.unit[:] = events.unit[anchors]
-        out.pos.fill(-1)
-        out.pos[:, 0] = anchors
-        out.reached.fill(1)
-        out.stop.fill(Stop.COMPLETE)
-        out.stop_pos.fill(-1)
-        return out
-    pos = np.full((len(anchors), steps), -1, dtype=np.int64)
-    pos[:, 0] = anchors
-    return Attempts(events.unit[anchors], pos, np.ones(len(anchors), dtype=np.int64),
-                    np.full(len(anchors), Stop.COMPLETE, dtype=np.int8), np.full(len(anchors), -1, dtype=np.int64))
+    out = Attempts.empty(len(anchors), steps) if out is None else out
+    out.unit[:] = events.unit[anchors]
+    out.pos.fill(-1)
+    out.pos[:, 0] = anchors
+    out.reached.fill(1)
+    out.stop.fill(Stop.COMPLETE)
+    out.stop_pos.fill(-1)
+    return out
 
 
 def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -> np.ndarray:
