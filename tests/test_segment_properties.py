@@ -134,6 +134,11 @@ def attribution_for(draw_or_data, kind: str, n_steps: int) -> str:
     return f"step:{draw_or_data.draw(st.integers(1, n_steps), label='N of step:N')}" if kind == "step" else kind
 
 
+def draw_attribution(data, n_steps: int) -> str:
+    """Any attribution, ``step:N`` with N drawn among the funnel's steps."""
+    return attribution_for(data, data.draw(st.sampled_from(ATTRIBUTIONS), label="attribution"), n_steps)
+
+
 def same_number(got, want, what: str) -> None:
     if got is None or want is None or (isinstance(got, float) and math.isnan(got)):
         got = None if got is None or (isinstance(got, float) and math.isnan(got)) else got
@@ -183,8 +188,7 @@ def test_breakdown_matches_reference_with_options(data):
     """The same with mature-only, since/until, entry first, limits, exclusions and sessions drawn."""
     scenario = data.draw(scenarios(vary=frozenset({"entry", "limits", "exclude", "count", "range", "mature_only"})),
                          label="scenario")
-    attribution = attribution_for(data, data.draw(st.sampled_from(ATTRIBUTIONS), label="attribution"),
-                                  len(scenario.steps))
+    attribution = draw_attribution(data, len(scenario.steps))
     check_breakdown(scenario, attribution, data.draw(st.sampled_from([1, 2, 3, 0]), label="top"))
 
 
@@ -193,8 +197,7 @@ def test_breakdown_matches_reference_with_options(data):
 def test_breakdown_matches_reference_date_range_and_mature_only(data):
     """Rules 4.7 and 4.8.3 under a breakdown: only entrants in range, in-progress units left out."""
     scenario = data.draw(scenarios(vary=frozenset({"range", "mature_only"})), label="scenario")
-    attribution = attribution_for(data, data.draw(st.sampled_from(ATTRIBUTIONS), label="attribution"),
-                                  len(scenario.steps))
+    attribution = draw_attribution(data, len(scenario.steps))
     check_breakdown(scenario, attribution, data.draw(st.sampled_from([1, 2, 3]), label="top"))
 
 
@@ -205,8 +208,7 @@ def test_segments_add_up_to_the_funnel(data):
     and the segments table's entrants, share, converted and rate follow from them."""
     scenario = data.draw(scenarios(vary=frozenset({"entry", "exclude", "count", "range", "mature_only"})),
                          label="scenario")
-    attribution = attribution_for(data, data.draw(st.sampled_from(ATTRIBUTIONS), label="attribution"),
-                                  len(scenario.steps))
+    attribution = draw_attribution(data, len(scenario.steps))
     top = data.draw(st.sampled_from([1, 2, 3, 0]), label="top")
     note(scenario.describe({"attribution": attribution, "top": top}))
     funnel = reference_funnel(scenario.rows, scenario.steps, scenario.window, **scenario.options)
@@ -264,8 +266,7 @@ def check_segment_stats(scenario: Scenario, attribution: str, top: int) -> None:
 def test_segment_statistics_on_small_logs(data):
     """Rules 8.2.4-8.2.5 on the usual small logs: Wilson interval, rest rate, Fisher's test, BH."""
     scenario = data.draw(scenarios(vary=frozenset({"count", "mature_only"})), label="scenario")
-    attribution = attribution_for(data, data.draw(st.sampled_from(ATTRIBUTIONS), label="attribution"),
-                                  len(scenario.steps))
+    attribution = draw_attribution(data, len(scenario.steps))
     check_segment_stats(scenario, attribution, data.draw(st.sampled_from([1, 2, 3, 0]), label="top"))
 
 
