@@ -31,31 +31,63 @@ def unit_time_order(unit: np.ndarray, ts: np.ndarray, threads: int = 1) -> np.nd
     """Positions sorted by (unit, time, position): rule 1.4's order. With 2 threads, the units up
     to the middle code and those above it are sorted apart, one per thread: all of the first come
     before the second, so the two orders side by side are the whole order."""
+    return sort_by_unit_time(unit, ts, threads)[0]
+
+
+def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`unit_time_order`, with ``unit`` and ``ts`` in that order (read off the sort, not gathered again)."""
     if threads < 2 or len(unit) < 2 or unit.min() == unit.max():
-        return _unit_time_order(unit, ts)
+        return _sort_by_unit_time(unit, ts)
     low = unit <= (int(unit.min()) + int(unit.max())) // 2
     parts = [np.flatnonzero(low), np.flatnonzero(~low)]
-    order = np.empty(len(unit), dtype=np.intp)
+    order, unit_out, ts_out = (np.empty(len(unit), dtype=np.int64), np.empty_like(unit), np.empty_like(ts))
 
     def sort(part: np.ndarray, lo: int) -> None:
-        order[lo:lo + len(part)] = part[_unit_time_order(unit[part], ts[part])]
+        sub, sub_unit, sub_ts = _sort_by_unit_time(unit[part], ts[part])
+        hi = lo + len(part)
+        order[lo:hi], unit_out[lo:hi], ts_out[lo:hi] = part[sub], sub_unit, sub_ts
 
     with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
         list(pool.map(sort, parts, [0, len(parts[0])]))
-    return order
+    return order, unit_out, ts_out
 
 
-def _unit_time_order(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """:func:`unit_time_order` in one thread.
+def _sort_by_unit_time(unit: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sort_by_unit_time` in one thread.
+
+    Exports are mostly in time order, at least per user, so the events are first sorted by
+    (unit, position), packed into one int64: a plain ``np.sort``, several times faster than any
+    argsort. That is already (unit, time, position) except in units whose times go back somewhere
+    in input order; only those units' events are sorted again, by (unit, time) stably."""
+    n = len(unit)
+    row_bits = max(int(n - 1).bit_length(), 1)
+    if n == 0 or unit.min() < 0 or int(unit.max()).bit_length() + row_bits > 63:
+        order = _unit_time_argsort(unit, ts)
+        return order, unit[order], ts[order]
+    key = (unit.astype(np.int64) << row_bits) | np.arange(n, dtype=np.int64)
+    key.sort()
+    order = key & ((1 << row_bits) - 1)
+    key >>= row_bits
+    sorted_unit, sorted_ts = key.astype(unit.dtype, copy=False), ts[order]
+    back = (sorted_unit[1:] == sorted_unit[:-1]) & (sorted_ts[1:] < sorted_ts[:-1])
+    if back.any():
+        unsorted = np.zeros(int(sorted_unit[-1]) + 1, dtype=bool)
+        unsorted[sorted_unit[1:][back]] = True
+        again = np.flatnonzero(unsorted[sorted_unit])        # whole units, so their slots stay theirs
+        within = _unit_time_argsort(sorted_unit[again], sorted_ts[again])
+        order[again], sorted_ts[again] = order[again][within], sorted_ts[again][within]
+    return order, sorted_unit, sorted_ts
+
+
+def _unit_time_argsort(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """(unit, time, position) order by one stable argsort.
 
     Unit and time are packed into one int64 (time counted from the earliest, in its coarsest
-    whole unit: s, ms, us or ns) and sorted with one stable argsort, about twice as fast as
-    ``np.lexsort`` of the two keys; when they do not fit in 63 bits, lexsort it is."""
+    whole unit: s, ms, us or ns), about twice as fast as ``np.lexsort`` of the two keys; when
+    they do not fit in 63 bits, lexsort it is."""
     if len(unit) == 0:
         return np.zeros(0, dtype=np.int64)
-    same = unit[1:] == unit[:-1]
-    if (unit[1:] >= unit[:-1]).all() and not (same & (ts[1:] < ts[:-1])).any():
-        return np.arange(len(unit))         # already in order (a log sorted by user and time)
     t = ts - ts.min()
     for step in (1_000_000_000, 1_000_000, 1_000):
         if not (t % step).any():
@@ -78,8 +110,8 @@ class SortedEvents:
 
     @classmethod
     def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray, threads: int = 1) -> SortedEvents:
-        order = unit_time_order(unit, ts, threads)
-        return cls(unit[order], ts[order], rows[order])
+        order, unit, ts = sort_by_unit_time(unit, ts, threads)
+        return cls(unit, ts, rows[order])
 
     @classmethod
     def from_order(cls, unit: np.ndarray, ts: np.ndarray, order: np.ndarray) -> SortedEvents:

@@ -46,3 +46,33 @@ def test_sorting_in_two_threads_gives_the_one_thread_order(rows):
     two = SortedEvents.build(unit, ts, np.arange(len(rows)), threads=2)
     assert two.row.tolist() == one.row.tolist()
     assert two.unit.tolist() == one.unit.tolist() and two.ts.tolist() == one.ts.tolist()
+
+
+def _spy_argsort(monkeypatch) -> list[list[int]]:
+    """The units handed to the stable argsort, per call."""
+    from microconv.engine import replay
+    calls, real = [], replay._unit_time_argsort
+    monkeypatch.setattr(replay, "_unit_time_argsort", lambda u, t: calls.append(u.tolist()) or real(u, t))
+    return calls
+
+
+def test_a_log_in_time_order_is_sorted_without_an_argsort(monkeypatch):
+    calls = _spy_argsort(monkeypatch)
+    unit = np.array([2, 0, 1, 0, 2, 0])
+    ts = np.array([1, 1, 2, 3, 3, 9]) * 1_000_000_000
+    assert unit_time_order(unit, ts).tolist() == [1, 3, 5, 2, 0, 4]
+    assert calls == []
+
+
+def test_only_the_units_whose_times_go_back_are_sorted_again(monkeypatch):
+    calls = _spy_argsort(monkeypatch)
+    unit = np.array([0, 1, 1, 2, 1, 0])
+    ts = np.array([5, 4, 6, 1, 5, 7]) * 1_000_000_000   # unit 1 goes back from 6 to 5; 0 and 2 do not
+    assert unit_time_order(unit, ts).tolist() == [0, 5, 1, 4, 2, 3]
+    assert calls == [[1, 1, 1]]
+
+
+def test_unit_codes_too_wide_to_pack_with_positions_still_sort():
+    unit = np.array([2**62, 0, 2**62, 0])
+    ts = np.array([3, 2, 1, 2])
+    assert unit_time_order(unit, ts).tolist() == [1, 3, 2, 0]
