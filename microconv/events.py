@@ -501,12 +501,17 @@ def _piece_ids(values) -> tuple[np.ndarray, pa.Array]:
     codes, names, base = [], [], 0
     for chunk in values.chunks:
         words = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
-        words = pc.utf8_trim_whitespace(words)
-        blank = pc.equal(pc.binary_length(words), 0).fill_null(True).to_numpy(zero_copy_only=False)
-        lookup = np.append(np.where(blank, -1, np.arange(base, base + len(words))), -1).astype(np.int32)
+        trimmed = pc.utf8_trim_whitespace(words)
+        length = pc.binary_length(trimmed)
         index = chunk.indices
-        codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
-        names.append(words)
+        if not index.null_count and not words.null_count and pc.min(length).as_py() != 0:   # no id blank
+            codes.append(index.to_numpy().astype(np.int32, copy=False) + np.int32(base) if base
+                         else index.to_numpy().astype(np.int32, copy=False))
+        else:
+            blank = pc.equal(length, 0).fill_null(True).to_numpy(zero_copy_only=False)
+            lookup = np.append(np.where(blank, -1, np.arange(base, base + len(words))), -1).astype(np.int32)
+            codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
+        names.append(trimmed)
         base += len(words)
     return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
             pa.concat_arrays(names) if names else pa.array([], pa.string()))

@@ -637,3 +637,14 @@ def test_one_code_per_distinct_id_across_row_groups_and_files(tmp_path):
     assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
     assert events.summary.users == 5
     assert report.dropped == {"without a user id": 1}
+
+
+def test_piece_ids_code_each_chunk_after_the_ones_before():
+    """A CSV piece can hold several chunks, each with its own dictionary: codes point into the
+    names of all chunks side by side; blank and missing ids are -1 (rule 1.1)."""
+    from microconv.events import _piece_ids
+    clean = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1], pa.int32()), pa.array(["u1", "u2"]))
+    messy = pa.DictionaryArray.from_arrays(pa.array([0, None, 2, 1], pa.int32()), pa.array([" u2 ", "  ", "u3"]))
+    codes, names = _piece_ids(pa.chunked_array([clean, messy]))
+    assert codes.tolist() == [1, 0, 1, 2, -1, 4, -1]
+    assert names.to_pylist() == ["u1", "u2", "u2", "", "u3"]
