@@ -141,15 +141,15 @@ class Source:
             if groups == 0:
                 schema = self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=list(dictionary)).schema_arrow)
                 return [lambda: schema.empty_table().select(list(columns))]
-            return [partial(self._row_group, i, list(columns), list(dictionary)) for i in range(groups)]
+            return [partial(self._row_group, i, list(columns), list(dictionary), groups == 1) for i in range(groups)]
         table = self.read(columns, dictionary, text)
         return [partial(table.slice, start, PIECE_ROWS) for start in range(0, max(table.num_rows, 1), PIECE_ROWS)]
 
-    def _row_group(self, i: int, columns: list[str], dictionary: list[str]) -> pa.Table:
-        """One row group, decoded in the calling thread: callers read two at a time, and Arrow's
-        own threads on top of that cost about 40% more CPU for the same decoding."""
+    def _row_group(self, i: int, columns: list[str], dictionary: list[str], threads: bool) -> pa.Table:
+        """One row group, decoded in the calling thread unless it is the only one: callers read two
+        at a time, and Arrow's own threads on top of that cost about 40% more CPU."""
         return self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=dictionary)
-                           .read_row_group(i, columns, use_threads=False))
+                           .read_row_group(i, columns, use_threads=threads))
 
     def _guard(self, read):
         try:
