@@ -12,7 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import microconv
 from microconv import DataError
@@ -648,3 +651,31 @@ def test_piece_ids_code_each_chunk_after_the_ones_before():
     codes, names = _piece_ids(pa.chunked_array([clean, messy]))
     assert codes.tolist() == [1, 0, 1, 2, -1, 4, -1]
     assert names.to_pylist() == ["u1", "u2", "u2", "", "u3"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["", "u1", "u2", "u10", "a@b.co", "é", "x" * 40, "2", "20", "02"]),
+                         max_size=12), max_size=5), st.booleans())
+def test_ids_hashed_in_parts_name_each_row_its_own_id(pieces, counted):
+    """However ids fall into pieces and parts, each kept row gets back its own id, and equal ids one code."""
+    from microconv.events import _categorical_ids, _Ids
+    ids = []
+    for rows in pieces:
+        names = pa.array(["never used", *dict.fromkeys(rows)])      # in order of first appearance
+        codes = np.array([names.to_pylist().index(r) for r in rows], dtype=np.int32)
+        keep = codes[::2]                                      # every other row is kept
+        ids.append(_Ids.of(keep, names, codes if counted else None))
+    users, distinct = _categorical_ids(ids, every_name_kept=not counted)
+    assert users.astype(object).tolist() == [r for rows in pieces for r in rows[::2]]
+    assert len(users.cat.categories) == len(set(users.cat.categories))
+    assert set(users.cat.categories) == {r for rows in pieces for r in rows[::2]}
+    assert distinct == (len({r for rows in pieces for r in rows}) if counted else len(users.cat.categories))
+
+
+def test_the_part_of_an_id_depends_only_on_its_bytes():
+    from microconv.events import _part_of
+    ids = pa.array(["", "abc", "u1", "", "abc", "é", "u1"])
+    whole = _part_of(ids)
+    assert whole[0] == whole[3] and whole[1] == whole[4] and whole[2] == whole[6]
+    assert _part_of(ids.slice(3)).tolist() == whole[3:].tolist()
+    assert _part_of(pa.array(["", ""])).tolist() == [0, 0]
