@@ -157,14 +157,16 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
     is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
 
     clean = np.where(spoiled, 0, att.reached)
-    starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, int)
+    new_unit = np.r_[True, att.unit[1:] != att.unit[:-1]] if len(att.unit) else np.zeros(0, bool)
+    starts = np.flatnonzero(new_unit)
+    group = np.cumsum(new_unit) - 1                      # per attempt, its unit's index in starts
     best = np.maximum.reduceat(clean, starts) if len(starts) else np.zeros(0, dtype=np.int64)
-    sizes = np.diff(np.r_[starts, len(att.unit)])
-    best_each = np.repeat(best, sizes)
+    best_each = best[group]
     hits = np.flatnonzero((clean == best_each) & (best_each > 0))
     counted = np.full(len(starts), -1, dtype=np.int64)
-    first_hit = np.r_[True, att.unit[hits][1:] != att.unit[hits][:-1]] if len(hits) else np.zeros(0, bool)
-    counted[np.searchsorted(att.unit[starts], att.unit[hits[first_hit]])] = hits[first_hit]
+    hit_group = group[hits]
+    first_hit = np.r_[True, hit_group[1:] != hit_group[:-1]] if len(hits) else np.zeros(0, bool)
+    counted[hit_group[first_hit]] = hits[first_hit]
     any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
     kept = (best > 0) & ~(in_progress & plan.mature_only)

@@ -223,6 +223,15 @@ def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -
     return won
 
 
+def _count_before(mask: np.ndarray) -> np.ndarray:
+    """Per sorted position, and one past the end: how many positions before it ``mask`` holds. The
+    same as ``np.searchsorted(np.flatnonzero(mask), position)`` for every position, by one cumsum
+    instead of a binary search per attempt."""
+    out = np.zeros(len(mask) + 1, dtype=np.int32 if len(mask) < 2**31 else np.int64)
+    np.cumsum(mask, out=out[1:])
+    return out
+
+
 def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
     return True if within is None else delta <= within
 
@@ -244,7 +253,7 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         if after[k]:
             j = events.first_at_or_after(positions, who, events.ts[at] + after[k])
         else:
-            j = np.searchsorted(positions, events.tie_start(at))
+            j = _count_before(masks[k])[events.tie_start(at)]
         shared = np.logical_or.reduce(masks[:k]) & masks[k]
         for _ in range(k if shared.any() else 0):      # an event can serve one step only (3.4)
             clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[live, :k]).any(axis=1)
@@ -301,7 +310,7 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
         if len(positions) == 0:
             continue
         last = len(positions) - 1
-        j = np.searchsorted(positions, events.tie_start(anchors))
+        j = _count_before(masks[k])[events.tie_start(anchors)]
         j = j + ((j <= last) & (positions[np.minimum(j, last)] == anchors))
         cand = positions[np.minimum(j, last)]
         found = (j <= last) & (events.unit[cand] == unit)
@@ -330,7 +339,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
             continue
         last = len(positions) - 1
         start = att.pos[:, lo]
-        j = np.searchsorted(positions, events.tie_end(np.maximum(start, 0)))
+        j = _count_before(mask)[events.tie_end(np.maximum(start, 0))]
         cand = positions[np.minimum(j, last)]
         inside = (start >= 0) & (j <= last) & (events.unit[cand] == att.unit)
         end = att.pos[:, hi]
