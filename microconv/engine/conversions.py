@@ -17,7 +17,7 @@ from ..config import Config, Conversion
 from ..events import SESSION
 from . import units as unit_kinds
 from .matching import match_mask
-from .replay import unit_time_order
+from .replay import sort_by_unit_time, unit_time_order
 
 NEVER = np.iinfo(np.int64).max
 
@@ -70,7 +70,7 @@ class EventIndex:
         hits = match_mask(self.frame, conv)
         if conv.count is None:
             return hits
-        return hits & _reached(_running_count(self.users.code, self.order_for(self.users), hits), conv.count)
+        return _reached_at(self.users.code, self._ts, hits, conv.count)
 
     def _session_mask(self, conv: Conversion) -> np.ndarray:
         sessions = self.sessions.code
@@ -78,7 +78,7 @@ class EventIndex:
         threshold = conv.session
         if threshold.pages is not None:
             pages = match_mask(self.frame, conv)  # reads conv.events: page_view unless 'event' says
-            reached &= pages & _reached(_running_count(sessions, self.order_for(self.sessions), pages), threshold.pages)
+            reached &= _reached_at(sessions, self._ts, pages, threshold.pages)
         if threshold.duration is not None:
             elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
             reached &= _reached(elapsed, threshold.duration)
@@ -110,17 +110,16 @@ def _reached(level: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
     return level >= amount if op == ">=" else level > amount
 
 
-def _running_count(group: np.ndarray, order: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """Per event: how many flagged events of its group came at or before it; ``order`` sorts by (group, time)."""
-    if len(order) == 0:
-        return np.zeros(0, dtype=np.int64)
-    g, f = group[order], flags[order].astype(np.int64)
-    total = np.cumsum(f)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    before_group = (total - f)[starts]
-    sizes = np.diff(np.r_[starts, len(g)])
-    out = np.empty(len(g), dtype=np.int64)
-    out[order] = total - np.repeat(before_group, sizes)
+def _reached_at(group: np.ndarray, ts: np.ndarray, flags: np.ndarray, threshold: tuple[str, float]) -> np.ndarray:
+    """Flagged events at which their group's running count of flagged events (in rule 1.4's order)
+    has reached ``threshold``. Only the flagged events are sorted: the count of an event is its
+    place among its group's flagged events, plus one."""
+    rows = np.flatnonzero(flags)
+    order, unit, _ = sort_by_unit_time(group[rows], ts[rows])
+    starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]]) if len(unit) else np.zeros(0, dtype=np.int64)
+    count = np.arange(1, len(unit) + 1) - np.repeat(starts, np.diff(np.r_[starts, len(unit)]))
+    out = np.zeros(len(flags), dtype=bool)
+    out[rows[order]] = _reached(count, threshold)
     return out
 
 

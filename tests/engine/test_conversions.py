@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import microconv
 from microconv.engine.conversions import EventIndex
@@ -94,3 +96,17 @@ def test_bad_thresholds_are_config_errors(bad, message):
     with pytest.raises(microconv.ConfigError) as err:
         microconv.parse_config({"conversions": {"c": bad}})
     assert message in str(err.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.booleans()), max_size=40), st.integers(1, 3))
+def test_threshold_holds_from_the_nth_flagged_event_of_the_group(rows, n):
+    """``_reached_at`` against its definition: a flagged event's count is how many flagged events of
+    its group come at or before it in (time, input order)."""
+    from microconv.engine.conversions import _reached_at
+    group = np.array([g for g, _, _ in rows], dtype=np.int64)
+    ts = np.array([t for _, t, _ in rows], dtype=np.int64) * 1_000_000_000
+    flags = np.array([f for _, _, f in rows], dtype=bool)
+    expected = [f and sum(1 for j, (h, u, e) in enumerate(rows) if e and h == g and (u, j) <= (t, i)) >= n
+                for i, (g, t, f) in enumerate(rows)]
+    assert _reached_at(group, ts, flags, (">=", n)).tolist() == expected
