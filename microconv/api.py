@@ -134,7 +134,7 @@ def _run_all(tasks: Sequence[Callable[[], object]], index: EventIndex, counts: S
     for kind in dict.fromkeys(counts):
         units = index.units(kind)
         if share_sort and units.nests:
-            index.order_for(units)
+            index.sorted_for(units)
     with ThreadPoolExecutor(2, thread_name_prefix="microconv-engine") as pool:
         return list(pool.map(lambda task: task(), tasks))
 
@@ -273,8 +273,8 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         value=_values(config, index, funnel),
     )
     units = index.units(funnel.count)
-    order = index.order_for(units) if funnel.order == "strict" or (share_sort and units.nests) else None
-    return replay(frame, plan, units, index.last_ts, order, threads=threads)
+    shared = funnel.order == "strict" or (share_sort and units.nests)
+    return replay(frame, plan, units, index.last_ts, index.sorted_for(units) if shared else None, threads=threads)
 
 
 def step_names(funnel: Funnel) -> list[str]:

@@ -17,7 +17,7 @@ from ..config import Config, Conversion
 from ..events import SESSION
 from . import units as unit_kinds
 from .matching import match_mask
-from .replay import sort_by_unit_time, unit_time_order
+from .replay import SortedEvents, sort_by_unit_time
 
 NEVER = np.iinfo(np.int64).max
 
@@ -29,18 +29,33 @@ class EventIndex:
         self.config, self.frame, self.last_ts = config, frame, last_ts
         self._masks: dict[str, np.ndarray] = {}
         self._numbers: dict[str, np.ndarray] = {}
+        self._sorted: dict[str, SortedEvents] = {}
 
     def units(self, kind: str) -> unit_kinds.Units:
         return self.users if kind == "users" else self.sessions
 
     def order_for(self, units: unit_kinds.Units) -> np.ndarray:
         """Every event in (unit, time, input order) order; the shared sort when the units nest in it."""
-        return self.order if units.nests else unit_time_order(units.code, self._ts)
+        return self.sorted_for(units).row
 
-    @cached_property
+    def sorted_for(self, units: unit_kinds.Units) -> SortedEvents:
+        """Every event sorted by (unit, time, input order), with units and times in that order: built
+        once per kind of unit and run; funnels take their events from it by a filter, not a sort."""
+        if units.kind not in self._sorted:
+            if units.kind == "users":
+                self._sorted[units.kind] = SortedEvents.build(units.code, self._ts, np.arange(len(self.frame)),
+                                                              threads=2)
+            elif units.nests:                     # gap sessions: the users' order, session codes
+                by_user = self.sorted_for(self.users)
+                self._sorted[units.kind] = SortedEvents(units.code[by_user.row], by_user.ts, by_user.row)
+            else:
+                self._sorted[units.kind] = SortedEvents.build(units.code, self._ts, np.arange(len(self.frame)))
+        return self._sorted[units.kind]
+
+    @property
     def order(self) -> np.ndarray:
         """Every event in (user, time, input order): the one full sort a run shares (in two threads)."""
-        return unit_kinds.time_order(self.frame, threads=2)
+        return self.sorted_for(self.users).row
 
     @cached_property
     def users(self) -> unit_kinds.Units:

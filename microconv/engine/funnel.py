@@ -86,17 +86,17 @@ SPLIT_MIN_EVENTS = 200_000   # below this, a second thread costs more than it sa
 
 
 def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
-           order: np.ndarray | None = None, threads: int = 1) -> Replay:
+           every: SortedEvents | None = None, threads: int = 1) -> Replay:
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
-    ``order`` may give every event sorted by (unit, time): strict order then needs no sort of its
+    ``every`` may give every event sorted by (unit, time): strict order then needs no sort of its
     own, and the others take their events from it (a filter instead of a sort). With ``threads``
     2, the attempts are cut in two at a unit boundary and each run filled in by its own thread:
     units never share an attempt, so the two halves are exactly the one replay."""
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
     threads = threads if len(frame) >= SPLIT_MIN_EVENTS else 1
-    if order is not None:
-        events = SortedEvents.from_order(units.code, ts_all, order if wanted is None else order[wanted[order]])
+    if every is not None:
+        events = every if wanted is None else every.subset(wanted[every.row])
     else:
         rows = np.arange(len(frame)) if wanted is None else np.flatnonzero(wanted)
         events = SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads)

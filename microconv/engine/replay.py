@@ -113,10 +113,9 @@ class SortedEvents:
         order, unit, ts = sort_by_unit_time(unit, ts, threads)
         return cls(unit, ts, rows[order])
 
-    @classmethod
-    def from_order(cls, unit: np.ndarray, ts: np.ndarray, order: np.ndarray) -> SortedEvents:
-        """All events, in an order already known to be by (unit, time, input order)."""
-        return cls(unit[order], ts[order], order)
+    def subset(self, keep: np.ndarray) -> SortedEvents:
+        """The events where ``keep`` (a flag per position), still in order."""
+        return SortedEvents(self.unit[keep], self.ts[keep], self.row[keep])
 
     def __len__(self) -> int:
         return len(self.unit)
