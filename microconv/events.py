@@ -229,7 +229,7 @@ class _Scan:
         self.count_users = count_users
         self.users: list[_Ids] = []
         self.ts: list[np.ndarray] = []
-        self.event: list[pd.Series] = []
+        self.event: list[tuple[np.ndarray, list[str]]] = []     # per piece: kept rows' codes into its names
         self.props: list[dict[str, pd.Series]] = []
         self.names: dict[str, None] = {}
         self.rows = 0
@@ -277,13 +277,17 @@ class _Scan:
             self.last = piece.last if self.last is None else max(self.last, piece.last)
         self.users.append(piece.user)
         self.ts.append(piece.ts)
-        self.event.append(piece.event)
+        self.event.append((piece.event, piece.names))
 
     def events(self, sources: tuple[str, ...]) -> Events:
         """The canonical frame of the kept rows, and the summary of all rows."""
-        event = pd.api.types.union_categoricals(self.event, ignore_order=True)
-        event = pd.Categorical(event).add_categories([n for n in self.names if n not in set(event.categories)])
-        ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]")).tz_localize("UTC")
+        names = list(self.names)                    # every event name seen, in order of first appearance
+        where = {name: i for i, name in enumerate(names)}
+        codes = [np.array([where[n] for n in piece_names], dtype=np.int32)[piece_codes]
+                 for piece_codes, piece_names in self.event]
+        event = pd.Categorical.from_codes(np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
+                                          categories=pd.Index(names, dtype="str"), validate=False)
+        ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
         users, distinct = _categorical_ids(self.users, every_name_kept=not self.count_users)
         frame = pd.DataFrame({"user": users, "ts": ts, "event": event})
         if self.props:
@@ -307,7 +311,7 @@ class _Piece:
     last: int | None
     user: _Ids                                   # kept rows from here on
     ts: np.ndarray
-    event: pd.Series
+    event: np.ndarray                            # code into ``names``
     props: pa.Table | None
     bad_ts: int                                  # unparseable timestamps of rows with a user
     with_user: int
@@ -317,16 +321,12 @@ class _Piece:
 def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
                  only: frozenset[str] | None, count_users: bool) -> _Piece:
     """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
-    raw = _columns_from_table(table, core, table.num_rows, arrow=("user", "timestamp"))
-    event, rows = raw["event"], table.num_rows
+    raw = _columns_from_table(table, core, table.num_rows, arrow=("user", "timestamp", "event"))
+    rows = table.num_rows
     user, names = _piece_ids(raw["user"])
     no_user = user < 0
     stamps = _stamps(raw["timestamp"], config)
-    if not isinstance(event.dtype, pd.CategoricalDtype):
-        event = event.astype("string").astype("category")
-    if event.cat.categories.dtype != "str":
-        event = event.cat.rename_categories(event.cat.categories.astype("str"))
-    codes = event.cat.codes.to_numpy()
+    codes, event_names = _event_codes(raw["event"])
     unusable = no_user | stamps.missing | (codes < 0)
     dropped: dict[str, tuple[int, np.ndarray]] = {}
     bad_ts = None
@@ -341,23 +341,49 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     usable = ~unusable
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows
-    keep = usable if only is None else (category_in(event, only) if every else usable & category_in(event, only))
+    if only is not None:
+        wanted = np.append(np.isin(np.array(event_names, dtype=object), list(only)), False)[codes]
+    keep = usable if only is None else (wanted if every else usable & wanted)
     mask = pa.array(keep) if prop_cols is not None else None
     keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
     in_use = stamps.values if every else stamps.values[usable]
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
     return _Piece(
-        rows=rows, dropped=dropped, names=[str(c) for c in event.cat.categories], usable=n_usable,
+        rows=rows, dropped=dropped, names=event_names, usable=n_usable,
         first=int(in_use.min()) * stamps.scale if n_usable else None,
         last=int(in_use.max()) * stamps.scale if n_usable else None,
         user=_Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None)),
         ts=stamps.values[keep] * stamps.scale,
-        event=pd.Series(pd.Categorical.from_codes(codes[keep], dtype=event.dtype, validate=False)),
+        event=codes[keep],
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
         bad_ts=0 if bad_ts is None else int(np.count_nonzero(bad_ts)),
         with_user=rows - int(np.count_nonzero(no_user)),
         first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
     )
+
+
+def _event_codes(values) -> tuple[np.ndarray, list[str]]:
+    """Rule 1.2's event names of one piece: a code per row into the piece's distinct names (as
+    text), -1 where missing. Parquet and CSV event columns are read dictionary-encoded, so this
+    looks at a few dozen names per chunk, not at a string per row."""
+    if isinstance(values, pd.Series):
+        values = pa.chunked_array([pa.array(values.astype("string"), type=pa.string(), from_pandas=True)])
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values if pa.types.is_string(values.type) else values.cast(pa.string()))
+    where: dict[str, int] = {}
+    codes = []
+    for chunk in values.chunks:
+        dictionary = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
+        lookup = np.array([-1 if n is None else where.setdefault(n, len(where)) for n in dictionary.to_pylist()] + [-1],
+                          dtype=np.int32)
+        index = chunk.indices
+        if not index.null_count and (lookup[:-1] == np.arange(len(lookup) - 1)).all():
+            codes.append(index.to_numpy().astype(np.int32, copy=False))      # the usual: names as they are
+        else:
+            codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
+    if len(codes) == 1:
+        return codes[0], list(where)
+    return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)), list(where)
 
 
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}

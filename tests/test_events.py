@@ -679,3 +679,14 @@ def test_the_part_of_an_id_depends_only_on_its_bytes():
     assert whole[0] == whole[3] and whole[1] == whole[4] and whole[2] == whole[6]
     assert _part_of(ids.slice(3)).tolist() == whole[3:].tolist()
     assert _part_of(pa.array(["", ""])).tolist() == [0, 0]
+
+
+def test_event_codes_skip_missing_names_in_the_dictionary_and_across_chunks():
+    from microconv.events import _event_codes
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2], pa.int32()), pa.array(["view", None, "buy"]))
+    second = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["cart", "view"]))
+    codes, names = _event_codes(pa.chunked_array([first, second]))
+    assert [names[c] if c >= 0 else None for c in codes] == ["view", None, None, "buy", "cart", "view"]
+    assert sorted(names) == ["buy", "cart", "view"]
+    codes, names = _event_codes(pa.chunked_array([pa.array([3, None, 3, 7])]))      # numbers: their digits
+    assert [names[c] if c >= 0 else None for c in codes] == ["3", None, "3", "7"]
