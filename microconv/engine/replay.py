@@ -212,14 +212,22 @@ def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -
     the others stopped (``code``, and ``cand`` as the culprit where ``seen``); returns the attempts
     still live, so that each step only looks at the attempts that reached the one before."""
     failed = ~ok
-    stop[live[failed]] = code[failed]
+    stop[_pick(live, failed)] = code[failed]
     culprit = failed & seen
-    stop_pos[live[culprit]] = cand[culprit]
-    won = live[ok]
+    stop_pos[_pick(live, culprit)] = cand[culprit]
+    won = _pick(live, ok)
     pos[won, k] = cand[ok]
     reached[won] += 1
     cur[won] = cand[ok]
     return won
+
+
+EVERY = slice(None)   # ``live`` before the first step narrows it: every attempt, indexed as views
+
+
+def _pick(live: np.ndarray | slice, flags: np.ndarray) -> np.ndarray:
+    """The attempts of ``live`` where ``flags``."""
+    return np.flatnonzero(flags) if isinstance(live, slice) else live[flags]
 
 
 def _count_before(mask: np.ndarray) -> np.ndarray:
@@ -241,7 +249,7 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
     att = _start(events, anchors, len(masks), out)
     pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
     t1 = events.ts[anchors]
-    cur, live = anchors.copy(), np.arange(len(anchors))
+    cur, live = anchors.copy(), EVERY
     for k in range(1, len(masks)):
         positions = np.flatnonzero(masks[k])
         if len(positions) == 0:
@@ -277,7 +285,7 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
     att = _start(events, anchors, len(masks), out)
     pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
     t1 = events.ts[anchors]
-    cur, live = anchors.copy(), np.arange(len(anchors))
+    cur, live = anchors.copy(), EVERY
     n = len(events)
     for k in range(1, len(masks)):
         at = cur[live]
