@@ -91,7 +91,7 @@ def _row(name, conv, did, converted, revenue, average, macro) -> dict:
         "lift": lift, "lift_low": low, "lift_high": high, "p_value": p, "significant": False,
         "too_few": min(n1, n0) < MIN_GROUP or min(n1, n0) * (a + c) / len(did) < MIN_EXPECTED,
         "value_per_conversion": with_rate * average if average is not None else np.nan,
-        "revenue": exact_sum(revenue[did]) if revenue is not None else np.nan,
+        "revenue": exact_sum(revenue[np.flatnonzero(did & (revenue != 0))]) if revenue is not None else np.nan,
     }
 
 
@@ -100,7 +100,7 @@ def _revenue(index: EventIndex, macro: str, value: str | None, present: np.ndarr
     if value is None:
         return None, None
     frame = index.frame
-    hit = index.mask(macro)
+    hit = np.flatnonzero(index.mask(macro))
     amounts = index.numbers(value)[hit]
     per_user = np.zeros(len(frame["user"].cat.categories))
     np.add.at(per_user, frame["user"].cat.codes.to_numpy()[hit], np.nan_to_num(amounts))

@@ -108,7 +108,7 @@ class EventIndex:
 
     def first_by_user(self, name: str) -> np.ndarray:
         """Per user code: the first time (ns) conversion ``name`` happened, NEVER if it did not."""
-        hit = self.mask(name)
+        hit = np.flatnonzero(self.mask(name))
         first = np.full(len(self.frame["user"].cat.categories), NEVER, dtype=np.int64)
         np.minimum.at(first, self.frame["user"].cat.codes.to_numpy()[hit], self._ts[hit])
         return first
