@@ -319,14 +319,14 @@ def test_entry_first_never_goes_further_than_the_best_attempt(scenario):
     assert all(first[u] <= best[u] for u in first), {u: (first[u], best[u]) for u in first if first[u] > best[u]}
 
 
-def _replay(scenario, threads: int):
+def _replay(scenario, threads: int, share_sort: bool = False):
     rows, steps, window, options = scenario
     options = {k: v for k, v in options.items() if k not in ("since", "until", "mature_only")}
     cfg = microconv.parse_config(funnel_config(steps, window, **options))
     raw = {"user_id": [str(u) for u, _, _ in rows], "timestamp": [EPOCH.value // 10**9 + t for _, t, _ in rows],
            "event_name": [e for *_, e in rows]}
     events, _ = microconv.canonicalize(pd.DataFrame(raw), cfg)
-    return replay_funnel(cfg, events.frame, "f", threads=threads)
+    return replay_funnel(cfg, events.frame, "f", threads=threads, share_sort=share_sort)
 
 
 @settings(max_examples=300, deadline=None)
@@ -338,3 +338,16 @@ def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
         assert getattr(one.attempts, name).tolist() == getattr(two.attempts, name).tolist(), name
     for name in ("spoiled", "open", "unit", "best", "counted", "in_progress", "kept"):
         assert getattr(one, name).tolist() == getattr(two, name).tolist(), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count"})))
+def test_a_replay_from_the_runs_shared_sort_is_the_replay_from_its_own(scenario):
+    """Several funnels take their events and masks from one sort of every event (api.replay_funnel's
+    share_sort): the same attempts, positions and counts as a funnel sorting its own events."""
+    own, shared = _replay(scenario, 1), _replay(scenario, 1, share_sort=True)
+    assert own.events.row.tolist() == shared.events.row.tolist()
+    for name in ("unit", "pos", "reached", "stop", "stop_pos"):
+        assert getattr(own.attempts, name).tolist() == getattr(shared.attempts, name).tolist(), name
+    for name in ("spoiled", "open", "unit", "best", "counted", "in_progress", "kept"):
+        assert getattr(own, name).tolist() == getattr(shared, name).tolist(), name
