@@ -28,38 +28,19 @@ class Stop(IntEnum):
 
 
 def unit_time_order(unit: np.ndarray, ts: np.ndarray, threads: int = 1) -> np.ndarray:
-    """Positions sorted by (unit, time, position): rule 1.4's order. With 2 threads, the units up
-    to the middle code and those above it are sorted apart, one per thread: all of the first come
-    before the second, so the two orders side by side are the whole order."""
+    """Positions sorted by (unit, time, position): rule 1.4's order."""
     return sort_by_unit_time(unit, ts, threads)[0]
 
 
 def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`unit_time_order`, with ``unit`` and ``ts`` in that order (read off the sort, not gathered again)."""
-    if threads < 2 or len(unit) < 2 or unit.min() == unit.max():
-        return _sort_by_unit_time(unit, ts)
-    low = unit <= (int(unit.min()) + int(unit.max())) // 2
-    parts = [np.flatnonzero(low), np.flatnonzero(~low)]
-    order, unit_out, ts_out = (np.empty(len(unit), dtype=np.int64), np.empty_like(unit), np.empty_like(ts))
-
-    def sort(part: np.ndarray, lo: int) -> None:
-        sub, sub_unit, sub_ts = _sort_by_unit_time(unit[part], ts[part])
-        hi = lo + len(part)
-        order[lo:hi], unit_out[lo:hi], ts_out[lo:hi] = part[sub], sub_unit, sub_ts
-
-    with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
-        list(pool.map(sort, parts, [0, len(parts[0])]))
-    return order, unit_out, ts_out
-
-
-def _sort_by_unit_time(unit: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`sort_by_unit_time` in one thread.
+    """:func:`unit_time_order`, with ``unit`` and ``ts`` in that order (read off the sort, not gathered again).
 
     Exports are mostly in time order, at least per user, so the events are first sorted by
     (unit, position), packed into one int64: a plain ``np.sort``, several times faster than any
     argsort. That is already (unit, time, position) except in units whose times go back somewhere
-    in input order; only those units' events are sorted again, by (unit, time) stably."""
+    in input order; only those units' events are sorted again, by (unit, time) stably, in
+    ``threads`` runs of whole units."""
     n = len(unit)
     row_bits = max(int(n - 1).bit_length(), 1)
     if n == 0 or unit.min() < 0 or int(unit.max()).bit_length() + row_bits > 63:
@@ -75,9 +56,23 @@ def _sort_by_unit_time(unit: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np
         unsorted = np.zeros(int(sorted_unit[-1]) + 1, dtype=bool)
         unsorted[sorted_unit[1:][back]] = True
         again = np.flatnonzero(unsorted[sorted_unit])        # whole units, so their slots stay theirs
-        within = _unit_time_argsort(sorted_unit[again], sorted_ts[again])
+        within = _argsort_in_runs(sorted_unit[again], sorted_ts[again], threads)
         order[again], sorted_ts[again] = order[again][within], sorted_ts[again][within]
     return order, sorted_unit, sorted_ts
+
+
+RESORT_SPLIT_MIN = 100_000   # events to sort again below which a second thread costs more than it saves
+
+
+def _argsort_in_runs(unit: np.ndarray, ts: np.ndarray, threads: int) -> np.ndarray:
+    """:func:`_unit_time_argsort` of events already grouped by unit (ascending), in ``threads``
+    runs of whole units, one thread each: the runs' orders side by side are the whole order."""
+    cut = int(np.searchsorted(unit, unit[len(unit) // 2])) if threads >= 2 and len(unit) >= RESORT_SPLIT_MIN else 0
+    if cut == 0:
+        return _unit_time_argsort(unit, ts)
+    with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
+        first, second = pool.map(_unit_time_argsort, (unit[:cut], unit[cut:]), (ts[:cut], ts[cut:]))
+    return np.concatenate([first, second + cut])
 
 
 def _unit_time_argsort(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
