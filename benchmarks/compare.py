@@ -1,8 +1,8 @@
 """microconv against ClickHouse `windowFunnel` (chdb) and DuckDB on the same Parquet log.
 
 Each engine runs as its own child process (imports, reading, computing, printing: what a
-cron job pays); wall time is the median of ``--repeat`` runs and peak memory the largest
-RSS seen by ``wait4``. Before timing, the script checks that all three give identical users
+cron job pays), one run of each per round so that each round compares runs made side by side;
+wall time is the median of ``--repeat`` rounds and peak memory the largest RSS seen by ``wait4``. Before timing, the script checks that all three give identical users
 per step for the benchmark funnel (view_item -> add_to_cart -> begin_checkout -> purchase,
 7 days, ordered), so the comparison is of the same answer.
 
@@ -109,11 +109,14 @@ def main() -> None:
     }
     wanted = opts.only.split(",")
     engines = {k: v for k, v in engines.items() if k.split()[0] in wanted}
-    results, counts = {}, {}
-    for name, (cmd, parse) in engines.items():
-        runs = [run(cmd) for _ in range(opts.repeat)]
-        counts[name] = parse(runs[0][2])
-        results[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
+    # Round-robin, one run of each engine per round: the machine's speed drifts from minute to
+    # minute, so each round's ratios compare runs made side by side.
+    runs: dict[str, list] = {name: [] for name in engines}
+    for _ in range(opts.repeat):
+        for name, (cmd, _) in engines.items():
+            runs[name].append(run(cmd))
+    counts = {name: parse(runs[name][0][2]) for name, (_, parse) in engines.items()}
+    results = {name: (statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
     size = log.stat().st_size / 2**20
     print(f"log: {log.name}, {opts.events:,} events, {opts.users:,} users, {size:,.0f} MiB; median of {opts.repeat}")
     same = len(set(counts.values())) == 1
@@ -121,11 +124,14 @@ def main() -> None:
     for name, c in counts.items():
         print(f"  {name:<18} {c}")
     base = results.get("microconv")
-    print("| engine | wall | peak RSS | bytes/event | microconv / engine |")
-    print("|---|---:|---:|---:|---:|")
+    print("| engine | wall (median) | peak RSS | bytes/event | microconv / engine: of medians | per round (median) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, (wall, peak) in results.items():
-        ratio = f"{base[0] / wall:.2f}×" if base else ""
-        print(f"| {name} | {wall:.2f} s | {peak / 2**20:,.0f} MiB | {peak / opts.events:.0f} | {ratio} |")
+        ratio = per_round = ""
+        if base:
+            rounds = [m[0] / r[0] for m, r in zip(runs["microconv"], runs[name])]
+            ratio, per_round = f"{base[0] / wall:.2f}×", f"{statistics.median(rounds):.2f}×"
+        print(f"| {name} | {wall:.2f} s | {peak / 2**20:,.0f} MiB | {peak / opts.events:.0f} | {ratio} | {per_round} |")
     if not same:
         sys.exit(1)
 
