@@ -55,7 +55,7 @@ class EventIndex:
 
     @property
     def order(self) -> np.ndarray:
-        """Every event in (user, time, input order): the one full sort a run shares (in two threads)."""
+        """Every event in (user, time, input order): the one full sort a run shares."""
         return self.sorted_for(self.users).row
 
     @cached_property
