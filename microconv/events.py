@@ -367,13 +367,16 @@ def _event_codes(values) -> tuple[np.ndarray, list[str]]:
     text), -1 where missing. Parquet and CSV event columns are read dictionary-encoded, so this
     looks at a few dozen names per chunk, not at a string per row."""
     if isinstance(values, pd.Series):
-        values = pa.chunked_array([pa.array(values.astype("string"), type=pa.string(), from_pandas=True)])
+        values = pa.chunked_array([_names_as_text(values)])
     if not pa.types.is_dictionary(values.type):
-        values = pc.dictionary_encode(values if pa.types.is_string(values.type) else values.cast(pa.string()))
+        values = pc.dictionary_encode(values if pa.types.is_string(values.type) else _names_as_text(values))
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
     where: dict[str, int] = {}
     codes = []
     for chunk in values.chunks:
-        dictionary = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
+        dictionary = (chunk.dictionary if pa.types.is_string(chunk.dictionary.type)
+                      else _names_as_text(chunk.dictionary))
         lookup = np.array([-1 if n is None else where.setdefault(n, len(where)) for n in dictionary.to_pylist()] + [-1],
                           dtype=np.int32)
         index = chunk.indices
@@ -384,6 +387,16 @@ def _event_codes(values) -> tuple[np.ndarray, list[str]]:
     if len(codes) == 1:
         return codes[0], list(where)
     return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)), list(where)
+
+
+def _names_as_text(values) -> pa.Array:
+    """Event names of another type as text: integers as their digits (also in a column with
+    missing values, which pandas would make floats), anything else as pandas writes it (3.0
+    stays "3.0", True stays "True")."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)) and pa.types.is_integer(values.type):
+        return values.cast(pa.string())
+    values = values.to_pandas() if isinstance(values, (pa.Array, pa.ChunkedArray)) else values
+    return pa.array(pd.Series(values).astype("string"), type=pa.string(), from_pandas=True)
 
 
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}

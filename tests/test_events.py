@@ -690,3 +690,11 @@ def test_event_codes_skip_missing_names_in_the_dictionary_and_across_chunks():
     assert sorted(names) == ["buy", "cart", "view"]
     codes, names = _event_codes(pa.chunked_array([pa.array([3, None, 3, 7])]))      # numbers: their digits
     assert [names[c] if c >= 0 else None for c in codes] == ["3", None, "3", "7"]
+
+
+def test_event_names_of_other_types_read_as_pandas_writes_them():
+    from microconv.events import _event_codes
+    codes, names = _event_codes(pa.chunked_array([pa.array([3.0, None, 2.5])]))
+    assert [names[c] if c >= 0 else None for c in codes] == ["3.0", None, "2.5"]
+    codes, names = _event_codes(pa.chunked_array([pa.array([True, False])]))
+    assert [names[c] for c in codes] == ["True", "False"]
