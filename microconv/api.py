@@ -111,7 +111,8 @@ def analyze(
     # The micro report, the longest single task, goes first so that the funnels fill the other thread.
     tasks = ([partial(micro_report, config, index, goal, population=log.users)] if wants_micro else []) + [
         partial(one_funnel, name) for name in replayed]
-    outcomes = _run_all(tasks, index, [config.funnels[n].count for n in replayed], share_sort=len(chosen) > 1)
+    outcomes = _run_all(tasks, index, [(config.funnels[n].count, config.funnels[n].order) for n in replayed],
+                        share_sort=len(chosen) > 1)
     micro = outcomes[0] if wants_micro else None
     per_funnel = outcomes[1:] if wants_micro else outcomes
     results = [f[0] for f in per_funnel] if "funnels" in reports else []
@@ -124,16 +125,16 @@ def analyze(
                           tuple(times))
 
 
-def _run_all(tasks: Sequence[Callable[[], object]], index: EventIndex, counts: Sequence[str],
+def _run_all(tasks: Sequence[Callable[[], object]], index: EventIndex, funnels: Sequence[tuple[str, str]],
              share_sort: bool) -> list:
     """Run the funnels' and the micro report's computations, two at a time when there are several:
     they only read the shared index, and numpy releases the GIL for the long array work. What the
     index caches lazily (units, the run's sort) is built first, so no two threads build it."""
     if len(tasks) < 2:
         return [task() for task in tasks]
-    for kind in dict.fromkeys(counts):
+    for kind, order in dict.fromkeys(funnels):           # (funnel count, funnel order)
         units = index.units(kind)
-        if share_sort and units.nests:
+        if order == "strict" or (share_sort and units.nests):
             index.sorted_for(units)
     with ThreadPoolExecutor(2, thread_name_prefix="microconv-engine") as pool:
         return list(pool.map(lambda task: task(), tasks))

@@ -53,9 +53,10 @@ def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
     sorted_unit, sorted_ts = key.astype(unit.dtype, copy=False), ts[order]
     back = (sorted_unit[1:] == sorted_unit[:-1]) & (sorted_ts[1:] < sorted_ts[:-1])
     if back.any():
-        unsorted = np.zeros(int(sorted_unit[-1]) + 1, dtype=bool)
-        unsorted[sorted_unit[1:][back]] = True
-        again = np.flatnonzero(unsorted[sorted_unit])        # whole units, so their slots stay theirs
+        run = np.cumsum(np.r_[False, sorted_unit[1:] != sorted_unit[:-1]])     # per position, its unit's run
+        unsorted = np.zeros(int(run[-1]) + 1, dtype=bool)
+        unsorted[run[1:][back]] = True
+        again = np.flatnonzero(unsorted[run])               # whole units, so their slots stay theirs
         within = _argsort_in_runs(sorted_unit[again], sorted_ts[again], threads)
         order[again], sorted_ts[again] = order[again][within], sorted_ts[again][within]
     return order, sorted_unit, sorted_ts
@@ -83,6 +84,8 @@ def _unit_time_argsort(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
     they do not fit in 63 bits, lexsort it is."""
     if len(unit) == 0:
         return np.zeros(0, dtype=np.int64)
+    if int(ts.max()) - int(ts.min()) > np.iinfo(np.int64).max:      # a span of over 292 years
+        return np.lexsort((ts, unit))
     t = ts - ts.min()
     for step in (1_000_000_000, 1_000_000, 1_000):
         if not (t % step).any():

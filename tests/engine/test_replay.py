@@ -80,3 +80,10 @@ def test_unit_codes_too_wide_to_pack_with_positions_still_sort():
     unit = np.array([2**62, 0, 2**62, 0])
     ts = np.array([3, 2, 1, 2])
     assert unit_time_order(unit, ts).tolist() == [1, 3, 2, 0]
+
+
+def test_sparse_unit_codes_and_a_span_of_centuries_still_sort():
+    unit = np.array([2**40, 2**40, 5])
+    assert unit_time_order(unit, np.array([2, 1, 9])).tolist() == [2, 1, 0]
+    ts = np.array([7 * 10**18, -8 * 10**18 + 1, 0])
+    assert unit_time_order(np.zeros(3, dtype=np.int64), ts).tolist() == [1, 2, 0]
