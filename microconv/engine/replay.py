@@ -27,9 +27,9 @@ class Stop(IntEnum):
     EXCLUDED = 6      # an exclusion event fell inside the attempt
 
 
-def unit_time_order(unit: np.ndarray, ts: np.ndarray, threads: int = 1) -> np.ndarray:
+def unit_time_order(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Positions sorted by (unit, time, position): rule 1.4's order."""
-    return sort_by_unit_time(unit, ts, threads)[0]
+    return sort_by_unit_time(unit, ts)[0]
 
 
 def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1

@@ -24,10 +24,10 @@ class Units:
     nests: bool = True        # sorting by (user, time) also sorts by (unit, time): users, gap sessions
 
 
-def time_order(frame: pd.DataFrame, threads: int = 1) -> np.ndarray:
+def time_order(frame: pd.DataFrame) -> np.ndarray:
     """Frame rows sorted by (user, time, input order): rule 1.4. Sessions nest in it too."""
     user = frame["user"].cat.codes.to_numpy()
-    return unit_time_order(user, frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), threads)
+    return unit_time_order(user, frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64"))
 
 
 def users(frame: pd.DataFrame) -> Units:
