@@ -377,16 +377,10 @@ def _event_codes(values) -> tuple[np.ndarray, list[str]]:
     for chunk in values.chunks:
         dictionary = (chunk.dictionary if pa.types.is_string(chunk.dictionary.type)
                       else _names_as_text(chunk.dictionary))
-        lookup = np.array([-1 if n is None else where.setdefault(n, len(where)) for n in dictionary.to_pylist()] + [-1],
+        lookup = np.array([-1 if n is None else where.setdefault(n, len(where)) for n in dictionary.to_pylist()],
                           dtype=np.int32)
-        index = chunk.indices
-        if not index.null_count and (lookup[:-1] == np.arange(len(lookup) - 1)).all():
-            codes.append(index.to_numpy().astype(np.int32, copy=False))      # the usual: names as they are
-        else:
-            codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
-    if len(codes) == 1:
-        return codes[0], list(where)
-    return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)), list(where)
+        codes.append(_through(chunk.indices, lookup))
+    return _joined(codes), list(where)
 
 
 def _names_as_text(values) -> pa.Array:
@@ -542,18 +536,32 @@ def _piece_ids(values) -> tuple[np.ndarray, pa.Array]:
         words = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
         trimmed = pc.utf8_trim_whitespace(words)
         length = pc.binary_length(trimmed)
-        index = chunk.indices
-        if not index.null_count and not words.null_count and pc.min(length).as_py() != 0:   # no id blank
-            codes.append(index.to_numpy().astype(np.int32, copy=False) + np.int32(base) if base
-                         else index.to_numpy().astype(np.int32, copy=False))
-        else:
-            blank = pc.equal(length, 0).fill_null(True).to_numpy(zero_copy_only=False)
-            lookup = np.append(np.where(blank, -1, np.arange(base, base + len(words))), -1).astype(np.int32)
-            codes.append(lookup[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()])
+        lookup = np.arange(base, base + len(words), dtype=np.int32)
+        if words.null_count or pc.min(length).as_py() == 0:
+            lookup[pc.equal(length, 0).fill_null(True).to_numpy(zero_copy_only=False)] = -1
+        codes.append(_through(chunk.indices, lookup))
         names.append(trimmed)
         base += len(words)
-    return (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
-            pa.concat_arrays(names) if names else pa.array([], pa.string()))
+    return _joined(codes), pa.concat_arrays(names) if names else pa.array([], pa.string())
+
+
+def _through(index: pa.Array, lookup: np.ndarray) -> np.ndarray:
+    """Per row of a dictionary chunk, ``lookup`` of its index into the dictionary, -1 where the
+    index is missing. When ``lookup`` only adds the same number to every index (the usual case:
+    nothing blank, no name seen before), the indices are taken as they are, not gathered."""
+    lookup = lookup.astype(np.int32, copy=False)
+    shift = np.int32(lookup[0]) if len(lookup) else np.int32(0)
+    if not index.null_count and (lookup == np.arange(shift, shift + len(lookup), dtype=np.int32)).all():
+        indices = index.to_numpy().astype(np.int32, copy=False)
+        return indices + shift if shift else indices
+    return np.append(lookup, np.int32(-1))[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()]
+
+
+def _joined(codes: list[np.ndarray]) -> np.ndarray:
+    """A piece's codes from its chunks' (one chunk's as it is)."""
+    if len(codes) == 1:
+        return codes[0]
+    return np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
 
 
 PART_BITS = 6
