@@ -342,7 +342,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows
     if only is not None:
-        wanted = np.append(np.isin(np.array(event_names, dtype=object), list(only)), False)[codes]
+        wanted = codes_in(codes, event_names, only)
     keep = usable if only is None else (wanted if every else usable & wanted)
     mask = pa.array(keep) if prop_cols is not None else None
     keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
@@ -804,8 +804,12 @@ def _per_user(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
     """Per row of a categorical: is its value one of ``names``? (One lookup per category; missing: False.)"""
-    hit = np.append(values.cat.categories.isin(list(names)), False)
-    return hit[values.cat.codes.to_numpy()]
+    return codes_in(values.cat.codes.to_numpy(), values.cat.categories, names)
+
+
+def codes_in(codes: np.ndarray, categories: Sequence[str], names: Iterable[str]) -> np.ndarray:
+    """Per code (into ``categories``, -1 for missing): is its category one of ``names``?"""
+    return np.append(pd.Index(categories).isin(list(names)), False)[codes]
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
