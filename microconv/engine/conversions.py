@@ -42,14 +42,11 @@ class EventIndex:
         """Every event sorted by (unit, time, input order), with units and times in that order: built
         once per kind of unit and run; funnels take their events from it by a filter, not a sort."""
         if units.kind not in self._sorted:
-            if units.kind == "users":
-                order, unit, ts = sort_by_unit_time(units.code, self._ts, threads=2)
-                self._sorted[units.kind] = SortedEvents(unit, ts, order)
-            elif units.nests:                     # gap sessions: the users' order, session codes
+            if units.kind != "users" and units.nests:       # gap sessions: the users' order, session codes
                 by_user = self.sorted_for(self.users)
                 self._sorted[units.kind] = SortedEvents(units.code[by_user.row], by_user.ts, by_user.row)
             else:
-                order, unit, ts = sort_by_unit_time(units.code, self._ts)
+                order, unit, ts = sort_by_unit_time(units.code, self._ts, threads=2)
                 self._sorted[units.kind] = SortedEvents(unit, ts, order)
         return self._sorted[units.kind]
 
