@@ -479,10 +479,31 @@ def paths(
             sys.stdout.write(text)
 
 
+def small_pages() -> bool:
+    """Have numpy stop asking the kernel for transparent huge pages for its arrays (unless
+    NUMPY_MADVISE_HUGEPAGE says otherwise). A run allocates and frees arrays of hundreds of MiB
+    once each, where a huge page's zeroing and compaction on first touch cost more than its
+    fewer TLB misses save: on the benchmark machine, 128 MiB of fresh array took 0.12-0.31 s in
+    huge pages against 0.05-0.07 s in 4 KiB pages, and a 30M-event run 2.7 s against 2.1 s.
+    True when the setting was changed."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    import importlib
+
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):     # numpy 2, then 1.x
+        try:
+            importlib.import_module(module)._set_madvise_hugepage(False)
+            return True
+        except (ImportError, AttributeError):
+            continue
+    return False
+
+
 def main() -> None:
     """The console entry point. Once the command has written and flushed its output, the process
     ends at once (``os._exit``): unloading pandas and pyarrow at interpreter shutdown would cost
     every run about a quarter of a second. Files are written atomically before this point."""
+    small_pages()
     try:
         app(prog_name="microconv")
         code = 0

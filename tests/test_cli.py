@@ -301,3 +301,33 @@ def test_the_console_entry_point_flushes_everything_and_keeps_exit_codes(tmp_pat
     assert missing.returncode == 4 and "nope.csv" in missing.stderr and missing.stdout == ""
     usage = subprocess.run(run[:4], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+@pytest.fixture
+def hugepage_setting():
+    """numpy's huge-page advice as it was before the test, restored after it."""
+    from numpy._core.multiarray import _get_madvise_hugepage, _set_madvise_hugepage
+
+    before = _get_madvise_hugepage()
+    yield _get_madvise_hugepage, _set_madvise_hugepage
+    _set_madvise_hugepage(before)
+
+
+def test_small_pages_turns_off_numpys_huge_page_advice(hugepage_setting, monkeypatch):
+    from microconv.cli import small_pages
+
+    get, set_ = hugepage_setting
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    set_(True)
+    assert small_pages() is True
+    assert get() is False
+
+
+def test_small_pages_leaves_an_explicit_numpy_setting_alone(hugepage_setting, monkeypatch):
+    from microconv.cli import small_pages
+
+    get, set_ = hugepage_setting
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    set_(True)
+    assert small_pages() is False
+    assert get() is True
