@@ -479,24 +479,24 @@ def paths(
             sys.stdout.write(text)
 
 
-def small_pages() -> bool:
-    """Have numpy stop asking the kernel for transparent huge pages for its arrays (unless
-    NUMPY_MADVISE_HUGEPAGE says otherwise). A run allocates and frees arrays of hundreds of MiB
-    once each, where a huge page's zeroing and compaction on first touch cost more than its
-    fewer TLB misses save: on the benchmark machine, 128 MiB of fresh array took 0.12-0.31 s in
-    huge pages against 0.05-0.07 s in 4 KiB pages, and a 30M-event run 2.7 s against 2.1 s.
-    True when the setting was changed."""
-    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
-        return False
-    import importlib
+PR_SET_THP_DISABLE = 41  # linux/prctl.h
 
-    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):     # numpy 2, then 1.x
-        try:
-            importlib.import_module(module)._set_madvise_hugepage(False)
-            return True
-        except (ImportError, AttributeError):
-            continue
-    return False
+
+def small_pages() -> bool:
+    """Turn off transparent huge pages for this process (Linux; MICROCONV_HUGE_PAGES=1 keeps them).
+    A run allocates and frees arrays of hundreds of MiB once each, numpy's and Arrow's allocators
+    ask for huge pages, and a huge page's zeroing and compaction on first touch cost more than its
+    fewer TLB misses save: on the benchmark machine 128 MiB of fresh numpy array took 0.12-0.31 s
+    in huge pages against 0.05-0.07 s in 4 KiB pages, and a 30M-event run 2.7 s against 2.0 s.
+    True when the setting was changed."""
+    if os.environ.get("MICROCONV_HUGE_PAGES") == "1" or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def main() -> None:

@@ -303,31 +303,19 @@ def test_the_console_entry_point_flushes_everything_and_keeps_exit_codes(tmp_pat
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
 
 
-@pytest.fixture
-def hugepage_setting():
-    """numpy's huge-page advice as it was before the test, restored after it."""
-    from numpy._core.multiarray import _get_madvise_hugepage, _set_madvise_hugepage
-
-    before = _get_madvise_hugepage()
-    yield _get_madvise_hugepage, _set_madvise_hugepage
-    _set_madvise_hugepage(before)
+SMALL_PAGES = """
+import ctypes
+from microconv.cli import small_pages
+print(small_pages(), ctypes.CDLL(None).prctl(42, 0, 0, 0, 0))   # PR_GET_THP_DISABLE
+"""
 
 
-def test_small_pages_turns_off_numpys_huge_page_advice(hugepage_setting, monkeypatch):
-    from microconv.cli import small_pages
-
-    get, set_ = hugepage_setting
-    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
-    set_(True)
-    assert small_pages() is True
-    assert get() is False
-
-
-def test_small_pages_leaves_an_explicit_numpy_setting_alone(hugepage_setting, monkeypatch):
-    from microconv.cli import small_pages
-
-    get, set_ = hugepage_setting
-    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
-    set_(True)
-    assert small_pages() is False
-    assert get() is True
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
+@pytest.mark.parametrize("opt_out, expected", [(None, "True 1"), ("1", "False 0")])
+def test_small_pages_turns_off_huge_pages_for_the_process(opt_out, expected):
+    """In a child process, since the setting is the whole process's and cannot be undone."""
+    env = {k: v for k, v in os.environ.items() if k != "MICROCONV_HUGE_PAGES"}
+    if opt_out:
+        env["MICROCONV_HUGE_PAGES"] = opt_out
+    out = subprocess.run([sys.executable, "-c", SMALL_PAGES], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == expected.split()
