@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from run_benchmark import generated_log  # noqa: E402  (a sibling script, not a package)
+from run_benchmark import compile_package, generated_log  # noqa: E402  (a sibling script, not a package)
 STEPS = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
 WINDOW = 7 * 86400
 
@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--only", default="microconv,chdb,duckdb")
     opts = ap.parse_args()
     log = generated_log(opts.data_dir, opts.users, opts.events, opts.format)
+    compile_package()
     engines = {
         "microconv": ([sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(HERE / "bench.yaml"),
                        "-f", "csv", "-q"], microconv_counts),

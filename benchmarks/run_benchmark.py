@@ -31,6 +31,15 @@ def run_cli(args: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
+def compile_package() -> None:
+    """Compile microconv's bytecode, as ``pip install`` does: an editable install (or a shell with
+    PYTHONDONTWRITEBYTECODE set) would otherwise compile every module from source in every run,
+    about 0.04 s of each run's start-up that an installed microconv never pays."""
+    import microconv
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(microconv.__file__).parent)], check=True)
+
+
 def generated_log(data_dir: Path, users: int, events: int, fmt: str) -> Path:
     """The seeded log of that size in ``data_dir``, generated the first time it is asked for."""
     data_dir.mkdir(exist_ok=True)
@@ -74,6 +83,7 @@ def main() -> None:
     opts = parser.parse_args()
 
     log = generated_log(opts.data_dir, opts.users, opts.events, opts.format)
+    compile_package()
     import pyarrow.parquet as pq
 
     rows = pq.ParquetFile(log).metadata.num_rows if opts.format == "parquet" else opts.events
