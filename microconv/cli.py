@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
+from . import __version__, memory
 from .errors import DataError, ExitCode, MicroconvError, UsageError
 from .output import OutputPolicy, atomic_write
 from .render import Format
@@ -479,31 +479,11 @@ def paths(
             sys.stdout.write(text)
 
 
-PR_SET_THP_DISABLE = 41  # linux/prctl.h
-
-
-def small_pages() -> bool:
-    """Turn off transparent huge pages for this process (Linux; MICROCONV_HUGE_PAGES=1 keeps them).
-    A run allocates and frees arrays of hundreds of MiB once each, numpy's and Arrow's allocators
-    ask for huge pages, and a huge page's zeroing and compaction on first touch cost more than its
-    fewer TLB misses save: on the benchmark machine 128 MiB of fresh numpy array took 0.12-0.31 s
-    in huge pages against 0.05-0.07 s in 4 KiB pages, and a 30M-event run 2.7 s against 2.0 s.
-    True when the setting was changed."""
-    if os.environ.get("MICROCONV_HUGE_PAGES") == "1" or not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
 def main() -> None:
     """The console entry point. Once the command has written and flushed its output, the process
     ends at once (``os._exit``): unloading pandas and pyarrow at interpreter shutdown would cost
     every run about a quarter of a second. Files are written atomically before this point."""
-    small_pages()
+    memory.tune_for_one_run()
     try:
         app(prog_name="microconv")
         code = 0

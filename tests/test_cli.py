@@ -316,21 +316,3 @@ def test_the_console_entry_point_flushes_everything_and_keeps_exit_codes(tmp_pat
     assert missing.returncode == 4 and "nope.csv" in missing.stderr and missing.stdout == ""
     usage = subprocess.run(run[:4], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
-
-
-SMALL_PAGES = """
-import ctypes
-from microconv.cli import small_pages
-print(small_pages(), ctypes.CDLL(None).prctl(42, 0, 0, 0, 0))   # PR_GET_THP_DISABLE
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
-@pytest.mark.parametrize("opt_out, expected", [(None, "True 1"), ("1", "False 0")])
-def test_small_pages_turns_off_huge_pages_for_the_process(opt_out, expected):
-    """In a child process, since the setting is the whole process's and cannot be undone."""
-    env = {k: v for k, v in os.environ.items() if k != "MICROCONV_HUGE_PAGES"}
-    if opt_out:
-        env["MICROCONV_HUGE_PAGES"] = opt_out
-    out = subprocess.run([sys.executable, "-c", SMALL_PAGES], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == expected.split()
