@@ -98,8 +98,9 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     if every is not None:
         events = every if wanted is None else every.subset(wanted[every.row])
     else:
-        rows = np.arange(len(frame)) if wanted is None else np.flatnonzero(wanted)
-        events = SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads)
+        rows = None if wanted is None or wanted.all() else np.flatnonzero(wanted)
+        events = (SortedEvents.build(units.code, ts_all, None, threads=threads) if rows is None else
+                  SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads))
     masks = [m[events.row] for m in plan.masks]
     exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
     anchors = _anchors(events, masks[0], plan)

@@ -46,7 +46,9 @@ def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
     if n == 0 or unit.min() < 0 or int(unit.max()).bit_length() + row_bits > 63:
         order = _unit_time_argsort(unit, ts)
         return order, unit[order], ts[order]
-    key = (unit.astype(np.int64) << row_bits) | np.arange(n, dtype=np.int64)
+    key = unit.astype(np.int64)             # a copy, packed in place
+    key <<= row_bits
+    key |= np.arange(n, dtype=np.int64)
     key.sort()
     order = key & ((1 << row_bits) - 1)
     key >>= row_bits
@@ -107,9 +109,10 @@ class SortedEvents:
     row: np.ndarray    # the frame row of each position
 
     @classmethod
-    def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray, threads: int = 1) -> SortedEvents:
+    def build(cls, unit: np.ndarray, ts: np.ndarray, rows: np.ndarray | None, threads: int = 1) -> SortedEvents:
+        """``unit`` and ``ts`` of the frame's ``rows`` (None: of every row, in frame order), sorted."""
         order, unit, ts = sort_by_unit_time(unit, ts, threads)
-        return cls(unit, ts, rows[order])
+        return cls(unit, ts, order if rows is None else rows[order])
 
     def subset(self, keep: np.ndarray) -> SortedEvents:
         """The events where ``keep`` (a flag per position), still in order. (Taken by index: numpy's
@@ -240,10 +243,6 @@ def _count_before(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _limit(delta: np.ndarray, within: int | None) -> np.ndarray | bool:
-    return True if within is None else delta <= within
-
-
 def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
                    within: Sequence[int | None], after: Sequence[int | None], out: Attempts | None = None) -> Attempts:
     """Rules 3.2-3.5 and 4.3: greedy earliest match per step, ties in step order, no reuse."""
@@ -272,7 +271,7 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         found = (j <= last) & (events.unit[cand] == who)
         t = events.ts[cand]
         in_window = t - t1[live] <= window
-        in_limit = _limit(t - events.ts[at], within[k])
+        in_limit = True if within[k] is None else t - events.ts[at] <= within[k]
         code = np.where(~found, Stop.NO_MATCH, np.where(~in_window, Stop.WINDOW, Stop.WITHIN))
         live = _advance(k, live, found & in_window & in_limit, cand, code, found, pos, reached, stop, stop_pos, cur)
         if not len(live):
@@ -295,7 +294,7 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
         matches = masks[k][nxt]
         delta = events.ts[nxt] - events.ts[at]
         in_window = events.ts[nxt] - t1[live] <= window
-        in_limit = _limit(delta, within[k])
+        in_limit = True if within[k] is None else delta <= within[k]
         soon = delta < after[k] if after[k] else np.zeros(len(at), dtype=bool)
         code = np.select([~exists, ~matches, ~in_window, soon], [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW,
                                                                  Stop.TOO_SOON], Stop.WITHIN)
@@ -368,9 +367,8 @@ def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, 
         return is_open
     if order == "strict":
         is_open &= att.stop == Stop.NO_MATCH
-    last_matched = att.pos[np.arange(len(att.unit)), att.reached - 1]
     for k, limit in enumerate(within):
         if limit is not None:
-            waiting = att.reached == k
-            is_open[waiting] &= events.ts[last_matched[waiting]] + limit > last_ts
+            waiting = np.flatnonzero(att.reached == k)      # last matched step k-1: its event starts the limit
+            is_open[waiting] &= events.ts[att.pos[waiting, k - 1]] + limit > last_ts
     return is_open
