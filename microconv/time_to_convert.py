@@ -25,7 +25,8 @@ def time_to_convert(rep: Replay, *, funnel: str, label: str, step_names: Sequenc
     rows = []
     for lo, hi in pairs:
         done = best >= hi
-        seconds = elapsed(rep, np.flatnonzero(done), lo - 1, hi - 1) / 1e9
+        seconds = (rep.step_seconds(lo) if hi == lo + 1 else
+                   elapsed(rep, np.flatnonzero(done), lo - 1, hi - 1) / 1e9)
         name = "whole funnel" if (lo, hi) == (1, k) and k > 2 else f"{step_names[lo - 1]} → {step_names[hi - 1]}"
         quantiles = np.percentile(seconds, QUANTILES) if len(seconds) else np.full(len(QUANTILES), np.nan)
         buckets = np.bincount(np.searchsorted(EDGES, seconds, side="right") - 1, minlength=len(EDGES))

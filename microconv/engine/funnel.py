@@ -76,6 +76,19 @@ class Replay:
         times = np.where(pos >= 0, self.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max)
         return np.sort(times, axis=1) if self.plan.order == "any" else times  # the others match in step order
 
+    @cached_property
+    def _step_seconds(self) -> dict[int, np.ndarray]:
+        return {}
+
+    def step_seconds(self, step: int) -> np.ndarray:
+        """Seconds from step ``step - 1`` to step ``step`` (0-based) of the counted units that reached
+        ``step``, in ``unit[kept]`` order; computed once, since the table's medians and time to
+        convert read the same."""
+        if step not in self._step_seconds:
+            units = np.flatnonzero(self.best[self.kept] > step)
+            self._step_seconds[step] = elapsed(self, units, step - 1, step) / 1e9
+        return self._step_seconds[step]
+
     def attempts_of(self, unit_code: int) -> np.ndarray:
         """Indices of one unit's attempts, in order of their step-1 events."""
         lo, hi = np.searchsorted(self.attempts.unit, [unit_code, unit_code + 1])
@@ -236,7 +249,7 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     for s in range(1, k):
         m = best > s
         if m.any():
-            gaps = elapsed(rep, np.flatnonzero(m), s - 1, s) / 1e9
+            gaps = rep.step_seconds(s)
             if n_groups == 1:
                 medians[0, s] = np.median(gaps)
             else:
@@ -278,8 +291,8 @@ def _revenue(rep: Replay) -> float | None:
     if rep.plan.value is None:
         return None
     k = len(rep.plan.masks)
-    last = rep.counted_pos[rep.best[rep.kept] == k, k - 1]
-    return exact_sum(rep.plan.value[rep.events.row[last]])
+    completed = rep.counted_kept[rep.best[rep.kept] == k]
+    return exact_sum(rep.plan.value[rep.events.row[rep.attempts.pos[completed, k - 1]]])
 
 
 def _rate(num: int, den: int) -> float:
