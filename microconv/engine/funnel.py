@@ -103,7 +103,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     """Replay a funnel over ``frame`` (canonical events); ``last_ts`` is the end of the data (4.8).
     ``every`` may give every event sorted by (unit, time): strict order then needs no sort of its
     own, and the others take their events from it (a filter instead of a sort). With ``threads``
-    2, the attempts are cut in two at a unit boundary and each run filled in by its own thread:
+    2, the events are cut in two at a unit boundary and each run replayed by its own thread:
     units never share an attempt, so the two halves are exactly the one replay."""
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
@@ -114,22 +114,30 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         rows = None if wanted is None or wanted.all() else np.flatnonzero(wanted)
         events = (SortedEvents.build(units.code, ts_all, None, threads=threads) if rows is None else
                   SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads))
-    masks = [m[events.row] for m in plan.masks]
-    exclusions = [(m[events.row], lo, hi) for m, lo, hi in plan.exclusions]
-    anchors = _anchors(events, masks[0], plan)
+    first = plan.masks[0][events.row]
+    anchors = _anchors(events, first, plan)
     cuts = _cuts(events.unit[anchors], threads)
-    att = Attempts.empty(len(anchors), len(masks))
-    if len(cuts) > 2:
-        events.prepare(keys=any(plan.after))
+    bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
+    att = Attempts.empty(len(anchors), len(plan.masks))
 
-    def part(lo: int, hi: int) -> _Part:
-        return _replay_part(events, anchors[lo:hi], att.rows(lo, hi), masks, exclusions, plan, last_ts, units.open)
+    def part(i: int) -> _Part:
+        """Run i: its attempts over its units' events alone (a slice), so that each thread's work
+        over every event of a step (its positions, their running count) covers its own events."""
+        lo, hi = bounds[i], bounds[i + 1]
+        mine = events.slice(lo, hi)
+        masks = [first[lo:hi], *(m[mine.row] for m in plan.masks[1:])]
+        exclusions = [(m[mine.row], a, b) for m, a, b in plan.exclusions]
+        out = att.rows(cuts[i], cuts[i + 1])
+        done = _replay_part(mine, anchors[cuts[i]:cuts[i + 1]] - lo, out, masks, exclusions, plan, last_ts,
+                            units.open)
+        out.shift(lo)
+        return done
 
     if len(cuts) == 2:
-        done = [part(0, len(anchors))]
+        done = [part(0)]
     else:
         with ThreadPoolExecutor(len(cuts) - 1, thread_name_prefix="microconv-replay") as pool:
-            done = list(pool.map(part, cuts[:-1], cuts[1:]))
+            done = list(pool.map(part, range(len(cuts) - 1)))
     joined = _join(done, cuts[:-1])
     return Replay(plan, units, events, att, *(getattr(joined, f.name) for f in fields(_Part)))
 

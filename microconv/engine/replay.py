@@ -120,6 +120,10 @@ class SortedEvents:
         at = np.flatnonzero(keep)
         return SortedEvents(self.unit[at], self.ts[at], self.row[at])
 
+    def slice(self, lo: int, hi: int) -> SortedEvents:
+        """Positions lo..hi-1 as views (a run of whole units, when cut at unit boundaries)."""
+        return SortedEvents(self.unit[lo:hi], self.ts[lo:hi], self.row[lo:hi])
+
     def __len__(self) -> int:
         return len(self.unit)
 
@@ -152,13 +156,6 @@ class SortedEvents:
         inside = np.flatnonzero(tied[out])
         out[inside] = bounds[1, run[np.searchsorted(where, out[inside])]]
         return out
-
-    def prepare(self, keys: bool = False) -> None:
-        """Build the lazy lookups now, before threads share these events (ties; with ``keys``, the
-        (unit, time) keys of :meth:`first_at_or_after`), so that no two threads build them."""
-        self._ties
-        if keys:
-            self._key
 
     @cached_property
     def _key(self) -> tuple[np.ndarray, np.ndarray]:
@@ -196,6 +193,12 @@ class Attempts:
         """Attempts lo..hi-1, as views: a thread filling them fills these."""
         return Attempts(self.unit[lo:hi], self.pos[lo:hi], self.reached[lo:hi], self.stop[lo:hi],
                         self.stop_pos[lo:hi])
+
+    def shift(self, offset: int) -> None:
+        """Positions (not -1) moved by ``offset``: from a slice of the events to the whole."""
+        if offset:
+            for positions in (self.pos, self.stop_pos):
+                np.add(positions, offset, out=positions, where=positions >= 0)
 
 
 def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None) -> Attempts:
