@@ -283,7 +283,7 @@ class _Scan:
         """The canonical frame of the kept rows, and the summary of all rows."""
         names = list(self.names)                    # every event name seen, in order of first appearance
         where = {name: i for i, name in enumerate(names)}
-        codes = [np.array([where[n] for n in piece_names], dtype=np.int32)[piece_codes]
+        codes = [np.array([where[n] for n in piece_names], dtype=np.int32).take(piece_codes)
                  for piece_codes, piece_names in self.event]
         event = pd.Categorical.from_codes(np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
                                           categories=pd.Index(names, dtype="str"), validate=False)
@@ -554,7 +554,7 @@ def _through(index: pa.Array, lookup: np.ndarray) -> np.ndarray:
     if not index.null_count and (lookup == np.arange(shift, shift + len(lookup), dtype=np.int32)).all():
         indices = index.to_numpy().astype(np.int32, copy=False)
         return indices + shift if shift else indices
-    return np.append(lookup, np.int32(-1))[index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy()]
+    return np.append(lookup, np.int32(-1)).take(index.fill_null(-1).to_numpy() if index.null_count else index.to_numpy())
 
 
 def _joined(codes: list[np.ndarray]) -> np.ndarray:
@@ -626,7 +626,7 @@ class _Ids:
         """``codes`` of the kept rows and ``usable`` ones (given when users are counted) into ``names``."""
         used, codes = _drop_unused(codes, len(names), codes if usable is None else usable)
         parted, moved = _Parted.of(names.take(pa.array(used)))
-        return cls(parted, moved[codes])
+        return cls(parted, moved.take(codes))
 
 
 def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -636,7 +636,7 @@ def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.
         return used, codes
     renumber = np.zeros(size, dtype=np.int32)
     renumber[used] = np.arange(len(used), dtype=np.int32)
-    return used, renumber[codes]
+    return used, renumber.take(codes)
 
 
 def _hash_parts(pieces: Sequence[_Parted]) -> tuple[list[np.ndarray], pa.Array]:
@@ -675,7 +675,7 @@ def _categorical_ids(pieces: Sequence[_Ids], every_name_kept: bool) -> tuple[pd.
     check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
     code_of, names = _hash_parts([p.names for p in pieces])
     distinct = len(names)
-    codes = [c[p.codes] for c, p in zip(code_of, pieces)]
+    codes = [c.take(p.codes) for c, p in zip(code_of, pieces)]
     codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
     if not every_name_kept:
         used, codes = _drop_unused(codes, len(names), codes)
@@ -809,7 +809,7 @@ def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
 
 def codes_in(codes: np.ndarray, categories: Sequence[str], names: Iterable[str]) -> np.ndarray:
     """Per code (into ``categories``, -1 for missing): is its category one of ``names``?"""
-    return np.append(pd.Index(categories).isin(list(names)), False)[codes]
+    return np.append(pd.Index(categories).isin(list(names)), False).take(codes)
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
