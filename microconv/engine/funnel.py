@@ -118,7 +118,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     anchors = _anchors(events, first, plan)
     cuts = _cuts(events.unit[anchors], threads)
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
-    att = Attempts.empty(len(anchors), len(plan.masks))
+    att = Attempts.empty(len(anchors), len(plan.masks), len(events))
 
     def part(i: int) -> _Part:
         """Run i: its attempts over its units' events alone (a slice), so that each thread's work

@@ -27,6 +27,11 @@ class Stop(IntEnum):
     EXCLUDED = 6      # an exclusion event fell inside the attempt
 
 
+def position_dtype(n: int) -> type:
+    """int32 for positions, rows and codes among ``n``, when they fit: half the memory traffic."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 def unit_time_order(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Positions sorted by (unit, time, position): rule 1.4's order."""
     return sort_by_unit_time(unit, ts)[0]
@@ -50,7 +55,7 @@ def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
     key <<= row_bits
     key |= np.arange(n, dtype=np.int64)
     key.sort()
-    order = key & ((1 << row_bits) - 1)
+    order = (key & ((1 << row_bits) - 1)).astype(position_dtype(n), copy=False)
     key >>= row_bits
     sorted_unit, sorted_ts = key.astype(unit.dtype, copy=False), ts[order]
     back = (sorted_unit[1:] == sorted_unit[:-1]) & (sorted_ts[1:] < sorted_ts[:-1])
@@ -161,12 +166,12 @@ class SortedEvents:
     def _key(self) -> tuple[np.ndarray, np.ndarray]:
         """A scalar that orders like (unit, time): unit * (#distinct times + 1) + rank of the time."""
         times = np.unique(self.ts)
-        return self.unit * (len(times) + 1) + np.searchsorted(times, self.ts), times
+        return self.unit.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, self.ts), times
 
     def first_at_or_after(self, positions: np.ndarray, unit: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Index into ``positions`` of the first event with (unit, time) >= (``unit``, ``t``)."""
         key, times = self._key
-        return np.searchsorted(key[positions], unit * (len(times) + 1) + np.searchsorted(times, t))
+        return np.searchsorted(key[positions], unit.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, t))
 
 
 @dataclass(frozen=True)
@@ -184,10 +189,12 @@ class Attempts:
         return self.pos[:, 0]
 
     @classmethod
-    def empty(cls, attempts: int, steps: int) -> Attempts:
-        return cls(np.empty(attempts, dtype=np.int64), np.empty((attempts, steps), dtype=np.int64),
+    def empty(cls, attempts: int, steps: int, events: int) -> Attempts:
+        """Room for ``attempts`` over ``events`` sorted events (positions and units fit in int32 below 2**31)."""
+        at = position_dtype(events)
+        return cls(np.empty(attempts, dtype=at), np.empty((attempts, steps), dtype=at),
                    np.empty(attempts, dtype=np.int64), np.empty(attempts, dtype=np.int8),
-                   np.empty(attempts, dtype=np.int64))
+                   np.empty(attempts, dtype=at))
 
     def rows(self, lo: int, hi: int) -> Attempts:
         """Attempts lo..hi-1, as views: a thread filling them fills these."""
@@ -203,7 +210,7 @@ class Attempts:
 
 def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None) -> Attempts:
     """Attempts from ``anchors``, written into ``out`` when given (views of a larger whole)."""
-    out = Attempts.empty(len(anchors), steps) if out is None else out
+    out = Attempts.empty(len(anchors), steps, len(events)) if out is None else out
     out.unit[:] = events.unit[anchors]
     out.pos.fill(-1)
     out.pos[:, 0] = anchors

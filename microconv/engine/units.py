@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .replay import unit_time_order
+from .replay import position_dtype, unit_time_order
 
 
 @dataclass(frozen=True)
 class Units:
     """Per-event unit codes, and per unit: its label and whether it can still grow (4.8)."""
 
-    code: np.ndarray          # int64 per frame row
+    code: np.ndarray          # per frame row (int32 for users when they fit)
     labels: pd.Index          # label per unit code (user id, or (user, session))
     open: np.ndarray          # bool per unit code: more events could still join the unit
     kind: str                 # "users" | "sessions"
@@ -32,7 +32,7 @@ def time_order(frame: pd.DataFrame) -> np.ndarray:
 
 def users(frame: pd.DataFrame) -> Units:
     categories = frame["user"].cat.categories
-    code = frame["user"].cat.codes.to_numpy().astype(np.int64)
+    code = frame["user"].cat.codes.to_numpy().astype(position_dtype(len(categories)))
     return Units(code, pd.Index(categories, name="user"), np.ones(len(categories), dtype=bool), "users")
 
 
