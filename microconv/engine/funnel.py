@@ -178,21 +178,27 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
     spoiled = apply_exclusions(events, att, exclusions, plan.window)
     is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
 
-    clean = np.where(spoiled, 0, att.reached)
-    new_unit = np.r_[True, att.unit[1:] != att.unit[:-1]] if len(att.unit) else np.zeros(0, bool)
-    starts = np.flatnonzero(new_unit)
-    group = np.cumsum(new_unit) - 1                      # per attempt, its unit's index in starts
-    best = np.maximum.reduceat(clean, starts) if len(starts) else np.zeros(0, dtype=np.int64)
-    best_each = best[group]
-    hits = np.flatnonzero((clean == best_each) & (best_each > 0))
-    counted = np.full(len(starts), -1, dtype=np.int64)
-    hit_group = group[hits]
-    first_hit = np.r_[True, hit_group[1:] != hit_group[:-1]] if len(hits) else np.zeros(0, bool)
-    counted[hit_group[first_hit]] = hits[first_hit]
+    starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, np.int64)
+    best, counted = _best_attempts(np.where(spoiled, 0, att.reached), starts)
     any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
     kept = (best > 0) & ~(in_progress & plan.mature_only)
     return _Part(spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+
+
+def _best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit (its attempts from ``starts``): the most steps a clean attempt reached (rule 3.6),
+    and the first attempt that reached them (3.7; -1 when none reached a step). One maximum per
+    unit of (steps << 32 | attempts after this one): the larger steps win, then the earlier attempt."""
+    n = len(clean)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    score = clean.astype(np.int64)
+    score <<= 32
+    score |= np.arange(n - 1, -1, -1, dtype=np.int64)
+    top = np.maximum.reduceat(score, starts)
+    best = top >> 32
+    return best, np.where(best > 0, (n - 1) - (top & 0xFFFFFFFF), -1)
 
 
 def _join(parts: Sequence[_Part], first_attempt: Sequence[int]) -> _Part:

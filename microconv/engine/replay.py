@@ -349,7 +349,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
     inside the bound, since both bounds are upper limits in time.
     """
     spoiled = np.zeros(len(att.unit), dtype=bool)
-    t1 = events.ts[att.anchor]
+    t1 = events.ts[att.anchor] if exclusions else None
     for mask, lo, hi in exclusions:
         positions = np.flatnonzero(mask)
         if len(positions) == 0:
@@ -372,7 +372,9 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
 def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, within: Sequence[int | None],
                   order: str, last_ts: int, unit_open: np.ndarray) -> np.ndarray:
     """Rule 4.8: attempts that events after ``last_ts`` could still take further."""
-    is_open = (att.reached < steps) & (events.ts[att.anchor] + window > last_ts) & unit_open[att.unit]
+    is_open = (att.reached < steps) & (events.ts[att.anchor] > last_ts - window)
+    if not unit_open.all():
+        is_open &= unit_open[att.unit]
     if order == "any":
         return is_open
     if order == "strict":
