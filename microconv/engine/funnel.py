@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -234,10 +234,14 @@ def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], 
     if revenue is not None:
         per_completer = revenue / counts[-1] if counts[-1] else np.nan
         steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
-    best = rep.best[rep.kept]
-    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
+    best, units, labels = rep.best[rep.kept], rep.unit[rep.kept], rep.units.labels
+    reached = partial(_reached_series, best, units, labels)
     return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
                         excluded=int((rep.best == 0).sum()), revenue=revenue)
+
+
+def _reached_series(best: np.ndarray, units: np.ndarray, labels: pd.Index) -> pd.Series:
+    return pd.Series(best, index=labels[units], name="reached", dtype="int64")
 
 
 @dataclass(frozen=True)
@@ -278,8 +282,10 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     if rep.plan.order == "any":
         times = rep.step_times
         return times[units, end] - times[units, start]
-    attempt, pos, ts = rep.counted_kept[units], rep.attempts.pos, rep.events.ts
-    return ts[pos[attempt, end]] - ts[pos[attempt, start]]
+    pos, ts = rep.attempts.pos, rep.events.ts
+    at = rep.counted_kept.take(units) * pos.shape[1]         # row starts in the flat (attempts, steps) positions
+    flat = pos.reshape(-1)
+    return ts.take(flat.take(at + end)) - ts.take(flat.take(at + start))
 
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
