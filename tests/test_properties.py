@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import microconv
 import microconv.engine.funnel as funnel_engine
+import microconv.engine.replay as replay_engine
 from helpers import EPOCH, engine_funnel, funnel_config, run_engine, same_median
 from microconv.api import replay_funnel
 from reference import reference_funnel
@@ -51,10 +52,12 @@ nonempty_logs = logs().filter(bool)
 @pytest.fixture(autouse=True, scope="module")
 def replay_in_parts():
     """Every engine run here that replays one funnel alone cuts its events in two parts (one per
-    thread) whenever there are two units or more, so the reference also checks the joined parts."""
-    saved, funnel_engine.SPLIT_MIN_EVENTS = funnel_engine.SPLIT_MIN_EVENTS, 0
+    thread) whenever there are two units or more, and sorts them in two halves, so the reference
+    also checks the joined parts."""
+    saved = funnel_engine.SPLIT_MIN_EVENTS, replay_engine.SORT_SPLIT_MIN
+    funnel_engine.SPLIT_MIN_EVENTS = replay_engine.SORT_SPLIT_MIN = 0
     yield
-    funnel_engine.SPLIT_MIN_EVENTS = saved
+    funnel_engine.SPLIT_MIN_EVENTS, replay_engine.SORT_SPLIT_MIN = saved
 
 
 def describe(rows: list[Row], steps: list[set[str]], window: int, options: dict | None = None) -> str:

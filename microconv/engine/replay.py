@@ -44,43 +44,54 @@ def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
     Exports are mostly in time order, at least per user, so the events are first sorted by
     (unit, position), packed into one int64: a plain ``np.sort``, several times faster than any
     argsort. That is already (unit, time, position) except in units whose times go back somewhere
-    in input order; only those units' events are sorted again, by (unit, time) stably, in
-    ``threads`` runs of whole units."""
+    in input order; only those units' events are sorted again, by (unit, time) stably. With
+    ``threads`` 2, the units below and from the middle code are sorted each by its own thread
+    into its own end of the result: no unit is in both, so side by side they are the whole order."""
     n = len(unit)
     row_bits = max(int(n - 1).bit_length(), 1)
     if n == 0 or unit.min() < 0 or int(unit.max()).bit_length() + row_bits > 63:
         order = _unit_time_argsort(unit, ts)
         return order, unit[order], ts[order]
-    key = unit.astype(np.int64)             # a copy, packed in place
+    out = (np.empty(n, dtype=position_dtype(n)), np.empty(n, dtype=unit.dtype), np.empty(n, dtype=ts.dtype))
+    if threads < 2 or n < SORT_SPLIT_MIN:
+        _sort_rows(unit, ts, None, row_bits, *out)
+        return out
+    middle = (int(unit.max()) + 1) // 2
+    cut = int(np.count_nonzero(unit < middle))
+
+    def half(low: bool) -> None:
+        rows = np.flatnonzero(unit < middle if low else unit >= middle)
+        where = slice(0, cut) if low else slice(cut, n)
+        _sort_rows(unit, ts, rows, row_bits, *(a[where] for a in out))
+
+    with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
+        list(pool.map(half, (True, False)))
+    return out
+
+
+SORT_SPLIT_MIN = 200_000   # events below which a second sorting thread costs more than it saves
+
+
+def _sort_rows(unit: np.ndarray, ts: np.ndarray, rows: np.ndarray | None, row_bits: int,
+               order: np.ndarray, sorted_unit: np.ndarray, sorted_ts: np.ndarray) -> None:
+    """``rows`` (None: every row) of ``unit`` and ``ts`` in (unit, time, row) order, written into the
+    last three arrays."""
+    key = (unit if rows is None else unit.take(rows)).astype(np.int64)      # a copy, packed in place
     key <<= row_bits
-    key |= np.arange(n, dtype=np.int64)
+    key |= np.arange(len(unit), dtype=np.int64) if rows is None else rows
     key.sort()
-    order = (key & ((1 << row_bits) - 1)).astype(position_dtype(n), copy=False)
+    order[:] = key & ((1 << row_bits) - 1)
     key >>= row_bits
-    sorted_unit, sorted_ts = key.astype(unit.dtype, copy=False), ts[order]
+    sorted_unit[:] = key
+    ts.take(order, out=sorted_ts)
     back = (sorted_unit[1:] == sorted_unit[:-1]) & (sorted_ts[1:] < sorted_ts[:-1])
     if back.any():
         run = np.cumsum(np.r_[False, sorted_unit[1:] != sorted_unit[:-1]])     # per position, its unit's run
         unsorted = np.zeros(int(run[-1]) + 1, dtype=bool)
         unsorted[run[1:][back]] = True
         again = np.flatnonzero(unsorted[run])               # whole units, so their slots stay theirs
-        within = _argsort_in_runs(sorted_unit[again], sorted_ts[again], threads)
+        within = _unit_time_argsort(sorted_unit[again], sorted_ts[again])
         order[again], sorted_ts[again] = order[again][within], sorted_ts[again][within]
-    return order, sorted_unit, sorted_ts
-
-
-RESORT_SPLIT_MIN = 100_000   # events to sort again below which a second thread costs more than it saves
-
-
-def _argsort_in_runs(unit: np.ndarray, ts: np.ndarray, threads: int) -> np.ndarray:
-    """:func:`_unit_time_argsort` of events already grouped by unit (ascending), in ``threads``
-    runs of whole units, one thread each: the runs' orders side by side are the whole order."""
-    cut = int(np.searchsorted(unit, unit[len(unit) // 2])) if threads >= 2 and len(unit) >= RESORT_SPLIT_MIN else 0
-    if cut == 0:
-        return _unit_time_argsort(unit, ts)
-    with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
-        first, second = pool.map(_unit_time_argsort, (unit[:cut], unit[cut:]), (ts[:cut], ts[cut:]))
-    return np.concatenate([first, second + cut])
 
 
 def _unit_time_argsort(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:

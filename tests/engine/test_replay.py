@@ -46,9 +46,10 @@ def test_sorting_in_two_threads_gives_the_one_thread_order(rows):
     unit = np.array([u for u, _ in rows], dtype=np.int64)
     ts = np.array([t for _, t in rows], dtype=np.int64) * 1_000_000_000
     one = SortedEvents.build(unit, ts, np.arange(len(rows)))
-    with patch.object(replay, "RESORT_SPLIT_MIN", 0):       # every re-sort in two runs
+    with patch.object(replay, "SORT_SPLIT_MIN", 0):       # every sort in two halves of the units
         two = SortedEvents.build(unit, ts, np.arange(len(rows)), threads=2)
-    assert two.row.tolist() == one.row.tolist()
+    expected = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
+    assert two.row.tolist() == one.row.tolist() == expected
     assert two.unit.tolist() == one.unit.tolist() and two.ts.tolist() == one.ts.tolist()
 
 
