@@ -1,9 +1,6 @@
 """The library entry point: everything the CLI does is reachable from here."""
 from __future__ import annotations
 
-import importlib
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -138,19 +135,6 @@ def _run_all(tasks: Sequence[Callable[[], object]], index: EventIndex, funnels: 
             index.sorted_for(units)
     with ThreadPoolExecutor(2, thread_name_prefix="microconv-engine") as pool:
         return list(pool.map(lambda task: task(), tasks))
-
-
-def prefetch_statistics(config: Config, reports: Sequence[str] = REPORTS, by: str | None = None,
-                        funnels: Sequence[str] | None = None) -> None:
-    """Start importing scipy.stats in a background thread when this run's micro-conversion report or
-    a breakdown will need it. The import costs about a second of CPU, mostly in Python; done while
-    the events are read or the funnels replayed, it overlaps work that leaves a core idle."""
-    chosen = [config.funnels[f] for f in funnels or config.funnels if f in config.funnels]
-    needs = (("micro" in reports and any(c.kind != "macro" for c in config.conversions.values()))
-             or ("breakdown" in reports and (by is not None or any(f.breakdown for f in chosen))))
-    if needs and "scipy.stats" not in sys.modules:
-        threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="microconv-scipy",
-                         daemon=True).start()
 
 
 def needed_events(config: Config, funnels: Sequence[str] | None = None) -> frozenset[str] | None:

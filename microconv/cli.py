@@ -163,7 +163,7 @@ def analyze(
     """
     from . import analyze as run_analysis
     from . import load_config, load_events
-    from .api import REPORTS, needed_events, prefetch_statistics
+    from .api import REPORTS, needed_events
 
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
@@ -181,7 +181,6 @@ def analyze(
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
         reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
-        prefetch_statistics(cfg, reports, by, funnel)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
         with policy.progress("reading events") as progress:

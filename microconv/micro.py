@@ -38,7 +38,10 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
 
     ``population``: users in the whole log, when the frame holds only the rows of the events
     the conversions match; the users it lacks did none of them (default: the frame's users)."""
-    from scipy import stats  # imported here: scipy.stats alone costs a cron run 0.8 s at start-up
+    # Imported here, not at start-up: scipy.stats costs ~0.6 s of CPU, mostly Python holding the GIL.
+    # Here it overlaps the funnels' numpy work in the other engine thread, which leaves the GIL
+    # free; during the scan it slowed the readers by as much (five funnels: 4.41 s -> 4.23 s).
+    from scipy import stats
 
     user = index.frame["user"]
     present = np.flatnonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories)))
