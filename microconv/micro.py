@@ -8,6 +8,8 @@ formulas of our own.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -44,20 +46,22 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
     from scipy import stats
 
     user = index.frame["user"]
-    present = np.flatnonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories)))
-    absent = 0 if population is None else population - len(present)
-    if absent < 0:
-        raise ValueError(f"population {population} is smaller than the {len(present)} users of the frame")
-    present = np.r_[present, np.full(absent, -1)]
-    goal = np.r_[index.first_by_user(macro), NEVER][present]
+    in_frame = int(np.count_nonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories))))
+    population = in_frame if population is None else population
+    if population < in_frame:
+        raise ValueError(f"population {population} is smaller than the {in_frame} users of the frame")
+    # Per user code. Users without a row here did nothing, like the users the frame lacks: both are
+    # counted from the population, not given a slot each.
+    goal = index.first_by_user(macro)
     converted = goal < NEVER
-    revenue, average = _revenue(index, macro, config.conversions[macro].value, present)
+    n_converted = int(np.count_nonzero(converted))
+    revenue, average = _revenue(index, macro, config.conversions[macro].value)
     rows = []
     for name, conv in config.conversions.items():
         if conv.kind == "macro":
             continue
-        did = np.r_[index.first_by_user(name), NEVER][present] < goal
-        rows.append(_row(name, conv, did, converted, revenue, average, macro))
+        did = index.first_by_user(name) < goal
+        rows.append(_row(name, conv, did, converted, population, n_converted, revenue, average, macro))
     frame_rows = pd.DataFrame(rows, columns=[c for c in MICRO_COLUMNS if c != "p_adjusted"])
     p = frame_rows["p_value"].to_numpy(dtype=float)
     adjusted = np.full(len(p), np.nan)
@@ -66,14 +70,18 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
         adjusted[valid] = stats.false_discovery_control(p[valid], method="bh")
     frame_rows.insert(MICRO_COLUMNS.index("p_adjusted"), "p_adjusted", adjusted)
     frame_rows["significant"] = (frame_rows["p_adjusted"] < ALPHA) & ~frame_rows["too_few"]
-    return MicroReport(macro, len(present), int(converted.sum()), average, frame_rows[MICRO_COLUMNS])
+    return MicroReport(macro, population, n_converted, average, frame_rows[MICRO_COLUMNS])
 
 
-def _row(name, conv, did, converted, revenue, average, macro) -> dict:
+def _row(name, conv, did, converted, population, n_converted, revenue, average, macro) -> dict:
+    """One conversion's numbers: ``did`` and ``converted`` per user code; the population's other
+    users did neither."""
     from scipy import stats
 
-    n1, n0 = int(did.sum()), int((~did).sum())
-    a, c = int((did & converted).sum()), int((~did & converted).sum())
+    n1 = int(np.count_nonzero(did))
+    n0 = population - n1
+    a = int(np.count_nonzero(did & converted))
+    c = n_converted - a
     with_rate = a / n1 if n1 else np.nan
     without = c / n0 if n0 else np.nan
     lift = low = high = p = np.nan
@@ -89,17 +97,25 @@ def _row(name, conv, did, converted, revenue, average, macro) -> dict:
             lift, high = np.inf, np.inf  # every converter did it first: a necessary step, no finite ratio
     return {
         "conversion": name, "kind": conv.kind, "label": conv.label or name, "users": n1,
-        "share": n1 / len(did) if len(did) else np.nan, "macro": macro,
+        "share": n1 / population if population else np.nan, "macro": macro,
         "macro_rate_with": with_rate, "macro_rate_without": without,
         "lift": lift, "lift_low": low, "lift_high": high, "p_value": p, "significant": False,
-        "too_few": min(n1, n0) < MIN_GROUP or min(n1, n0) * (a + c) / len(did) < MIN_EXPECTED,
+        "too_few": min(n1, n0) < MIN_GROUP or min(n1, n0) * (a + c) / population < MIN_EXPECTED,
         "value_per_conversion": with_rate * average if average is not None else np.nan,
-        "revenue": exact_sum(revenue[np.flatnonzero(did & (revenue != 0))]) if revenue is not None else np.nan,
+        "revenue": exact_sum(revenue.amounts[did.take(revenue.payers)]) if revenue is not None else np.nan,
     }
 
 
-def _revenue(index: EventIndex, macro: str, value: str | None, present: np.ndarray):
-    """Per user (of ``present`` codes): the summed ``value`` of their macro events; and the mean value per macro event."""
+@dataclass(frozen=True)
+class _Payers:
+    """The users whose macro events carry a value (few among all): their codes and summed value."""
+
+    payers: np.ndarray
+    amounts: np.ndarray
+
+
+def _revenue(index: EventIndex, macro: str, value: str | None) -> tuple[_Payers | None, float | None]:
+    """The users' summed ``value`` of their macro events; and the mean value per macro event."""
     if value is None:
         return None, None
     frame = index.frame
@@ -108,4 +124,5 @@ def _revenue(index: EventIndex, macro: str, value: str | None, present: np.ndarr
     per_user = np.zeros(len(frame["user"].cat.categories))
     np.add.at(per_user, frame["user"].cat.codes.to_numpy()[hit], np.nan_to_num(amounts))
     average = float(np.nanmean(amounts)) if np.isfinite(amounts).any() else None
-    return np.r_[per_user, 0.0][present], average
+    payers = np.flatnonzero(per_user != 0)
+    return _Payers(payers, per_user[payers]), average

@@ -73,7 +73,8 @@ class Replay:
         """Per counted unit: its counted attempt's step times, ascending (so order: any reads like the
         others), int64 max past the furthest step. Shared by the table, time to convert and breakdowns."""
         pos = self.counted_pos
-        times = np.where(pos >= 0, self.events.ts[np.maximum(pos, 0)], np.iinfo(np.int64).max)
+        times = self.events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
+        np.putmask(times, pos < 0, np.iinfo(np.int64).max)
         return np.sort(times, axis=1) if self.plan.order == "any" else times  # the others match in step order
 
     @cached_property

@@ -338,14 +338,15 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
         if len(positions) == 0:
             continue
         last = len(positions) - 1
-        j = _count_before(masks[k])[events.tie_start(anchors)]
-        j = j + ((j <= last) & (positions[np.minimum(j, last)] == anchors))
-        cand = positions[np.minimum(j, last)]
-        found = (j <= last) & (events.unit[cand] == unit)
-        ok = found & (events.ts[cand] - t1 <= window)
+        j = _count_before(masks[k]).take(events.tie_start(anchors))
+        j += (j <= last) & (positions.take(np.minimum(j, last)) == anchors)     # not the anchor itself (3.4)
+        cand = positions.take(np.minimum(j, last))
+        found = (j <= last) & (events.unit.take(cand) == unit)
+        ok = found & (events.ts.take(cand) - t1 <= window)
         late |= found & ~ok
-        pos[ok, k] = cand[ok]
-    reached += (pos[:, 1:] >= 0).sum(axis=1)
+        hit = np.flatnonzero(ok)
+        pos[hit, k] = cand.take(hit)
+        reached += ok
     done = reached == len(masks)
     stop[~done] = np.where(late[~done], Stop.WINDOW, Stop.NO_MATCH)
     return att
