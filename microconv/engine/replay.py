@@ -231,20 +231,19 @@ def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts 
     return out
 
 
-def _advance(k, live, ok, cand, code, seen, pos, reached, stop, stop_pos, cur) -> np.ndarray:
-    """Record step k for the live attempts (indices ``live``) where ``ok`` (event ``cand``) and why
-    the others stopped (``code``, and ``cand`` as the culprit where ``seen``); returns the attempts
-    still live, so that each step only looks at the attempts that reached the one before."""
-    failed = np.flatnonzero(~ok)            # indices, not masks: numpy's boolean indexing is slower
-    stop[_pick(live, failed)] = code[failed]
-    culprit = failed[seen[failed]]
-    stop_pos[_pick(live, culprit)] = cand[culprit]
-    ok = np.flatnonzero(ok)
-    won, moved_to = _pick(live, ok), cand[ok]
+def _advance(k, live, ok, failed, code, cand, seen, pos, reached, stop, stop_pos) -> tuple[np.ndarray, np.ndarray]:
+    """Record step k for the live attempts (indices ``live``) where ``ok`` (event ``cand``), and for the
+    ``failed`` ones (indices into ``live``) why they stopped (``code``, and ``cand`` as the culprit
+    where ``seen``). Returns the attempts still live and their step-k events, so that each step only
+    looks at the attempts that reached the one before, starting from where they got to."""
+    stop[_pick(live, failed)] = code
+    culprit = failed[seen.take(failed)]
+    stop_pos[_pick(live, culprit)] = cand.take(culprit)
+    ok = np.flatnonzero(ok)                 # indices, not masks: numpy's boolean indexing is slower
+    won, moved_to = _pick(live, ok), cand.take(ok)
     pos[won, k] = moved_to
-    reached[won] += 1
-    cur[won] = moved_to
-    return won
+    reached[won] = k + 1                    # steps are matched one after another
+    return won, moved_to
 
 
 EVERY = slice(None)   # ``live`` before the first step narrows it: every attempt, indexed as views
@@ -270,31 +269,34 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
     att = _start(events, anchors, len(masks), out)
     pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
     t1 = events.ts[anchors]
-    cur, live = anchors.copy(), EVERY
+    at, live = anchors, EVERY
     for k in range(1, len(masks)):
         positions = np.flatnonzero(masks[k])
         if len(positions) == 0:
             stop[live] = Stop.NO_MATCH
             break
         last = len(positions) - 1
-        at, who = cur[live], unit[live]
+        who = unit[live]
         if after[k]:
             j = events.first_at_or_after(positions, who, events.ts[at] + after[k])
         else:
-            j = _count_before(masks[k])[events.tie_start(at)]
+            j = _count_before(masks[k]).take(events.tie_start(at))
         shared = np.logical_or.reduce(masks[:k]) & masks[k]
         for _ in range(k if shared.any() else 0):      # an event can serve one step only (3.4)
             clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[live, :k]).any(axis=1)
             if not clash.any():
                 break
             j = j + clash
-        cand = positions[np.minimum(j, last)]
-        found = (j <= last) & (events.unit[cand] == who)
-        t = events.ts[cand]
+        cand = positions.take(np.minimum(j, last))
+        found = (j <= last) & (events.unit.take(cand) == who)
+        t = events.ts.take(cand)
         in_window = t - t1[live] <= window
-        in_limit = True if within[k] is None else t - events.ts[at] <= within[k]
-        code = np.where(~found, Stop.NO_MATCH, np.where(~in_window, Stop.WINDOW, Stop.WITHIN))
-        live = _advance(k, live, found & in_window & in_limit, cand, code, found, pos, reached, stop, stop_pos, cur)
+        ok = found & in_window
+        if within[k] is not None:
+            ok &= t - events.ts.take(at) <= within[k]
+        failed = np.flatnonzero(~ok)
+        code = np.where(found.take(failed), np.where(in_window.take(failed), Stop.WITHIN, Stop.WINDOW), Stop.NO_MATCH)
+        live, at = _advance(k, live, ok, failed, code, cand, found, pos, reached, stop, stop_pos)
         if not len(live):
             break
     return att
@@ -306,21 +308,21 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
     att = _start(events, anchors, len(masks), out)
     pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
     t1 = events.ts[anchors]
-    cur, live = anchors.copy(), EVERY
+    at, live = anchors, EVERY
     n = len(events)
     for k in range(1, len(masks)):
-        at = cur[live]
         nxt = np.minimum(at + 1, n - 1)
-        exists = (at + 1 < n) & (events.unit[nxt] == unit[live])
-        matches = masks[k][nxt]
-        delta = events.ts[nxt] - events.ts[at]
-        in_window = events.ts[nxt] - t1[live] <= window
+        exists = (at + 1 < n) & (events.unit.take(nxt) == unit[live])
+        matches = masks[k].take(nxt)
+        delta = events.ts.take(nxt) - events.ts.take(at)
+        in_window = events.ts.take(nxt) - t1[live] <= window
         in_limit = True if within[k] is None else delta <= within[k]
         soon = delta < after[k] if after[k] else np.zeros(len(at), dtype=bool)
-        code = np.select([~exists, ~matches, ~in_window, soon], [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW,
-                                                                 Stop.TOO_SOON], Stop.WITHIN)
-        live = _advance(k, live, exists & matches & in_window & in_limit & ~soon, nxt, code, exists,
-                        pos, reached, stop, stop_pos, cur)
+        ok = exists & matches & in_window & in_limit & ~soon
+        failed = np.flatnonzero(~ok)
+        code = np.select([~exists.take(failed), ~matches.take(failed), ~in_window.take(failed), soon.take(failed)],
+                         [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW, Stop.TOO_SOON], Stop.WITHIN)
+        live, at = _advance(k, live, ok, failed, code, nxt, exists, pos, reached, stop, stop_pos)
         if not len(live):
             break
     return att
