@@ -47,8 +47,9 @@ def keep_freed_memory() -> bool:
     mapping each large array afresh and unmapping it when freed: the engine frees and allocates
     arrays of the same few sizes over and over, and every fresh page costs a page fault (here
     about 2 us). A 30M-event run faults 290k times instead of 220k (2.09 s -> 2.04 s), five
-    funnels 820k instead of 560k (5.30 s -> 5.13 s); peak memory is about the same. Left alone when
-    GLIBC_TUNABLES sets malloc's own tunables. True when the setting was changed."""
+    funnels 820k instead of 560k (5.30 s -> 5.13 s), at up to a tenth more peak memory with
+    several funnels; with five funnels over 100M events it was slower (18.0 s against 16.9 s).
+    Left alone when GLIBC_TUNABLES sets malloc's own tunables. True when the setting was changed."""
     libc = _libc()
     if libc is None or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False

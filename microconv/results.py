@@ -1,9 +1,7 @@
 """Plain result types. Every renderer is a view of ``to_frame()``; nothing here formats."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import pandas as pd
 
@@ -38,16 +36,11 @@ class FunnelResult:
     label: str
     window_seconds: float
     steps: tuple[StepRow, ...]
-    reached_series: Callable[[], pd.Series] = field(repr=False)   # builds ``reached`` when first read
+    reached: pd.Series
     order: str = "ordered"
     unit: str = "users"
     excluded: int = 0
     revenue: float | None = None  # the last step's value over completers; None when it has no value
-
-    @cached_property
-    def reached(self) -> pd.Series:
-        """Built on demand: indexing a million user ids costs a run that never reads them."""
-        return self.reached_series()
 
     @property
     def revenue_per_entrant(self) -> float | None:

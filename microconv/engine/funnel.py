@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property, partial
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,7 @@ class Replay:
     counted: np.ndarray       # index of the counted attempt (-1 when excluded)
     in_progress: np.ndarray
     kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
+    _step_seconds: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def counted_kept(self) -> np.ndarray:
@@ -76,10 +77,6 @@ class Replay:
         times = self.events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
         np.putmask(times, pos < 0, np.iinfo(np.int64).max)
         return np.sort(times, axis=1) if self.plan.order == "any" else times  # the others match in step order
-
-    @cached_property
-    def _step_seconds(self) -> dict[int, np.ndarray]:
-        return {}
 
     def step_seconds(self, step: int) -> np.ndarray:
         """Seconds from step ``step - 1`` to step ``step`` (0-based) of the counted units that reached
@@ -119,7 +116,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     anchors = _anchors(events, first, plan)
     cuts = _cuts(events.unit[anchors], threads)
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
-    att = Attempts.empty(len(anchors), len(plan.masks), len(events))
+    att = Attempts.empty(len(anchors), len(plan.masks), events)
 
     def part(i: int) -> _Part:
         """Run i: its attempts over its units' events alone (a slice), so that each thread's work
@@ -190,7 +187,8 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
 def _best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per unit (its attempts from ``starts``): the most steps a clean attempt reached (rule 3.6),
     and the first attempt that reached them (3.7; -1 when none reached a step). One maximum per
-    unit of (steps << 32 | attempts after this one): the larger steps win, then the earlier attempt."""
+    unit of (steps << 32 | attempts after this one): the larger steps win, then the earlier attempt.
+    (A thread's share of attempts is far below 2**32: each takes tens of bytes.)"""
     n = len(clean)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -235,14 +233,10 @@ def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], 
     if revenue is not None:
         per_completer = revenue / counts[-1] if counts[-1] else np.nan
         steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
-    best, units, labels = rep.best[rep.kept], rep.unit[rep.kept], rep.units.labels
-    reached = partial(_reached_series, best, units, labels)
+    best = rep.best[rep.kept]
+    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
     return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
                         excluded=int((rep.best == 0).sum()), revenue=revenue)
-
-
-def _reached_series(best: np.ndarray, units: np.ndarray, labels: pd.Index) -> pd.Series:
-    return pd.Series(best, index=labels[units], name="reached", dtype="int64")
 
 
 @dataclass(frozen=True)

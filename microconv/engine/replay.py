@@ -56,12 +56,12 @@ def sort_by_unit_time(unit: np.ndarray, ts: np.ndarray, threads: int = 1
     if threads < 2 or n < SORT_SPLIT_MIN:
         _sort_rows(unit, ts, None, row_bits, *out)
         return out
-    middle = (int(unit.max()) + 1) // 2
-    cut = int(np.count_nonzero(unit < middle))
+    low = unit < (int(unit.max()) + 1) // 2           # codes are hashed or in time order: the halves are alike
+    cut = int(np.count_nonzero(low))
 
-    def half(low: bool) -> None:
-        rows = np.flatnonzero(unit < middle if low else unit >= middle)
-        where = slice(0, cut) if low else slice(cut, n)
+    def half(first: bool) -> None:
+        rows = np.flatnonzero(low if first else ~low)
+        where = slice(0, cut) if first else slice(cut, n)
         _sort_rows(unit, ts, rows, row_bits, *(a[where] for a in out))
 
     with ThreadPoolExecutor(2, thread_name_prefix="microconv-sort") as pool:
@@ -200,10 +200,10 @@ class Attempts:
         return self.pos[:, 0]
 
     @classmethod
-    def empty(cls, attempts: int, steps: int, events: int) -> Attempts:
-        """Room for ``attempts`` over ``events`` sorted events (positions and units fit in int32 below 2**31)."""
-        at = position_dtype(events)
-        return cls(np.empty(attempts, dtype=at), np.empty((attempts, steps), dtype=at),
+    def empty(cls, attempts: int, steps: int, events: SortedEvents) -> Attempts:
+        """Room for ``attempts`` over ``events``: positions in int32 when they fit, units as the events'."""
+        at = position_dtype(len(events))
+        return cls(np.empty(attempts, dtype=events.unit.dtype), np.empty((attempts, steps), dtype=at),
                    np.empty(attempts, dtype=np.int64), np.empty(attempts, dtype=np.int8),
                    np.empty(attempts, dtype=at))
 
@@ -221,7 +221,7 @@ class Attempts:
 
 def _start(events: SortedEvents, anchors: np.ndarray, steps: int, out: Attempts | None) -> Attempts:
     """Attempts from ``anchors``, written into ``out`` when given (views of a larger whole)."""
-    out = Attempts.empty(len(anchors), steps, len(events)) if out is None else out
+    out = Attempts.empty(len(anchors), steps, events) if out is None else out
     out.unit[:] = events.unit[anchors]
     out.pos.fill(-1)
     out.pos[:, 0] = anchors

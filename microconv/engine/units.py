@@ -51,16 +51,16 @@ def sessions_from_gaps(frame: pd.DataFrame, timeout_ns: int, last_ts: int, order
     ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     order = time_order(frame) if order is None else order
     u, t = user[order], ts[order]
-    new_user = np.r_[True, u[1:] != u[:-1]]
-    new = new_user | np.r_[True, np.diff(t) > timeout_ns]
+    new_user = np.r_[True, u[1:] != u[:-1]][:len(u)]          # (no events: no sessions)
+    new = new_user | np.r_[True, np.diff(t) > timeout_ns][:len(u)]
     sorted_code = np.cumsum(new) - 1
     code = np.empty(len(order), dtype=np.int64)
     code[order] = sorted_code
     starts = np.flatnonzero(new)
     first_of_user = np.maximum.accumulate(np.where(new_user[starts], np.arange(len(starts)), 0))
     number = np.arange(len(starts)) - first_of_user + 1
-    ends = np.r_[starts[1:], len(order)] - 1
-    last_of_user = np.r_[u[starts][1:] != u[starts][:-1], True]
+    ends = np.r_[starts[1:], len(order)][:len(starts)] - 1
+    last_of_user = np.r_[u[starts][1:] != u[starts][:-1], True][:len(starts)]
     is_open = last_of_user & (t[ends] + timeout_ns > last_ts)
     labels = pd.MultiIndex(levels=[frame["user"].cat.categories, np.arange(1, number.max(initial=0) + 1)],
                            codes=[u[starts], number - 1], names=["user", "session"], verify_integrity=False)

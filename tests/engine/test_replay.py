@@ -88,3 +88,15 @@ def test_sparse_unit_codes_and_a_span_of_centuries_still_sort():
     assert unit_time_order(unit, np.array([2, 1, 9])).tolist() == [2, 1, 0]
     ts = np.array([7 * 10**18, -8 * 10**18 + 1, 0])
     assert unit_time_order(np.zeros(3, dtype=np.int64), ts).tolist() == [1, 2, 0]
+
+
+def test_attempts_keep_unit_codes_too_wide_for_int32():
+    """Positions fit in int32 for a few events, but unit codes need not (sessions of a huge log):
+    the attempts keep the events' unit type."""
+    from microconv.engine.replay import replay_ordered
+    code = 2**31 + 5
+    events = SortedEvents(np.array([code, code], dtype=np.int64), np.array([0, 1], dtype=np.int64), np.arange(2))
+    att = replay_ordered(events, np.array([0]), [np.array([True, False]), np.array([False, True])], window=10,
+                         within=(None, None), after=(None, None))
+    assert att.unit.tolist() == [code]
+    assert att.reached.tolist() == [2] and att.pos.tolist() == [[0, 1]]

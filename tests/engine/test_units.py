@@ -44,3 +44,10 @@ def test_users_are_their_own_units():
     frame = _frame([("u2", 0), ("u1", 1), ("u2", 2)])
     units = users(frame)
     assert _labels(units) == ["u2", "u1", "u2"] and units.kind == "users"
+
+
+def test_no_events_make_no_sessions():
+    frame = pd.DataFrame({"user": pd.Categorical([]), "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+                          "event": pd.Categorical([])})
+    units = sessions_from_gaps(frame, timeout_ns=10 * 10**9, last_ts=T0.value)
+    assert len(units.code) == 0 and len(units.labels) == 0 and len(units.open) == 0
