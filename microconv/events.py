@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from .config import Config, located_of
 from .config.model import RESERVED
 from .errors import DataError, Problem, did_you_mean
-from .io import Source, expand_paths
+from .io import NotSplittable, Source, expand_paths
 
 CORE = ("user", "event", "timestamp")
 SESSION = "$session"  # canonical column of `columns.session`, read like a property
@@ -184,9 +184,12 @@ def load_events(
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
         user_col, user_path = plan["user"]
-        pieces = src.pieces(cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
-                            text=[user_col])
-        scan.file(pieces, plan, _line_of(src), lambda rows: progress and progress(rows, total))
+        pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
+                         text=[user_col])
+        try:
+            scan.file(pieces(), plan, _line_of(src), lambda rows: progress and progress(rows, total))
+        except NotSplittable:
+            scan.file(pieces(split=False), plan, _line_of(src), lambda rows: progress and progress(rows, total))
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
@@ -246,18 +249,22 @@ class _Scan:
         def check(read: Callable[[], pa.Table]) -> _Piece:
             return _check_piece(read(), core, prop_cols, self.config, self.only, self.count_users)
 
-        kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
+        checked, rows = [], self.report.rows_read
         with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
-            for piece in pool.map(check, pieces):
-                self._merge(piece, lambda i, o=offset: line_of(o + i))
-                failed, dated = failed + piece.bad_ts, dated + piece.with_user
-                if first_bad is None and piece.first_bad is not None:
-                    first_bad = (piece.first_bad[0], line_of(offset + piece.first_bad[1]))
-                if piece.props is not None:
-                    kept.append(piece.props)
-                offset += piece.rows
+            for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
+                checked.append(piece)
+                rows += piece.rows
                 if progress:
-                    progress(self.report.rows_read)
+                    progress(rows)
+        kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
+        for piece in checked:
+            self._merge(piece, lambda i, o=offset: line_of(o + i))
+            failed, dated = failed + piece.bad_ts, dated + piece.with_user
+            if first_bad is None and piece.first_bad is not None:
+                first_bad = (piece.first_bad[0], line_of(offset + piece.first_bad[1]))
+            if piece.props is not None:
+                kept.append(piece.props)
+            offset += piece.rows
         if failed and failed == dated:
             raise DataError(f"no timestamp could be parsed (first value {first_bad[0]!r})", where=first_bad[1],
                             hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "

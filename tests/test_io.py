@@ -265,3 +265,123 @@ def test_quoted_csv_field_with_comma_and_newline(tmp_path):
     events, report = microconv.load_events([path], CONFIG)
     assert events.frame["user"].tolist() == ["u1", "u2", "u3"]
     assert report.rows_read == 3
+
+
+# --- CSV read in pieces cut at line breaks --------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+import microconv.io as mio  # noqa: E402
+from microconv.io import NotSplittable, _no_quoted_line_breaks  # noqa: E402
+
+
+@pytest.mark.parametrize("text, expected", [
+    (b'a,b\n1,2\n', True),                                  # no quote at all
+    (b'"a","b"\n1,"x,y"\n', True),                          # quoted fields on one line
+    (b'a\n"say ""hi"""\n', True),                           # escaped quotes
+    (b'a,b\n1,"two\nlines"\n', False),                      # a quoted line break
+    (b'a,b\n1,"two\rlines"\n', False),                      # a quoted carriage return
+    (b'a,b\n1,5" screen\n2,"x\ny"\n', False),               # a quote inside a field: the lexer's state is unclear
+    (b'a,b\n1,"open\n', False),                             # never closed
+    (b'a,b\n1,"x"y\n', False),                              # text after a closing quote
+    (b'\xef\xbb\xbf"a",b\n1,2\n', True),                    # a byte-order mark before the first quote
+])
+def test_quoted_line_breaks_are_found_as_a_lexer_would(text, expected):
+    assert _no_quoted_line_breaks(text, ord(",")) is expected
+
+
+def test_quote_walk_gives_up_after_its_limit_and_honours_its_range():
+    text = b'a\n' + b'"x"\n' * 10
+    assert _no_quoted_line_breaks(text, ord(","), limit=10) is True
+    assert _no_quoted_line_breaks(text, ord(","), limit=9) is False       # no proof within the limit
+    broken = b'a\n"x\ny"\n"z"\n'
+    assert _no_quoted_line_breaks(broken, ord(",")) is False
+    assert _no_quoted_line_breaks(broken, ord(","), start=8) is True      # the range after the break is clean
+
+
+def _read_both(path: Path, monkeypatch, columns, dictionary=(), text=()):
+    """The table read in pieces of a few bytes (or None where a piece says it cannot be split),
+    and the table read whole."""
+    monkeypatch.setattr(mio, "PIECE_BYTES", 16)
+    src = Source.open(path)
+    try:
+        split = pa.concat_tables([p() for p in src.pieces(columns, dictionary, text)])
+    except NotSplittable:
+        split = None
+    whole = pa.concat_tables([p() for p in src.pieces(columns, dictionary, text, split=False)])
+    return split, whole
+
+
+def test_csv_pieces_give_the_whole_file_row_for_row(tmp_path, monkeypatch):
+    rows = [(f"u{i % 7}", f"2026-01-01T10:{i % 60:02d}:00Z", ["view_item", "purchase"][i % 2], f'"/p/{i},x"')
+            for i in range(40)]
+    path = write(tmp_path / "events.csv", csv_text(rows))
+    split, whole = _read_both(path, monkeypatch, ["user_id", "timestamp", "page"], text=["user_id"])
+    assert split is not None
+    assert split.num_rows == 40
+    assert split.to_pylist() == whole.to_pylist()
+    assert split.column("page").to_pylist()[3] == "/p/3,x"
+    assert split.column("timestamp").type == pa.timestamp("s", tz="UTC")
+
+
+def test_csv_piece_with_a_quoted_line_break_asks_for_a_whole_read(tmp_path, monkeypatch):
+    rows = [("u1", "2026-01-01T10:00:00Z", "view_item", "/p")] * 20 + [("u2", "2026-01-01T10:00:05Z", "purchase", '"a\nb"')]
+    path = write(tmp_path / "events.csv", csv_text(rows))
+    split, whole = _read_both(path, monkeypatch, ["user_id", "page"])
+    assert split is None
+    assert whole.column("page").to_pylist()[-1] == "a\nb"
+    monkeypatch.setattr(mio, "PIECE_BYTES", 16)
+    events, report = microconv.load_events([path], CONFIG)          # falls back by itself
+    assert report.rows_read == 21
+    assert events.frame["user"].tolist() == ["u1"] * 20 + ["u2"]
+
+
+def test_csv_value_that_outgrows_its_first_block_type_is_read_as_whole_file_inference_reads_it(tmp_path, monkeypatch):
+    """The first block makes `revenue` int64 and `timestamp` second-precision; later rows need float
+    and nanoseconds. Pieces give up; the whole read tries the first block's types, fails, and infers."""
+    head = "user_id,timestamp,event_name,revenue\n"
+    early = "".join(f"u{i},2026-01-01T10:00:0{i % 10}Z,purchase,{i}\n" for i in range(30))
+    path = tmp_path / "late.csv"
+    path.write_text(head + early + "u9,2026-01-01T10:00:00.250Z,purchase,2.5\n")
+    monkeypatch.setattr(mio, "FIRST_BLOCK_BYTES", len(head) + len(early) // 2)
+    split, whole = _read_both(path, monkeypatch, ["timestamp", "revenue"])
+    assert split is None
+    assert whole.schema.field("revenue").type == pa.float64()
+    assert whole.schema.field("timestamp").type == pa.timestamp("ns", tz="UTC")
+    assert whole.column("revenue").to_pylist()[-2:] == [29.0, 2.5]
+
+
+def test_csv_errors_name_whole_file_lines_when_read_in_pieces(tmp_path, monkeypatch):
+    rows = [("u1", "2026-01-01T10:00:00Z", "view_item", "/p")] * 30
+    path = write(tmp_path / "events.csv", csv_text(rows) + "u2,2026-01-01T10:00:05Z,view_item,/p,extra\n")
+    monkeypatch.setattr(mio, "PIECE_BYTES", 16)
+    with pytest.raises(DataError, match="cannot read CSV.*Expected 4 columns, got 5") as info:
+        microconv.load_events([path], CONFIG)
+    assert "different number of fields" in info.value.hint
+
+
+FIELD = st.text(alphabet='ab,"\n\r 1', max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["u1", "u2", " ", ""]), FIELD), min_size=1, max_size=25),
+       st.integers(1, 40), st.booleans())
+def test_csv_in_pieces_is_the_whole_read_or_gives_way_to_it(tmp_path_factory, rows, piece, crlf):
+    """On any CSV (quoted or not, line breaks inside quotes or not), reading in pieces either gives the
+    whole read's rows exactly or raises NotSplittable, and then the caller reads whole."""
+    quote = lambda v: '"' + v.replace('"', '""') + '"'
+    end = "\r\n" if crlf else "\n"
+    text = "user,note" + end + "".join(f"{u},{quote(n) if i % 2 else n.replace(chr(34), '').replace(chr(10), '').replace(chr(13), '').replace(',', '')}{end}"
+                                       for i, (u, n) in enumerate(rows))
+    path = tmp_path_factory.mktemp("csv") / "e.csv"
+    path.write_bytes(text.encode())
+    src = Source.open(path)
+    whole = pa.concat_tables([p() for p in src.pieces(["user", "note"], text=["user", "note"], split=False)])
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mio, "PIECE_BYTES", piece)
+            split = pa.concat_tables([p() for p in src.pieces(["user", "note"], text=["user", "note"])])
+    except NotSplittable:
+        assert any(("\n" in n or "\r" in n) for i, (u, n) in enumerate(rows) if i % 2), "gave way without cause"
+        return
+    assert split.to_pylist() == whole.to_pylist()
