@@ -815,8 +815,18 @@ def category_in(values: pd.Series, names: Iterable[str]) -> np.ndarray:
 
 
 def codes_in(codes: np.ndarray, categories: Sequence[str], names: Iterable[str]) -> np.ndarray:
-    """Per code (into ``categories``, -1 for missing): is its category one of ``names``?"""
-    return np.append(pd.Index(categories).isin(list(names)), False).take(codes)
+    """Per code (into ``categories``, -1 for missing): is its category one of ``names``? A few names
+    are compared for (a step's one event: 0.2 ms over 3.2M codes, where a lookup takes 6 ms)."""
+    hit = pd.Index(categories).isin(list(names))
+    found = np.flatnonzero(hit)
+    if len(found) > 4:
+        return np.append(hit, False).take(codes)
+    if len(found) == 0:
+        return np.zeros(len(codes), dtype=bool)
+    mask = codes == int(found[0])
+    for code in found[1:]:
+        mask |= codes == int(code)
+    return mask
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
