@@ -385,3 +385,17 @@ def test_csv_in_pieces_is_the_whole_read_or_gives_way_to_it(tmp_path_factory, ro
         assert any(("\n" in n or "\r" in n) for i, (u, n) in enumerate(rows) if i % 2), "gave way without cause"
         return
     assert split.to_pylist() == whole.to_pylist()
+
+
+def test_epoch_units_are_detected_per_csv_piece(tmp_path, monkeypatch):
+    """Rule 1.5: a piece of seconds and a piece of milliseconds each keep their own unit. The file
+    is 182 bytes: a 29-byte header, three 24-byte rows of seconds, three 27-byte rows of
+    milliseconds. Pieces of 90 bytes cut at the next line break: header and seconds, then the rest."""
+    seconds = 1_767_225_600                       # 2026-01-01T00:00:00Z
+    rows = [f"u{i},{seconds + i},view_item\n" for i in range(3)] + [f"u{i},{(seconds + i) * 1000},view_item\n" for i in range(3)]
+    path = tmp_path / "epochs.csv"
+    path.write_text("user_id,timestamp,event_name\n" + "".join(rows))
+    monkeypatch.setattr(mio, "PIECE_BYTES", 90)
+    assert [p().num_rows for p in Source.open(path).pieces(["timestamp"])] == [3, 3]
+    events, _ = microconv.load_events([path], CONFIG)
+    assert [t.isoformat() for t in events.frame["ts"]] == [f"2026-01-01T00:00:0{i}+00:00" for i in (0, 1, 2)] * 2
