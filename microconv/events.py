@@ -29,6 +29,7 @@ from .errors import DataError, Problem, did_you_mean
 from .io import NotSplittable, Source, expand_paths
 
 CORE = ("user", "event", "timestamp")
+DROP_REASONS = ("without a user id", "without a timestamp", "with an unparseable timestamp", "without an event name")
 SESSION = "$session"  # canonical column of `columns.session`, read like a property
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\b(?:UTC|GMT|[A-Z]{3,4}))\s*$")
 
@@ -92,7 +93,8 @@ class DataQualityReport:
     def messages(self) -> list[str]:
         """One line per reason, e.g. ``dropped 12 of 50,000 rows without a user id (first: a.csv:17)``."""
         out = []
-        for reason, count in self.dropped.items():
+        known = {reason: i for i, reason in enumerate(DROP_REASONS)}
+        for reason, count in sorted(self.dropped.items(), key=lambda item: known.get(item[0], len(known))):
             first = ", ".join(self.examples.get(reason, []))
             out.append(f"dropped {count:,} of {self.rows_read:,} rows {reason}" + (f" (first: {first})" if first else ""))
         return out + self.notes
@@ -181,15 +183,23 @@ def load_events(
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, count_users)
     total = _known_rows(sources)
+    shown = [0]
+
+    def report_rows(rows: int) -> None:
+        """Progress never goes back, also when a file read in pieces is read again whole."""
+        if progress and rows > shown[0]:
+            shown[0] = rows
+            progress(rows, total)
+
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
         user_col, user_path = plan["user"]
         pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
                          text=[user_col])
         try:
-            scan.file(pieces(), plan, _line_of(src), lambda rows: progress and progress(rows, total))
+            scan.file(pieces(), plan, _line_of(src), report_rows)
         except NotSplittable:
-            scan.file(pieces(split=False), plan, _line_of(src), lambda rows: progress and progress(rows, total))
+            scan.file(pieces(split=False), plan, _line_of(src), report_rows)
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
@@ -342,9 +352,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         bad_ts = stamps.unparseable & no_ts
         no_event = (codes < 0) & ~(no_user | stamps.missing)
         dropped = {reason: (int(np.count_nonzero(mask)), np.flatnonzero(mask)[:3])
-                   for reason, mask in (("without a user id", no_user), ("without a timestamp", no_ts & ~bad_ts),
-                                        ("with an unparseable timestamp", bad_ts),
-                                        ("without an event name", no_event)) if mask.any()}
+                   for reason, mask in zip(DROP_REASONS, (no_user, no_ts & ~bad_ts, bad_ts, no_event)) if mask.any()}
     usable = ~unusable
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows

@@ -150,13 +150,20 @@ class Source:
         if self.format == "csv" and split and self.path.suffix.lower() not in COMPRESSIONS \
                 and self._guard(lambda: self.path.stat().st_size) > 2 * PIECE_BYTES:
             return self._guard(lambda: self._csv_pieces(list(columns), dictionary, text))
+        return self._slices(columns, dictionary, text)
+
+    def _slices(self, columns: Sequence[str], dictionary: Sequence[str], text: Sequence[str]
+                ) -> list[Callable[[], pa.Table]]:
         table = self.read(columns, dictionary, text)
         return [partial(table.slice, start, PIECE_ROWS) for start in range(0, max(table.num_rows, 1), PIECE_ROWS)]
 
     def _csv_pieces(self, columns: list[str], dictionary: Sequence[str], text: Sequence[str]
                     ) -> list[Callable[[], pa.Table]]:
+        fixed = self._fixed_types(dictionary, text)
         names, types = self._first_block(columns)
-        convert = csv_convert_options({**types, **self._fixed_types(dictionary, text)}, include=columns)
+        if names is None or any(c not in types for c in columns):     # each piece would infer on its own
+            return self._slices(columns, dictionary, text)
+        convert = csv_convert_options({**types, **fixed}, include=columns)
         with open(self.path, "rb") as f:
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         starts = [0]
@@ -189,7 +196,7 @@ class Source:
         read = partial(pa_csv.read_csv, self.path, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
                        parse_options=self.csv_parse_options(multiline=not self._single_line_rows()))
         fixed = self._fixed_types(dictionary, text)
-        guessed = self._first_block(columns)[1]
+        guessed = {c: t for c, t in self._first_block(columns)[1].items() if c not in fixed}
         if guessed:
             try:
                 return read(convert_options=csv_convert_options({**guessed, **fixed}, include=columns))
@@ -201,13 +208,18 @@ class Source:
     def _fixed_types(dictionary: Sequence[str], text: Sequence[str]) -> dict[str, pa.DataType]:
         return {**{c: pa.string() for c in text}, **{c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}}
 
-    def _first_block(self, columns: list[str]) -> tuple[list[str], dict[str, pa.DataType]]:
+    def _first_block(self, columns: list[str]) -> tuple[list[str] | None, dict[str, pa.DataType]]:
         """The file's column names, and the types Arrow infers from its first block for ``columns``
-        (those it can tell: a column empty so far is left to whole-file inference)."""
-        schema = pa_csv.open_csv(self.path, parse_options=self.csv_parse_options(),
-                                 read_options=pa_csv.ReadOptions(block_size=FIRST_BLOCK_BYTES, use_threads=False)
-                                 ).schema
-        return schema.names, {c: schema.field(c).type for c in columns if schema.field(c).type != pa.null()}
+        that it can tell (not a column empty so far, nor a name the header has twice); (None, {})
+        when the first block does not parse on its own (a row longer than it), for the whole read."""
+        try:
+            schema = pa_csv.open_csv(self.path, parse_options=self.csv_parse_options(),
+                                     read_options=pa_csv.ReadOptions(block_size=FIRST_BLOCK_BYTES, use_threads=False)
+                                     ).schema
+        except pa.ArrowInvalid:
+            return None, {}
+        types = {c: schema.field(c).type for c in columns if len(schema.get_all_field_indices(c)) == 1}
+        return schema.names, {c: t for c, t in types.items() if t != pa.null()}
 
     def _row_group(self, i: int, columns: list[str], dictionary: list[str], threads: bool) -> pa.Table:
         """One row group, decoded in the calling thread unless it is the only one: callers read two

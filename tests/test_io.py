@@ -399,3 +399,191 @@ def test_epoch_units_are_detected_per_csv_piece(tmp_path, monkeypatch):
     assert [p().num_rows for p in Source.open(path).pieces(["timestamp"])] == [3, 3]
     events, _ = microconv.load_events([path], CONFIG)
     assert [t.isoformat() for t in events.frame["ts"]] == [f"2026-01-01T00:00:0{i}+00:00" for i in (0, 1, 2)] * 2
+
+
+# --- CSV in pieces against the whole read, through load_events (review of the piece reader) -----
+
+REVENUE = microconv.parse_config({
+    "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp",
+                "properties": {"revenue": "revenue"}},
+    "conversions": {"purchase": {"kind": "macro", "event": "purchase", "value": "revenue"}},
+})
+
+
+def _load(path, config, monkeypatch, piece=None, first=None, **kwargs):
+    """load_events as a comparable tuple (or the DataError's text), with pieces of ``piece`` bytes
+    and a first block of ``first`` bytes when given."""
+    with monkeypatch.context() as patch:
+        if piece is not None:
+            patch.setattr(mio, "PIECE_BYTES", piece)
+        if first is not None:
+            patch.setattr(mio, "FIRST_BLOCK_BYTES", first)
+        try:
+            events, report = microconv.load_events([path] if isinstance(path, Path) else path, config, **kwargs)
+        except DataError as exc:
+            return ("error", str(exc), exc.hint)
+    frame = events.frame
+    return ({c: [str(v) for v in frame[c]] for c in frame.columns}, {c: str(t) for c, t in frame.dtypes.items()},
+            report.rows_read, sorted(report.messages()), events.summary)
+
+
+@pytest.mark.parametrize("first", [None, 64])      # the first block: the whole file, or header and a row
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_csv_pieces_name_the_same_dropped_rows_as_the_whole_read(tmp_path, monkeypatch, first, end):
+    """Rows dropped in late pieces are named by their whole-file line (header = line 1). With a
+    64-byte first block the timestamp column is typed as timestamps, and `soon` makes the read
+    start again whole; either way the report is the whole read's."""
+    lines = ["user_id,timestamp,event_name",
+             "u1,2026-01-01T10:00:00Z,view_item",       # 2
+             "u2,2026-01-01T10:00:05Z,view_item",       # 3
+             "u1,2026-01-01T10:01:00Z,add_to_cart",     # 4
+             ",2026-01-01T10:02:00Z,view_item",         # 5: no user
+             "u3,soon,view_item",                       # 6: unparseable
+             "u1,2026-01-01T10:03:00Z,purchase",        # 7
+             "u4,,purchase"]                            # 8: no timestamp
+    path = tmp_path / "events.csv"
+    path.write_bytes(end.join(lines).encode() + end.encode())
+    whole = _load(path, CONFIG, monkeypatch)
+    split = _load(path, CONFIG, monkeypatch, piece=16, first=first)
+    assert split == whole
+    frame, _, rows, messages, _ = split
+    assert frame["user"] == ["u1", "u2", "u1", "u1"]
+    assert rows == 7
+    assert messages == [
+        f"dropped 1 of 7 rows with an unparseable timestamp (first: {path}:6)",
+        f"dropped 1 of 7 rows without a timestamp (first: {path}:8)",
+        f"dropped 1 of 7 rows without a user id (first: {path}:5)",
+    ]
+
+
+def test_csv_pieces_with_blank_lines_bom_quoted_header_and_no_final_newline(tmp_path, monkeypatch):
+    text = ('\ufeff"user_id","timestamp","event_name"\r\n\r\n'
+            "u1,2026-01-01T10:00:00Z,view_item\r\n\r\n\r\n"
+            "u2,2026-01-01T10:00:05Z,purchase\r\n"
+            '"u3",2026-01-01T10:00:06Z,"purchase"')
+    path = tmp_path / "events.csv"
+    path.write_bytes(text.encode())
+    whole = _load(path, CONFIG, monkeypatch)
+    for piece in (1, 8, 30):
+        assert _load(path, CONFIG, monkeypatch, piece=piece) == whole
+    assert whole[0]["user"] == ["u1", "u2", "u3"]
+
+
+@pytest.mark.parametrize("late, revenue", [
+    ("2.5", ["5.0", "7.0", "2.5"]),                 # int64 in the first block, then a float
+    ("lots", ["5", "7", "lots"]),                   # then text
+    ("", ["5.0", "7.0", "nan"]),                    # empty: still int64 (pandas floats for the gap)
+])
+def test_csv_late_property_type_change_gives_the_whole_reads_values(tmp_path, monkeypatch, late, revenue):
+    head = "user_id,timestamp,event_name,revenue\n"
+    path = tmp_path / "events.csv"
+    path.write_text(head + "u1,2026-01-01T10:00:00Z,purchase,5\nu2,2026-01-01T10:00:01Z,purchase,7\n"
+                    + f"u3,2026-01-01T10:00:02Z,purchase,{late}\n")
+    whole = _load(path, REVENUE, monkeypatch)
+    split = _load(path, REVENUE, monkeypatch, piece=16, first=len(head) + 40)
+    assert split == whole
+    assert whole[0]["revenue"] == revenue
+
+
+def test_csv_late_non_utf8_user_id_is_the_whole_reads_error(tmp_path, monkeypatch):
+    path = tmp_path / "events.csv"
+    path.write_bytes(csv_text().encode() + b"u\xff,2026-01-01T10:04:00Z,view_item,/p\n")
+    whole = _load(path, CONFIG, monkeypatch)
+    assert whole[0] == "error" and "cannot read CSV" in whole[1] and "not UTF-8" in whole[2]
+    assert _load(path, CONFIG, monkeypatch, piece=16, first=80) == whole
+
+
+def test_csv_pieces_of_several_files_name_each_files_lines(tmp_path, monkeypatch):
+    """The first file is read in pieces, the TSV gives way (a quoted line break), the third too (a
+    late float); the report names each file's own lines."""
+    a = write(tmp_path / "a.csv", csv_text(LOG[:2]) + ",2026-01-01T10:09:00Z,view_item,/p\n")
+    b = tmp_path / "b.tsv"
+    b.write_text(csv_text(LOG[2:], sep="\t") + 'u5\t\tview_item\t"x\ny"\n')
+    c = write(tmp_path / "c.csv", "user_id,timestamp,event_name,revenue\nu6,2026-01-01T10:05:00Z,purchase,1\n"
+                                  "u7,2026-01-01T10:06:00Z,purchase,2.5\n")
+    whole = _load([a, b, c], REVENUE, monkeypatch)
+    assert _load([a, b, c], REVENUE, monkeypatch, piece=16, first=80) == whole
+    frame, _, rows, messages, _ = whole
+    assert frame["user"] == EXPECTED_USERS + ["u6", "u7"]
+    assert frame["revenue"] == ["<NA>"] * 5 + ["1.0", "2.5"]
+    assert rows == 9
+    assert messages == [f"dropped 1 of 9 rows without a timestamp (first: {b}:5)",
+                        f"dropped 1 of 9 rows without a user id (first: {a}:4)"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["u1", "u2", "", '"u3"']),
+                          st.sampled_from(["2026-01-01T10:00:00Z", "2026-01-01 10:00:01", "2026-01-01T10:00:02+02:00",
+                                           "2026-01-01T10:00:03.5Z", "", "never", "2026-01-02"]),
+                          st.sampled_from(["view_item", "purchase", ""]),
+                          st.sampled_from(["", "1", "2.5", "x", '"a,b"', "true"]),
+                          st.sampled_from(["\n", "\r\n", "\n\n"])), min_size=1, max_size=12),
+       st.integers(1, 80), st.sampled_from([None, 90, 140]))
+def test_load_events_in_pieces_is_the_whole_read(tmp_path_factory, rows, piece, first):
+    """Any small CSV (first row always usable, so no column starts empty) gives the whole read's
+    frame, row count and dropped-row lines when read in pieces of 1-80 bytes."""
+    text = "user_id,timestamp,event_name,revenue\nu0,2026-01-01T09:00:00Z,view_item,0\n"
+    text += "".join(f"{u},{t},{e},{r}{end}" for u, t, e, r, end in rows)
+    path = tmp_path_factory.mktemp("csv") / "e.csv"
+    path.write_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        whole = _load(path, REVENUE, patch)
+        assert _load(path, REVENUE, patch, piece=piece, first=first) == whole
+
+
+# Found in review of the pieces reader.
+
+def test_csv_property_empty_in_the_first_block_then_filled(tmp_path, monkeypatch):
+    """`revenue` is empty in the first block (header and two rows), then 5 in one piece and 2.5 in
+    the next: the whole read makes it a float column."""
+    head = "user_id,timestamp,event_name,revenue\n"
+    rows = ("u1,2026-01-01T10:00:00Z,view_item,\nu2,2026-01-01T10:00:01Z,view_item,\n"
+            "u3,2026-01-01T10:00:02Z,purchase,5\nu4,2026-01-01T10:00:03Z,purchase,2.5\n")
+    path = tmp_path / "events.csv"
+    path.write_text(head + rows)
+    whole = _load(path, REVENUE, monkeypatch)
+    assert whole[0]["revenue"] == ["nan", "nan", "5.0", "2.5"]
+    assert _load(path, REVENUE, monkeypatch, piece=16, first=len(head) + 70) == whole
+
+
+def test_csv_with_a_needed_column_named_twice(tmp_path):
+    path = write(tmp_path / "events.csv", "user_id,timestamp,event_name,revenue,revenue\n"
+                                          "u1,2026-01-01T10:00:00Z,purchase,1,2\n")
+    try:
+        events, _ = microconv.load_events([path], REVENUE)
+    except DataError:
+        return                                      # saying so is fine too
+    assert events.frame["revenue"].tolist() == [1]
+
+
+def test_csv_first_row_longer_than_the_first_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(mio, "FIRST_BLOCK_BYTES", 64)                 # stands for 1 MiB; BLOCK_BYTES stays 2 MiB
+    path = write(tmp_path / "events.csv", "user_id,timestamp,event_name,page\n"
+                                          f"u1,2026-01-01T10:00:00Z,view_item,/{'x' * 200}\n"
+                                          "u2,2026-01-01T10:00:05Z,purchase,/done\n")
+    events, _ = microconv.load_events([path], CONFIG)
+    assert events.frame["user"].tolist() == ["u1", "u2"]
+
+
+def test_progress_never_goes_back_when_pieces_give_way(tmp_path, monkeypatch):
+    monkeypatch.setattr(mio, "PIECE_BYTES", 64)
+    monkeypatch.setattr(mio, "PIECE_ROWS", 3)
+    path = write(tmp_path / "events.csv", "user_id,timestamp,event_name,page\n"
+                                          + "u1,2026-01-01T10:00:00Z,view_item,/p\n" * 6
+                                          + 'u2,2026-01-01T10:00:05Z,purchase,"a\nb"\n')
+    seen = []
+    microconv.load_events([path], CONFIG, progress=lambda rows, total: seen.append(rows))
+    assert seen == sorted(seen)                     # once went [1, 3, 5, 3, 6, 7]
+    assert seen[-1] == 7
+
+
+def test_dropped_row_reasons_keep_their_order_when_read_in_pieces(tmp_path, monkeypatch):
+    path = write(tmp_path / "events.csv", "user_id,timestamp,event_name\n"
+                                          "u1,2026-01-01T10:00:00Z,view_item\n"
+                                          ",2026-01-01T10:00:01Z,view_item\n"
+                                          "u2,soon,view_item\n"
+                                          "u3,,view_item\n")
+    _, whole = microconv.load_events([path], CONFIG)
+    monkeypatch.setattr(mio, "PIECE_BYTES", 16)
+    _, split = microconv.load_events([path], CONFIG)
+    assert split.messages() == whole.messages()
