@@ -362,11 +362,12 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     mask = pa.array(keep) if prop_cols is not None else None
     keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
     in_use = stamps.values if every else stamps.values[usable]
+    low, high = stamps.bounds if every and stamps.bounds else (in_use.min(), in_use.max()) if n_usable else (0, 0)
     first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
     return _Piece(
         rows=rows, dropped=dropped, names=event_names, usable=n_usable,
-        first=int(in_use.min()) * stamps.scale if n_usable else None,
-        last=int(in_use.max()) * stamps.scale if n_usable else None,
+        first=int(low) * stamps.scale if n_usable else None,
+        last=int(high) * stamps.scale if n_usable else None,
         user=_Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None)),
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
@@ -420,6 +421,7 @@ class _Stamps:
     missing: np.ndarray
     unparseable: np.ndarray      # a subset of missing
     raw: pd.Series | None        # the values as read, for naming the first unparseable one
+    bounds: tuple[int, int] | None = None   # the smallest and largest ``values``, when known already
 
 
 def _stamps(values, config: Config) -> _Stamps:
@@ -433,10 +435,11 @@ def _stamps(values, config: Config) -> _Stamps:
             low, high = pc.min_max(numbers).as_py().values()
             limit = np.iinfo(np.int64).max // scale
             if low is None or (-limit < low and high < limit):
+                bounds = None if numbers.null_count or low is None else (low, high)
                 missing = (numbers.is_null().to_numpy(zero_copy_only=False) if numbers.null_count
                            else np.zeros(len(numbers), dtype=bool))
                 numbers = numbers.fill_null(0) if numbers.null_count else numbers
-                return _Stamps(numbers.to_numpy(), scale, missing, np.zeros(len(missing), dtype=bool), None)
+                return _Stamps(numbers.to_numpy(), scale, missing, np.zeros(len(missing), dtype=bool), None, bounds)
         values = values.to_pandas()
     ts, unparseable = parse_timestamps(values, config.columns.timestamp_unit, config.columns.timezone)
     missing = ts.isna().to_numpy()
@@ -616,9 +619,8 @@ def _part_of(ids: pa.Array) -> np.ndarray:
         return np.zeros(len(ids), dtype=np.uint8)
     text = np.frombuffer(data, dtype=np.uint8)[:bounds[-1]]
     empty = stop == start
-    running = np.zeros(len(text) + 1, dtype=np.uint32)
-    np.cumsum(text, dtype=np.uint32, out=running[1:])
-    total = running[stop] - running[start]          # modulo 2**32, like the rest of the hash
+    total = np.add.reduceat(np.append(text, np.uint8(0)), start, dtype=np.uint32)  # modulo 2**32, like the rest
+    total[empty] = 0                                # (reduceat gives an empty id the next id's first byte)
     last = np.where(empty, 0, text[np.where(empty, 0, stop - 1)]).astype(np.uint32)
     before = np.where(stop - start > 1, text[np.maximum(stop - 2, 0)], 0).astype(np.uint32)
     middle = np.where(empty, 0, text[np.where(empty, 0, (start + stop) // 2)]).astype(np.uint32)

@@ -698,3 +698,23 @@ def test_event_names_of_other_types_read_as_pandas_writes_them():
     assert [names[c] if c >= 0 else None for c in codes] == ["3.0", None, "2.5"]
     codes, names = _event_codes(pa.chunked_array([pa.array([True, False])]))
     assert [names[c] for c in codes] == ["True", "False"]
+
+
+def _part_by_hand(text: str) -> int:
+    """The part of one id, as _part_of's docstring defines it, in Python integers (mod 2**32)."""
+    b = text.encode()
+    n = len(b)
+    last, before, middle = (b[-1] if n else 0), (b[-2] if n > 1 else 0), (b[n // 2] if n else 0)
+    ends = ((last | before << 8 | middle << 16 | n << 24) * 0x9E3779B1) & 0xFFFFFFFF
+    mixed = ((ends ^ (sum(b) * 0x85EBCA6B) & 0xFFFFFFFF) * 0xC2B2AE35) & 0xFFFFFFFF
+    return mixed >> 26
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=30), st.integers(0, 3))
+def test_id_parts_are_the_defined_hash(ids, cut):
+    """Empty ids anywhere (also last), multi-byte text, and a slice of a longer array."""
+    from microconv.events import _part_of
+
+    arr = pa.array(["pad"] * cut + ids + ["pad"] * cut, pa.string()).slice(cut, len(ids))
+    assert _part_of(arr).tolist() == [_part_by_hand(t) for t in ids]
