@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, note, settings
@@ -22,6 +23,7 @@ import microconv.engine.funnel as funnel_engine
 import microconv.engine.replay as replay_engine
 from helpers import EPOCH, engine_funnel, funnel_config, run_engine, same_median
 from microconv.api import replay_funnel
+from microconv.engine.funnel import elapsed
 from reference import reference_funnel
 
 ALPHABET = "ABCDX"
@@ -341,6 +343,10 @@ def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
         assert getattr(one.attempts, name).tolist() == getattr(two.attempts, name).tolist(), name
     for name in ("spoiled", "open", "unit", "best", "counted", "in_progress", "kept"):
         assert getattr(one, name).tolist() == getattr(two, name).tolist(), name
+    for rep in (one, two):      # each run's thread times its own units' steps; joined, they are the whole's
+        for step in range(1, len(rep.plan.masks)):
+            units = np.flatnonzero(rep.best[rep.kept] > step)
+            assert rep.step_seconds(step).tolist() == (elapsed(rep, units, step - 1, step) / 1e9).tolist(), step
 
 
 @settings(max_examples=300, deadline=None)

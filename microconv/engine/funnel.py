@@ -118,7 +118,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
     att = Attempts.empty(len(anchors), len(plan.masks), events)
 
-    def part(i: int) -> _Part:
+    def part(i: int) -> tuple[_Part, list[np.ndarray]]:
         """Run i: its attempts over its units' events alone (a slice), so that each thread's work
         over every event of a step (its positions, their running count) covers its own events."""
         lo, hi = bounds[i], bounds[i + 1]
@@ -128,16 +128,41 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         out = att.rows(cuts[i], cuts[i + 1])
         done = _replay_part(mine, anchors[cuts[i]:cuts[i + 1]] - lo, out, masks, exclusions, plan, last_ts,
                             units.open)
+        seconds = _step_seconds(mine, out, done, plan.order)
         out.shift(lo)
-        return done
+        return done, seconds
 
     if len(cuts) == 2:
         done = [part(0)]
     else:
         with ThreadPoolExecutor(len(cuts) - 1, thread_name_prefix="microconv-replay") as pool:
             done = list(pool.map(part, range(len(cuts) - 1)))
-    joined = _join(done, cuts[:-1])
-    return Replay(plan, units, events, att, *(getattr(joined, f.name) for f in fields(_Part)))
+    joined = _join([d for d, _ in done], cuts[:-1])
+    rep = Replay(plan, units, events, att, *(getattr(joined, f.name) for f in fields(_Part)))
+    rep._step_seconds.update({step: np.concatenate(parts) if len(parts) > 1 else parts[0]
+                              for step, parts in enumerate(zip(*(s for _, s in done)), start=1)})
+    return rep
+
+
+def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) -> list[np.ndarray]:
+    """Per step from the second, :meth:`Replay.step_seconds` of one run of units, computed by the
+    run's own thread: the table's medians need them all, and the runs' lists join in unit order."""
+    who = np.flatnonzero(done.kept & (done.best > 1))
+    best = done.best[who]
+    pos = att.pos[done.counted[who]]
+    if order == "any":
+        times = events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
+        np.putmask(times, pos < 0, np.iinfo(np.int64).max)
+        times.sort(axis=1)
+    out = []
+    for step in range(1, pos.shape[1]):
+        at = pos if step == 1 else pos[best > step]
+        if order == "any":
+            now = times if step == 1 else times[best > step]
+            out.append((now[:, step] - now[:, step - 1]) / 1e9)
+        else:
+            out.append((events.ts.take(at[:, step]) - events.ts.take(at[:, step - 1])) / 1e9)
+    return out
 
 
 def _cuts(unit: np.ndarray, parts: int) -> list[int]:
