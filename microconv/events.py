@@ -306,7 +306,7 @@ class _Scan:
                                           categories=pd.Index(names, dtype="str"), validate=False)
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
         users, distinct = _categorical_ids(self.users, every_name_kept=not self.count_users)
-        frame = pd.DataFrame({"user": users, "ts": ts, "event": event})
+        frame = pd.DataFrame({"user": users, "ts": ts, "event": event}, copy=False)   # all made here: not copied
         if self.props:
             props = _concat([pd.DataFrame(p) for p in self.props])
             for key, values in _derive(dict(props.items()), self.config).items():
