@@ -300,10 +300,12 @@ class _Scan:
         """The canonical frame of the kept rows, and the summary of all rows."""
         names = list(self.names)                    # every event name seen, in order of first appearance
         where = {name: i for i, name in enumerate(names)}
-        codes = [np.array([where[n] for n in piece_names], dtype=np.int32).take(piece_codes)
-                 for piece_codes, piece_names in self.event]
-        event = pd.Categorical.from_codes(np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32),
-                                          categories=pd.Index(names, dtype="str"), validate=False)
+        codes = np.empty(sum(len(c) for c, _ in self.event), dtype=pd.Categorical([], names).codes.dtype)
+        at = 0
+        for piece_codes, piece_names in self.event:       # straight into pandas' own code width
+            np.array([where[n] for n in piece_names], dtype=codes.dtype).take(piece_codes, out=codes[at:at + len(piece_codes)])
+            at += len(piece_codes)
+        event = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"), validate=False)
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
         users, distinct = _categorical_ids(self.users, every_name_kept=not self.count_users)
         frame = pd.DataFrame({"user": users, "ts": ts, "event": event}, copy=False)   # all made here: not copied

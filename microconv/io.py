@@ -142,11 +142,11 @@ class Source:
         :class:`NotSplittable`, and the caller asks again with ``split=False``. Other CSV and JSON
         Lines are read whole by Arrow here and handed out in slices of PIECE_ROWS."""
         if self.format == "parquet":
-            groups = self._guard(lambda: pq.ParquetFile(self.path).num_row_groups)
-            if groups == 0:
+            meta = self._guard(lambda: pq.ParquetFile(self.path).metadata)
+            if meta.num_row_groups == 0:
                 schema = self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=list(dictionary)).schema_arrow)
                 return [lambda: schema.empty_table().select(list(columns))]
-            return [partial(self._row_group, i, list(columns), list(dictionary), groups == 1) for i in range(groups)]
+            return [partial(self._row_group, i, list(columns), list(dictionary), meta) for i in range(meta.num_row_groups)]
         if self.format == "csv" and split and self.path.suffix.lower() not in COMPRESSIONS \
                 and self._guard(lambda: self.path.stat().st_size) > 2 * PIECE_BYTES:
             return self._guard(lambda: self._csv_pieces(list(columns), dictionary, text))
@@ -225,11 +225,12 @@ class Source:
         types = {c: schema.field(c).type for c in columns if len(schema.get_all_field_indices(c)) == 1}
         return schema.names, {c: t for c, t in types.items() if t != pa.null()}
 
-    def _row_group(self, i: int, columns: list[str], dictionary: list[str], threads: bool) -> pa.Table:
+    def _row_group(self, i: int, columns: list[str], dictionary: list[str], meta: pq.FileMetaData) -> pa.Table:
         """One row group, decoded in the calling thread unless it is the only one: callers read two
-        at a time, and Arrow's own threads on top of that cost about 40% more CPU."""
-        return self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=dictionary)
-                           .read_row_group(i, columns, use_threads=threads))
+        at a time, and Arrow's own threads on top of that cost about 40% more CPU. The footer is
+        parsed once, not per row group."""
+        return self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=dictionary, metadata=meta)
+                           .read_row_group(i, columns, use_threads=meta.num_row_groups == 1))
 
     def _guard(self, read):
         try:
