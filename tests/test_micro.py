@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import microconv
@@ -187,3 +189,26 @@ def test_funnel_without_a_valued_last_step_has_no_revenue():
     events, _ = microconv.canonicalize(raw, cfg)
     f = microconv.analyze(cfg, events).funnel("f")
     assert f.revenue is None and math.isnan(f.steps[1].value_lost)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["u1", "u2", "u3", "u4", "u5"]), st.integers(0, 20),
+                          st.sampled_from(["video_play", "purchase", "page_view"])), min_size=1, max_size=40))
+def test_counts_are_the_users_who_acted_before_their_first_macro(rows):
+    """Per conversion, by hand: a user "did" it when one of their matching events (a second video
+    for two_videos) came strictly before their first purchase, or at any time if they never bought."""
+    report = report_for(rows)
+    users = sorted({u for u, _, _ in rows})
+    buy = {u: min((t for v, t, e in rows if v == u and e == "purchase"), default=math.inf) for u in users}
+
+    def did(user, nth):
+        times = sorted(t for v, t, e in rows if v == user and e == "video_play")
+        return len(times) >= nth and times[nth - 1] < buy[user]
+
+    by_name = report.rows.set_index("conversion")
+    for name, nth in (("video", 1), ("two_videos", 2)):
+        doers = [u for u in users if did(u, nth)]
+        assert by_name.loc[name, "users"] == len(doers), name
+        converted = sum(buy[u] < math.inf for u in doers)
+        rate = by_name.loc[name, "macro_rate_with"]
+        assert (math.isnan(rate) if not doers else rate == converted / len(doers)), name

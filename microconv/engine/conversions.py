@@ -111,6 +111,16 @@ class EventIndex:
         np.minimum.at(first, self.frame["user"].cat.codes.to_numpy()[hit], self._ts[hit])
         return first
 
+    def before(self, deadline: np.ndarray) -> np.ndarray:
+        """Per event: whether it happened before its user's ``deadline`` (ns per user code)."""
+        return self._ts < deadline.take(self.frame["user"].cat.codes.to_numpy())
+
+    def users_with(self, flags: np.ndarray) -> np.ndarray:
+        """Per user code: whether any of the flagged events is the user's."""
+        out = np.zeros(len(self.frame["user"].cat.categories), dtype=bool)
+        out[self.frame["user"].cat.codes.to_numpy()[np.flatnonzero(flags)]] = True
+        return out
+
     def first_times(self, name: str) -> pd.Series:
         """Per user id: the first time conversion ``name`` happened; users who never did are absent."""
         first = self.first_by_user(name)
