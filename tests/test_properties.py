@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, note, settings
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 import microconv
@@ -248,6 +248,17 @@ def test_engine_matches_reference_within_after(scenario):
 def test_engine_matches_reference_exclusions(scenario):
     """Rule 4.4: 1-2 random exclusions with random between, in every order."""
     check_against_reference(scenario)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "exclude"}), min_exclusions=1))
+def test_engine_matches_reference_with_more_than_64_masks(scenario):
+    """The replay packs each event's step and exclusion matches into the bits of one integer; past
+    64 of them, into several: the same exclusions repeated up to 70 masks give the same result."""
+    rows, steps, window, options = scenario
+    assume(options.get("exclude"))                    # a one-step funnel has no exclusions
+    options = {**options, "exclude": options["exclude"] * (70 // len(options["exclude"]))}
+    check_against_reference((rows, steps, window, options))
 
 
 @settings(max_examples=300, deadline=None)

@@ -104,15 +104,21 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     2, the events are cut in two at a unit boundary and each run replayed by its own thread:
     units never share an attempt, so the two halves are exactly the one replay."""
     ts_all = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    wanted = None if plan.order == "strict" else np.logical_or.reduce([*plan.masks, *(m for m, _, _ in plan.exclusions)])
+    bits = _match_bits(plan)
     threads = threads if len(frame) >= SPLIT_MIN_EVENTS else 1
     if every is not None:
-        events = every if wanted is None else every.subset(wanted[every.row])
+        events, flags = every, bits.take(every.row, axis=0)
+        if plan.order != "strict":
+            at = np.flatnonzero(_any_bit(flags))
+            events, flags = SortedEvents(every.unit[at], every.ts[at], every.row[at]), flags.take(at, axis=0)
     else:
+        wanted = None if plan.order == "strict" else _any_bit(bits)
         rows = None if wanted is None or wanted.all() else np.flatnonzero(wanted)
         events = (SortedEvents.build(units.code, ts_all, None, threads=threads) if rows is None else
                   SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads))
-    first = plan.masks[0][events.row]
+        flags = bits.take(events.row, axis=0)
+    k = len(plan.masks)
+    first = _bit(flags, 0)
     anchors = _anchors(events, first, plan)
     cuts = _cuts(events.unit[anchors], threads)
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
@@ -122,9 +128,9 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         """Run i: its attempts over its units' events alone (a slice), so that each thread's work
         over every event of a step (its positions, their running count) covers its own events."""
         lo, hi = bounds[i], bounds[i + 1]
-        mine = events.slice(lo, hi)
-        masks = [first[lo:hi], *(m[mine.row] for m in plan.masks[1:])]
-        exclusions = [(m[mine.row], a, b) for m, a, b in plan.exclusions]
+        mine, mine_flags = events.slice(lo, hi), flags[lo:hi]
+        masks = [first[lo:hi], *(_bit(mine_flags, s) for s in range(1, k))]
+        exclusions = [(_bit(mine_flags, k + x), a, b) for x, (_, a, b) in enumerate(plan.exclusions)]
         out = att.rows(cuts[i], cuts[i + 1])
         done = _replay_part(mine, anchors[cuts[i]:cuts[i + 1]] - lo, out, masks, exclusions, plan, last_ts,
                             units.open)
@@ -142,6 +148,35 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     rep._step_seconds.update({step: np.concatenate(parts) if len(parts) > 1 else parts[0]
                               for step, parts in enumerate(zip(*(s for _, s in done)), start=1)})
     return rep
+
+
+def _match_bits(plan: FunnelPlan) -> np.ndarray:
+    """Per frame row, bit s set where it matches step s, then one bit per exclusion: the events in
+    sorted order gather these once, instead of each mask on its own (a random gather each). One
+    unsigned integer per row (of 8 to 64 bits), or a row of 64-bit words beyond 64 masks."""
+    masks = [*plan.masks, *(m for m, _, _ in plan.exclusions)]
+    width = next((w for w in (8, 16, 32, 64) if len(masks) <= w), None)
+    if width is None:
+        bits = np.zeros((len(masks[0]), (len(masks) + 63) // 64), dtype=np.uint64)
+        for s, mask in enumerate(masks):
+            bits[:, s // 64] |= mask.astype(np.uint64) << np.uint64(s % 64)
+        return bits
+    kind = np.dtype(f"uint{width}")
+    bits = np.zeros(len(masks[0]), dtype=kind)
+    for s, mask in enumerate(masks):
+        bits |= mask.astype(kind) << kind.type(s)
+    return bits
+
+
+def _bit(flags: np.ndarray, s: int) -> np.ndarray:
+    """Per event: whether bit ``s`` of its flags is set."""
+    if flags.ndim == 2:
+        return (flags[:, s // 64] & np.uint64(1 << (s % 64))) != 0
+    return (flags & flags.dtype.type(1 << s)) != 0
+
+
+def _any_bit(flags: np.ndarray) -> np.ndarray:
+    return flags.any(axis=1) if flags.ndim == 2 else flags != 0
 
 
 def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) -> list[np.ndarray]:
