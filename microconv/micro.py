@@ -8,6 +8,7 @@ formulas of our own.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from .results import MICRO_COLUMNS, MicroReport
 MIN_GROUP = 30       # users who did / did not do it (breakdowns: units in a segment / the rest)
 MIN_EXPECTED = 5     # macro converters the smaller group would have at the overall rate
 ALPHA = 0.05
+IMPORT_SWITCH_SECONDS = 0.0005   # the GIL's switch interval while scipy.stats imports
 
 
 def macro_goal(config: Config, macro: str | None) -> str | None:
@@ -40,10 +42,17 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
 
     ``population``: users in the whole log, when the frame holds only the rows of the events
     the conversions match; the users it lacks did none of them (default: the frame's users)."""
-    # Imported here, not at start-up: scipy.stats costs ~0.6 s of CPU, mostly Python holding the GIL.
+    # Imported here, not at start-up: scipy.stats costs ~0.5 s of CPU, mostly Python holding the GIL.
     # Here it overlaps the funnels' numpy work in the other engine thread, which leaves the GIL
     # free; during the scan it slowed the readers by as much (five funnels: 4.41 s -> 4.23 s).
-    from scipy import stats
+    # Meanwhile that thread waits for the GIL before each numpy call: a 0.5 ms switch interval
+    # instead of 5 lets it in sooner (five funnels 3% faster), and is set back at once.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, IMPORT_SWITCH_SECONDS))
+    try:
+        from scipy import stats
+    finally:
+        sys.setswitchinterval(interval)
 
     user = index.frame["user"]
     in_frame = int(np.count_nonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories))))

@@ -212,3 +212,15 @@ def test_counts_are_the_users_who_acted_before_their_first_macro(rows):
         converted = sum(buy[u] < math.inf for u in doers)
         rate = by_name.loc[name, "macro_rate_with"]
         assert (math.isnan(rate) if not doers else rate == converted / len(doers)), name
+
+
+def test_the_gil_switch_interval_is_set_back_after_importing_scipy():
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.002)
+    try:
+        report_for([("u1", 0, "video_play"), ("u1", 5, "purchase", 3.0), ("u2", 1, "page_view")])
+        assert sys.getswitchinterval() == 0.002
+    finally:
+        sys.setswitchinterval(before)
