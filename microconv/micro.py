@@ -9,6 +9,7 @@ formulas of our own.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ MIN_GROUP = 30       # users who did / did not do it (breakdowns: units in a seg
 MIN_EXPECTED = 5     # macro converters the smaller group would have at the overall rate
 ALPHA = 0.05
 IMPORT_SWITCH_SECONDS = 0.0005   # the GIL's switch interval while scipy.stats imports
+_IMPORTING = threading.Lock()
 
 
 def macro_goal(config: Config, macro: str | None) -> str | None:
@@ -42,17 +44,7 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
 
     ``population``: users in the whole log, when the frame holds only the rows of the events
     the conversions match; the users it lacks did none of them (default: the frame's users)."""
-    # Imported here, not at start-up: scipy.stats costs ~0.5 s of CPU, mostly Python holding the GIL.
-    # Here it overlaps the funnels' numpy work in the other engine thread, which leaves the GIL
-    # free; during the scan it slowed the readers by as much (five funnels: 4.41 s -> 4.23 s).
-    # Meanwhile that thread waits for the GIL before each numpy call: a 0.5 ms switch interval
-    # instead of 5 lets it in sooner (five funnels 3% faster), and is set back at once.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, IMPORT_SWITCH_SECONDS))
-    try:
-        from scipy import stats
-    finally:
-        sys.setswitchinterval(interval)
+    stats = _scipy_stats()
 
     user = index.frame["user"]
     in_frame = int(np.count_nonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories))))
@@ -81,6 +73,25 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
     frame_rows.insert(MICRO_COLUMNS.index("p_adjusted"), "p_adjusted", adjusted)
     frame_rows["significant"] = (frame_rows["p_adjusted"] < ALPHA) & ~frame_rows["too_few"]
     return MicroReport(macro, population, n_converted, average, frame_rows[MICRO_COLUMNS])
+
+
+def _scipy_stats():
+    """scipy.stats, imported here, not at start-up: it costs ~0.5 s of CPU, mostly Python holding
+    the GIL. Here it overlaps the funnels' numpy work in the other engine thread, which leaves the
+    GIL free; during the scan it slowed the readers by as much (five funnels: 4.41 s -> 4.23 s).
+    Meanwhile that thread waits for the GIL before each numpy call: a 0.5 ms switch interval
+    instead of 5 lets it in sooner (five funnels 3% faster). It is set back at once; the lock keeps
+    two concurrent first imports from restoring each other's lowered value."""
+    if "scipy.stats" not in sys.modules:
+        with _IMPORTING:
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, IMPORT_SWITCH_SECONDS))
+            try:
+                import scipy.stats  # noqa: F401
+            finally:
+                sys.setswitchinterval(interval)
+    from scipy import stats
+    return stats
 
 
 def _row(name, conv, did, converted, population, n_converted, revenue, average, macro) -> dict:
