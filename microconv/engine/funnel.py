@@ -184,19 +184,20 @@ def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) 
     run's own thread: the table's medians need them all, and the runs' lists join in unit order."""
     who = np.flatnonzero(done.kept & (done.best > 1))
     best = done.best[who]
-    pos = att.pos[done.counted[who]]
+    attempt = done.counted[who]
     if order == "any":
+        pos = att.pos[attempt]
         times = events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
         np.putmask(times, pos < 0, np.iinfo(np.int64).max)
         times.sort(axis=1)
     out = []
-    for step in range(1, pos.shape[1]):
-        at = pos if step == 1 else pos[best > step]
+    for step in range(1, att.pos.shape[1]):
+        reached = slice(None) if step == 1 else np.flatnonzero(best > step)
         if order == "any":
-            now = times if step == 1 else times[best > step]
-            out.append((now[:, step] - now[:, step - 1]) / 1e9)
-        else:
-            out.append((events.ts.take(at[:, step]) - events.ts.take(at[:, step - 1])) / 1e9)
+            out.append((times[reached, step] - times[reached, step - 1]) / 1e9)
+        else:                           # only the two steps' columns are gathered
+            rows = attempt[reached]
+            out.append((events.ts.take(att.pos[rows, step]) - events.ts.take(att.pos[rows, step - 1])) / 1e9)
     return out
 
 
