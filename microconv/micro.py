@@ -47,7 +47,9 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
     stats = _scipy_stats()
 
     user = index.frame["user"]
-    in_frame = int(np.count_nonzero(np.bincount(user.cat.codes.to_numpy(), minlength=len(user.cat.categories))))
+    seen = np.zeros(len(user.cat.categories), dtype=bool)
+    seen[user.cat.codes.to_numpy()] = True              # (a bincount costs twice as much)
+    in_frame = int(np.count_nonzero(seen))
     population = in_frame if population is None else population
     if population < in_frame:
         raise ValueError(f"population {population} is smaller than the {in_frame} users of the frame")
