@@ -238,11 +238,6 @@ class Source:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
 
-    def _csv_convert(self, columns, dictionary, text) -> pa_csv.ConvertOptions:
-        return csv_convert_options({**{c: pa.string() for c in text},
-                                    **{c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}},
-                                   include=columns)
-
     def csv_parse_options(self, multiline: bool = True) -> pa_csv.ParseOptions:
         """How every CSV read parses: this file's delimiter, quoted newlines allowed unless the file is
         known to have none (``multiline=False``: Arrow then splits its parse blocks at any line break,

@@ -57,7 +57,7 @@ class Replay:
     counted: np.ndarray       # index of the counted attempt (-1 when excluded)
     in_progress: np.ndarray
     kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
-    _step_seconds: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _step_seconds: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)  # by replay()
 
     @cached_property
     def counted_kept(self) -> np.ndarray:
@@ -80,11 +80,9 @@ class Replay:
 
     def step_seconds(self, step: int) -> np.ndarray:
         """Seconds from step ``step - 1`` to step ``step`` (0-based) of the counted units that reached
-        ``step``, in ``unit[kept]`` order; computed once, since the table's medians and time to
-        convert read the same."""
-        if step not in self._step_seconds:
-            units = np.flatnonzero(self.best[self.kept] > step)
-            self._step_seconds[step] = elapsed(self, units, step - 1, step) / 1e9
+        ``step``, in ``unit[kept]`` order: the same as :func:`elapsed` of those units, computed by
+        the replay threads (see :func:`_step_seconds`), since the table's medians and time to convert
+        read them all."""
         return self._step_seconds[step]
 
     def attempts_of(self, unit_code: int) -> np.ndarray:
@@ -110,7 +108,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         events, flags = every, bits.take(every.row, axis=0)
         if plan.order != "strict":
             at = np.flatnonzero(_any_bit(flags))
-            events, flags = SortedEvents(every.unit[at], every.ts[at], every.row[at]), flags.take(at, axis=0)
+            events, flags = every.subset(at), flags.take(at, axis=0)
     else:
         wanted = None if plan.order == "strict" else _any_bit(bits)
         rows = None if wanted is None or wanted.all() else np.flatnonzero(wanted)
