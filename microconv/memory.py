@@ -10,6 +10,7 @@ import sys
 PR_SET_THP_DISABLE = 41   # linux/prctl.h
 M_TRIM_THRESHOLD = -1     # malloc.h
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 
 
 def tune_for_one_run() -> None:
@@ -46,14 +47,18 @@ def keep_freed_memory() -> bool:
     """Have glibc's malloc serve every array from its heap and keep what is freed there, instead of
     mapping each large array afresh and unmapping it when freed: the engine frees and allocates
     arrays of the same few sizes over and over, and every fresh page costs a page fault (here
-    about 2 us). A 30M-event run faults 290k times instead of 220k (2.09 s -> 2.04 s), five
-    funnels 820k instead of 560k (5.30 s -> 5.13 s), at up to a tenth more peak memory with
+    about 2 us). A 30M-event run faults 220k times instead of 290k (2.09 s -> 2.04 s), five
+    funnels 560k instead of 820k (5.30 s -> 5.13 s), at up to a tenth more peak memory with
     several funnels; with five funnels over 100M events it was slower (18.0 s against 16.9 s).
+    Every thread shares the main arena: another thread's arena grows in heaps of at most 64 MiB,
+    so its larger arrays were mapped afresh each time whatever the settings above (30M events,
+    7 alternated rounds: one funnel 1.88 s -> 1.78 s, five 4.17 s -> 4.05 s, peak memory 6-9% lower).
     Left alone when GLIBC_TUNABLES sets malloc's own tunables. True when the setting was changed."""
     libc = _libc()
     if libc is None or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
-        return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+        return (bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+                and bool(libc.mallopt(M_ARENA_MAX, 1)))
     except AttributeError:
         return False

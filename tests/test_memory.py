@@ -11,23 +11,33 @@ import pytest
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the settings are Linux's")
 
 CHILD = """
-import ctypes, resource, sys
+import ctypes, resource, sys, threading
 import numpy as np
 from microconv import memory
 
 changed = memory.small_pages(), (memory.keep_freed_memory() if sys.argv[1] == "keep" else None)
-block = np.ones(2**26 // 8)              # 64 MiB: above any size glibc serves from its heap unasked
-del block
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-block = np.ones(2**26 // 8)
-faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-print(*changed, ctypes.CDLL(None).prctl(42, 0, 0, 0, 0), faults)   # 42: PR_GET_THP_DISABLE
+faults = []
+
+def twice():
+    block = np.ones(2**26 // 8)              # 64 MiB: above any size glibc serves from its heap unasked
+    del block
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = np.ones(2**26 // 8)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+
+if sys.argv[2] == "thread":
+    worker = threading.Thread(target=twice)
+    worker.start()
+    worker.join()
+else:
+    twice()
+print(*changed, ctypes.CDLL(None).prctl(42, 0, 0, 0, 0), faults[0])   # 42: PR_GET_THP_DISABLE
 """
 
 
-def run_child(mode: str, **env: str) -> list[str]:
+def run_child(mode: str, where: str = "main", **env: str) -> list[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("MICROCONV_HUGE_PAGES", "GLIBC_TUNABLES")}
-    out = subprocess.run([sys.executable, "-c", CHILD, mode], env={**clean, **env}, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, where], env={**clean, **env}, capture_output=True, text=True,
                          check=True)
     return out.stdout.split()
 
@@ -48,6 +58,16 @@ def test_freed_memory_is_reused_without_new_page_faults():
     _, unset, _, fresh = run_child("plain")
     _, changed, _, reused = run_child("keep")
     assert unset == "None" and changed == "True"
+    assert int(fresh) >= 16_000
+    assert int(reused) < 1_000
+
+
+def test_freed_memory_is_reused_in_other_threads_too():
+    """A thread other than the main one gets an arena of its own, whose heaps hold at most 64 MiB:
+    glibc maps the block afresh each time, unless every thread shares the main arena."""
+    _, _, _, fresh = run_child("plain", "thread")
+    _, changed, _, reused = run_child("keep", "thread")
+    assert changed == "True"
     assert int(fresh) >= 16_000
     assert int(reused) < 1_000
 
