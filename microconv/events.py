@@ -644,7 +644,7 @@ class _Ids:
     def of(cls, codes: np.ndarray, names: pa.Array, usable: np.ndarray | None) -> _Ids:
         """``codes`` of the kept rows and ``usable`` ones (given when users are counted) into ``names``."""
         used, codes = _drop_unused(codes, len(names), codes if usable is None else usable)
-        parted, moved = _Parted.of(names.take(pa.array(used)))
+        parted, moved = _Parted.of(names if len(used) == len(names) else names.take(pa.array(used)))
         return cls(parted, moved.take(codes))
 
 
