@@ -69,15 +69,6 @@ class Replay:
         """Per counted unit (``unit[kept]`` order): its counted attempt's sorted position per step, -1 if not reached."""
         return self.attempts.pos[self.counted_kept]
 
-    @cached_property
-    def step_times(self) -> np.ndarray:
-        """Per counted unit: its counted attempt's step times, ascending (so order: any reads like the
-        others), int64 max past the furthest step. Shared by the table, time to convert and breakdowns."""
-        pos = self.counted_pos
-        times = self.events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
-        np.putmask(times, pos < 0, np.iinfo(np.int64).max)
-        return np.sort(times, axis=1) if self.plan.order == "any" else times  # the others match in step order
-
     def step_seconds(self, step: int) -> np.ndarray:
         """Seconds from step ``step - 1`` to step ``step`` (0-based) of the counted units that reached
         ``step``, in ``unit[kept]`` order: the same as :func:`elapsed` of those units, computed by
@@ -331,12 +322,18 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
 
 def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     """Nanoseconds from step ``start`` to step ``end`` (0-based) of the given counted units (indices
-    into ``rep.unit[rep.kept]``), which reached step ``end``. Read from their positions: only order
-    any needs the sorted step times."""
-    if rep.plan.order == "any":
-        times = rep.step_times
-        return times[units, end] - times[units, start]
+    into ``rep.unit[rep.kept]``), which reached step ``end``. Read from their positions; order any
+    counts its steps in the order they were done, so there the units' step times are sorted (only
+    theirs: time to convert asks for the completers alone, and from first to last needs no sort)."""
     pos, ts = rep.attempts.pos, rep.events.ts
+    if rep.plan.order == "any":
+        rows = pos[rep.counted_kept.take(units)]
+        times = ts.take(np.maximum(rows, 0).reshape(-1)).reshape(rows.shape)
+        if start == 0 and end == rows.shape[1] - 1:     # they did every step
+            return times.max(axis=1) - times.min(axis=1)
+        np.putmask(times, rows < 0, np.iinfo(np.int64).max)
+        times.sort(axis=1)
+        return times[:, end] - times[:, start]
     at = rep.counted_kept.take(units) * pos.shape[1]         # row starts in the flat (attempts, steps) positions
     flat = pos.reshape(-1)
     return ts.take(flat.take(at + end)) - ts.take(flat.take(at + start))
