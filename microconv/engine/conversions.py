@@ -41,13 +41,9 @@ class EventIndex:
     def sorted_for(self, units: unit_kinds.Units) -> SortedEvents:
         """Every event sorted by (unit, time, input order), with units and times in that order: built
         once per kind of unit and run; funnels take their events from it by a filter, not a sort."""
-        if units.kind not in self._sorted:
-            if units.kind != "users" and units.nests:       # gap sessions: the users' order, session codes
-                by_user = self.sorted_for(self.users)
-                self._sorted[units.kind] = SortedEvents(units.code[by_user.row], by_user.ts, by_user.row)
-            else:
-                order, unit, ts = sort_by_unit_time(units.code, self._ts, threads=2)
-                self._sorted[units.kind] = SortedEvents(unit, ts, order)
+        if units.kind not in self._sorted:              # (gap sessions put theirs when they are cut)
+            order, unit, ts = sort_by_unit_time(units.code, self._ts, threads=2)
+            self._sorted[units.kind] = SortedEvents(unit, ts, order)
         return self._sorted[units.kind]
 
     @property
@@ -65,7 +61,9 @@ class EventIndex:
         if self.config.columns.session:
             return unit_kinds.sessions_from_column(self.frame, SESSION)
         timeout = int(round(self.config.session_timeout.total_seconds() * 1e9))
-        return unit_kinds.sessions_from_gaps(self.frame, timeout, self.last_ts, self.order)
+        units, self._sorted["sessions"] = unit_kinds.sessions_of(self.sorted_for(self.users), self.users.labels,
+                                                                 timeout, self.last_ts)
+        return units
 
     @cached_property
     def _ts(self) -> np.ndarray:

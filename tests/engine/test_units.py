@@ -1,9 +1,13 @@
 """Sessions (semantics 4.6): from a column, or cut at inactivity gaps; which can still grow (4.8)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from microconv.engine.units import sessions_from_column, sessions_from_gaps, users
+from microconv.engine.replay import SortedEvents, sort_by_unit_time
+from microconv.engine.units import sessions_from_column, sessions_from_gaps, sessions_of, users
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -51,3 +55,34 @@ def test_no_events_make_no_sessions():
                           "event": pd.Categorical([])})
     units = sessions_from_gaps(frame, timeout_ns=10 * 10**9, last_ts=T0.value)
     assert len(units.code) == 0 and len(units.labels) == 0 and len(units.open) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 60)), max_size=30),
+       st.integers(0, 70))
+def test_sessions_match_a_per_user_walk_and_come_sorted(rows, end):
+    """Each user's events in time order (input order on ties), numbered 1, 2, ... at every gap over
+    the timeout; a user's last session is open when its last event + timeout passes the end of
+    the data. The events sessions_of hands back are sorted by (session, time) as a sort would."""
+    frame = _frame(rows)
+    timeout, last_ts = 10 * 10**9, (T0 + pd.Timedelta(seconds=end)).value
+    units = sessions_from_gaps(frame, timeout_ns=timeout, last_ts=last_ts)
+    expected, open_ = {}, {}
+    for user in sorted({u for u, _ in rows}):
+        mine = sorted((s, i) for i, (u, s) in enumerate(rows) if u == user)
+        number = 1
+        for k, (s, i) in enumerate(mine):
+            if k and s - mine[k - 1][0] > 10:
+                number += 1
+            expected[i] = (user, number)
+        open_[(user, number)] = True
+        open_.update({(user, n): False for n in range(1, number)})
+        open_[(user, number)] = (T0 + pd.Timedelta(seconds=mine[-1][0])).value + timeout > last_ts
+    assert _labels(units) == [expected[i] for i in range(len(rows))]
+    assert dict(zip(units.labels, units.open)) == open_
+    user = frame["user"].cat.codes.to_numpy()
+    ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    _, by_session = sessions_of(SortedEvents.build(user, ts, None), frame["user"].cat.categories, timeout, last_ts)
+    order, unit, times = sort_by_unit_time(units.code, ts)
+    assert (by_session.row.tolist(), by_session.unit.tolist(), by_session.ts.tolist()) == \
+        (order.tolist(), unit.tolist(), times.tolist())
