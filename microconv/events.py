@@ -649,8 +649,9 @@ class _Ids:
 
 
 def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The names (of ``size``) that ``present`` codes use, and ``codes`` renumbered into those. (Marked
-    in a boolean array, not counted by a bincount: 6.2M codes of 3M names in 54 ms instead of 77.)"""
+    """The names (of ``size``) that ``present`` codes (all in [0, size)) use, and ``codes`` renumbered
+    into those. (Marked in a boolean array, not counted by a bincount: 6.2M codes of 3M names in
+    54 ms instead of 77.)"""
     seen = np.zeros(size, dtype=bool)
     seen[present] = True
     used = np.flatnonzero(seen)

@@ -329,9 +329,9 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     if rep.plan.order == "any":
         rows = pos[rep.counted_kept.take(units)]
         times = ts.take(np.maximum(rows, 0).reshape(-1)).reshape(rows.shape)
+        np.putmask(times, rows < 0, np.iinfo(np.int64).max)
         if start == 0 and end == rows.shape[1] - 1:     # they did every step
             return times.max(axis=1) - times.min(axis=1)
-        np.putmask(times, rows < 0, np.iinfo(np.int64).max)
         times.sort(axis=1)
         return times[:, end] - times[:, start]
     at = rep.counted_kept.take(units) * pos.shape[1]         # row starts in the flat (attempts, steps) positions

@@ -120,7 +120,7 @@ def _unit_time_argsort(unit: np.ndarray, ts: np.ndarray) -> np.ndarray:
 class SortedEvents:
     """Events in (unit, time, input order) order, with the bounds of equal-time groups."""
 
-    unit: np.ndarray   # int64 unit code, ascending
+    unit: np.ndarray   # unit code (int32 when they fit), ascending
     ts: np.ndarray     # int64 ns
     row: np.ndarray    # the frame row of each position
 

@@ -17,7 +17,7 @@ from .replay import SortedEvents, position_dtype
 class Units:
     """Per-event unit codes, and per unit: its label and whether it can still grow (4.8)."""
 
-    code: np.ndarray          # per frame row (int32 for users when they fit)
+    code: np.ndarray          # per frame row (int32 for users and gap sessions when they fit)
     labels: pd.Index          # label per unit code (user id, or (user, session))
     open: np.ndarray          # bool per unit code: more events could still join the unit
     kind: str                 # "users" | "sessions"

@@ -1,7 +1,6 @@
 """Sessions (semantics 4.6): from a column, or cut at inactivity gaps; which can still grow (4.8)."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,7 +74,6 @@ def test_sessions_match_a_per_user_walk_and_come_sorted(rows, end):
             if k and s - mine[k - 1][0] > 10:
                 number += 1
             expected[i] = (user, number)
-        open_[(user, number)] = True
         open_.update({(user, n): False for n in range(1, number)})
         open_[(user, number)] = (T0 + pd.Timedelta(seconds=mine[-1][0])).value + timeout > last_ts
     assert _labels(units) == [expected[i] for i in range(len(rows))]
