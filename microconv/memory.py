@@ -49,10 +49,11 @@ def keep_freed_memory() -> bool:
     arrays of the same few sizes over and over, and every fresh page costs a page fault (here
     about 2 us). A 30M-event run faults 220k times instead of 290k (2.09 s -> 2.04 s), five
     funnels 560k instead of 820k (5.30 s -> 5.13 s), at up to a tenth more peak memory with
-    several funnels; with five funnels over 100M events it was slower (18.0 s against 16.9 s).
-    Every thread shares the main arena: another thread's arena grows in heaps of at most 64 MiB,
-    so its larger arrays were mapped afresh each time whatever the settings above (30M events,
-    7 alternated rounds: one funnel 1.88 s -> 1.78 s, five 4.17 s -> 4.05 s, peak memory 6-9% lower).
+    several funnels. Every thread shares the main arena: another thread's arena grows in heaps of
+    at most 64 MiB, so its larger arrays were mapped afresh each time whatever the settings above
+    (30M events, 7 alternated rounds: one funnel 1.88 s -> 1.78 s, five 4.17 s -> 4.05 s, peak
+    memory 6-9% lower; five funnels over 100M events, once 18.0 s against 16.9 s with neither
+    setting, are now level with every memory setting off: 14.2 s against 14.3 s).
     Left alone when GLIBC_TUNABLES sets malloc's own tunables. True when the setting was changed."""
     libc = _libc()
     if libc is None or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
