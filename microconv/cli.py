@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__, memory
+from . import __version__
 from .errors import DataError, ExitCode, MicroconvError, UsageError
 from .output import OutputPolicy, atomic_write
 from .render import Format
@@ -481,8 +481,8 @@ def paths(
 def main() -> None:
     """The console entry point. Once the command has written and flushed its output, the process
     ends at once (``os._exit``): unloading pandas and pyarrow at interpreter shutdown would cost
-    every run about a quarter of a second. Files are written atomically before this point."""
-    memory.tune_for_one_run()
+    every run about a quarter of a second. Files are written atomically before this point. (The
+    ``microconv`` command reaches it through ``microconv.start``, which sets up memory first.)"""
     try:
         app(prog_name="microconv")
         code = 0

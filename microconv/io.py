@@ -21,26 +21,19 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from .errors import DataError
+from .formats import COMPRESSIONS, format_of
 
 BLOCK_BYTES = 2 << 20         # CSV bytes per parse block (Arrow parses blocks in parallel; 2 MiB read 7% faster than 16)
 FIRST_BLOCK_BYTES = 1 << 20   # CSV bytes whose inferred types are tried for the whole file
 QUOTE_WALK = 4096             # quoted fields looked at, at most, to prove that none spans lines
 PIECE_BYTES = 32 << 20        # CSV bytes per piece cut at line breaks (16-32 MiB parse 30M rows fastest)
 PIECE_ROWS = 1 << 20          # rows per piece handed out by Source.pieces for a whole-read CSV or JSON Lines
-COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
-FORMATS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-}
 
 
 def detect_format(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSIONS:
-        suffixes = suffixes[:-1]
-    if suffixes and suffixes[-1] in FORMATS:
-        return FORMATS[suffixes[-1]]
+    fmt = format_of(path)
+    if fmt is not None:
+        return fmt
     raise DataError(
         f"cannot tell the format of {path.name!r} from its name",
         where=str(path),

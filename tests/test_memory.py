@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
@@ -76,3 +77,66 @@ def test_glibc_tunables_of_malloc_win():
     _, changed, _, faults = run_child("keep", GLIBC_TUNABLES="glibc.malloc.tcache_count=7")
     assert changed == "False"
     assert int(faults) >= 16_000
+
+
+WARM_CHILD = """
+import resource, sys
+import numpy as np
+from microconv import memory
+
+memory.small_pages()
+memory.keep_freed_memory()
+if sys.argv[1] == "warm":
+    memory.warm_heap(2**26).join()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+block = np.ones(2**26 // 8)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_a_warmed_heap_serves_the_first_large_array_without_page_faults():
+    """64 MiB is 16,384 pages: the first array that size faults each once, unless the warm-up's
+    thread has touched and freed as much of the heap before."""
+    faults = {}
+    for mode in ("cold", "warm"):
+        out = subprocess.run([sys.executable, "-c", WARM_CHILD, mode], capture_output=True, text=True, check=True,
+                             env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"})
+        faults[mode] = int(out.stdout)
+    assert faults["cold"] >= 16_000
+    assert faults["warm"] < 1_000
+
+
+def test_warm_bytes_count_the_event_files_named_on_the_command_line(tmp_path, monkeypatch):
+    from microconv import memory
+    (tmp_path / "a.parquet").write_bytes(b"x" * 1000)
+    (tmp_path / "b.csv.gz").write_bytes(b"x" * 600)
+    (tmp_path / "funnels.yaml").write_bytes(b"x" * 5000)      # not an event log
+    (tmp_path / "dir.csv").mkdir()                            # not a file
+    args = ["analyze", str(tmp_path / "a.parquet"), str(tmp_path / "b.csv.gz"), str(tmp_path / "dir.csv"),
+            str(tmp_path / "missing.csv"), "-c", str(tmp_path / "funnels.yaml"), "-f", "csv"]
+    assert memory.warm_bytes(args) == int(1.5 * 1600)
+    monkeypatch.setattr(memory, "WARM_MAX", 2000)
+    assert memory.warm_bytes(args) == 2000
+    assert memory.warm_bytes(["--help"]) == 0
+
+
+ARROW_CHILD = """
+from microconv import memory
+import pyarrow as pa
+print(memory.arrow_on_malloc(), pa.default_memory_pool().backend_name)
+"""
+
+
+def test_arrow_allocates_from_malloc_unless_a_pool_is_named():
+    clean = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    run = partial(subprocess.run, [sys.executable, "-c", ARROW_CHILD], capture_output=True, text=True, check=True)
+    assert run(env=clean).stdout.split() == ["True", "system"]
+    assert run(env={**clean, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}).stdout.split() == ["False", "mimalloc"]
+
+
+def test_the_command_imports_nothing_heavy_before_its_memory_settings():
+    """``microconv.start`` must run its warm-up beside the imports of pandas and pyarrow, not after."""
+    probe = ("import sys, microconv, microconv.start, microconv.memory; "
+             "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'typer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
