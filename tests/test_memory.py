@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from functools import partial
 
 import pytest
 
@@ -114,24 +113,40 @@ def test_warm_bytes_count_the_event_files_named_on_the_command_line(tmp_path, mo
     (tmp_path / "dir.csv").mkdir()                            # not a file
     args = ["analyze", str(tmp_path / "a.parquet"), str(tmp_path / "b.csv.gz"), str(tmp_path / "dir.csv"),
             str(tmp_path / "missing.csv"), "-c", str(tmp_path / "funnels.yaml"), "-f", "csv"]
-    assert memory.warm_bytes(args) == int(1.5 * 1600)
-    monkeypatch.setattr(memory, "WARM_MAX", 2000)
-    assert memory.warm_bytes(args) == 2000
-    assert memory.warm_bytes(["--help"]) == 0
+    files = memory._event_files(args)
+    assert files == {str(tmp_path / "a.parquet"): "parquet", str(tmp_path / "b.csv.gz"): "csv"}
+    assert memory.warm_bytes(files) == int(1.5 * 1000 + 0.25 * 600)       # Parquet, then gzipped CSV
+    monkeypatch.setattr(memory, "WARM_MAX", 1200)
+    assert memory.warm_bytes(files) == 1200
+    assert memory.warm_bytes(memory._event_files(["--help"])) == 0
 
 
 ARROW_CHILD = """
+import sys
 from microconv import memory
+memory.tune_for_one_run(sys.argv[1:])
 import pyarrow as pa
-print(memory.arrow_on_malloc(), pa.default_memory_pool().backend_name)
+print(pa.default_memory_pool().backend_name)
 """
 
 
-def test_arrow_allocates_from_malloc_unless_a_pool_is_named():
-    clean = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    run = partial(subprocess.run, [sys.executable, "-c", ARROW_CHILD], capture_output=True, text=True, check=True)
-    assert run(env=clean).stdout.split() == ["True", "system"]
-    assert run(env={**clean, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}).stdout.split() == ["False", "mimalloc"]
+def test_arrow_allocates_from_malloc_for_parquet_unless_told_otherwise(tmp_path):
+    """Parquet input only (Arrow's CSV reader is faster on its own pool); a pool named in
+    ARROW_DEFAULT_MEMORY_POOL, or malloc tunables in GLIBC_TUNABLES, leave Arrow's pool alone."""
+    (tmp_path / "a.parquet").write_bytes(b"x")
+    (tmp_path / "b.csv").write_bytes(b"x")
+    clean = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "GLIBC_TUNABLES")}
+
+    def pool(*files, **env):
+        return subprocess.run([sys.executable, "-c", ARROW_CHILD, "analyze", *map(str, files)], env={**clean, **env},
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    default = pool()
+    assert default != "system"
+    assert pool(tmp_path / "a.parquet") == "system"
+    assert pool(tmp_path / "a.parquet", tmp_path / "b.csv") == default
+    assert pool(tmp_path / "a.parquet", ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
+    assert pool(tmp_path / "a.parquet", GLIBC_TUNABLES="glibc.malloc.tcache_count=7") == default
 
 
 def test_the_command_imports_nothing_heavy_before_its_memory_settings():
