@@ -23,15 +23,9 @@ WARM_MAX = 512 << 20        # event files named on the command line, up to about
 
 def tune_for_one_run(args: Sequence[str] = ()) -> threading.Thread | None:
     """The settings below, for a run whose command line is ``args``; the warm-up's thread, if any.
-    With malloc's own tunables set (GLIBC_TUNABLES), its heap is neither warmed nor shared with Arrow."""
+    With malloc's own tunables set (GLIBC_TUNABLES), its heap is not warmed either."""
     small_pages()
-    if not keep_freed_memory():
-        return None
-    files = _event_files(args)
-    warm = warm_heap(warm_bytes(files))
-    if set(files.values()) == {"parquet"}:
-        arrow_on_malloc()
-    return warm
+    return warm_heap(warm_bytes(_event_files(args))) if keep_freed_memory() else None
 
 
 def _libc():
@@ -100,7 +94,9 @@ def warm_heap(nbytes: int) -> threading.Thread | None:
     :func:`keep_freed_memory`), those pages serve the run's arrays without a page fault each.
     Started before pandas and pyarrow load, the zeroing runs on the core that their GIL-bound
     imports leave idle (ctypes releases the GIL during the calls). 30M events, one funnel: 1.85 s
-    -> 1.73 s, 7 alternated rounds. Only worth it with the heap kept; a no-op off glibc."""
+    -> 1.73 s, 7 alternated rounds, at ~50 MiB more peak memory (Arrow allocates from its own
+    pool, not from this heap; moving it here saved 150 MiB but cost five funnels 1-3%). Only
+    worth it with the heap kept; a no-op off glibc."""
     libc = _libc()
     if libc is None or nbytes <= 0:
         return None
@@ -119,17 +115,3 @@ def warm_heap(nbytes: int) -> threading.Thread | None:
     thread.start()
     return thread
 
-
-def arrow_on_malloc() -> bool:
-    """Arrow allocates from malloc's heap too, unless ARROW_DEFAULT_MEMORY_POOL names a pool: the
-    row groups it decodes, freed piece by piece, are then reused by numpy's arrays, and the warmed
-    heap serves both, instead of each allocator keeping its own free memory (30M events, one
-    funnel: peak 687 -> 543 MiB, as fast). For Parquet input only: Arrow's CSV reader allocates
-    in many small pieces, where its own pool is faster (30M rows: 4.20 s against 4.29 s, 7
-    alternated rounds). True when the pool was changed."""
-    if _libc() is None or "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
-        return False
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
-    return True

@@ -121,34 +121,6 @@ def test_warm_bytes_count_the_event_files_named_on_the_command_line(tmp_path, mo
     assert memory.warm_bytes(memory._event_files(["--help"])) == 0
 
 
-ARROW_CHILD = """
-import sys
-from microconv import memory
-memory.tune_for_one_run(sys.argv[1:])
-import pyarrow as pa
-print(pa.default_memory_pool().backend_name)
-"""
-
-
-def test_arrow_allocates_from_malloc_for_parquet_unless_told_otherwise(tmp_path):
-    """Parquet input only (Arrow's CSV reader is faster on its own pool); a pool named in
-    ARROW_DEFAULT_MEMORY_POOL, or malloc tunables in GLIBC_TUNABLES, leave Arrow's pool alone."""
-    (tmp_path / "a.parquet").write_bytes(b"x")
-    (tmp_path / "b.csv").write_bytes(b"x")
-    clean = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "GLIBC_TUNABLES")}
-
-    def pool(*files, **env):
-        return subprocess.run([sys.executable, "-c", ARROW_CHILD, "analyze", *map(str, files)], env={**clean, **env},
-                              capture_output=True, text=True, check=True).stdout.strip()
-
-    default = pool()
-    assert default != "system"
-    assert pool(tmp_path / "a.parquet") == "system"
-    assert pool(tmp_path / "a.parquet", tmp_path / "b.csv") == default
-    assert pool(tmp_path / "a.parquet", ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
-    assert pool(tmp_path / "a.parquet", GLIBC_TUNABLES="glibc.malloc.tcache_count=7") == default
-
-
 def test_the_command_imports_nothing_heavy_before_its_memory_settings():
     """``microconv.start`` must run its warm-up beside the imports of pandas and pyarrow, not after."""
     probe = ("import sys, microconv, microconv.start, microconv.memory; "
