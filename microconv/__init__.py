@@ -9,10 +9,8 @@
 The names below are imported on first use (PEP 562), so that ``import microconv`` stays light:
 the command line starts its memory warm-up (``microconv.memory``) before pandas and pyarrow load.
 """
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 _WHERE = {
     "analyze": "api",
@@ -30,7 +28,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .api import analyze
     from .config import Config, load_config, parse_config
     from .errors import ConfigError, DataError, ExitCode, MicroconvError, OutputError
@@ -41,10 +39,10 @@ if TYPE_CHECKING:
 def __getattr__(name: str):
     if name not in _WHERE:
         raise AttributeError(f"module 'microconv' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    value = getattr(_importlib.import_module(f".{_WHERE[name]}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

@@ -19,13 +19,17 @@ M_ARENA_MAX = -8
 WARM_PER_INPUT_BYTE = {"parquet": 1.5, "csv": 0.25, "jsonl": 0.25}   # heap warmed per byte of the
 WARM_MAX = 512 << 20        # event files named on the command line, up to about what a second core
                             # zeroes during the imports (text takes ~6x the bytes of Parquet)
+WARM_SLICE = 4 << 20        # bytes touched between looks at whether the imports are done
+WARM_COMMANDS = frozenset({"analyze", "check", "explain", "paths"})   # the ones that read whole logs
 
 
-def tune_for_one_run(args: Sequence[str] = ()) -> threading.Thread | None:
-    """The settings below, for a run whose command line is ``args``; the warm-up's thread, if any.
-    With malloc's own tunables set (GLIBC_TUNABLES), its heap is not warmed either."""
+def tune_for_one_run(args: Sequence[str] = ()) -> Warmup | None:
+    """The settings below, for a run whose command line is ``args``; its heap warm-up, if any (for
+    the commands that read whole logs; not with malloc's own tunables set in GLIBC_TUNABLES)."""
     small_pages()
-    return warm_heap(warm_bytes(_event_files(args))) if keep_freed_memory() else None
+    if not keep_freed_memory() or next((a for a in args if not a.startswith("-")), None) not in WARM_COMMANDS:
+        return None
+    return warm_heap(warm_bytes(_event_files(args)))
 
 
 def _libc():
@@ -79,24 +83,47 @@ def warm_bytes(files: dict[str, str]) -> int:
     """How much heap to warm for these event files (path -> format, from :func:`_event_files`):
     WARM_PER_INPUT_BYTE of its format per byte of each, at most WARM_MAX. A guess that only sizes
     the warm-up; it never changes a result."""
-    total = sum(os.path.getsize(path) * WARM_PER_INPUT_BYTE[fmt] for path, fmt in files.items())
+    total = 0.0
+    for path, fmt in files.items():
+        try:
+            total += os.path.getsize(path) * WARM_PER_INPUT_BYTE.get(fmt, 0)
+        except OSError:             # gone since: the run itself will say so
+            pass
     return min(int(total), WARM_MAX)
 
 
 def _event_files(args: Sequence[str]) -> dict[str, str]:
     """The existing files among a command line's ``args`` whose names say they are event logs
     (whatever option they follow), with their format."""
-    return {a: format_of(a) for a in args if format_of(a) is not None and os.path.isfile(a)}
+    named = ((a, format_of(a)) for a in args)
+    return {a: fmt for a, fmt in named if fmt is not None and os.path.isfile(a)}
 
 
-def warm_heap(nbytes: int) -> threading.Thread | None:
-    """Touch ``nbytes`` of malloc's heap in a thread, then free them: kept in the heap (see
+class Warmup:
+    """A heap warm-up under way: :meth:`finish` stops it at the next slice and frees what it holds."""
+
+    def __init__(self, thread: threading.Thread, stop: threading.Event):
+        self._thread, self._stop = thread, stop
+
+    def finish(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def wait(self) -> None:
+        """Let it touch all it was asked to, then return (tests)."""
+        self._thread.join()
+
+
+def warm_heap(nbytes: int) -> Warmup | None:
+    """Touch up to ``nbytes`` of malloc's heap in a thread, then free them: kept in the heap (see
     :func:`keep_freed_memory`), those pages serve the run's arrays without a page fault each.
     Started before pandas and pyarrow load, the zeroing runs on the core that their GIL-bound
-    imports leave idle (ctypes releases the GIL during the calls). 30M events, one funnel: 1.85 s
-    -> 1.73 s, 7 alternated rounds, at ~50 MiB more peak memory (Arrow allocates from its own
-    pool, not from this heap; moving it here saved 150 MiB but cost five funnels 1-3%). Only
-    worth it with the heap kept; a no-op off glibc."""
+    imports leave idle (ctypes releases the GIL during the calls); it goes slice by slice and
+    stops when told (:meth:`Warmup.finish`, once the imports are done), so that the run's arrays
+    never have to grow the heap past a block still held. 30M events, one funnel: 1.85 s -> 1.73 s,
+    7 alternated rounds, at ~50 MiB more peak memory (Arrow allocates from its own pool, not from
+    this heap; moving it here saved 150 MiB but cost five funnels 1-3%). Only worth it with the
+    heap kept; a no-op off glibc."""
     libc = _libc()
     if libc is None or nbytes <= 0:
         return None
@@ -104,14 +131,18 @@ def warm_heap(nbytes: int) -> threading.Thread | None:
     malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     memset.restype, memset.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
     free.restype, free.argtypes = None, [ctypes.c_void_p]
+    stop = threading.Event()
 
     def touch() -> None:
         block = malloc(nbytes)
-        if block:
-            memset(block, 0, nbytes)
-            free(block)
+        if not block:
+            return
+        for at in range(0, nbytes, WARM_SLICE):
+            if stop.is_set():
+                break
+            memset(block + at, 0, min(WARM_SLICE, nbytes - at))
+        free(block)
 
     thread = threading.Thread(target=touch, name="microconv-warm", daemon=True)
     thread.start()
-    return thread
-
+    return Warmup(thread, stop)

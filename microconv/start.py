@@ -8,7 +8,12 @@ from . import memory
 
 
 def main() -> None:
-    memory.tune_for_one_run(sys.argv[1:])
+    try:
+        warmup = memory.tune_for_one_run(sys.argv[1:])
+    except Exception:           # only ever a speed-up: never the reason a run fails
+        warmup = None
     from .cli import main as run
 
+    if warmup is not None:
+        warmup.finish()
     run()

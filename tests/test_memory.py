@@ -86,7 +86,7 @@ from microconv import memory
 memory.small_pages()
 memory.keep_freed_memory()
 if sys.argv[1] == "warm":
-    memory.warm_heap(2**26).join()
+    memory.warm_heap(2**26).wait()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 block = np.ones(2**26 // 8)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
@@ -99,7 +99,8 @@ def test_a_warmed_heap_serves_the_first_large_array_without_page_faults():
     faults = {}
     for mode in ("cold", "warm"):
         out = subprocess.run([sys.executable, "-c", WARM_CHILD, mode], capture_output=True, text=True, check=True,
-                             env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"})
+                             env={k: v for k, v in os.environ.items()
+                                  if k not in ("MICROCONV_HUGE_PAGES", "GLIBC_TUNABLES")})
         faults[mode] = int(out.stdout)
     assert faults["cold"] >= 16_000
     assert faults["warm"] < 1_000
@@ -127,3 +128,41 @@ def test_the_command_imports_nothing_heavy_before_its_memory_settings():
              "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'typer') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_format_has_a_warm_up_rate():
+    from microconv import memory
+    from microconv.formats import FORMATS
+
+    assert set(FORMATS.values()) <= set(memory.WARM_PER_INPUT_BYTE)
+
+
+TUNE_CHILD = """
+import sys
+from microconv import memory
+print(type(memory.tune_for_one_run(sys.argv[1:])).__name__)
+"""
+
+
+def test_only_the_commands_that_read_whole_logs_warm_the_heap(tmp_path):
+    (tmp_path / "a.parquet").write_bytes(b"x" * 4096)
+    clean = {k: v for k, v in os.environ.items() if k not in ("MICROCONV_HUGE_PAGES", "GLIBC_TUNABLES")}
+
+    def warmup(*args):
+        return subprocess.run([sys.executable, "-c", TUNE_CHILD, *args], env=clean, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    log = str(tmp_path / "a.parquet")
+    assert warmup("analyze", log, "-c", "f.yaml") == "Warmup"
+    assert warmup("paths", log) == "Warmup"
+    assert warmup("init", log) == "NoneType"           # reads a sample
+    assert warmup("analyze", str(tmp_path / "missing.parquet")) == "NoneType"
+    assert warmup("--version") == "NoneType"
+
+
+def test_a_failing_memory_set_up_does_not_fail_the_command():
+    broken = ("import sys; from microconv import memory; memory.tune_for_one_run = lambda args: 1 / 0; "
+              "sys.argv = ['microconv', '--version']; from microconv.start import main; main()")
+    out = subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout.startswith("microconv ")
