@@ -175,9 +175,7 @@ def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) 
     best = done.best[who]
     attempt = done.counted[who]
     if order == "any":
-        pos = att.pos[attempt]
-        times = events.ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
-        np.putmask(times, pos < 0, np.iinfo(np.int64).max)
+        times = _step_times(events.ts, att.pos[attempt])
         times.sort(axis=1)
     out = []
     for step in range(1, att.pos.shape[1]):
@@ -188,6 +186,14 @@ def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) 
             rows = attempt[reached]
             out.append((events.ts.take(att.pos[rows, step]) - events.ts.take(att.pos[rows, step - 1])) / 1e9)
     return out
+
+
+def _step_times(ts: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The times of attempts' step positions (a row per attempt), int64 max where a step was not
+    done: in step order, which order any sorts to count its steps in the order they were done."""
+    times = ts.take(np.maximum(pos, 0).reshape(-1)).reshape(pos.shape)
+    np.putmask(times, pos < 0, np.iinfo(np.int64).max)
+    return times
 
 
 def _cuts(unit: np.ndarray, parts: int) -> list[int]:
@@ -327,10 +333,8 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     theirs: time to convert asks for the completers alone, and from first to last needs no sort)."""
     pos, ts = rep.attempts.pos, rep.events.ts
     if rep.plan.order == "any":
-        rows = pos[rep.counted_kept.take(units)]
-        times = ts.take(np.maximum(rows, 0).reshape(-1)).reshape(rows.shape)
-        np.putmask(times, rows < 0, np.iinfo(np.int64).max)
-        if start == 0 and end == rows.shape[1] - 1:     # they did every step
+        times = _step_times(ts, pos[rep.counted_kept.take(units)])
+        if start == 0 and end == times.shape[1] - 1:    # they did every step
             return times.max(axis=1) - times.min(axis=1)
         times.sort(axis=1)
         return times[:, end] - times[:, start]
