@@ -46,10 +46,7 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
     the conversions match; the users it lacks did none of them (default: the frame's users)."""
     stats = _scipy_stats()
 
-    user = index.frame["user"]
-    seen = np.zeros(len(user.cat.categories), dtype=bool)
-    seen[user.cat.codes.to_numpy()] = True              # (a bincount costs twice as much)
-    in_frame = int(np.count_nonzero(seen))
+    in_frame = int(np.count_nonzero(index.users_with()))
     population = in_frame if population is None else population
     if population < in_frame:
         raise ValueError(f"population {population} is smaller than the {in_frame} users of the frame")

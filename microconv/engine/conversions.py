@@ -113,10 +113,12 @@ class EventIndex:
         """Per event: whether it happened before its user's ``deadline`` (ns per user code)."""
         return self._ts < deadline.take(self.frame["user"].cat.codes.to_numpy())
 
-    def users_with(self, flags: np.ndarray) -> np.ndarray:
-        """Per user code: whether any of the flagged events is the user's."""
+    def users_with(self, flags: np.ndarray | None = None) -> np.ndarray:
+        """Per user code: whether any of the flagged events (None: any event) is the user's. (Marked
+        in a boolean array: a bincount costs twice as much.)"""
+        codes = self.frame["user"].cat.codes.to_numpy()
         out = np.zeros(len(self.frame["user"].cat.categories), dtype=bool)
-        out[self.frame["user"].cat.codes.to_numpy()[np.flatnonzero(flags)]] = True
+        out[codes if flags is None else codes[np.flatnonzero(flags)]] = True
         return out
 
     def first_times(self, name: str) -> pd.Series:

@@ -49,6 +49,20 @@ def test_first_time_per_user_is_the_earliest_hit_whatever_the_input_order():
                                                      "u2": (EPOCH + pd.Timedelta(seconds=4)).value}
 
 
+def test_users_with_flagged_events_or_with_any():
+    index, frame = index_for({"signup": {"event": "signup"}},
+                             "u2 8 signup\nu1 6 page_view\nu3 1 page_view\nu2 9 page_view")
+    users = list(frame["user"].cat.categories)
+
+    def named(flags):
+        return sorted(u for u, hit in zip(users, flags) if hit)
+
+    assert named(index.users_with(index.mask("signup"))) == ["u2"]
+    assert named(index.users_with(frame["event"].to_numpy() == "page_view")) == ["u1", "u2", "u3"]
+    assert named(index.users_with(np.zeros(len(frame), dtype=bool))) == []
+    assert named(index.users_with()) == ["u1", "u2", "u3"]
+
+
 def test_count_strictly_greater():
     index, _ = index_for({"many": {"event": "v", "count": "> 2"}}, "u1 1 v\nu1 2 v\nu1 3 v\nu2 1 v\nu2 2 v")
     assert hits(index, "many") == [2]
