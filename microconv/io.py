@@ -108,6 +108,10 @@ class Source:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
 
+    @property
+    def compressed(self) -> bool:
+        return self.path.suffix.lower() in COMPRESSIONS
+
     def read(self, columns: Sequence[str], dictionary: Sequence[str] = (), text: Sequence[str] = ()) -> pa.Table:
         """Read only ``columns``; ``dictionary`` columns come back dictionary-encoded (pandas category),
         ``text`` columns of a CSV as strings (ids like ``007`` must not become numbers)."""
@@ -140,7 +144,7 @@ class Source:
                 schema = self._guard(lambda: pq.ParquetFile(self.path, read_dictionary=list(dictionary)).schema_arrow)
                 return [lambda: schema.empty_table().select(list(columns))]
             return [partial(self._row_group, i, list(columns), list(dictionary), meta) for i in range(meta.num_row_groups)]
-        if self.format == "csv" and split and self.path.suffix.lower() not in COMPRESSIONS \
+        if self.format == "csv" and split and not self.compressed \
                 and self._guard(lambda: self.path.stat().st_size) > 2 * PIECE_BYTES:
             return self._guard(lambda: self._csv_pieces(list(columns), dictionary, text))
         return self._slices(columns, dictionary, text)
@@ -241,7 +245,7 @@ class Source:
         """Whether no quoted field of this (uncompressed) file holds a line break, proven cheaply: by
         finding no quote at all (memchr speed), or by walking at most QUOTE_WALK quoted fields. Anything
         unusual (a quote inside a field, an unterminated one, more quoted fields) answers False."""
-        if self.path.suffix.lower() in COMPRESSIONS:
+        if self.compressed:
             return False
         try:
             with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
