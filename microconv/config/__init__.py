@@ -1,6 +1,7 @@
 """Load and validate a funnels config, reporting every problem with its place in the file."""
 from __future__ import annotations
 
+import hashlib
 import re
 import types
 import typing
@@ -22,10 +23,11 @@ __all__ = ["Config", "Conversion", "Exclusion", "Funnel", "Step", "Condition", "
 class Located:
     """A validated config plus where each of its parts came from, for error messages."""
 
-    def __init__(self, file: str | None, source: SourceMap | None, data: Any = None):
+    def __init__(self, file: str | None, source: SourceMap | None, data: Any = None, sha256: str | None = None):
         self.file = file
         self.source = source
         self.data = data
+        self.sha256 = sha256    # of the bytes that were parsed: a manifest must not re-read a file edited since
 
     def has(self, *loc: str | int) -> bool:
         """Whether the config itself spells out ``loc`` (rather than relying on a default)."""
@@ -65,7 +67,8 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()     # once: `-c <(...)` is a pipe, and the manifest hashes these bytes
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")   # as read_text's newlines
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
                           hint="pass one with -c FILE; funnels.example.yaml shows every feature") from None
@@ -77,7 +80,7 @@ def load_config(path: str | Path) -> Config:
         hint = ("remove or rename one of them" if exc.message.startswith("duplicate key")
                 else "check the indentation and quoting on that line")
         raise ConfigError(exc.message, where=str(exc.location), hint=hint) from None
-    return parse_config(data, located=Located(str(path), source, data))
+    return parse_config(data, located=Located(str(path), source, data, hashlib.sha256(raw).hexdigest()))
 
 
 def parse_config(data: Any, *, located: Located | None = None) -> Config:
