@@ -78,7 +78,7 @@ conversions:
         "f.yaml:3:55: unknown key 'gtee' (did you mean 'gte' or 'gt'?)",
         "f.yaml:4:5: unknown key 'windw' (did you mean 'window'?)",
         "f.yaml:6:10: kind must be one of 'milestone', 'secondary', 'macro', got 'macroo' (did you mean 'macro'?)",
-        "f.yaml:7:49: invalid regular expression '(': missing ), unterminated subpattern at position 0",
+        "f.yaml:7:49: invalid regular expression '(': missing ): ( (RE2 syntax, github.com/google/re2/wiki/Syntax)",
     ]
 
 

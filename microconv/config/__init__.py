@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -67,7 +68,7 @@ def load_config(path: str | Path) -> Config:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()     # once: `-c <(...)` is a pipe, and the manifest hashes these bytes
+        raw = _read_bounded(path)   # once: `-c <(...)` is a pipe, and the manifest hashes these bytes
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")   # as read_text's newlines
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
@@ -77,10 +78,23 @@ def load_config(path: str | Path) -> Config:
     try:
         data, source = load_yaml(text, str(path))
     except YamlSyntaxError as exc:
-        hint = ("remove or rename one of them" if exc.message.startswith("duplicate key")
-                else "check the indentation and quoting on that line")
+        hint = exc.hint or ("remove or rename one of them" if exc.message.startswith("duplicate key")
+                            else "check the indentation and quoting on that line")
         raise ConfigError(exc.message, where=str(exc.location), hint=hint) from None
     return parse_config(data, located=Located(str(path), source, data, hashlib.sha256(raw).hexdigest()))
+
+
+MAX_CONFIG_BYTES = 1 << 20   # a config of every feature is about 10 KB
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, refused past MAX_CONFIG_BYTES: ``-c /dev/zero`` would otherwise fill memory."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config is larger than {MAX_CONFIG_BYTES >> 20} MiB", where=str(path),
+                          hint="is this the right file? a config is a few KB of YAML")
+    return raw
 
 
 def parse_config(data: Any, *, located: Located | None = None) -> Config:
@@ -99,7 +113,7 @@ def parse_config(data: Any, *, located: Located | None = None) -> Config:
     except ValidationError as exc:
         problems += [_problem(err, located) for err in exc.errors()]
     if problems:
-        raise ConfigError(located.sort(problems))
+        raise ConfigError(_bounded(located.sort(problems)))
     config._located = located
     return config
 
@@ -220,7 +234,7 @@ def _step_names(step: Any) -> list[str]:
     if not isinstance(step, dict):
         return []
     event = step.get("event")
-    inline = " | ".join(event) if isinstance(event, list) else event
+    inline = " | ".join(map(str, event)) if isinstance(event, list) else event
     return [str(n) for n in (step.get("conversion"), step.get("label"), inline) if n]
 
 
@@ -239,17 +253,45 @@ def _problem(err: Mapping[str, Any], located: Located) -> Problem:
     if kind == "extra_forbidden":
         key = loc[-1]
         allowed = _allowed_keys(loc[:-1])
-        return Problem(f"unknown key {key!r}", where, did_you_mean(key, allowed, what="keys"))
+        return Problem(f"unknown key {shown(key)}", where, did_you_mean(key, allowed, what="keys"))
     if kind == "missing":
         return Problem(f"missing required key {loc[-1]!r}", where)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
-        return Problem(f"{loc[-1]} must be one of {', '.join(map(repr, choices))}, got {err.get('input')!r}",
-                       where, did_you_mean(err.get("input"), choices, what="values"))
+        given = err.get("input")
+        return Problem(f"{loc[-1]} must be one of {', '.join(map(repr, choices))}, got {shown(given)}", where,
+                       did_you_mean(given, choices, what="values") if isinstance(given, str) and len(given) <= 80
+                       else None)
     msg = err["msg"].removeprefix("Value error, ")
     if kind.startswith(("string_", "int_", "float_", "bool_", "list_", "dict_", "literal_", "timedelta")):
-        msg = f"{msg}, got {err.get('input')!r}"
+        msg = f"{msg}, got {shown(err.get('input'))}"
     return Problem(msg, where)
+
+
+SHOWN_CHARS = 80         # of a value echoed in a message
+MESSAGE_CHARS = 400      # of a whole message (a validator may quote a value at length)
+MAX_PROBLEMS = 50        # listed of one config; the rest are counted
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to SHOWN_CHARS: a config's value may be huge (a long list, or an alias
+    standing for one), and the message only needs to say which it is."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = SHOWN_CHARS
+    short.maxlist = short.maxdict = short.maxtuple = short.maxset = 6
+    short.maxlevel = 3
+    text = short.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
+
+
+def _bounded(problems: list[Problem]) -> list[Problem]:
+    """At most MAX_PROBLEMS problems of at most MESSAGE_CHARS each, so that stderr stays readable
+    however large the config is."""
+    out = [p if len(p.message) <= MESSAGE_CHARS else Problem(p.message[:MESSAGE_CHARS - 3] + "...", p.where, p.hint)
+           for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        out.append(Problem(f"... and {len(problems) - MAX_PROBLEMS:,} more problems", problems[MAX_PROBLEMS].where))
+    return out
 
 
 def _allowed_keys(loc: tuple) -> list[str]:

@@ -10,7 +10,8 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator,
+                      model_validator)
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -57,6 +58,15 @@ Names = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
 Scalar = str | int | float | bool
 
 
+def _named(name: str) -> str:
+    if not name.strip():
+        raise ValueError("a name cannot be empty")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_named)]    # a key naming a conversion, funnel or property
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -95,14 +105,45 @@ class Condition(StrictModel):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+            check_regex(value)
         return value
 
 
 OPERATORS = ("eq", "ne", "in", "not_in", "contains", "regex", "gt", "gte", "lt", "lte", "exists")
+
+# What RE2 says of a construct that needs backtracking, and what that construct is called.
+_BACKTRACKING = (("(?=", "lookahead (?=...)"), ("(?!", "negative lookahead (?!...)"),
+                 ("(?<=", "lookbehind (?<=...)"), ("(?<!", "negative lookbehind (?<!...)"),
+                 ("(?>", "the atomic group (?>...)"), ("(?P=", "the named backreference (?P=name)"),
+                 ("++", "the possessive quantifier ++"), ("*+", "the possessive quantifier *+"),
+                 ("?+", "the possessive quantifier ?+"), ("}+", "a possessive quantifier {n}+"))
+_RE2_SYNTAX = "regex conditions use RE2 syntax, which runs in linear time"
+
+
+def check_regex(pattern: str) -> None:
+    """Raise ValueError unless RE2 (what regex conditions run on, engine/matching.py) compiles
+    ``pattern``; a construct that needs backtracking is named, since it is the likely cause."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), pattern)   # (an empty array compiles nothing)
+    except pa.ArrowInvalid as exc:
+        problem = str(exc).removeprefix("Invalid regular expression: ")
+        operator = problem.rpartition(": ")[2]
+        if re.fullmatch(r"\\[1-9]", operator):
+            raise ValueError(f"the backreference {operator} is not supported: {_RE2_SYNTAX}") from None
+        if operator == "(?P" and "(?P=" in pattern:
+            operator = "(?P="
+        for start, feature in _BACKTRACKING:
+            if operator.startswith(start) or operator.endswith(start):
+                raise ValueError(f"{feature} is not supported: {_RE2_SYNTAX}") from None
+        raise ValueError(f"invalid regular expression {_short(pattern)}: {problem} (RE2 syntax, "
+                         "github.com/google/re2/wiki/Syntax)") from None
+
+
+def _short(text: str, chars: int = 60) -> str:
+    return repr(text if len(text) <= chars else text[:chars] + "...")
 
 
 RESERVED = ("user", "ts", "event", "$session")  # canonical columns of the events frame (microconv/events.py)
@@ -355,7 +396,7 @@ class Columns(StrictModel):
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
     timezone: str = "UTC"
     session: Names | None = None
-    properties: dict[str, DerivedProperty] = {}
+    properties: dict[Name, DerivedProperty] = {}
 
     _reserved = field_validator("properties")(classmethod(lambda cls, v: _not_reserved(v)))
 
@@ -455,8 +496,8 @@ class Alert(StrictModel):
 
 class Config(StrictModel):
     columns: Columns = Columns()
-    conversions: dict[str, Conversion] = {}
-    funnels: dict[str, Funnel] = {}
+    conversions: dict[Name, Conversion] = {}
+    funnels: dict[Name, Funnel] = {}
     alerts: list[Alert] = []
     session_timeout: Duration = timedelta(minutes=30)
     _located: Any = PrivateAttr(default=None)

@@ -6,7 +6,14 @@ we keep the composed YAML node tree and map such paths back to node positions.
 
 Only plain YAML types are built (``yaml.SafeLoader``); anchors, aliases and
 merge keys (``<<``) work as there.  Duplicate keys, which PyYAML silently
-resolves to the last value, are rejected.  Keys follow YAML 1.1 like the rest
+resolves to the last value, are rejected.  So are explicit tags other than the
+plain ones (``!!set`` would make step order depend on the hash seed, ``!!binary``
+and ``!!python/...`` have no meaning in a config), nesting deeper than
+MAX_DEPTH, and documents whose aliases expand to more than MAX_NODES nodes: the
+parsed data is a graph that shares aliased nodes, but validation, error messages
+and every walk over the data see the expanded tree, so a 1 KB file of nested
+aliases (a "billion laughs") would take gigabytes.  Both bounds are checked while
+composing, before anything is built.  Keys follow YAML 1.1 like the rest
 of SafeLoader: ``1:`` is an int key and ``on:``/``yes:``/``no:`` are booleans,
 so such keys must be quoted to stay strings.
 """
@@ -17,10 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_TAG = "tag:yaml.org,2002:"
+PLAIN_TAGS = frozenset(_YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
+MAX_DEPTH = 64           # nested maps and lists; a real config is less than 10 deep
+MAX_NODES = 100_000      # nodes after expanding aliases; funnels.example.yaml has about 300
 _Entries = dict[Node, dict[object, tuple[Node, Node]]]
 
 
@@ -40,12 +53,21 @@ def _location(file: str, mark: yaml.Mark | None) -> SourceLocation:
 
 
 class YamlSyntaxError(Exception):
-    """Malformed YAML or a duplicate mapping key."""
+    """Malformed YAML, a duplicate mapping key, or YAML beyond what a config may hold (``hint`` says what to do)."""
 
-    def __init__(self, location: SourceLocation, message: str) -> None:
+    def __init__(self, location: SourceLocation, message: str, hint: str | None = None) -> None:
         super().__init__(f"{location}: {message}")
         self.location = location
         self.message = message
+        self.hint = hint
+
+
+class _NotAConfig(ComposerError):
+    """YAML that parses but that no config is: a tag, too deep, too large."""
+
+    def __init__(self, message: str, mark: yaml.Mark, hint: str) -> None:
+        super().__init__(None, None, message, mark)
+        self.hint = hint
 
 
 class _Loader(yaml.SafeLoader):
@@ -56,6 +78,42 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.entries: _Entries = {}
+        self._depth = 0
+        self._nodes = 0                      # nodes composed so far, an alias counting as its expansion
+        self._expanded: dict[Node, int] = {}  # per finished node, its size expanded
+
+    def compose_node(self, parent, index):
+        """PyYAML's, bounded: an alias adds the expanded size of the node it names (a node still being
+        composed, named from inside itself, would be infinite), and nesting is counted on the way down."""
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                if node not in self._expanded:
+                    raise _NotAConfig(f"alias *{event.anchor} refers to the node that contains it, which would "
+                                      "be infinitely large", event.start_mark, "point it at a finished node")
+                self._count(self._expanded[node], event.start_mark)
+            return super().compose_node(parent, index)
+        if event.tag not in (None, "!") and event.tag not in PLAIN_TAGS:
+            tag = event.tag.replace(_YAML_TAG, "!!")
+            raise _NotAConfig(f"the tag {tag} is not allowed: a config holds only plain maps, lists and scalars",
+                              event.start_mark, "remove the tag; write a list as [a, b] and a map as {k: v}")
+        if self._depth >= MAX_DEPTH:
+            raise _NotAConfig(f"nested more than {MAX_DEPTH} levels deep", event.start_mark,
+                              "a config is a few levels deep; see funnels.example.yaml")
+        self._depth += 1
+        start = self._nodes
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._count(1, event.start_mark)
+        self._expanded[node] = self._nodes - start
+        return node
+
+    def _count(self, nodes: int, mark: yaml.Mark) -> None:
+        self._nodes += nodes
+        if self._nodes > MAX_NODES:
+            raise _NotAConfig(f"the document expands to more than {MAX_NODES:,} values (an alias counts as "
+                              "what it stands for)", mark, "write the values out, or use fewer nested aliases")
 
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
@@ -119,7 +177,7 @@ def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> YamlSyntaxError:
     if getattr(exc, "context", None):
         where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
         message += f" ({exc.context}{where})"
-    return YamlSyntaxError(_location(file, mark), message)
+    return YamlSyntaxError(_location(file, mark), message, getattr(exc, "hint", None))
 
 
 def load_yaml(text: str, file: str) -> tuple[object, SourceMap]:
