@@ -59,8 +59,8 @@ def _text(value) -> str | None:
         return str(bool(value)).lower()
     if isinstance(value, (float, np.floating)):
         return str(int(value)) if float(value).is_integer() else repr(float(value))
-    text = str(value).strip()
-    return text or None
+    text = str(value)
+    return text if text.strip() else None   # blank is missing; the value itself is kept as written
 
 
 def _segments(text_code: np.ndarray, texts: list[str], found: np.ndarray, top: int) -> tuple[list[str], np.ndarray]:
