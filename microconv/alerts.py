@@ -131,6 +131,8 @@ def load_baseline(path: str | Path) -> Baseline:
     Raises:
         DataError: the file is missing or is none of these.
     """
+    from .render.escape import csv_read_back   # names written as '=x (formula-safe CSV) are =x again
+
     path = Path(path)
     empty = pd.DataFrame()
     try:
@@ -140,7 +142,7 @@ def load_baseline(path: str | Path) -> Baseline:
             if parts["funnels"].empty and parts["micro"].empty:
                 raise DataError("the baseline directory has neither funnels.csv nor micro.csv", where=str(path),
                                 hint="pass the --output-dir of an earlier run, or its -f json / -f csv output")
-            return Baseline(parts["funnels"], parts["micro"], str(path))
+            return Baseline(csv_read_back(parts["funnels"]), csv_read_back(parts["micro"]), str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError("baseline file not found", where=str(path)) from None
@@ -157,7 +159,7 @@ def load_baseline(path: str | Path) -> Baseline:
     from io import StringIO
 
     try:
-        frame = pd.read_csv(StringIO(text))
+        frame = csv_read_back(pd.read_csv(StringIO(text)))
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"the baseline is neither microconv JSON nor CSV ({exc})", where=str(path)) from None
     if {"funnel", "step"} <= set(frame.columns) and "segment" not in frame.columns and "period" not in frame.columns:

@@ -83,6 +83,9 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Analyse as if t
                                                 "(later events are left out; --since 7d counts back from it).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Also write each report table as "
                                                       "DIR/<table>.csv with DIR/manifest.json (atomically).")]
+CsvRawOpt = Annotated[bool, typer.Option("--csv-raw", help="Write CSV text cells as they are: by default a value "
+                                         "a spreadsheet would run as a formula (=, +, -, @, tab, CR first) "
+                                         "starts with '.")]
 
 
 def _version(value: bool) -> None:
@@ -150,6 +153,7 @@ def analyze(
     = None,
     as_of: AsOfOpt = None,
     output_dir: OutputDirOpt = None,
+    csv_raw: CsvRawOpt = False,
     macro: Annotated[Optional[str], typer.Option("--macro", help="The macro conversion the micro-conversion "
                                                  "report measures against (default: the first kind: macro).")]
     = None,
@@ -196,8 +200,8 @@ def analyze(
         for warning in result.warnings:
             policy.warn(str(warning))
         if output_dir is not None:
-            _write_dir(output_dir, result, config, quality, options, started)
-        _emit(result, fmt, output, chosen)
+            _write_dir(output_dir, result, config, quality, options, started, csv_raw=csv_raw)
+        _emit(result, fmt, output, chosen, csv_raw=csv_raw)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -213,6 +217,7 @@ def check(
     as_of: AsOfOpt = None,
     mature_only: MatureOpt = False,
     output_dir: OutputDirOpt = None,
+    csv_raw: CsvRawOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
     input_format: InputFormatOpt = None,
@@ -259,7 +264,7 @@ def check(
         breached = [o for o in outcomes if o.breached]
         policy.note(f"{len(breached)} of {len(outcomes)} alerts breached")
         if output_dir is not None:
-            _write_dir(output_dir, result, config, quality, options, started)
+            _write_dir(output_dir, result, config, quality, options, started, csv_raw=csv_raw)
         sys.stdout.write(render_alerts(breached, fmt.value))
         if breached:
             raise typer.Exit(int(ExitCode.ALERT))
@@ -321,7 +326,7 @@ def explain(
         sys.stdout.write(render_explain_json(ex) if fmt is TextFormat.json else render_explain_text(ex))
 
 
-def _write_dir(directory: Path, result, config: Path, quality, options: dict, started: float) -> None:
+def _write_dir(directory: Path, result, config: Path, quality, options: dict, started: float, *, csv_raw: bool) -> None:
     """The tables as CSV files and a manifest saying what produced them (issue: cron hygiene)."""
     import hashlib
     from datetime import datetime, timezone
@@ -343,9 +348,9 @@ def _write_dir(directory: Path, result, config: Path, quality, options: dict, st
                  "users": meta.users},
         "data": {"first_timestamp": meta.first_ts.isoformat() if meta.first_ts is not None else None,
                  "last_timestamp": meta.last_ts.isoformat() if meta.last_ts is not None else None},
-        "options": {k: v for k, v in options.items() if v not in (None, False)},
+        "options": {k: v for k, v in {**options, "csv_raw": csv_raw}.items() if v not in (None, False)},
     }
-    write_report_dir(result, directory, run=run)
+    write_report_dir(result, directory, run=run, csv_raw=csv_raw)
 
 
 def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None,
@@ -369,11 +374,11 @@ def _report_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> 
         policy.note(message)
 
 
-def _emit(result, fmt: Format, output: Path | None, report: str) -> None:
+def _emit(result, fmt: Format, output: Path | None, report: str, *, csv_raw: bool) -> None:
     from .render import render_text
 
     if output is not None:
-        atomic_write(output, render_text(result, fmt, report=report))
+        atomic_write(output, render_text(result, fmt, report=report, csv_raw=csv_raw))
         return
     if fmt is Format.table:
         from rich.console import Console
@@ -382,7 +387,7 @@ def _emit(result, fmt: Format, output: Path | None, report: str) -> None:
 
         Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(result_renderable(result))
         return
-    sys.stdout.write(render_text(result, fmt, report=report))
+    sys.stdout.write(render_text(result, fmt, report=report, csv_raw=csv_raw))
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -399,6 +404,7 @@ def init(
 
     Example: microconv init examples/shop_events.csv -o funnels.yaml
     """
+    from .render.escape import terminal
     from .scaffold import scaffold
 
     to_stdout = str(output) == "-"
@@ -415,7 +421,7 @@ def init(
         if not quiet:
             lines = ([] if to_stdout else [f"wrote {output}"]) + guess.summary().splitlines()
             for line in lines:
-                print(f"microconv: {line}", file=sys.stderr)
+                print(f"microconv: {terminal(line)}", file=sys.stderr)   # lines quote event names
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -429,6 +435,7 @@ def paths(
                                                 "(default: the config's page or page_path property).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     output: OutputOpt = None,
+    csv_raw: CsvRawOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     mature_only: MatureOpt = False,
@@ -471,7 +478,8 @@ def paths(
             Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(
                 paths_renderable(result))
             return
-        text = {"csv": render_paths_csv, "json": render_paths_json}.get(fmt, render_paths_text)(result)
+        text = (render_paths_csv(result, raw=csv_raw) if fmt == "csv" else
+                {"json": render_paths_json}.get(fmt, render_paths_text)(result))
         if output is not None:
             atomic_write(output, text)
         else:

@@ -38,13 +38,16 @@ class OutputPolicy:
 
     quiet: bool = False
 
+    # Notes, warnings and errors quote event names and values from the data: their control
+    # characters are shown (render.escape.terminal), so each message is one line and a value can
+    # neither drive the terminal nor forge a line of its own.
     def note(self, text: str) -> None:
         if not self.quiet:
-            print(f"microconv: note: {text}", file=sys.stderr)
+            print(f"microconv: note: {_one_line(text)}", file=sys.stderr)
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            print(f"microconv: warning: {text}", file=sys.stderr)
+            print(f"microconv: warning: {_one_line(text)}", file=sys.stderr)
 
     @contextmanager
     def progress(self, what: str) -> Iterator[Callable[[int, int | None], None] | None]:
@@ -64,13 +67,19 @@ class OutputPolicy:
 
     @staticmethod
     def error(text: str) -> None:
-        print(f"microconv: error: {text}", file=sys.stderr)
+        print(f"microconv: error: {_one_line(text)}", file=sys.stderr)
+
+
+def _one_line(text: str) -> str:
+    from .render.escape import terminal
+
+    return terminal(text)
 
 
 TABLES = ("funnels", "micro", "time", "breakdown", "breakdown_steps", "trend")
 
 
-def write_report_dir(result, directory: str | Path, *, run: dict) -> dict:
+def write_report_dir(result, directory: str | Path, *, run: dict, csv_raw: bool = False) -> dict:
     """Each report table of ``result`` as ``DIR/<table>.csv`` plus ``DIR/manifest.json``.
 
     Every file is written atomically and the manifest last, so a reader that finds the new
@@ -93,7 +102,7 @@ def write_report_dir(result, directory: str | Path, *, run: dict) -> dict:
     for name in TABLES:
         if not present[name]:
             continue
-        text = render_csv(result, name)
+        text = render_csv(result, name, raw=csv_raw)
         atomic_write(directory / f"{name}.csv", text)
         tables[name] = {"file": f"{name}.csv", "rows": text.count("\n") - 1,
                         "sha256": hashlib.sha256(text.encode()).hexdigest()}

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from ..results import AnalysisResult
+if TYPE_CHECKING:   # the results (and pandas) load with the renderers, not with render.escape
+    from ..results import AnalysisResult
 
 
 class Format(str, Enum):
@@ -14,12 +16,14 @@ class Format(str, Enum):
     html = "html"
 
 
-def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100, report: str = "funnels") -> str:
+def render_text(result: AnalysisResult, fmt: Format, *, width: int = 100, report: str = "funnels",
+                csv_raw: bool = False) -> str:
     """The whole result as text in ``fmt`` (the table is rendered without colour); a CSV holds
-    the one table named by ``report`` ("funnels" or "micro")."""
+    the one table named by ``report`` ("funnels" or "micro"), its formula-like text cells
+    neutralised unless ``csv_raw``."""
     if fmt is Format.csv:
         from .csv import render_csv
-        return render_csv(result, report)
+        return render_csv(result, report, raw=csv_raw)
     if fmt is Format.json:
         from .json import render_json
         return render_json(result)

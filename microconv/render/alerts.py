@@ -1,10 +1,10 @@
 """Breached alerts as plain lines (for mail) or JSON (for a webhook); deterministic for the same input."""
 from __future__ import annotations
 
-import json
 import math
 
 from ..alerts import AlertOutcome
+from .escape import json_text, terminal
 
 
 def render_alerts(breached: list[AlertOutcome], fmt: str = "text") -> str:
@@ -12,8 +12,8 @@ def render_alerts(breached: list[AlertOutcome], fmt: str = "text") -> str:
         doc = [{"name": o.alert.name, "funnel": o.alert.funnel, "conversion": o.alert.conversion,
                 "subject": o.subject, "metric": o.alert.metric, "value": _number(o.value),
                 "baseline": _number(o.baseline), "reasons": list(o.reasons)} for o in breached]
-        return json.dumps({"breached": doc}, indent=2, ensure_ascii=False) + "\n"
-    return "".join(f"ALERT {o}\n" for o in breached)
+        return json_text({"breached": doc}, ensure_ascii=False) + "\n"
+    return "".join(f"ALERT {terminal(o)}\n" for o in breached)
 
 
 def _number(value: float | None) -> float | None:

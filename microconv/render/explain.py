@@ -1,16 +1,17 @@
 """An explanation as a plain-text trace (a person follows it top to bottom) or JSON."""
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from ..engine.replay import Stop
 from ..explain import AttemptTrace, Explanation, FunnelTrace, UnitTrace
+from .escape import json_text, terminal
 from .format import duration
 
 
 def render_explain_text(ex: Explanation) -> str:
+    """The trace; user ids, labels and event names go through ``terminal`` at the end, so control
+    characters in them are shown (``\\x07``), never sent to the terminal."""
     ev = ex.events
     span = f"{_t(ev['ts'].iloc[0])} to {_t(ev['ts'].iloc[-1])}" if len(ev) else "no events"
     out = [f"user {ex.user}: {len(ev):,} events, {span} (data ends {_t(ex.last_ts)})"]
@@ -20,7 +21,7 @@ def render_explain_text(ex: Explanation) -> str:
         out.append(f"{f.label}  ({', '.join(settings)}; steps: {' > '.join(f.step_names)})")
         for unit in f.units:
             out += _unit(ex, f, unit)
-    return "\n".join(out) + "\n"
+    return "".join(terminal(line) + "\n" for line in out)
 
 
 def _unit(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> list[str]:
@@ -133,4 +134,4 @@ def render_explain_json(ex: Explanation) -> str:
             } for u in f.units],
         } for f in ex.funnels],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json_text(doc) + "\n"

@@ -1,18 +1,19 @@
 """One self-contained HTML page: inline CSS, CSS-drawn bars, no scripts, no fonts, nothing fetched.
 
 A view of the result like the other renderers: it formats, it never counts. Every string that
-comes from the data or the config goes through ``html.escape``; the output carries no generation
-time, so the same result gives the same bytes (golden tests).
+comes from the data or the config goes through ``escape.html`` (``html.escape`` after control
+characters are shown as ``\\x1b``); the output carries no generation time, so the same result gives
+the same bytes (golden tests).
 """
 from __future__ import annotations
 
 import math
-from html import escape
 
 import pandas as pd
 
 from ..results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, RunMeta, TimeResult,
                        TrendResult)
+from .escape import html as escape
 from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION,
                      attribution_text, caveats, count, describe, duration, interval, lift_text, money, p_text, pct,
                      segment_p_text)

@@ -2,17 +2,8 @@
 micro-conversion report, run metadata and warnings."""
 from __future__ import annotations
 
-import json
-import math
-
 from ..results import AnalysisResult
-
-
-def _clean(value):
-    """NaN and infinity have no JSON spelling: null (an infinite lift is explained by its rates)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from .escape import json_text
 
 
 def render_json(result: AnalysisResult) -> str:
@@ -62,11 +53,12 @@ def render_json(result: AnalysisResult) -> str:
         "warnings": [str(w) for w in result.warnings],
         "data_quality": list(result.quality_notes),
     }
-    return json.dumps(doc, indent=2, default=_default) + "\n"
+    # NaN and infinity have no JSON spelling: null (an infinite lift is explained by its rates).
+    return json_text(doc, default=_default) + "\n"
 
 
 def _records(frame) -> list[dict]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return frame.to_dict("records")
 
 
 def _part(frame, funnel: str):

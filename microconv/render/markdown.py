@@ -2,14 +2,9 @@
 from __future__ import annotations
 
 from ..results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
+from .escape import markdown as _cell   # a data or config string as one cell's or heading's text
 from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPTION, attribution_text, caveats,
                      describe, duration, interval, lift_text, money, p_text, pct, segment_p_text)
-
-
-def _cell(text) -> str:
-    """A data or config string made safe for one table cell or heading: a ``|`` would end the cell
-    and a line break the row."""
-    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").split())
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -25,7 +20,7 @@ def render_markdown(result: AnalysisResult) -> str:
         out += [line for t in result.trends if t.funnel == name and len(t.frame) for line in _trend(t)]
     m = result.micro
     if m is not None:
-        out.append(f"### Micro-conversions → {m.macro} ({m.users:,} users, {m.converters:,} converted)\n")
+        out.append(f"### Micro-conversions → {_cell(m.macro)} ({m.users:,} users, {m.converters:,} converted)\n")
         out.append("| conversion | kind | users | share | rate with | without | lift | 95% CI | p adj | value each |")
         out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in m.rows.itertuples(index=False):
@@ -35,7 +30,7 @@ def render_markdown(result: AnalysisResult) -> str:
                        f"{pct(row.macro_rate_with)} | {pct(row.macro_rate_without)} | {lift} | {ci} | {p} | "
                        f"{money(row.value_per_conversion)} |")
         out.append("")
-        out.append(f"_{MICRO_CAPTION.format(macro=m.macro)}_\n")
+        out.append(f"_{MICRO_CAPTION.format(macro=_cell(m.macro))}_\n")
     return "\n".join(out)
 
 

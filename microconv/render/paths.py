@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pandas as pd
 from rich import box
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import PathsResult
+from .escape import csv_text, json_text, terminal, text
 from .format import bar, count, duration, pct
 from ..paths import NEXT_DEPTH
 
@@ -19,11 +19,6 @@ KIND_HEADERS = {"next_event": "next event", "next_path": f"next {NEXT_DEPTH} eve
 PATHS_CAPTION = ("next = the first events after the step, last event = the last one before the window ran out, "
                  "(none) = nothing more in the window, (direct) = nothing in between; share = of the units that "
                  "dropped after (or went on from) that step")
-
-
-def _clean(value):
-    """NaN has no JSON spelling: null."""
-    return None if isinstance(value, float) and value != value else value
 
 
 def _table() -> Table:
@@ -42,7 +37,7 @@ def _noun(result: PathsResult) -> str:
 def dropped_title(result: PathsResult, step: int) -> str:
     k = step - 1
     reached = result.dropped[k] + result.in_progress[k] + result.converted[k]
-    return (f"After {step}. {result.step_names[k]}: {count(result.dropped[k], _noun(result))} dropped"
+    return (f"After {step}. {terminal(result.step_names[k])}: {count(result.dropped[k], _noun(result))} dropped"
             + (f" ({pct(result.dropped[k] / reached)} of {reached:,} who reached it)" if reached else ""))
 
 
@@ -62,7 +57,7 @@ def dropped_table(result: PathsResult, step: int) -> Table:
         cells: list = []
         for i, records in enumerate(columns):
             row = records[r] if r < len(records) else None
-            cells += [row["path"], f"{row['units']:,}", pct(row["share"])] if row else ["", "", ""]
+            cells += [text(row["path"]), f"{row['units']:,}", pct(row["share"])] if row else ["", "", ""]
             if i == 0:
                 cells.append(Text(bar(row["share"], 8), style="cyan") if row else "")
         table.add_row(*cells)
@@ -77,13 +72,13 @@ def path_table(result: PathsResult, step: int, kind: str) -> Table:
     table.add_column("share", justify="right", no_wrap=True)
     table.add_column("", width=8, no_wrap=True)
     for row in _part(result, step, kind).to_dict("records"):
-        table.add_row(row["path"], f"{row['units']:,}", pct(row["share"]), Text(bar(row["share"], 8), style="cyan"))
+        table.add_row(text(row["path"]), f"{row['units']:,}", pct(row["share"]), Text(bar(row["share"], 8), style="cyan"))
     return table
 
 
 def paths_renderable(result: PathsResult) -> Group:
     """Per step: who dropped there and what they did next, then what those who went on did in between."""
-    head = [result.label, "drop-off paths", result.unit, f"window {duration(result.window_seconds)}"]
+    head = [terminal(result.label), "drop-off paths", result.unit, f"window {duration(result.window_seconds)}"]
     if result.order != "ordered":
         head.insert(3, f"order {result.order}")
     head.append(f"top {result.top}" if result.top else "every path")
@@ -102,7 +97,7 @@ def paths_renderable(result: PathsResult) -> Group:
                 block.append(path_table(result, step, "next_path"))
             blocks.append(block)
         if result.converted[k]:
-            blocks.append([Text(f"{step}. {names[k]} → {step + 1}. {names[k + 1]}: "
+            blocks.append([Text(f"{step}. {terminal(names[k])} → {step + 1}. {terminal(names[k + 1])}: "
                                 f"{count(result.converted[k], noun)} went on", style="bold"),
                            path_table(result, step, "between")])
     if len(blocks) == 1:
@@ -123,9 +118,10 @@ def render_paths_text(result: PathsResult, *, width: int = 100) -> str:
     return buf.getvalue()
 
 
-def render_paths_csv(result: PathsResult) -> str:
-    """The tidy frame (PATHS_COLUMNS), shares in [0, 1]."""
-    return result.frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+def render_paths_csv(result: PathsResult, *, raw: bool = False) -> str:
+    """The tidy frame (PATHS_COLUMNS), shares in [0, 1]; text cells a spreadsheet would run as
+    a formula start with ``'`` unless ``raw`` (escape.csv_text)."""
+    return csv_text(result.frame, raw=raw)
 
 
 def render_paths_json(result: PathsResult) -> str:
@@ -135,8 +131,7 @@ def render_paths_json(result: PathsResult) -> str:
     for step in range(1, len(result.step_names) + 1):
         k = step - 1
         mine = frame[frame["step"] == step]
-        kinds = {kind: [{key: _clean(v) for key, v in row.items()}
-                        for row in rows[["path", "units", "share"]].to_dict("records")]
+        kinds = {kind: rows[["path", "units", "share"]].to_dict("records")
                  for kind, rows in mine.groupby("kind", sort=False)}
         steps.append({
             "step": step, "name": result.step_names[k],
@@ -149,4 +144,4 @@ def render_paths_json(result: PathsResult) -> str:
     doc = {"funnel": result.funnel, "label": result.label, "unit": result.unit, "order": result.order,
            "window_seconds": result.window_seconds, "top": result.top, "page": result.page, "steps": steps,
            "warnings": [str(w) for w in result.warnings]}
-    return json.dumps(doc, indent=2) + "\n"
+    return json_text(doc) + "\n"

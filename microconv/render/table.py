@@ -9,22 +9,26 @@ from rich.table import Table
 from rich.text import Text
 
 from ..results import BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, TimeResult, TrendResult
+from .escape import terminal, text
 from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION, attribution_text, bar, caveats,
                      count, describe, duration, interval, lift_text, money, p_text, pct, segment_p_text, sparkline)
 
 
 def _table(title: str, caption: str | None) -> Table:
-    return Table(title=title, caption=caption, title_justify="left", caption_justify="left", title_style="bold",
+    """A table whose title and caption are plain text: the data strings in them went through
+    ``terminal`` and rich never reads them as markup."""
+    return Table(title=Text(title, style="bold"), caption=Text(caption, style="table.caption") if caption else None,
+                 title_justify="left", caption_justify="left", title_style="bold",
                  header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
 def funnel_table(f: FunnelResult) -> Table:
-    title = "  ·  ".join([f.label, *describe(f)])
+    title = "  ·  ".join([terminal(f.label), *describe(f)])
     worst = f.largest_drop_step
     notes = []
     if worst is not None:
         s = f.steps[worst - 1]
-        notes.append(f"▼ largest drop-off: {count(s.dropped, f.unit[:-1])} before {s.name!r}")
+        notes.append(f"▼ largest drop-off: {count(s.dropped, f.unit[:-1])} before {terminal(repr(s.name))}")
     notes += caveats(f)
     caption = "\n".join(notes) or None
     table = _table(title, caption)
@@ -44,7 +48,7 @@ def funnel_table(f: FunnelResult) -> Table:
     for s in f.steps:
         mark = s.step == worst
         table.add_row(
-            f"{s.step}. {s.name}",
+            text(f"{s.step}. {s.name}"),
             f"{s.users:,}",
             pct(s.rate_from_start),
             Text(bar(s.rate_from_start, 8), style="cyan"),
@@ -59,9 +63,9 @@ def funnel_table(f: FunnelResult) -> Table:
 
 def micro_table(m: MicroReport) -> Table:
     rate = m.converters / m.users if m.users else float("nan")
-    title = (f"Micro-conversions → {m.macro}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
+    title = (f"Micro-conversions → {terminal(m.macro)}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
              + (f"  ·  average value {m.average_value:,.2f}" if m.average_value is not None else ""))
-    table = _table(title, MICRO_CAPTION.format(macro=m.macro))
+    table = _table(title, MICRO_CAPTION.format(macro=terminal(m.macro)))
     table.add_column("conversion", overflow="fold", min_width=14, max_width=28)
     table.add_column("kind", no_wrap=True)
     for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "value"):
@@ -69,29 +73,29 @@ def micro_table(m: MicroReport) -> Table:
     for row in m.rows.itertuples(index=False):
         lift, ci = lift_text(row)
         p = p_text(row)
-        table.add_row(row.label, row.kind, f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
+        table.add_row(text(row.label), text(row.kind), f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
                       pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few else ""), ci, p,
                       money(row.value_per_conversion))
     return table
 
 
 def time_table(t: TimeResult) -> Table:
-    table = _table(f"{t.label}: time to convert  ·  {t.unit}", TIME_CAPTION)
+    table = _table(f"{terminal(t.label)}: time to convert  ·  {t.unit}", TIME_CAPTION)
     table.add_column("from → to", overflow="fold", min_width=15, max_width=44)
     for header in (t.unit, "p25", "median", "p75", "p90"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("distribution", no_wrap=True, min_width=len(BUCKETS))
     buckets = t.frame[[b for b, _ in BUCKETS]].to_numpy()
     for row, counts in zip(t.frame.itertuples(index=False), buckets):
-        table.add_row(row.name, f"{row.units:,}", duration(row.p25_seconds), duration(row.median_seconds),
+        table.add_row(text(row.name), f"{row.units:,}", duration(row.p25_seconds), duration(row.median_seconds),
                       duration(row.p75_seconds), duration(row.p90_seconds),
                       Text(sparkline(counts.tolist()), style="cyan"))
     return table
 
 
 def breakdown_table(b: BreakdownResult) -> Table:
-    title = f"{b.label} by {b.by}  ·  {attribution_text(b.attribution)}" + (f"  ·  top {b.top}" if b.top else "")
-    missing = f"{pct(b.missing_share)} of entrants had no {b.by} value" if b.missing_share else None
+    title = f"{terminal(b.label)} by {terminal(b.by)}  ·  {attribution_text(b.attribution)}" + (f"  ·  top {b.top}" if b.top else "")
+    missing = f"{pct(b.missing_share)} of entrants had no {terminal(b.by)} value" if b.missing_share else None
     table = _table(title, "\n".join(filter(None, [missing, BREAKDOWN_CAPTION])))
     steps = b.steps
     names = steps.loc[steps["segment"] == b.segments["segment"].iloc[0], "name"].tolist() if len(steps) else []
@@ -99,31 +103,31 @@ def breakdown_table(b: BreakdownResult) -> Table:
     table.add_column(b.unit, justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     for name in names[1:-1]:
-        table.add_column(name, justify="right", overflow="fold", max_width=16)
+        table.add_column(text(name), justify="right", overflow="fold", max_width=16)
     for header in ("converted", "95% CI", "rest", "p adj"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in b.segments.itertuples(index=False):
         mid = steps.loc[steps["segment"] == row.segment, "rate_from_start"].tolist()[1:-1]
-        table.add_row(row.segment, f"{row.entrants:,}", pct(row.share), *map(pct, mid), pct(row.rate),
+        table.add_row(text(row.segment), f"{row.entrants:,}", pct(row.share), *map(pct, mid), pct(row.rate),
                       interval(row.rate_low, row.rate_high), pct(row.rate_rest),
                       Text(segment_p_text(row), style="bold" if row.significant else ("dim" if row.too_small else "")))
     return table
 
 
 def trend_table(t: TrendResult) -> Table:
-    table = _table(f"{t.label} by {t.period} of entry", TREND_CAPTION)
+    table = _table(f"{terminal(t.label)} by {t.period} of entry", TREND_CAPTION)
     frame = t.frame
     names = frame.loc[frame["period"] == frame["period"].iloc[0], "name"].tolist() if len(frame) else []
     table.add_column(t.period, no_wrap=True)
     table.add_column(t.unit, justify="right", no_wrap=True)
     for name in names[1:]:
-        table.add_column(name, justify="right", overflow="fold", max_width=16)
+        table.add_column(text(name), justify="right", overflow="fold", max_width=16)
     table.add_column("", width=8, no_wrap=True)
     table.add_column("in\nprogress", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     for period, rows in frame.groupby("period", sort=False):
         rates = rows["rate_from_start"].tolist()
-        table.add_row(period, f"{rows['users'].iloc[0]:,}", *map(pct, rates[1:]),
+        table.add_row(text(period), f"{rows['users'].iloc[0]:,}", *map(pct, rates[1:]),
                       Text(bar(rates[-1] if len(rates) > 1 else float("nan"), 8), style="cyan"),
                       f"{rows['in_progress'].sum():,}" if rows["in_progress"].sum() else "",
                       "◔ open" if rows["open"].iloc[0] else "")
