@@ -20,6 +20,7 @@ class EngineResult:
     median_seconds: list[float | None]
     in_progress: list[int]
     excluded: int
+    dropped: list[int]
 
 
 def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="ordered", entry="best_attempt",
@@ -70,7 +71,8 @@ def run_engine(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[st
     frame = fr.to_frame().sort_values("step")
     users = [int(n) for n in frame["users"]]
     medians = [None if pd.isna(m) else float(m) for m in frame["median_seconds_from_previous"]]
-    return EngineResult(reached, users, medians, [int(n) for n in frame["in_progress"]], fr.excluded)
+    return EngineResult(reached, users, medians, [int(n) for n in frame["in_progress"]], fr.excluded,
+                        [int(n) for n in frame["dropped"]])
 
 
 def same_median(a: float | None, b: float | None) -> bool:

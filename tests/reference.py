@@ -42,6 +42,15 @@ class ReferenceResult:
     # (ordered/strict: the event of each step reached; any order: the first-done event of each step done)
     matched_rows: dict[Hashable, dict[int, int]] = field(default_factory=dict)
     in_progress_units: set[Hashable] = field(default_factory=set)   # the entrants counted in in_progress
+    # per unit that entered (excluded and, with mature_only, left-out units too): all its attempts
+    attempts: dict[Hashable, list[_Attempt]] = field(default_factory=dict)
+
+    @property
+    def dropped(self) -> list[int]:
+        """Rule 5.1 per step: units that stopped at the step before and are not in progress (0 at step 1)."""
+        stopped = [sum(1 for key, r in self.reached.items() if r == k and key not in self.in_progress_units)
+                   for k in range(1, len(self.users) + 1)]
+        return [0] + stopped[:-1]
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     step_times: dict[Hashable, list[Any]] = {}
     matched_rows: dict[Hashable, dict[int, int]] = {}
     in_progress_units: set[Hashable] = set()
+    all_attempts: dict[Hashable, list[_Attempt]] = {}
     in_progress = [0] * n
     excluded = 0
     for key, unit in _units(rows, count, session_timeout).items():
@@ -136,6 +146,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
             attempts.append(attempt)
         if not attempts:
             continue                                        # never entered (E10, R1's A@0)
+        all_attempts[key] = attempts
         clean = [a for a in attempts if not a.discarded]
         if not clean:
             excluded += 1                                   # rule 4.4.2
@@ -158,7 +169,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
         gaps = [t[k] - t[k - 1] for t in step_times.values() if len(t) > k]
         medians.append(float(statistics.median(gaps)) if gaps else None)
     return ReferenceResult(reached, users, medians[:n], step_times, in_progress, excluded, matched_rows,
-                           in_progress_units)
+                           in_progress_units, all_attempts)
 
 
 def _check(n, order, entry, within, after, exclude, count) -> None:

@@ -3,7 +3,8 @@
 Each ``tests/cases/*.yaml`` is a list of cases: ``name`` (the doc's example id first, when it
 is one), ``steps``, ``window``, optional ``options`` (the keyword options of
 ``reference_funnel`` in YAML form, see ``_options``), ``events`` ("user ts event" lines in input
-order) and ``expect`` (``users``, ``reached``; optional ``median``, ``in_progress``, ``excluded``).
+order) and ``expect`` (``users``, ``reached``; optional ``median``, ``in_progress``, ``dropped``,
+``excluded``).
 """
 from __future__ import annotations
 
@@ -76,5 +77,7 @@ def test_case(case, impl):
             (got.median_seconds, expect["median"])
     if "in_progress" in expect:
         assert got.in_progress == expect["in_progress"]
+    if "dropped" in expect:
+        assert got.dropped == expect["dropped"]
     if "excluded" in expect:
         assert got.excluded == expect["excluded"]

@@ -70,7 +70,8 @@ def test_csv_matches_hand_count(runner, tiny):
                                    "rate_from_previous", "dropped", "median_seconds_from_previous",
                                    "in_progress", "unit", "value_lost"]
     assert frame["users"].tolist() == [3, 2, 1]
-    assert frame["dropped"].tolist() == [0, 1, 1]
+    # T = 00:00:03 and the window is 10 s: u2 (at A) and u1 (at B) are in progress, not dropped (semantics 5)
+    assert frame["dropped"].tolist() == [0, 0, 0] and frame["in_progress"].tolist() == [1, 1, 0]
     assert frame["rate_from_start"].tolist() == pytest.approx([1, 2 / 3, 1 / 3])
     assert frame["rate_from_previous"].tolist() == pytest.approx([1, 2 / 3, 1 / 2])
     assert frame["median_seconds_from_previous"].tolist()[1:] == [1.0, 2.0]
@@ -85,11 +86,13 @@ def test_same_counts_in_every_format(runner, tiny):
     steps = as_json["funnels"][0]["steps"]
     assert [s["users"] for s in steps] == [3, 2, 1]
     assert steps[0]["median_seconds_from_previous"] is None
-    assert as_json["funnels"][0]["largest_drop_step"] == 2
+    assert [(s["dropped"], s["in_progress"]) for s in steps] == [(0, 1), (0, 1), (0, 0)]
+    assert as_json["funnels"][0]["largest_drop_step"] is None          # nobody has dropped yet
     markdown = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "-f", "markdown", cwd=tiny).stdout
-    assert "| 3 | C | 1 | 33.3% | 50.0% | 1 | 2s |" in markdown
+    assert "| 2 | B | 2 | 66.7% | 66.7% | 0 | 1s | 1 |" in markdown and "largest drop" not in markdown
     table = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", cwd=tiny).stdout
-    assert "3 entrants" in table and "\x1b[" not in table
+    assert "3 entrants" in table and "\x1b[" not in table and "largest drop-off" not in table
+    assert " 2. B                 2     66.7%  █████       66.7%        0      1s         1 " in table
 
 
 def test_quiet_keeps_stderr_empty(runner, tiny):

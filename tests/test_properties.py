@@ -114,14 +114,16 @@ def test_duplicating_every_row_never_lowers_reached(run, rows, steps, window):
 @settings(max_examples=300, deadline=None)
 @given(rows=nonempty_logs, steps=funnels, window=windows)
 def test_table_columns_follow_from_users(rows, steps, window):
-    """Section 4: rates and drops are pure arithmetic on ``users``; rates are empty on a 0 denominator."""
+    """Section 5: rates and drops are pure arithmetic on ``users`` and ``in_progress`` (users_{k-1} =
+    users_k + dropped_k + in_progress_{k-1}); rates are empty on a 0 denominator."""
     note(describe(rows, steps, window))
     frame = engine_funnel(rows, steps, window).to_frame().sort_values("step")
-    users = list(frame["users"])
+    users, waiting = list(frame["users"]), list(frame["in_progress"])
     for k, row in enumerate(frame.itertuples(index=False)):
         prev = users[k - 1] if k else None
         assert row.step == k + 1
-        assert row.dropped == (prev - users[k] if k else 0)
+        assert row.dropped == (prev - users[k] - waiting[k - 1] if k else 0)
+        assert row.dropped >= 0
         _assert_rate(row.rate_from_start, users[k], users[0])
         if k:
             _assert_rate(row.rate_from_previous, users[k], prev)
@@ -204,6 +206,7 @@ def assert_same(actual, expected) -> None:
     for k, (got, want) in enumerate(zip(actual.median_seconds, expected.median_seconds, strict=True)):
         assert same_median(got, want), f"median at step {k + 1}: engine {got}, reference {want}"
     assert actual.in_progress == expected.in_progress, "in_progress per step: engine, reference"
+    assert actual.dropped == expected.dropped, "dropped per step: engine, reference"
     assert actual.excluded == expected.excluded, "excluded: engine, reference"
 
 
@@ -320,6 +323,7 @@ def test_mature_only_leaves_out_exactly_the_in_progress_units(scenario):
     left_out = [everyone.reached[u] for u in everyone.reached.keys() - mature.reached.keys()]
     assert [left_out.count(k) for k in range(1, len(steps) + 1)] == everyone.in_progress
     assert mature.excluded == everyone.excluded
+    assert mature.dropped == everyone.dropped, "rule 5: in-progress units never count as dropped"
 
 
 @settings(max_examples=300, deadline=None)

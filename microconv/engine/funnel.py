@@ -345,7 +345,9 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
               step_names: Sequence[str]) -> tuple[StepRow, ...]:
-    """One group's step rows (section 5) from its counts per step."""
+    """One group's step rows (section 5) from its counts per step. ``dropped`` at step k counts the
+    units that stopped at step k-1 and are not in progress (5.1): those whose window is still open
+    have not dropped, so users_{k-1} = users_k + dropped_k + in_progress_{k-1}."""
     return tuple(
         StepRow(
             step=s + 1,
@@ -353,7 +355,7 @@ def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
             users=int(counts[s]),
             rate_from_start=_rate(counts[s], counts[0]),
             rate_from_previous=1.0 if s == 0 and counts[0] else _rate(counts[s], counts[s - 1] if s else 0),
-            dropped=int(counts[s - 1] - counts[s]) if s else 0,
+            dropped=int(counts[s - 1] - counts[s] - in_progress[s - 1]) if s else 0,
             median_seconds_from_previous=float(medians[s]),
             in_progress=int(in_progress[s]),
         )
