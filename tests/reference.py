@@ -466,31 +466,47 @@ def period_after(start: int, period: str) -> int:
 @dataclass
 class ReferenceCohort:
     start: int                     # seconds after the origin: the period's first second
-    open: bool                     # rule 8.3.2: period end + w > T, or a unit in progress
+    open: bool                     # rule 8.3.2: period end + w > T
     users: list[int]
     in_progress: list[int]
-    median_seconds: list[float | None]
+    median_seconds: list[float | None]   # not in the trend's output: always None here
 
 
 def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[str]], window_seconds: float,
-                    *, period: str = "day", **funnel_options) -> list[ReferenceCohort]:
+                    *, period: str = "day", mature_only: bool = False, **funnel_options) -> list[ReferenceCohort]:
     """Rules 8.3.1-8.3.2: one cohort per period from the first to the last period holding a counted
-    attempt's step-1 event, every period in between included (with zeros when nobody entered)."""
+    unit, every period in between included (with zeros when nobody entered). A unit is counted once
+    in each period in which one of its attempts started: at the furthest step of its clean attempts
+    that started there (none clean: not counted there), in progress there when that is not the last
+    step and one of those clean attempts is open (4.8.1); ``mature_only`` leaves out exactly those."""
     result = reference_funnel(rows, steps, window_seconds, **funnel_options)
     last_ts = max((ts for _, ts, _ in rows), default=None)
-    cohort_of = {key: period_start(times[0], period) for key, times in result.step_times.items()}
-    if not cohort_of:
-        return []
     n = len(steps)
+    members: dict[int, list[tuple[int, bool]]] = {}       # cohort start -> (furthest step, in progress)
+    for attempts in result.attempts.values():
+        by_period: dict[int, list[_Attempt]] = {}
+        for attempt in attempts:
+            by_period.setdefault(period_start(attempt.start.ts, period), []).append(attempt)
+        for start, own in by_period.items():
+            clean = [a for a in own if not a.discarded]
+            if not clean:
+                continue
+            best = max(a.reached for a in clean)
+            waiting = best < n and any(a.open for a in clean)
+            if waiting and mature_only:
+                continue
+            members.setdefault(start, []).append((best, waiting))
+    if not members:
+        return []
     cohorts = []
-    start, last = min(cohort_of.values()), max(cohort_of.values())
+    start, last = min(members), max(members)
     while start <= last:
         end = period_after(start, period)
-        sub = _restrict(result, [k for k, c in cohort_of.items() if c == start], n)
-        # 8.3.2: open when the period ends less than a window before T, or when one of its units is
-        # in progress (a later attempt of a unit counted here may still be open)
-        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts or any(sub.in_progress), sub.users,
-                                       sub.in_progress, sub.median_seconds))
+        units = members.get(start, [])
+        users = [sum(1 for best, _ in units if best >= k) for k in range(1, n + 1)]
+        in_progress = [sum(1 for best, waiting in units if waiting and best == k) for k in range(1, n + 1)]
+        # 8.3.2: open while an attempt that started in the period may still be open
+        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts, users, in_progress, [None] * n))
         start = end
     return cohorts
 

@@ -412,8 +412,9 @@ def test_trend_matches_reference_with_options(data):
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_reference_cohorts_add_up_and_only_open_ones_hold_in_progress(data):
-    """Rules 8.3.1-8.3.2 on the reference: cohorts partition the funnel's units; cohorts holding an
-    in-progress unit are open."""
+    """Rules 8.3.1-8.3.2 on the reference: every counted unit is in some cohort at its furthest step,
+    so the cohorts hold at least the funnel's numbers, and exactly them with entry: first (one
+    attempt per unit); cohorts holding an in-progress unit are open."""
     period = data.draw(st.sampled_from(["day", "week", "month"]), label="period")
     scenario = data.draw(scenarios(scales=TREND_SCALES, max_span=40, window_strategy=trend_windows, jitter=True, vary=frozenset(
         {"entry", "limits", "exclude", "count", "range", "mature_only"})), label="scenario")
@@ -421,8 +422,11 @@ def test_reference_cohorts_add_up_and_only_open_ones_hold_in_progress(data):
     funnel = reference_funnel(scenario.rows, scenario.steps, scenario.window, **scenario.options)
     cohorts = reference_trend(scenario.rows, scenario.steps, scenario.window, period=period, **scenario.options)
     n = len(scenario.steps)
-    assert [sum(c.users[k] for c in cohorts) for k in range(n)] == funnel.users
-    assert [sum(c.in_progress[k] for c in cohorts) for k in range(n)] == funnel.in_progress
+    summed = [sum(c.users[k] for c in cohorts) for k in range(n)]
+    assert all(s >= f for s, f in zip(summed, funnel.users)), (summed, funnel.users)
+    if scenario.options.get("entry") == "first":
+        assert summed == funnel.users
+        assert [sum(c.in_progress[k] for c in cohorts) for k in range(n)] == funnel.in_progress
     assert all(c.open for c in cohorts if any(c.in_progress))
     assert all(a.start < b.start for a, b in zip(cohorts, cohorts[1:]))
     if cohorts:

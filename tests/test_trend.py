@@ -64,16 +64,53 @@ def test_open_when_the_period_ends_less_than_a_window_before_the_end_of_data():
     assert not weekly["2026-03-02"] and weekly["2026-03-09"]
 
 
-def test_an_old_cohort_is_open_while_one_of_its_units_is_in_progress():
-    # u1 entered on 1 March and reached nothing; a later attempt on 10 March is still open,
-    # so u1 is in progress, counted in its counted attempt's cohort (1 March, the earliest)
+def by_period(frame: pd.DataFrame, column: str) -> dict[str, list]:
+    return {p: rows.sort_values("step")[column].tolist() for p, rows in frame.groupby("period")}
+
+
+def test_an_old_cohort_closes_although_its_unit_has_a_later_open_attempt():
+    # u1 entered on 1 March and reached nothing; a later attempt on 10 March is still open (T is
+    # 10 March 09:00, window 1 day). Each attempt counts in its own day (8.3.1): the later one cannot
+    # change 1 March, which is closed; u1 is in progress on 10 March only.
     rows = [("u1", "2026-03-01T10:00:00Z", "A"), ("u1", "2026-03-10T08:00:00Z", "A"),
             ("u9", "2026-03-10T09:00:00Z", "X")]
     frame = run(rows, "day")
     first = frame[frame["period"] == "2026-03-01"]
-    assert first["open"].all() and first["in_progress"].tolist() == [1, 0]
+    assert not first["open"].any() and first["users"].tolist() == [1, 0] and first["in_progress"].tolist() == [0, 0]
+    last = frame[frame["period"] == "2026-03-10"]
+    assert last["open"].all() and last["users"].tolist() == [1, 0] and last["in_progress"].tolist() == [1, 0]
+    # --mature-only leaves out u1 where it is in progress (10 March), not where it is settled
     mature = run(rows, "day", mature_only=True)
-    assert mature.empty
+    assert by_period(mature, "users") == {"2026-03-01": [1, 0]}
+
+
+def test_weeks_of_a_month_long_log_close_a_window_after_they_end():
+    # The probe: a user who comes back every week kept every week of a month "open". Window 7 days,
+    # T = Tuesday 31 March 12:00. A week is open when its end + 7 days is after T: the weeks of
+    # 23 and 30 March; the weeks of 2, 9 and 16 March (ending the 9th, 16th, 23rd) are closed.
+    rows = [("u1", f"2026-03-{d:02d}T12:00:00Z", "A") for d in (2, 9, 16, 23, 31)]
+    rows += [("u2", "2026-03-03T12:00:00Z", "A"), ("u2", "2026-03-04T12:00:00Z", "B")]
+    frame = run(rows, "week", window="7d")
+    assert by_period(frame, "open") == {"2026-03-02": [False] * 2, "2026-03-09": [False] * 2,
+                                        "2026-03-16": [False] * 2, "2026-03-23": [True] * 2, "2026-03-30": [True] * 2}
+    assert by_period(frame, "users") == {"2026-03-02": [2, 1], "2026-03-09": [1, 0], "2026-03-16": [1, 0],
+                                         "2026-03-23": [1, 0], "2026-03-30": [1, 0]}
+    # u1 is in progress only in the week of its open attempts (23 March: 23 + 7 > 31 is false; 31 March: open)
+    assert by_period(frame, "in_progress") == {"2026-03-02": [0, 0], "2026-03-09": [0, 0], "2026-03-16": [0, 0],
+                                               "2026-03-23": [0, 0], "2026-03-30": [1, 0]}
+
+
+def test_a_unit_that_entered_in_two_periods_counts_in_both():
+    # u1 tried on Monday 2 March and failed, came back on 10 March and bought: the week of 2 March
+    # keeps its failed try, the week of 9 March its purchase; the funnel counts u1 once, at step 2.
+    rows = [("u1", "2026-03-02T10:00:00Z", "A"), ("u1", "2026-03-10T10:00:00Z", "A"),
+            ("u1", "2026-03-10T11:00:00Z", "B"), ("u9", "2026-03-20T00:00:00Z", "X")]
+    frame = run(rows, "week")
+    assert by_period(frame, "users") == {"2026-03-02": [1, 0], "2026-03-09": [1, 1]}
+    cfg = microconv.parse_config({"columns": {"user": "u", "event": "e", "timestamp": "t"},
+                                  "funnels": {"f": {"steps": [{"event": "A"}, {"event": "B"}], "window": "1d"}}})
+    events, _ = microconv.canonicalize(pd.DataFrame(rows, columns=["u", "t", "e"]), cfg)
+    assert [s.users for s in microconv.analyze(cfg, events).funnels[0].steps] == [1, 1]
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])

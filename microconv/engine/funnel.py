@@ -309,11 +309,7 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
     ``rep.unit[rep.kept]`` order): one bincount per table, one groupby per step for the medians."""
     k = len(rep.plan.masks)
     best = rep.best[rep.kept]
-    reached_at = np.bincount(groups * (k + 1) + best, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
-    counts = reached_at[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
-    waiting = rep.in_progress[rep.kept]
-    stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
-                          minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
+    counts, stopped = reach_tables(best, rep.in_progress[rep.kept], groups, n_groups, k)
     medians = np.full((n_groups, k), np.nan)
     for s in range(1, k):
         m = best > s
@@ -323,7 +319,19 @@ def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumber
                 medians[0, s] = np.median(gaps)
             else:
                 medians[:, s] = pd.Series(gaps).groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
-    return GroupNumbers(counts.astype(np.int64), stopped.astype(np.int64), medians)
+    return GroupNumbers(counts, stopped, medians)
+
+
+def reach_tables(best: np.ndarray, waiting: np.ndarray, groups: np.ndarray, n_groups: int,
+                 k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group and step: the units that reached it or further, and the in-progress units
+    (``waiting``) whose furthest step it is; from each unit's furthest step (1..k) and group code."""
+    reached_at = np.bincount(groups * (k + 1) + best, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
+    counts = reached_at[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
+                          minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
+    return counts.astype(np.int64), stopped.astype(np.int64)
+
 
 
 def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:

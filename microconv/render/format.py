@@ -95,8 +95,9 @@ BREAKDOWN_CAPTION = ("converted = reached the last step, 95% Wilson interval; ea
                      "the rest of the entrants (chi-square, or Fisher's exact test for small counts), "
                      "p adj = Benjamini-Hochberg, * = significant (p adj < 0.05); "
                      "'too small' = under 30 in the segment or the rest, or under 5 conversions expected")
-TREND_CAPTION = ("cohort = period of the step-1 event; open = some entrants' windows are still open at the "
-                 "end of the data, so the numbers can still rise (--mature-only leaves those entrants out)")
+TREND_CAPTION = ("cohort = the attempts whose step-1 event is in the period (a unit that came back is in each of "
+                 "its periods); open = the period ended less than a window before the end of the data, so its "
+                 "numbers can still change (--mature-only leaves out entrants still in progress)")
 _LEVELS = "▁▂▃▄▅▆▇█"
 
 
