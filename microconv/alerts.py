@@ -16,6 +16,7 @@ from .config import Config
 from .config.model import RATE_METRICS, Alert
 from .errors import DataError
 from .results import AnalysisResult
+from .render.format import pct, percent_digits
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _show(metric: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "none"
     if metric in RATE_METRICS:
-        return f"{value * 100:.1f}%"
+        return pct(value)
     if metric == "lift":
         return "∞" if math.isinf(value) else f"{value:.2f}×"
     if metric == "median_seconds_from_previous":
@@ -118,7 +119,7 @@ def _show(metric: str, value: float) -> str:
 
 def _change(metric: str, moved: float, before: float, unit: str) -> str:
     if unit == "pp" or (not unit and metric in RATE_METRICS):
-        return f"{moved * 100:.1f}pp"
+        return f"{percent_digits(moved)}pp"
     if unit == "%":
         return f"{moved / abs(before) * 100:.1f}%" if before else "∞%"
     return _show(metric, moved)

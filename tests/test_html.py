@@ -119,10 +119,10 @@ def test_numbers_of_every_section_appear(tiny_html):
     assert "By ch · first touch · top 10" in text
     assert "mail|x 2 50.0%" in text and "(missing) 1 25.0%" in text
     assert tiny_html.count('class="whisker"') == 3
-    assert "2026-01-05 3 66.7% 33.3% 2026-01-06" in text and "2026-01-06 1 0.0% 0.0% 1 open" in text
+    assert "2026-01-05 3 66.7% 33.3% 2026-01-06" in text and "2026-01-06 1 0% 0% 1 open" in text
     # micro-conversions and the run
     assert "Micro-conversions → buy" in text and "5 users · 1 converted (20.0%)" in text
-    assert "promo <b>seen</b> secondary 2 40.0% 0.0% 33.3%" in text
+    assert "promo <b>seen</b> secondary 2 40.0% 0% 33.3%" in text
     assert "Events 9" in text and "Users 5" in text
     assert "2026-01-05 00:00 UTC → 2026-01-06 03:00 UTC (1d 3h)" in text
 
@@ -194,7 +194,7 @@ def test_markdown_for_tickets_keeps_its_tables_whole():
             current = []
     assert len(tables) == 5 and all(len(set(borders)) == 1 for borders in tables), tables
     assert "| day | users | B | buy | in progress | |" in md
-    assert "| 2026-01-05 | 3 | 66.7% | 33.3% | 0 |  |" in md and "| 2026-01-06 | 1 | 0.0% | 0.0% | 1 | open |" in md
+    assert "| 2026-01-05 | 3 | 66.7% | 33.3% | 0 |  |" in md and "| 2026-01-06 | 1 | 0% | 0% | 1 | open |" in md
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,21 @@ from ..results import FunnelResult
 
 
 def pct(rate: float) -> str:
-    return "" if rate is None or math.isnan(rate) else f"{rate * 100:.1f}%"
+    """A rate as a percentage: one decimal from 1% up (``40.6%``), two significant digits below it
+    (``0.025%``), so a small rate never reads as ``0.0%``; ``0%`` only for exactly 0."""
+    return "" if rate is None or math.isnan(rate) else f"{percent_digits(rate)}%"
+
+
+def percent_digits(rate: float) -> str:
+    """``rate`` × 100 with the digits of :func:`pct`, without the sign."""
+    value = rate * 100
+    if value == 0:
+        return "0"
+    if abs(value) < 1 and math.isfinite(value):
+        text = f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"
+        if abs(float(text)) < 1:          # else it rounded up to 1: shown as from 1% up
+            return text
+    return f"{value:.1f}"
 
 
 def duration(seconds: float) -> str:
@@ -81,7 +95,16 @@ def lift_text(row) -> tuple[str, str]:
 
 def p_text(row) -> str:
     """The adjusted p-value, starred when significant (section 7.2)."""
-    return "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+    return "" if row.p_adjusted != row.p_adjusted else p_value(row.p_adjusted) + (" *" if row.significant else "")
+
+
+P_FLOOR = 0.001
+
+
+def p_value(p: float) -> str:
+    """``< 0.001`` below 0.001 (more digits claim a precision the test does not have, and a
+    p-value that underflowed to 0 is not 0), else 3 significant digits: ``0.0351``, ``0.93``."""
+    return f"< {P_FLOOR:g}" if p < P_FLOOR else f"{p:.3g}"
 
 
 def money(value: float) -> str:
@@ -117,8 +140,9 @@ def segment_p_text(row) -> str:
     """The adjusted p-value of a segment against the rest, or why there is none."""
     if row.too_small:
         return "too small"
-    return "" if row.p_adjusted != row.p_adjusted else f"{row.p_adjusted:.2g}{' *' if row.significant else ''}"
+    return p_text(row)
 
 
 def interval(low: float, high: float) -> str:
-    return "" if low != low else f"{low * 100:.1f}–{high * 100:.1f}%"
+    """A 95% interval of a rate, each end as :func:`pct` writes it: ``0.021–0.029%``."""
+    return "" if low != low else f"{percent_digits(low)}–{percent_digits(high)}%"
