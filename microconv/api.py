@@ -15,7 +15,8 @@ from .daterange import entry_bound
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import event_names, match_mask, unknown_event_names
-from .errors import ConfigError, DataError, UsageError, did_you_mean
+from .engine.sums import MAX_AMOUNT
+from .errors import ConfigError, DataError, Problem, UsageError, did_you_mean
 from .events import DataQualityReport, Events
 from .micro import macro_goal, micro_report
 from .results import AnalysisResult, RunMeta
@@ -113,6 +114,8 @@ def analyze(
     outcomes = _run_all(tasks, index, [(config.funnels[n].count, config.funnels[n].order) for n in replayed],
                         share_sort=len(chosen) > 1)
     micro = outcomes[0] if wants_micro else None
+    warnings += invalid_value_notes(config, index, [config.funnels[n].steps[-1].ref for n in replayed]
+                                    + ([goal] if wants_micro else []))
     done = dict(zip(schedule, outcomes[1:] if wants_micro else outcomes))
     per_funnel = [done[name] for name in replayed]
     results = [f[0] for f in per_funnel] if "funnels" in reports else []
@@ -300,6 +303,20 @@ def _values(config: Config, index: EventIndex, funnel: Funnel) -> np.ndarray | N
 
 
 def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[int | None, int | None]:
+def invalid_value_notes(config: Config, index: EventIndex, conversions: Sequence[str | None]) -> list[Problem]:
+    """One note per summed ``value:`` whose events held numbers refused as amounts (inf, or beyond
+    ``sums.MAX_AMOUNT``): revenue leaves them out, like missing values (semantics 7.3)."""
+    notes = []
+    for name in dict.fromkeys(c for c in conversions if c and config.conversions[c].value):
+        prop = config.conversions[name].value
+        refused = int(np.count_nonzero(index.invalid_numbers(prop) & index.mask(name)))
+        if refused:
+            notes.append(Problem(f"{refused:,} {prop!r} value{'s' if refused > 1 else ''} of {name!r} events "
+                                 f"{'are' if refused > 1 else 'is'} infinite or beyond ±{MAX_AMOUNT:g}: "
+                                 "left out of revenue, like missing values"))
+    return notes
+
+
     """``--since``/``--until`` as UTC nanoseconds; relative values count back from the day of ``last_ts``."""
     last = None if last_ts is None else pd.Timestamp(last_ts, tz="UTC")
     tz = config.columns.timezone

@@ -181,6 +181,50 @@ def test_funnel_revenue_and_value_lost_by_hand():
     assert frame["value_lost"].tolist() == [0.0, pytest.approx(20.0)]
 
 
+def _valued_funnel(rows, window="10s"):
+    config = {**CONFIG, "funnels": {"f": {"steps": [{"event": "page_view"}, "buy"], "window": window}}}
+    cfg = microconv.parse_config(config)
+    raw = pd.DataFrame({"user_id": [r[0] for r in rows],
+                        "timestamp": [(EPOCH + pd.Timedelta(seconds=r[1])).isoformat() for r in rows],
+                        "event_name": [r[2] for r in rows], "amount": [r[3] if len(r) > 3 else None for r in rows]})
+    events, _ = microconv.canonicalize(raw, cfg)
+    return microconv.analyze(cfg, events)
+
+
+def test_value_lost_counts_only_units_whose_window_closed():
+    # The probe: value lost multiplied a `dropped` that held units still inside their window. u1 buys
+    # for 30; u2 stopped at page_view and its window closed (0 + 10 <= T = 12); u3 and u4 entered at 5
+    # and 12 and are in progress (5 + 10 > 12): 1 dropped, 2 in progress, value lost 1 × 30.
+    rows = [("u1", 0, "page_view"), ("u1", 2, "purchase", 30.0), ("u2", 0, "page_view"),
+            ("u3", 5, "page_view"), ("u4", 12, "page_view")]
+    f = _valued_funnel(rows).funnel("f")
+    assert [(s.users, s.dropped, s.in_progress) for s in f.steps] == [(4, 0, 2), (1, 1, 0)]
+    assert f.steps[1].value_lost == 30.0
+    # nobody's window has closed: nothing is lost yet (before: 3 dropped, 90 lost)
+    rows = [("u1", 10, "page_view"), ("u1", 11, "purchase", 30.0), ("u2", 10, "page_view"),
+            ("u3", 11, "page_view"), ("u4", 12, "page_view")]
+    f = _valued_funnel(rows).funnel("f")
+    assert [(s.users, s.dropped, s.in_progress) for s in f.steps] == [(4, 0, 3), (1, 0, 0)]
+    assert f.steps[1].value_lost == 0.0
+
+
+def test_revenue_of_values_that_would_overflow():
+    # The probe: 1e308 + 1e308 is beyond the largest float. Such values (and inf) are not amounts:
+    # revenue leaves them out, with a note, and every number stays finite.
+    rows = [("u1", 0, "page_view"), ("u1", 1, "purchase", 1e308), ("u2", 0, "page_view"),
+            ("u2", 1, "purchase", 1e308), ("u3", 0, "page_view"), ("u3", 1, "purchase", 25.0),
+            ("u4", 0, "page_view"), ("u4", 1, "purchase", "inf"), ("u5", 0, "page_view"), ("u5", 99, "video_play")]
+    result = _valued_funnel(rows)
+    f = result.funnel("f")
+    assert f.revenue == 25.0 and f.revenue_per_entrant == 5.0
+    assert f.steps[1].value_lost == pytest.approx(1 * 25.0 / 4)      # u5 dropped; 4 completers
+    assert [str(w) for w in result.warnings] == [
+        "3 'revenue' values of 'buy' events are infinite or beyond ±1e+290: left out of revenue, like missing values"]
+    micro = result.micro.rows.set_index("conversion")
+    assert result.micro.average_value == 25.0
+    assert micro.loc["video", "revenue"] == 0.0 and micro.loc["video", "value_per_conversion"] == 0.0  # u5: no buy
+
+
 def test_funnel_without_a_valued_last_step_has_no_revenue():
     config = {**CONFIG, "funnels": {"f": {"steps": [{"event": "page_view"}, "video"]}}}
     cfg = microconv.parse_config(config)

@@ -19,6 +19,7 @@ from . import units as unit_kinds
 from .matching import match_mask
 from .replay import SortedEvents, sort_by_unit_time
 
+from .sums import amounts
 NEVER = np.iinfo(np.int64).max
 
 
@@ -30,6 +31,7 @@ class EventIndex:
         self._masks: dict[str, np.ndarray] = {}
         self._numbers: dict[str, np.ndarray] = {}
         self._sorted: dict[str, SortedEvents] = {}
+        self._invalid: dict[str, np.ndarray] = {}
 
     def units(self, kind: str) -> unit_kinds.Units:
         return self.users if kind == "users" else self.sessions
@@ -96,13 +98,19 @@ class EventIndex:
         return reached
 
     def numbers(self, prop: str) -> np.ndarray:
-        """Property ``prop`` as float per event (NaN where missing or not a number), cached per run."""
+        """Property ``prop`` as an amount per event (NaN where missing, not a number, or not a valid
+        amount: infinite or beyond ``sums.MAX_AMOUNT``, semantics 7.3), cached per run."""
         if prop not in self._numbers:
-            self._numbers[prop] = pd.to_numeric(self.frame[prop], errors="coerce").to_numpy(dtype=float,
-                                                                                            na_value=np.nan)
+            raw = pd.to_numeric(self.frame[prop], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            self._numbers[prop], self._invalid[prop] = amounts(raw)
         return self._numbers[prop]
 
     def first_by_user(self, name: str) -> np.ndarray:
+    def invalid_numbers(self, prop: str) -> np.ndarray:
+        """Per event: whether ``prop`` held a number that :meth:`numbers` refused as an amount."""
+        self.numbers(prop)
+        return self._invalid[prop]
+
         """Per user code: the first time (ns) conversion ``name`` happened, NEVER if it did not."""
         hit = np.flatnonzero(self.mask(name))
         first = np.full(len(self.frame["user"].cat.categories), NEVER, dtype=np.int64)
