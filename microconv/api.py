@@ -12,6 +12,7 @@ from .breakdown import breakdown
 from .config import Config, Funnel, located_of
 from .config.model import Breakdown, check_attribution_step
 from .daterange import entry_bound
+from .engine.clock import duration_ns
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import event_names, match_mask, unknown_event_names
@@ -113,9 +114,9 @@ def analyze(
         partial(one_funnel, name) for name in schedule]
     outcomes = _run_all(tasks, index, [(config.funnels[n].count, config.funnels[n].order) for n in replayed],
                         share_sort=len(chosen) > 1)
-    micro = outcomes[0] if wants_micro else None
     warnings += invalid_value_notes(config, index, [config.funnels[n].steps[-1].ref for n in replayed]
                                     + ([goal] if wants_micro else []))
+    micro = outcomes[0] if wants_micro else None
     done = dict(zip(schedule, outcomes[1:] if wants_micro else outcomes))
     per_funnel = [done[name] for name in replayed]
     results = [f[0] for f in per_funnel] if "funnels" in reports else []
@@ -302,7 +303,6 @@ def _values(config: Config, index: EventIndex, funnel: Funnel) -> np.ndarray | N
     return None if value is None else index.numbers(value)
 
 
-def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[int | None, int | None]:
 def invalid_value_notes(config: Config, index: EventIndex, conversions: Sequence[str | None]) -> list[Problem]:
     """One note per summed ``value:`` whose events held numbers refused as amounts (inf, or beyond
     ``sums.MAX_AMOUNT``): revenue leaves them out, like missing values (semantics 7.3)."""
@@ -317,6 +317,7 @@ def invalid_value_notes(config: Config, index: EventIndex, conversions: Sequence
     return notes
 
 
+def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[int | None, int | None]:
     """``--since``/``--until`` as UTC nanoseconds; relative values count back from the day of ``last_ts``."""
     last = None if last_ts is None else pd.Timestamp(last_ts, tz="UTC")
     tz = config.columns.timezone
@@ -332,4 +333,5 @@ def last_timestamp(events: Events) -> int:
 
 
 def _ns(duration) -> int | None:
-    return None if duration is None else int(round(duration.total_seconds() * 1e9))
+    """A config duration in ns, clamped (engine.clock.duration_ns): longer than any span of timestamps."""
+    return duration_ns(duration)

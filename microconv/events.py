@@ -27,9 +27,12 @@ from .config import Config, located_of
 from .config.model import RESERVED
 from .errors import DataError, Problem, did_you_mean
 from .io import NotSplittable, Source, expand_paths
+from .json_depth import MAX_JSON_DEPTH, first_too_deep_value
 
 CORE = ("user", "event", "timestamp")
-DROP_REASONS = ("without a user id", "without a timestamp", "with an unparseable timestamp", "without an event name")
+OUT_OF_RANGE = "with a timestamp outside 1677-09-21..2262-04-11"    # what datetime64[ns] holds (rule 1.5)
+DROP_REASONS = ("without a user id", "without a timestamp", "with an unparseable timestamp", OUT_OF_RANGE,
+                "without an event name")
 SESSION = "$session"  # canonical column of `columns.session`, read like a property
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\b(?:UTC|GMT|[A-Z]{3,4}))\s*$")
 
@@ -179,6 +182,8 @@ def load_events(
     props = needed_properties(config, extra_properties)
     sources = [Source.open(p, input_format) for p in files]
     plans = [_plan(src, config, props) for src in sources]
+    for src, plan in zip(sources, plans):
+        _check_core_types(src.schema, plan, str(src.path))
     _check_properties_somewhere(config, props, plans, sources)
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, count_users)
@@ -197,9 +202,15 @@ def load_events(
         pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
                          text=[user_col])
         try:
-            scan.file(pieces(), plan, _line_of(src), report_rows)
-        except NotSplittable:
-            scan.file(pieces(split=False), plan, _line_of(src), report_rows)
+            try:
+                scan.file(pieces(), plan, _line_of(src), report_rows)
+            except NotSplittable:
+                scan.file(pieces(split=False), plan, _line_of(src), report_rows)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if not isinstance(exc, UnicodeDecodeError) and "UTF8" not in str(exc):
+                raise
+            raise DataError("the user or event column holds bytes that are not UTF-8 text", where=str(src.path),
+                            hint="ids and event names must be text or integers; re-save the file as UTF-8") from None
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
@@ -222,6 +233,7 @@ def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
     columns = [str(c) for c in raw.columns]
     plan = _plan_columns(columns, config, props, name)
     table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
+    _check_core_types(table.schema, plan, name)
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, True)
     scan.file([lambda: table], plan, lambda i: f"row {i + 1}")
@@ -256,16 +268,25 @@ class _Scan:
         prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
         prop_cols = list(dict.fromkeys(c for c, _ in prop_plan.values() if c)) if prop_plan else None
 
+        json_cols = list(dict.fromkeys(c for c, path in prop_plan.values() if c and path))
+
         def check(read: Callable[[], pa.Table]) -> _Piece:
-            return _check_piece(read(), core, prop_cols, self.config, self.only, self.count_users)
+            table = read()
+            _check_json_depth(table, json_cols)
+            return _check_piece(table, core, prop_cols, self.config, self.only, self.count_users)
 
         checked, rows = [], self.report.rows_read
         with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
-            for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
-                checked.append(piece)
-                rows += piece.rows
-                if progress:
-                    progress(rows)
+            try:
+                for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
+                    checked.append(piece)
+                    rows += piece.rows
+                    if progress:
+                        progress(rows)
+            except _TooDeep as deep:                       # the pieces before it are in ``rows``
+                raise DataError(f"the JSON in column {deep.column!r} nests deeper than {MAX_JSON_DEPTH} levels",
+                                where=line_of(rows - self.report.rows_read + deep.row),
+                                hint="no event log needs that; is the value damaged or hostile?") from None
         kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
         for piece in checked:
             self._merge(piece, lambda i, o=offset: line_of(o + i))
@@ -352,9 +373,11 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     if unusable.any():
         no_ts = stamps.missing & ~no_user
         bad_ts = stamps.unparseable & no_ts
+        far = stamps.out_of_range & no_ts
         no_event = (codes < 0) & ~(no_user | stamps.missing)
         dropped = {reason: (int(np.count_nonzero(mask)), np.flatnonzero(mask)[:3])
-                   for reason, mask in zip(DROP_REASONS, (no_user, no_ts & ~bad_ts, bad_ts, no_event)) if mask.any()}
+                   for reason, mask in zip(DROP_REASONS, (no_user, no_ts & ~bad_ts & ~far, bad_ts, far, no_event))
+                   if mask.any()}
     usable = ~unusable
     n_usable = rows - int(np.count_nonzero(unusable))
     every = n_usable == rows
@@ -424,29 +447,49 @@ class _Stamps:
     unparseable: np.ndarray      # a subset of missing
     raw: pd.Series | None        # the values as read, for naming the first unparseable one
     bounds: tuple[int, int] | None = None   # the smallest and largest ``values``, when known already
+    out_of_range: np.ndarray | None = None  # a subset of missing: a time datetime64[ns] cannot hold (1.5)
+
+    def __post_init__(self):
+        if self.out_of_range is None:
+            self.out_of_range = np.zeros(len(self.missing), dtype=bool)
+
+
+_NS_MAX = np.iinfo(np.int64).max
+_NAT = np.iinfo(np.int64).min
 
 
 def _stamps(values, config: Config) -> _Stamps:
-    """A typed Arrow timestamp that needs no time zone work is read as its integers, scaled only for
-    the rows kept; anything else goes through :func:`parse_timestamps`."""
-    if isinstance(values, pa.ChunkedArray):
+    """A typed Arrow timestamp is read as its integers, those datetime64[ns] cannot hold set
+    aside (rule 1.5); one that needs no time zone work is then scaled only for the rows kept,
+    anything else goes through :func:`parse_timestamps`."""
+    far = None
+    if isinstance(values, pa.ChunkedArray) and pa.types.is_timestamp(values.type):
         kind = values.type
-        if pa.types.is_timestamp(kind) and (kind.tz is not None or config.columns.timezone == "UTC"):
-            numbers = pc.cast(values, pa.int64())
-            scale = _NS_PER[kind.unit]
+        numbers = pc.cast(values, pa.int64())
+        scale = _NS_PER[kind.unit]
+        low, high = pc.min_max(numbers).as_py().values()
+        limit = _NS_MAX // scale
+        if low is not None and not (-limit <= low and high <= limit):
+            odd = pc.or_(pc.less(numbers, -limit), pc.greater(numbers, limit))
+            far = odd.fill_null(False).to_numpy(zero_copy_only=False)
+            numbers = pc.if_else(odd, pa.scalar(None, pa.int64()), numbers)
             low, high = pc.min_max(numbers).as_py().values()
-            limit = np.iinfo(np.int64).max // scale
-            if low is None or (-limit < low and high < limit):
-                bounds = None if numbers.null_count or low is None else (low, high)
-                missing = (numbers.is_null().to_numpy(zero_copy_only=False) if numbers.null_count
-                           else np.zeros(len(numbers), dtype=bool))
-                numbers = numbers.fill_null(0) if numbers.null_count else numbers
-                return _Stamps(numbers.to_numpy(), scale, missing, np.zeros(len(missing), dtype=bool), None, bounds)
+        if kind.tz is not None or config.columns.timezone == "UTC":
+            bounds = None if numbers.null_count or low is None else (low, high)
+            missing = (numbers.is_null().to_numpy(zero_copy_only=False) if numbers.null_count
+                       else np.zeros(len(numbers), dtype=bool))
+            numbers = numbers.fill_null(0) if numbers.null_count else numbers
+            return _Stamps(numbers.to_numpy(), scale, missing, np.zeros(len(missing), dtype=bool), None, bounds,
+                           far)
+        values = (numbers.cast(kind) if far is not None else values).to_pandas()
+    elif isinstance(values, pa.ChunkedArray):
         values = values.to_pandas()
-    ts, unparseable = parse_timestamps(values, config.columns.timestamp_unit, config.columns.timezone)
-    missing = ts.isna().to_numpy()
-    numbers = np.where(missing, 0, ts.to_numpy(dtype="datetime64[ns]").view("int64"))
-    return _Stamps(numbers, 1, missing, unparseable, values)
+    ns, unparseable, out_of_range = read_timestamps(values, config.columns.timestamp_unit, config.columns.timezone)
+    missing = ns == _NAT
+    ns[missing] = 0
+    if far is not None:
+        out_of_range |= far
+    return _Stamps(ns, 1, missing, unparseable, values, None, out_of_range)
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -715,9 +758,11 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
     """Values at dotted paths inside a column of JSON-object strings, parsed in one pass by Arrow."""
     text = pc.fill_null(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
     text = pc.if_else(pc.starts_with(text, "{"), pc.replace_substring(text, "\n", " "), "{}")
+    longest = pc.max(pc.binary_length(text)).as_py() or 0      # a parse block holds whole lines
     try:
         parsed = pa_json.read_json(
             io.BytesIO("\n".join(text.to_pylist()).encode() + b"\n"),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, longest + 2)),
             parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"),
         )
         if parsed.num_rows != len(column):
@@ -741,11 +786,63 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
 
 
 def json_or_none(text: str):
-    """The parsed JSON value of ``text``, or None when it is not JSON."""
+    """The parsed JSON value of ``text``, or None when it is not JSON (or nests too deep to parse)."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+class _TooDeep(Exception):
+    """A JSON-string value that Arrow's JSON reader would crash on, at ``row`` of its piece."""
+
+    def __init__(self, column: str, row: int):
+        super().__init__(column, row)
+        self.column, self.row = column, row
+
+
+def _check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
+    """Raise _TooDeep for the first value of a JSON-string ``columns`` (one read by a dotted path)
+    that nests deeper than MAX_JSON_DEPTH, before _json_fields hands it to Arrow's reader."""
+    for col in columns:
+        column = table.column(col)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            row = first_too_deep_value(column)
+            if row is not None:
+                raise _TooDeep(col, row)
+
+
+_EXPECTED = {"user": "text or integer ids", "event": "text (or integer) event names",
+             "timestamp": "timestamps, date-time text or epoch numbers"}
+
+
+def _check_core_types(schema: pa.Schema | None, plan, where: str) -> None:
+    """A list, struct or map where ids, event names or timestamps belong (a wrong column, or an export
+    that nests them) is named with what was expected, before a cast of it fails somewhere deeper."""
+    problems = []
+    for core in CORE:
+        col, path = plan[core]
+        kind = _type_at(schema, col, path) if schema is not None else None
+        if kind is not None and (pa.types.is_nested(kind) or
+                                 pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type)):
+            name = ".".join((col, *path))
+            field = f", or to a field inside this one as {name}.FIELD" if pa.types.is_struct(kind) else ""
+            problems.append(Problem(f"column {name!r} ({core}) holds {kind}, not plain values: expected {_EXPECTED[core]}",
+                                    where, f"set columns.{core} to a column of single values{field}"))
+    if problems:
+        raise DataError(problems)
+
+
+def _type_at(schema: pa.Schema, col: str, path: tuple[str, ...]) -> pa.DataType | None:
+    """The Arrow type at ``col.path`` (through struct fields); None where it is not known up front."""
+    if schema.get_field_index(col) < 0:
+        return None
+    kind = schema.field(col).type
+    for key in path:
+        if not pa.types.is_struct(kind) or kind.get_field_index(key) < 0:
+            return None                                 # a JSON string, parsed later
+        kind = kind.field(key).type
+    return kind
 
 
 def _struct_path(table: pa.Table, path: tuple[str, ...]) -> pd.Series:
@@ -846,51 +943,131 @@ def codes_in(codes: np.ndarray, categories: Sequence[str], names: Iterable[str])
 
 
 def parse_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[pd.Series, np.ndarray]:
-    """UTC nanosecond timestamps, and a mask of non-empty values that could not be parsed."""
+    """UTC nanosecond timestamps, and a mask of non-empty values that could not be parsed (or
+    parsed to a time outside what datetime64[ns] holds)."""
+    ns, unparseable, out_of_range = read_timestamps(values, unit, tz)
+    ts = pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]"), dtype="datetime64[ns, UTC]"), index=values.index)
+    return ts, unparseable | out_of_range
+
+
+def read_timestamps(values: pd.Series, unit: str | None, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 1.3 for a column: UTC nanoseconds as int64 (int64 min, pandas' NaT, where missing), a
+    mask of non-empty values that could not be parsed, and one of values that parsed to a time
+    outside datetime64[ns] (1677-09-21..2262-04-11), which rule 1.5 drops like unparseable ones."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype("string")
+    present = values.notna()
+    early = None                                # beyond the range before localizing: see _local_far
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         ts = values.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(values.dtype):
-        ts = localize(values, tz)
+        early = _local_far(values)
+        ts = localize(values.where(~early) if early.any() else values, tz)
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        ts = _from_epoch(values, unit)
+        ns, far = _from_epoch(values, unit)
+        return ns, present.to_numpy() & (ns == _NAT) & ~far, far
     else:
         text = values.astype("string").str.strip().replace("", pd.NA)
         present = text.notna()
         numeric = text.str.fullmatch(r"-?\d+(?:\.\d+)?").fillna(False)
         if unit is not None or (present.any() and numeric[present].mean() >= 0.5):
-            ts = _from_epoch(pd.to_numeric(text.where(numeric), errors="coerce"), unit)
-        else:
-            ts = _from_text(text, tz)
-        return ts.astype("datetime64[ns, UTC]"), (ts.isna() & present).to_numpy()
-    ts = ts.astype("datetime64[ns, UTC]")
-    return ts, (ts.isna() & values.notna()).to_numpy()
+            ns, far = _from_epoch(pd.to_numeric(text.where(numeric), errors="coerce"), unit)
+            return ns, present.to_numpy() & (ns == _NAT) & ~far, far
+        ts, early = _from_text(text, tz)
+    ns, far = _as_ns(ts)
+    if early is not None:
+        far |= early
+    return ns, present.to_numpy() & (ns == _NAT) & ~far, far
 
 
-def _from_epoch(numbers: pd.Series, unit: str | None) -> pd.Series:
-    """Epoch numbers to UTC; integers stay integers so nanoseconds are exact."""
+def _as_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTC times of any resolution (pandas reads text and epochs as seconds or microseconds) as
+    int64 nanoseconds, NaT where missing or beyond datetime64[ns]; and a mask of the latter."""
+    unit = getattr(ts.dtype, "unit", "ns")
+    ints = ts.array.asi8 if hasattr(ts.array, "asi8") else ts.to_numpy(dtype=f"datetime64[{unit}]").view("int64")
+    return _scaled(ints, ints == _NAT, _NS_PER[unit])
+
+
+def _scaled(ints: np.ndarray, missing: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ints`` (int64 counts of 1/``scale`` ns) as nanoseconds, NaT where ``missing`` or where the
+    product would pass the int64 range (those also in the returned mask). Always a new array."""
+    limit = _NS_MAX // scale
+    far = (ints > limit) | (ints < -limit)
+    far &= ~missing
+    ns = ints * scale if scale != 1 else ints.copy()
+    np.putmask(ns, far | missing, _NAT)
+    return ns, far
+
+
+def _from_epoch(numbers: pd.Series, unit: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch numbers to UTC nanoseconds (NaT where missing or out of range) and the out-of-range
+    mask. Integers are scaled exactly, in int64; fractions go through pandas' rounding, once the
+    values beyond datetime64[ns] are set aside (pandas would raise on them)."""
     unit = unit or _epoch_unit(numbers)
-    if pd.api.types.is_integer_dtype(numbers.dtype) or (
-        numbers.dropna().mod(1).eq(0).all() and numbers.abs().max() >= 2**53
-    ):
-        numbers = numbers.astype("Int64")
-    return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
+    scale = _NS_PER[unit]
+    missing = numbers.isna().to_numpy()
+    if pd.api.types.is_integer_dtype(numbers.dtype):
+        return _scaled(numbers.to_numpy(dtype=np.int64, na_value=0), missing, scale)
+    floats = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        far = ~missing & ~(np.abs(floats) * scale < _FLOAT_NS_LIMIT)       # also +-inf
+    if far.any():
+        floats = np.where(far, np.nan, floats)
+    finite = floats[~np.isnan(floats)]
+    if len(finite) and not np.mod(finite, 1).any() and np.abs(finite).max() >= 2**53:
+        ns, _ = _scaled(np.nan_to_num(floats, nan=0).astype(np.int64), np.isnan(floats), scale)
+        return ns, far
+    ts = pd.to_datetime(pd.Series(floats, index=numbers.index), unit=unit, utc=True, errors="coerce")
+    ns, _ = _as_ns(ts)
+    return ns, far
 
 
-def _from_text(text: pd.Series, tz: str) -> pd.Series:
-    """ISO-8601 first (fast), then any format pandas knows; naive times are in ``tz``."""
+_FLOAT_NS_LIMIT = float(2**63 - 2**11)   # the largest float64 below 2**63: a float ns that fits in int64
+
+
+def _from_text(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray | None]:
+    """ISO-8601 first (fast), then any format pandas knows; naive times are in ``tz``. The times
+    may be of any resolution (:func:`_as_ns` makes them nanoseconds); with them, the naive ones
+    set aside as out of range before localizing (None when there was nothing to localize)."""
     ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
     retry = ts.isna() & text.notna()
     if retry.any():
-        ts[retry] = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
+        again = pd.to_datetime(text[retry], utc=True, format="mixed", errors="coerce")
+        ts = _merged(ts, retry, again)
     if tz != "UTC":
         naive = text.notna() & ~text.str.contains(_OFFSET, na=False)
         if naive.any():
             local = pd.to_datetime(text[naive], format="mixed", errors="coerce")
             if not isinstance(local.dtype, pd.DatetimeTZDtype):
-                ts[naive] = localize(local, tz)
+                far = _local_far(local)
+                ts = _merged(ts, naive, localize(local.where(~far) if far.any() else local, tz))
+                early = np.zeros(len(text), dtype=bool)
+                early[np.flatnonzero(naive.to_numpy())[far]] = True
+                return ts, early
+    return ts, None
+
+
+def _merged(ts: pd.Series, where: pd.Series, values: pd.Series) -> pd.Series:
+    """``ts`` with ``values`` at ``where``, in the finer of the two resolutions (pandas picks a
+    resolution per parse: seconds for one set of strings, nanoseconds for another)."""
+    units = ("s", "ms", "us", "ns")
+    finer = max(getattr(ts.dtype, "unit", "ns"), getattr(values.dtype, "unit", "ns"), key=units.index)
+    ts = ts.astype(f"datetime64[{finer}, UTC]") if ts.dtype.unit != finer else ts.copy()
+    ts[where] = values.astype(f"datetime64[{finer}, UTC]")
     return ts
+
+
+_LOCAL_MARGIN_NS = 2 * 86_400 * 10**9     # more than any zone's offset from UTC
+
+
+def _local_far(naive: pd.Series) -> np.ndarray:
+    """Naive times too far outside datetime64[ns] for any zone's offset to bring them in: set
+    aside before localizing, which fails outside Python's datetime (years 1-9999) for some zones."""
+    unit = getattr(naive.dtype, "unit", "ns")
+    ints = naive.array.asi8
+    scale = _NS_PER[unit]
+    margin = _LOCAL_MARGIN_NS // scale
+    return (ints != _NAT) & ((ints < -(_NS_MAX // scale) - margin) | (ints > _NS_MAX // scale + margin))
 
 
 def localize(naive: pd.Series, tz: str) -> pd.Series:
@@ -900,7 +1077,9 @@ def localize(naive: pd.Series, tz: str) -> pd.Series:
 
 
 def _epoch_unit(numbers: pd.Series) -> str:
-    """docs/semantics.md rule 1.3: the unit follows from the column's median magnitude."""
+    """docs/semantics.md rule 1.3: the unit follows from the column's median magnitude, so that a
+    few odd values (one millisecond value among seconds) cannot change it: they are then out
+    of range and dropped (1.5), not read in another unit than their column."""
     typical = float(numbers.abs().median()) if numbers.notna().any() else 0.0
     for limit, unit in ((1e11, "s"), (1e14, "ms"), (1e17, "us")):
         if typical < limit:

@@ -19,6 +19,7 @@ from .api import (check_event_names, choose_funnels, entry_range_ns, last_timest
                   step_names)
 from .breakdown import value_codes
 from .config import Config
+from .engine.clock import plus_ns
 from .engine.conversions import EventIndex
 from .engine.funnel import Replay
 from .errors import UsageError
@@ -166,7 +167,7 @@ class _Counted:
         steps = np.where(pos >= 0, timeline.at[rep.events.row[np.maximum(pos, 0)]], -1)
         t1 = rep.events.ts[pos[:, 0]]
         anchor = steps.max(axis=1)
-        end = timeline.window_end(rep.unit[kept], anchor + 1, t1 + rep.plan.window)
+        end = timeline.window_end(rep.unit[kept], anchor + 1, plus_ns(t1, rep.plan.window))   # (saturating)
         return cls(rep.best[kept], rep.in_progress[kept], steps, anchor, end)
 
 

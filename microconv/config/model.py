@@ -13,20 +13,26 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator,
                       model_validator)
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST = timedelta.max.total_seconds()    # 2.7 million years: far beyond any two timestamps (1677-2262)
 
 
 def parse_duration(value: Any) -> timedelta:
-    """``"7d"``, ``"1h30m"``, ``"500ms"`` or a number of seconds."""
+    """``"7d"``, ``"1h30m"``, ``"500ms"``, ``"1e9d"`` or a number of seconds. Durations of any size
+    are valid: one longer than timedelta's maximum is that maximum, unbounded in effect (every
+    span of timestamps fits in it, semantics 1.5)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("expected a duration like '7d', '30m', '1h30m' or a number of seconds")
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a duration; expected a finite number of seconds "
+                             "or a number with a unit, e.g. '7d', '30m', '1h30m'")
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
+        return _clamped(value)
     text = str(value).strip().replace(" ", "")
     parts = _DURATION_PART.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
@@ -34,7 +40,13 @@ def parse_duration(value: Any) -> timedelta:
             f"{value!r} is not a duration; expected a number with a unit "
             "(ms, s, m, h, d, w), e.g. '7d', '30m', '1h30m'"
         )
-    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    return _clamped(sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def _clamped(seconds: float) -> timedelta:
+    """``seconds`` (>= 0; inf from digits too many for a float) as a timedelta, at most its maximum
+    (a second short of it is the maximum too: microsecond rounding could pass it)."""
+    return timedelta.max if seconds >= _LONGEST - 1 else timedelta(seconds=seconds)
 
 
 def _text(duration: timedelta) -> str:

@@ -16,10 +16,11 @@ import pandas as pd
 from ..config import Config, Conversion
 from ..events import SESSION
 from . import units as unit_kinds
+from .clock import duration_ns, elapsed_ns
 from .matching import match_mask
 from .replay import SortedEvents, sort_by_unit_time
-
 from .sums import amounts
+
 NEVER = np.iinfo(np.int64).max
 
 
@@ -30,8 +31,8 @@ class EventIndex:
         self.config, self.frame, self.last_ts = config, frame, last_ts
         self._masks: dict[str, np.ndarray] = {}
         self._numbers: dict[str, np.ndarray] = {}
-        self._sorted: dict[str, SortedEvents] = {}
         self._invalid: dict[str, np.ndarray] = {}
+        self._sorted: dict[str, SortedEvents] = {}
 
     def units(self, kind: str) -> unit_kinds.Units:
         return self.users if kind == "users" else self.sessions
@@ -62,7 +63,7 @@ class EventIndex:
         """Sessions from ``columns.session``, else from inactivity gaps (4.6); built once per run."""
         if self.config.columns.session:
             return unit_kinds.sessions_from_column(self.frame, SESSION)
-        timeout = int(round(self.config.session_timeout.total_seconds() * 1e9))
+        timeout = duration_ns(self.config.session_timeout)
         units, self._sorted["sessions"] = unit_kinds.sessions_of(self.sorted_for(self.users), self.users.labels,
                                                                  timeout, self.last_ts)
         return units
@@ -93,7 +94,7 @@ class EventIndex:
             pages = match_mask(self.frame, conv)  # reads conv.events: page_view unless 'event' says
             reached &= _reached_at(sessions, self._ts, pages, threshold.pages)
         if threshold.duration is not None:
-            elapsed = (self._ts - _group_min(sessions, self._ts)) / 1e9
+            elapsed = elapsed_ns(self._ts, _group_min(sessions, self._ts)) / 1e9
             reached &= _reached(elapsed, threshold.duration)
         return reached
 
@@ -105,12 +106,12 @@ class EventIndex:
             self._numbers[prop], self._invalid[prop] = amounts(raw)
         return self._numbers[prop]
 
-    def first_by_user(self, name: str) -> np.ndarray:
     def invalid_numbers(self, prop: str) -> np.ndarray:
         """Per event: whether ``prop`` held a number that :meth:`numbers` refused as an amount."""
         self.numbers(prop)
         return self._invalid[prop]
 
+    def first_by_user(self, name: str) -> np.ndarray:
         """Per user code: the first time (ns) conversion ``name`` happened, NEVER if it did not."""
         hit = np.flatnonzero(self.mask(name))
         first = np.full(len(self.frame["user"].cat.categories), NEVER, dtype=np.int64)

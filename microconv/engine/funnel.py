@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import FunnelResult, StepRow
+from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict)
 from .sums import exact_sum
@@ -181,10 +182,10 @@ def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) 
     for step in range(1, att.pos.shape[1]):
         reached = slice(None) if step == 1 else np.flatnonzero(best > step)
         if order == "any":
-            out.append((times[reached, step] - times[reached, step - 1]) / 1e9)
+            out.append(elapsed_ns(times[reached, step], times[reached, step - 1]) / 1e9)
         else:                           # only the two steps' columns are gathered
             rows = attempt[reached]
-            out.append((events.ts.take(att.pos[rows, step]) - events.ts.take(att.pos[rows, step - 1])) / 1e9)
+            out.append(elapsed_ns(events.ts.take(att.pos[rows, step]), events.ts.take(att.pos[rows, step - 1])) / 1e9)
     return out
 
 
@@ -335,20 +336,21 @@ def reach_tables(best: np.ndarray, waiting: np.ndarray, groups: np.ndarray, n_gr
 
 
 def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
-    """Nanoseconds from step ``start`` to step ``end`` (0-based) of the given counted units (indices
-    into ``rep.unit[rep.kept]``), which reached step ``end``. Read from their positions; order any
+    """Nanoseconds (uint64: a span can pass 292 years) from step ``start`` to step ``end`` (0-based) of
+    the given counted units (indices into ``rep.unit[rep.kept]``), which reached step ``end``. Read
+    from their positions; order any
     counts its steps in the order they were done, so there the units' step times are sorted (only
     theirs: time to convert asks for the completers alone, and from first to last needs no sort)."""
     pos, ts = rep.attempts.pos, rep.events.ts
     if rep.plan.order == "any":
         times = _step_times(ts, pos[rep.counted_kept.take(units)])
         if start == 0 and end == times.shape[1] - 1:    # they did every step
-            return times.max(axis=1) - times.min(axis=1)
+            return elapsed_ns(times.max(axis=1), times.min(axis=1))
         times.sort(axis=1)
-        return times[:, end] - times[:, start]
+        return elapsed_ns(times[:, end], times[:, start])
     at = rep.counted_kept.take(units) * pos.shape[1]         # row starts in the flat (attempts, steps) positions
     flat = pos.reshape(-1)
-    return ts.take(flat.take(at + end)) - ts.take(flat.take(at + start))
+    return elapsed_ns(ts.take(flat.take(at + end)), ts.take(flat.take(at + start)))
 
 
 def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,

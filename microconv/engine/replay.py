@@ -14,6 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .clock import NS_MAX, elapsed_ns, plus_ns
+
 
 class Stop(IntEnum):
     """Why an attempt went no further (shown by ``explain``)."""
@@ -178,10 +180,13 @@ class SortedEvents:
         times = np.unique(self.ts)
         return self.unit.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, self.ts), times
 
-    def first_at_or_after(self, positions: np.ndarray, unit: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Index into ``positions`` of the first event with (unit, time) >= (``unit``, ``t``)."""
+    def first_at_or_after(self, positions: np.ndarray, unit: np.ndarray, t: np.ndarray, plus: int = 0) -> np.ndarray:
+        """Index into ``positions`` of the first event with (unit, time) >= (``unit``, ``t + plus``),
+        also where ``t + plus`` lies past the last representable time (then: past the unit's events)."""
         key, times = self._key
-        return np.searchsorted(key[positions], unit.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, t))
+        rank = np.searchsorted(times, plus_ns(t, plus))
+        rank[t > NS_MAX - plus] = len(times)
+        return np.searchsorted(key[positions], unit.astype(np.int64) * (len(times) + 1) + rank)
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         last = len(positions) - 1
         who = unit[live]
         if after[k]:
-            j = events.first_at_or_after(positions, who, events.ts[at] + after[k])
+            j = events.first_at_or_after(positions, who, events.ts[at], after[k])
         else:
             j = _count_before(masks[k]).take(events.tie_start(at))
         shared = np.logical_or.reduce(masks[:k]) & masks[k]
@@ -289,10 +294,10 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         cand = positions.take(np.minimum(j, last))
         found = (j <= last) & (events.unit.take(cand) == who)
         t = events.ts.take(cand)
-        in_window = t - t1[live] <= window
+        in_window = elapsed_ns(t, t1[live]) <= window       # (uint64: exact where found)
         ok = found & in_window
         if within[k] is not None:
-            ok &= t - events.ts.take(at) <= within[k]
+            ok &= elapsed_ns(t, events.ts.take(at)) <= within[k]
         failed = np.flatnonzero(~ok)
         code = np.where(found.take(failed), np.where(in_window.take(failed), Stop.WITHIN, Stop.WINDOW), Stop.NO_MATCH)
         live, at = _advance(k, live, ok, failed, code, cand, found, pos, reached, stop, stop_pos)
@@ -313,8 +318,8 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
         nxt = np.minimum(at + 1, n - 1)
         exists = (at + 1 < n) & (events.unit.take(nxt) == unit[live])
         matches = masks[k].take(nxt)
-        delta = events.ts.take(nxt) - events.ts.take(at)
-        in_window = events.ts.take(nxt) - t1[live] <= window
+        delta = elapsed_ns(events.ts.take(nxt), events.ts.take(at))      # (uint64: exact where exists)
+        in_window = elapsed_ns(events.ts.take(nxt), t1[live]) <= window
         in_limit = True if within[k] is None else delta <= within[k]
         soon = delta < after[k] if after[k] else np.zeros(len(at), dtype=bool)
         ok = exists & matches & in_window & in_limit & ~soon
@@ -343,7 +348,7 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
         j += (j <= last) & (positions.take(np.minimum(j, last)) == anchors)     # not the anchor itself (3.4)
         cand = positions.take(np.minimum(j, last))
         found = (j <= last) & (events.unit.take(cand) == unit)
-        ok = found & (events.ts.take(cand) - t1 <= window)
+        ok = found & (elapsed_ns(events.ts.take(cand), t1) <= window)
         late |= found & ~ok
         hit = np.flatnonzero(ok)
         pos[hit, k] = cand.take(hit)
@@ -374,7 +379,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
         inside = (start >= 0) & (j <= last) & (events.unit[cand] == att.unit)
         end = att.pos[:, hi]
         before_end = np.where(end >= 0, events.ts[cand] < events.ts[np.maximum(end, 0)],
-                              events.ts[cand] - t1 <= window)
+                              elapsed_ns(events.ts[cand], t1) <= window)
         hit = inside & before_end & ~spoiled
         att.stop[hit] = Stop.EXCLUDED
         att.stop_pos[hit] = cand[hit]
@@ -385,7 +390,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
 def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, within: Sequence[int | None],
                   order: str, last_ts: int, unit_open: np.ndarray) -> np.ndarray:
     """Rule 4.8: attempts that events after ``last_ts`` could still take further."""
-    is_open = (att.reached < steps) & (events.ts[att.anchor] > last_ts - window)
+    is_open = (att.reached < steps) & (events.ts[att.anchor] > int(last_ts) - window)   # (Python ints: no overflow)
     if not unit_open.all():
         is_open &= unit_open[att.unit]
     if order == "any":
@@ -395,5 +400,5 @@ def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, 
     for k, limit in enumerate(within):
         if limit is not None:
             waiting = np.flatnonzero(att.reached == k)      # last matched step k-1: its event starts the limit
-            is_open[waiting] &= events.ts[att.pos[waiting, k - 1]] + limit > last_ts
+            is_open[waiting] &= events.ts[att.pos[waiting, k - 1]] > int(last_ts) - limit
     return is_open

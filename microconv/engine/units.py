@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .clock import elapsed_ns
 from .replay import SortedEvents, position_dtype
 
 
@@ -56,7 +57,7 @@ def sessions_of(by_user: SortedEvents, user_ids: pd.Index, timeout_ns: int, last
     new_user = np.ones(n, dtype=bool)
     np.not_equal(u[1:], u[:-1], out=new_user[1:])
     sorted_code = np.empty(n, dtype=position_dtype(n))
-    gap = np.subtract(t[1:], t[:-1])
+    gap = elapsed_ns(t[1:], t[:-1])          # (uint64: exact within a user, the only place it counts)
     new = new_user.copy()
     new[1:] |= gap > timeout_ns
     del gap
@@ -77,7 +78,7 @@ def sessions_of(by_user: SortedEvents, user_ids: pd.Index, timeout_ns: int, last
     last = np.flatnonzero(ends_user)                                          # each user's last session
     last_event = np.append(starts[1:], n)[last] - 1
     is_open = np.zeros(len(starts), dtype=bool)
-    is_open[last] = t[last_event] + timeout_ns > last_ts
+    is_open[last] = t[last_event] > int(last_ts) - timeout_ns        # (Python ints: no overflow)
     labels = pd.MultiIndex(levels=[user_ids, np.arange(1, number.max(initial=-1) + 2)],
                            codes=[u[starts], number], names=["user", "session"], verify_integrity=False)
     return Units(code, labels, is_open, "sessions"), SortedEvents(sorted_code, t, order)
