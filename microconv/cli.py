@@ -70,8 +70,15 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=Fals
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to FILE (atomically).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the result and errors.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Dropped rows and unknown event names are errors.")]
-InputFormatOpt = Annotated[Optional[str], typer.Option("--input-format", help="csv, parquet or jsonl, "
-                                                       "when the file name does not tell.")]
+class InputFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+InputFormatOpt = Annotated[Optional[InputFormat], typer.Option(
+    "--input-format", case_sensitive=False, help="csv, parquet or jsonl, when the file name does not tell.",
+    callback=lambda value: value and value.value)]     # the library takes the name
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only entries (step-1 events) from this date, "
                                                  "date-time, or e.g. 7d = the last 7 days of data.")]

@@ -27,6 +27,7 @@ from .config import Config, located_of
 from .config.model import RESERVED
 from .errors import DataError, Problem, did_you_mean
 from .io import NotSplittable, Source, expand_paths
+from .json_depth import MAX_JSON_DEPTH, first_too_deep_value
 
 CORE = ("user", "event", "timestamp")
 OUT_OF_RANGE = "with a timestamp outside 1677-09-21..2262-04-11"    # what datetime64[ns] holds (rule 1.5)
@@ -181,6 +182,8 @@ def load_events(
     props = needed_properties(config, extra_properties)
     sources = [Source.open(p, input_format) for p in files]
     plans = [_plan(src, config, props) for src in sources]
+    for src, plan in zip(sources, plans):
+        _check_core_types(src.schema, plan, str(src.path))
     _check_properties_somewhere(config, props, plans, sources)
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, count_users)
@@ -199,9 +202,15 @@ def load_events(
         pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
                          text=[user_col])
         try:
-            scan.file(pieces(), plan, _line_of(src), report_rows)
-        except NotSplittable:
-            scan.file(pieces(split=False), plan, _line_of(src), report_rows)
+            try:
+                scan.file(pieces(), plan, _line_of(src), report_rows)
+            except NotSplittable:
+                scan.file(pieces(split=False), plan, _line_of(src), report_rows)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if not isinstance(exc, UnicodeDecodeError) and "UTF8" not in str(exc):
+                raise
+            raise DataError("the user or event column holds bytes that are not UTF-8 text", where=str(src.path),
+                            hint="ids and event names must be text or integers; re-save the file as UTF-8") from None
     events = scan.events(tuple(map(str, files)))
     if events.summary.events == 0:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
@@ -224,6 +233,7 @@ def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
     columns = [str(c) for c in raw.columns]
     plan = _plan_columns(columns, config, props, name)
     table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
+    _check_core_types(table.schema, plan, name)
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, True)
     scan.file([lambda: table], plan, lambda i: f"row {i + 1}")
@@ -258,16 +268,25 @@ class _Scan:
         prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
         prop_cols = list(dict.fromkeys(c for c, _ in prop_plan.values() if c)) if prop_plan else None
 
+        json_cols = list(dict.fromkeys(c for c, path in prop_plan.values() if c and path))
+
         def check(read: Callable[[], pa.Table]) -> _Piece:
-            return _check_piece(read(), core, prop_cols, self.config, self.only, self.count_users)
+            table = read()
+            _check_json_depth(table, json_cols)
+            return _check_piece(table, core, prop_cols, self.config, self.only, self.count_users)
 
         checked, rows = [], self.report.rows_read
         with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
-            for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
-                checked.append(piece)
-                rows += piece.rows
-                if progress:
-                    progress(rows)
+            try:
+                for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
+                    checked.append(piece)
+                    rows += piece.rows
+                    if progress:
+                        progress(rows)
+            except _TooDeep as deep:                       # the pieces before it are in ``rows``
+                raise DataError(f"the JSON in column {deep.column!r} nests deeper than {MAX_JSON_DEPTH} levels",
+                                where=line_of(rows - self.report.rows_read + deep.row),
+                                hint="no event log needs that; is the value damaged or hostile?") from None
         kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
         for piece in checked:
             self._merge(piece, lambda i, o=offset: line_of(o + i))
@@ -739,9 +758,11 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
     """Values at dotted paths inside a column of JSON-object strings, parsed in one pass by Arrow."""
     text = pc.fill_null(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
     text = pc.if_else(pc.starts_with(text, "{"), pc.replace_substring(text, "\n", " "), "{}")
+    longest = pc.max(pc.binary_length(text)).as_py() or 0      # a parse block holds whole lines
     try:
         parsed = pa_json.read_json(
             io.BytesIO("\n".join(text.to_pylist()).encode() + b"\n"),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, longest + 2)),
             parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"),
         )
         if parsed.num_rows != len(column):
@@ -765,11 +786,63 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
 
 
 def json_or_none(text: str):
-    """The parsed JSON value of ``text``, or None when it is not JSON."""
+    """The parsed JSON value of ``text``, or None when it is not JSON (or nests too deep to parse)."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+class _TooDeep(Exception):
+    """A JSON-string value that Arrow's JSON reader would crash on, at ``row`` of its piece."""
+
+    def __init__(self, column: str, row: int):
+        super().__init__(column, row)
+        self.column, self.row = column, row
+
+
+def _check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
+    """Raise _TooDeep for the first value of a JSON-string ``columns`` (one read by a dotted path)
+    that nests deeper than MAX_JSON_DEPTH, before _json_fields hands it to Arrow's reader."""
+    for col in columns:
+        column = table.column(col)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            row = first_too_deep_value(column)
+            if row is not None:
+                raise _TooDeep(col, row)
+
+
+_EXPECTED = {"user": "text or integer ids", "event": "text (or integer) event names",
+             "timestamp": "timestamps, date-time text or epoch numbers"}
+
+
+def _check_core_types(schema: pa.Schema | None, plan, where: str) -> None:
+    """A list, struct or map where ids, event names or timestamps belong (a wrong column, or an export
+    that nests them) is named with what was expected, before a cast of it fails somewhere deeper."""
+    problems = []
+    for core in CORE:
+        col, path = plan[core]
+        kind = _type_at(schema, col, path) if schema is not None else None
+        if kind is not None and (pa.types.is_nested(kind) or
+                                 pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type)):
+            name = ".".join((col, *path))
+            field = f", or to a field inside this one as {name}.FIELD" if pa.types.is_struct(kind) else ""
+            problems.append(Problem(f"column {name!r} ({core}) holds {kind}, not plain values: expected {_EXPECTED[core]}",
+                                    where, f"set columns.{core} to a column of single values{field}"))
+    if problems:
+        raise DataError(problems)
+
+
+def _type_at(schema: pa.Schema, col: str, path: tuple[str, ...]) -> pa.DataType | None:
+    """The Arrow type at ``col.path`` (through struct fields); None where it is not known up front."""
+    if schema.get_field_index(col) < 0:
+        return None
+    kind = schema.field(col).type
+    for key in path:
+        if not pa.types.is_struct(kind) or kind.get_field_index(key) < 0:
+            return None                                 # a JSON string, parsed later
+        kind = kind.field(key).type
+    return kind
 
 
 def _struct_path(table: pa.Table, path: tuple[str, ...]) -> pd.Series:

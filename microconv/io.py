@@ -15,6 +15,7 @@ from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
@@ -22,12 +23,15 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 from .formats import COMPRESSIONS, format_of
+from .json_depth import MAX_JSON_DEPTH, first_too_deep, line_bounds
 
 BLOCK_BYTES = 2 << 20         # CSV bytes per parse block (Arrow parses blocks in parallel; 2 MiB read 7% faster than 16)
 FIRST_BLOCK_BYTES = 1 << 20   # CSV bytes whose inferred types are tried for the whole file
 QUOTE_WALK = 4096             # quoted fields looked at, at most, to prove that none spans lines
 PIECE_BYTES = 32 << 20        # CSV bytes per piece cut at line breaks (16-32 MiB parse 30M rows fastest)
 PIECE_ROWS = 1 << 20          # rows per piece handed out by Source.pieces for a whole-read CSV or JSON Lines
+JSON_BLOCK_BYTES = 1 << 20    # JSON Lines bytes per parse block (Arrow's default), more for a longer line
+MAX_BLOCK_BYTES = 1 << 30     # the longest row read: a parse block holds whole rows
 
 
 def detect_format(path: Path) -> str:
@@ -52,7 +56,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 raise DataError("directory holds no files", where=str(path))
             out.extend(files)
         elif path.exists():
-            out.append(path)
+            out.append(_regular(path))
         elif glob.has_magic(str(raw)):
             matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=True) if os.path.isfile(m))
             if not matches:
@@ -61,6 +65,15 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             raise DataError("file not found", where=str(path), hint=_nearby_hint(path))
     return out
+
+
+def _regular(path: Path) -> Path:
+    """``path``, if it is a regular file (or a link to one): a pipe, a device or ``/dev/stdin`` is
+    read whole by Arrow (JSON Lines, compressed files) or not at all, so ``/dev/zero`` would fill memory."""
+    if not path.is_file():
+        raise DataError("is not a regular file; save it to a file first", where=str(path),
+                        hint="e.g. `cat ... > events.csv`, then pass events.csv")
+    return path
 
 
 def _nearby_hint(path: Path) -> str | None:
@@ -107,6 +120,15 @@ class Source:
             return list(self._jsonl_table().column_names)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise self._error(exc) from None
+
+    @property
+    def schema(self) -> pa.Schema | None:
+        """The Arrow types of the file's columns where the format keeps them (Parquet; JSON Lines, once
+        read); None for CSV, whose values are all text or numbers."""
+        if self.format == "csv":
+            return None
+        return self._guard(lambda: pq.ParquetFile(self.path).schema_arrow if self.format == "parquet"
+                           else self._jsonl_table().schema)
 
     @property
     def compressed(self) -> bool:
@@ -194,8 +216,13 @@ class Source:
         whole file keeps every block's text until the end: 2.2 GB more at 30M rows, and 0.3 s). Where
         a later value does not fit that type, the read fails and is redone with whole-file inference,
         which gives the same table the first read would have (a wider type or text)."""
-        read = partial(pa_csv.read_csv, self.path, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
-                       parse_options=self.csv_parse_options(multiline=not self._single_line_rows()))
+        parse = self.csv_parse_options(multiline=not self._single_line_rows())
+
+        def read(convert_options: pa_csv.ConvertOptions) -> pa.Table:
+            return growing_blocks(lambda size: pa_csv.read_csv(
+                self.path, read_options=pa_csv.ReadOptions(block_size=size), parse_options=parse,
+                convert_options=convert_options))
+
         fixed = self._fixed_types(dictionary, text)
         guessed = {c: t for c, t in self._first_block(columns)[1].items() if c not in fixed}
         if guessed:
@@ -267,11 +294,12 @@ class Source:
                 data = stream.read()
             if not data.strip():
                 raise DataError("the file is empty", where=str(self.path))
-            table = pa_json.read_json(io.BytesIO(data))
+            options = pa_json.ReadOptions(block_size=check_json_lines(data, str(self.path)))
+            table = pa_json.read_json(io.BytesIO(data), read_options=options)
             inferred = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
             if inferred:
                 # Arrow drops the offset of ISO strings it infers as timestamps; keep them as text.
-                table = pa_json.read_json(io.BytesIO(data), parse_options=pa_json.ParseOptions(
+                table = pa_json.read_json(io.BytesIO(data), read_options=options, parse_options=pa_json.ParseOptions(
                     explicit_schema=pa.schema([(name, pa.string()) for name in inferred]),
                     unexpected_field_behavior="infer",
                 )).select(table.column_names)
@@ -287,7 +315,43 @@ class Source:
             hint = "a row has a different number of fields than the header; check quoting and delimiters"
         elif self.format == "parquet":
             hint = "is this really a Parquet file?"
+        elif "straddl" in text:
+            text = f"a row is longer than {MAX_BLOCK_BYTES >> 30} GiB"
         return DataError(f"cannot read {self.format.upper()}: {text}", where=str(self.path), hint=hint)
+
+
+def check_json_lines(data: bytes, where: str) -> int:
+    """The parse block size JSON Lines ``data`` needs (a block holds whole lines), after making sure
+    that Arrow's reader, which recurses and crashes on deep nesting, can read it.
+
+    Raises:
+        DataError: a line nests deeper than MAX_JSON_DEPTH, or is longer than MAX_BLOCK_BYTES.
+    """
+    text = np.frombuffer(data, dtype=np.uint8)
+    starts, ends = line_bounds(text)
+    deep = first_too_deep(text, starts, ends)
+    if deep is not None:
+        raise DataError(f"a value nests deeper than {MAX_JSON_DEPTH} levels", where=f"{where}:{deep + 1}",
+                        hint="no event log needs that; is the line damaged or hostile?")
+    longest = int((ends - starts).max(initial=0))
+    if longest >= MAX_BLOCK_BYTES:
+        line = int(np.argmax(ends - starts))
+        raise DataError(f"the line is longer than {MAX_BLOCK_BYTES >> 30} GiB", where=f"{where}:{line + 1}")
+    return max(JSON_BLOCK_BYTES, longest + 2)
+
+
+def growing_blocks(read: Callable[[int], pa.Table]) -> pa.Table:
+    """``read(block_size)`` from BLOCK_BYTES up, 16 times larger each time a row does not fit in a
+    block (Arrow: "straddling object"), up to MAX_BLOCK_BYTES; a long text in a column the config
+    does not use must not stop the read, and most files never pay for large blocks."""
+    size = BLOCK_BYTES
+    while True:
+        try:
+            return read(size)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or size >= MAX_BLOCK_BYTES:
+                raise
+            size = min(size * 16, MAX_BLOCK_BYTES)
 
 
 def _no_quoted_line_breaks(data, delimiter: int, start: int = 0, end: int | None = None,

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from .errors import DataError
 from .events import json_or_none, parse_timestamps
-from .io import Source, csv_convert_options, expand_paths
+from .io import Source, check_json_lines, csv_convert_options, expand_paths, growing_blocks
 
 SAMPLE_ROWS = 200_000
 LISTED_EVENTS = 50
@@ -244,13 +244,17 @@ def read_sample(src: Source, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
     try:
         if src.format == "csv":
             names = src.columns
-            reader = pa_csv.open_csv(
-                src.path,
-                read_options=pa_csv.ReadOptions(block_size=1 << 20),
-                parse_options=src.csv_parse_options(),
-                convert_options=csv_convert_options({n: pa.string() for n in names}),
-            )
-            table = _first_rows(reader, limit, reader.schema)
+
+            def first(block_size: int) -> pa.Table:
+                reader = pa_csv.open_csv(
+                    src.path,
+                    read_options=pa_csv.ReadOptions(block_size=block_size),
+                    parse_options=src.csv_parse_options(),
+                    convert_options=csv_convert_options({n: pa.string() for n in names}),
+                )
+                return _first_rows(reader, limit, reader.schema)
+
+            table = growing_blocks(first)      # a parse block holds whole rows
         elif src.format == "parquet":
             pfile = pq.ParquetFile(src.path)
             table = _first_rows(pfile.iter_batches(batch_size=min(limit, 65_536)), limit, pfile.schema_arrow)
@@ -281,8 +285,9 @@ def _jsonl_head(src: Source, limit: int) -> pa.Table:
                     break
     if not lines:
         raise DataError("the file is empty", where=str(src.path))
-    return pa_json.read_json(io.BytesIO("".join(lines).encode()),
-                             parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"))
+    data = "".join(lines).encode()
+    return pa_json.read_json(io.BytesIO(data), read_options=pa_json.ReadOptions(block_size=check_json_lines(
+        data, str(src.path))), parse_options=pa_json.ParseOptions(unexpected_field_behavior="infer"))
 
 
 # ---------------------------------------------------------------------------------------------
