@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,8 @@ import pandas as pd
 from .config import Config
 from .config.model import RATE_METRICS, Alert
 from .errors import DataError
-from .results import AnalysisResult
 from .render.format import pct, percent_digits
+from .results import AnalysisResult
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,47 @@ def _change(metric: str, moved: float, before: float, unit: str) -> str:
     return _show(metric, moved)
 
 
+def _read_report_dir(path: Path, attempts: int = 2) -> dict[str, pd.DataFrame]:
+    """The funnels and micro tables of an ``--output-dir``, read as one set: through one handle on
+    the directory (a later run swaps a whole new directory in, which the handle does not follow)
+    and checked against its manifest's sha256, so a set the manifest does not describe is an error
+    rather than a silent mix. A run swapping its set in while this reads (and deleting the old one)
+    makes the check fail once; the read is then tried again on the new set."""
+    import hashlib
+    from io import BytesIO
+
+    def read(dir_fd: int, name: str) -> bytes | None:
+        try:
+            with open(name, "rb", opener=lambda p, flags: os.open(p, flags, dir_fd=dir_fd)) as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
+    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        manifest = read(dir_fd, "manifest.json")
+        try:
+            listed = json.loads(manifest)["tables"] if manifest is not None else None
+            sums = None if listed is None else {name: str(table["sha256"]) for name, table in listed.items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise DataError("the baseline directory's manifest.json is not microconv's", where=str(path),
+                            hint="pass the --output-dir of an earlier run, or its -f json / -f csv output") from None
+        parts = {}
+        for name in ("funnels", "micro"):
+            listed_here = sums is None or name in sums          # a table not listed is not of this set
+            data = read(dir_fd, f"{name}.csv") if listed_here else None
+            if sums is not None and listed_here and (data is None or hashlib.sha256(data).hexdigest() != sums[name]):
+                if attempts > 1:
+                    return _read_report_dir(path, attempts - 1)
+                raise DataError(f"{name}.csv is not the file its manifest.json describes (an interrupted run "
+                                "of an older microconv, or an edit?)", where=str(path),
+                                hint="re-run with --output-dir to write the set again, or pass another baseline")
+            parts[name] = pd.read_csv(BytesIO(data)) if data else pd.DataFrame()
+        return parts
+    finally:
+        os.close(dir_fd)
+
+
 def load_baseline(path: str | Path) -> Baseline:
     """An earlier run's output: ``analyze -f json``, a ``-f csv`` (funnels or micro table), or an
     ``--output-dir`` directory (its funnels.csv and micro.csv).
@@ -138,8 +180,7 @@ def load_baseline(path: str | Path) -> Baseline:
     empty = pd.DataFrame()
     try:
         if path.is_dir():
-            parts = {name: pd.read_csv(path / f"{name}.csv") if (path / f"{name}.csv").exists() else empty
-                     for name in ("funnels", "micro")}
+            parts = _read_report_dir(path)
             if parts["funnels"].empty and parts["micro"].empty:
                 raise DataError("the baseline directory has neither funnels.csv nor micro.csv", where=str(path),
                                 hint="pass the --output-dir of an earlier run, or its -f json / -f csv output")

@@ -207,7 +207,7 @@ def analyze(
         for warning in result.warnings:
             policy.warn(str(warning))
         if output_dir is not None:
-            _write_dir(output_dir, result, config, quality, options, started, csv_raw=csv_raw)
+            _write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
         _emit(result, fmt, output, chosen, csv_raw=csv_raw)
 
 
@@ -271,7 +271,7 @@ def check(
         breached = [o for o in outcomes if o.breached]
         policy.note(f"{len(breached)} of {len(outcomes)} alerts breached")
         if output_dir is not None:
-            _write_dir(output_dir, result, config, quality, options, started, csv_raw=csv_raw)
+            _write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
         sys.stdout.write(render_alerts(breached, fmt.value))
         if breached:
             raise typer.Exit(int(ExitCode.ALERT))
@@ -333,11 +333,13 @@ def explain(
         sys.stdout.write(render_explain_json(ex) if fmt is TextFormat.json else render_explain_text(ex))
 
 
-def _write_dir(directory: Path, result, config: Path, quality, options: dict, started: float, *, csv_raw: bool) -> None:
-    """The tables as CSV files and a manifest saying what produced them (issue: cron hygiene)."""
-    import hashlib
+def _write_dir(directory: Path, result, cfg, quality, options: dict, started: float, *, csv_raw: bool) -> None:
+    """The tables as CSV files and a manifest saying what produced them (issue: cron hygiene). The
+    config's hash is of the bytes that were parsed: re-reading the file would hash an edit made
+    since, or nothing at all for `-c <(...)`."""
     from datetime import datetime, timezone
 
+    from .config import located_of
     from .output import write_report_dir
 
     def stamp(seconds: float) -> str:
@@ -348,7 +350,7 @@ def _write_dir(directory: Path, result, config: Path, quality, options: dict, st
         "microconv": __version__,
         "started": stamp(started),
         "elapsed_seconds": round(time.time() - started, 3),
-        "config": {"path": str(config), "sha256": hashlib.sha256(config.read_bytes()).hexdigest()},
+        "config": {"path": located_of(cfg).file, "sha256": located_of(cfg).sha256},
         "inputs": [{"path": p, "bytes": Path(p).stat().st_size, "modified": stamp(Path(p).stat().st_mtime)}
                    for p in meta.sources],
         "rows": {"read": quality.rows_read, "dropped": dict(quality.dropped), "events": meta.events,
@@ -497,20 +499,51 @@ def main() -> None:
     """The console entry point. Once the command has written and flushed its output, the process
     ends at once (``os._exit``): unloading pandas and pyarrow at interpreter shutdown would cost
     every run about a quarter of a second. Files are written atomically before this point. (The
-    ``microconv`` command reaches it through ``microconv.start``, which sets up memory first.)"""
+    ``microconv`` command reaches it through ``microconv.start``, which sets up memory first.)
+
+    stdout and stderr are guarded (``output.GuardedStream``): closed (``>&-``), a reader gone
+    (``| head``) or a full disk is exit 5 with one line on stderr if stderr can take it, never a
+    traceback, and never 0 or ``check``'s 1, which would claim the output was delivered."""
+    from .output import GuardedStream
+
+    _reserve_std_descriptors()
+    out = sys.stdout = GuardedStream(sys.stdout, "stdout", strict=True)
+    err = sys.stderr = GuardedStream(sys.stderr, "stderr", strict=False)
     try:
         app(prog_name="microconv")
         code = 0
     except SystemExit as exc:
         code = exc.code
+    except MicroconvError as exc:                 # stdout failed outside a command (--help, --version)
+        for problem in exc.problems:
+            OutputPolicy.error(str(problem))
+        code = int(exc.exit_code)
     if code is None:
         code = 0
     elif not isinstance(code, int):
         sys.stderr.write(f"{code}\n")
         code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (BrokenPipeError, ValueError):     # the reader went away (| head), or the stream is closed
-            pass
+    try:
+        out.flush()
+    except MicroconvError:
+        pass
+    if out.failure is not None and not (out.raised and code == ExitCode.OUTPUT):
+        OutputPolicy.error(str(out.failure))       # failed at the last flush: nobody has said so yet
+    err.flush()
+    if (out.failure or err.failure) and code in (ExitCode.OK, ExitCode.ALERT):
+        code = int(ExitCode.OUTPUT)
     os._exit(code)
+
+
+def _reserve_std_descriptors() -> None:
+    """Put /dev/null on descriptors 0-2 when they were closed at start, so no file opened later
+    (a temporary output file, say) takes the number 1 or 2 and receives what some C library
+    writes to 'stderr'. Python already saw them closed: sys.stdout stays a closed stream."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
