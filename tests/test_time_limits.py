@@ -7,12 +7,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import EPOCH, run_engine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reference import reference_funnel
+from test_properties import assert_same
 from typer.testing import CliRunner
 
 from microconv.cli import app
 from microconv.config.model import parse_duration
 from microconv.engine.clock import NS_MAX, duration_ns, elapsed_ns, plus_ns
 
+EPOCH_S = EPOCH.value // 10**9
 FAR = "dropped 1 of 4 rows with a timestamp outside 1677-09-21..2262-04-11"
 CONFIG = """columns: {user: user_id, event: event_name, timestamp: timestamp}
 funnels:
@@ -143,3 +149,22 @@ def test_clock_helpers_never_overflow():
     lo, hi = np.array([-NS_MAX], dtype=np.int64), np.array([NS_MAX], dtype=np.int64)
     assert int(elapsed_ns(hi, lo)[0]) == 2 * NS_MAX                 # 584 years, exactly
     assert plus_ns(np.array([NS_MAX - 5, 0], dtype=np.int64), 10).tolist() == [NS_MAX, 10]
+
+
+# Timestamps anywhere in the representable range (seconds from helpers.EPOCH, 2026-01-01), and
+# windows from a minute to far beyond the range: the engine agrees with tests/reference.py, whose
+# Python ints cannot overflow.
+_LOW, _HIGH = -NS_MAX // 10**9 + 1 - EPOCH_S, NS_MAX // 10**9 - 1 - EPOCH_S
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.tuples(st.sampled_from("uvw"),
+                            st.one_of(st.integers(_LOW, _HIGH), st.integers(-3600, 3600)),
+                            st.sampled_from("ABC")), min_size=1, max_size=12),
+    window=st.sampled_from([60, 86_400, 10**10, 2 * 10**10, 10**15]),
+    order=st.sampled_from(["ordered", "strict", "any"]),
+)
+def test_engine_matches_the_reference_over_the_whole_range(rows, window, order):
+    steps = [{"A"}, {"B"}, {"C"}]
+    assert_same(run_engine(rows, steps, window, order=order), reference_funnel(rows, steps, window, order=order))
