@@ -41,3 +41,13 @@ def test_nonsense_is_a_usage_error_with_examples():
         bound("last week")
     assert "7d" in err.value.hint
     assert bound(None) is None
+
+
+def test_any_date_is_clamped_to_the_timestamps_range():
+    first, last = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    assert bound("9999-12-31", until=True) == last                                # was OutOfBoundsDatetime
+    assert bound("0001-01-01") == first
+    assert bound("9999-12-31T23:59", until=True, tz="America/New_York") == last  # past Python's year 9999 there
+    assert bound("0001-01-01T00:00+05:00") == first
+    assert bound("1000000000d") == first                                          # a look-back of any length
+    assert bound("2262-04-11", until=True).value == last.value                    # .value works: nanoseconds
