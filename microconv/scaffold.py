@@ -14,7 +14,6 @@ distinct values that is not nested inside a coarser one (a session id is).
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import pyarrow.parquet as pq
 from .errors import DataError
 from .events import json_or_none, parse_timestamps
 from .io import Source, check_json_lines, csv_convert_options, expand_paths, growing_blocks
+from .render.escape import json_text, terminal
 
 SAMPLE_ROWS = 200_000
 LISTED_EVENTS = 50
@@ -735,7 +735,7 @@ def _scalar(value: str) -> str:
                 return value
         except yaml.YAMLError:
             pass
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(value, indent=None, ensure_ascii=False)   # C1 and bidi characters as \u escapes
 
 
 def _names(names: Sequence[str]) -> str:
@@ -743,8 +743,9 @@ def _names(names: Sequence[str]) -> str:
 
 
 def _comment_text(value: str) -> str:
-    """Text safe inside a YAML comment: control characters (a newline would end it) escaped."""
-    return json.dumps(value, ensure_ascii=False)[1:-1] if re.search(r"[\x00-\x1f\x7f]", value) else value
+    """Text safe inside a YAML comment: control characters (a newline would end it), C1 and bidi
+    characters shown visibly, as in the terminal."""
+    return terminal(value)
 
 
 def _aligned(lines: list[tuple[str, str]], width: int = 40) -> list[str]:

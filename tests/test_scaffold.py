@@ -186,6 +186,21 @@ def test_odd_event_names_survive_the_yaml(runner, tmp_path):
     assert "#   123 " in (tmp_path / "funnels.yaml").read_text()  # every name listed with its count
 
 
+
+def test_hostile_event_names_reach_the_yaml_escaped_and_read_back_the_same(runner, tmp_path):
+    """``init -o -`` prints the config on a terminal: escape sequences, C1 controls and bidi
+    overrides in event names are written as YAML escapes, and the config still names the events."""
+    odd = {"view": "view\x1b]0;pwned\x07", "cart": "cart\u202eevil", "checkout": "check\x9b31m", "buy": "purchase"}
+    frame = shop_rows(names=odd)
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    cfg, _ = write_and_check(runner, tmp_path, "e.csv")
+    text = (tmp_path / "funnels.yaml").read_text()
+    assert not any(ch in text for ch in "\x1b\x07\u202e\x9b")
+    assert "view\\u001b]0;pwned\\u0007" in text and "#   view\\x1b]0;pwned\\x07" in text
+    named = {e for c in cfg.conversions.values() for e in (c.event or [])}
+    assert {"view\x1b]0;pwned\x07", "cart\u202eevil"} <= named    # the funnel's steps, as in the data
+    assert "#   check\\x9b31m" in text                              # listed with its count
+
 def test_sample_limits_guessing_but_every_row_is_counted(tmp_path):
     frame = shop_rows()
     late = pd.DataFrame({"user_id": ["z1"], "event_name": ["share"], "timestamp": ["2026-03-09T00:00:00Z"]})
