@@ -57,8 +57,12 @@ def atomic_write(path: str | Path, text: str) -> None:
         OutputError: it cannot be written (exit 5); an existing file is then left as it was.
     """
     shown = str(path)
-    target = Path(os.path.realpath(path))          # follow every symlink: the link itself stays
     data = text.encode("utf-8")
+    fd = _own_descriptor(shown)
+    if fd is not None:
+        _write_descriptor(fd, text, shown)
+        return
+    target = Path(os.path.realpath(path))          # follow every symlink: the link itself stays
     try:
         st = os.stat(target)
     except FileNotFoundError:
@@ -71,6 +75,37 @@ def atomic_write(path: str | Path, text: str) -> None:
         _write_in_place(target, data, shown)
     else:
         _replace_file(target, data, st, shown)
+
+
+_DESCRIPTOR = re.compile(r"/dev/(?:(stdout)|(stderr)|fd/(\d+))|/proc/(?:self|(\d+))/fd/(\d+)")
+
+
+def _own_descriptor(path: str) -> int | None:
+    """The descriptor of this process that ``-o /dev/stdout`` (``/dev/fd/N``, ``/proc/self/fd/N``)
+    names: written as it is, since what the shell opened may be a pipe, which no path reaches
+    again, or a file opened for appending, which a rename or a fresh open would wipe."""
+    m = _DESCRIPTOR.fullmatch(os.path.normpath(path))
+    if m is None or (m.group(4) is not None and int(m.group(4)) != os.getpid()):
+        return None
+    return 1 if m.group(1) else 2 if m.group(2) else int(m.group(3) or m.group(5))
+
+
+def _write_descriptor(fd: int, text: str, shown: str) -> None:
+    """stdout and stderr through their streams (so a closed or broken one fails as it does for
+    the payload), any other descriptor with ``os.write``."""
+    try:
+        if fd in (1, 2):
+            stream = sys.stdout if fd == 1 else sys.stderr
+            stream.write(text)
+            stream.flush()
+            return
+        view = memoryview(text.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view):]
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ValueError):            # a stream closed in this process
+            exc = OSError(errno.EBADF, "it is closed")
+        raise _output_error(exc, shown) from None
 
 
 def _write_in_place(target: Path, data: bytes, shown: str) -> None:

@@ -407,3 +407,23 @@ def test_stdout_on_a_full_disk_and_closed_stderr(tiny):
     assert both.returncode == 5
     version = run_cli(tiny, "--version", shell_redirect=">&-", stderr=subprocess.PIPE, text=True)
     assert version.returncode == 5 and version.stderr == "microconv: error: cannot write to stdout: it is closed\n"
+
+
+def test_dash_o_dev_stdout_writes_to_what_the_shell_opened(tiny):
+    """``-o /dev/stdout`` is this process's descriptor 1: a pipe, which no path reaches again, or a
+    file opened for appending, which a rename would have replaced (losing its earlier lines)."""
+    piped = run_cli(tiny, "analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q", "-o", "/dev/stdout",
+                    capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert piped.stdout.splitlines()[1].startswith("abc,1,A,3,")
+    (tiny / "log.txt").write_text("an earlier line\n")
+    appended = run_cli(tiny, "analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q", "-o", "/dev/stdout",
+                       shell_redirect=">> log.txt", stderr=subprocess.PIPE, text=True)
+    lines = (tiny / "log.txt").read_text().splitlines()
+    assert appended.returncode == 0 and lines[0] == "an earlier line" and lines[2].startswith("abc,1,A,3,")
+    closed = run_cli(tiny, "analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q", "-o", "/dev/stdout",
+                     shell_redirect=">&-", stderr=subprocess.PIPE, text=True)
+    assert closed.returncode == 5 and closed.stderr == "microconv: error: cannot write to stdout: it is closed\n"
+    fd9 = run_cli(tiny, "analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q", "-o", "/dev/fd/9",
+                  shell_redirect="9> nine.csv", stderr=subprocess.PIPE, text=True)
+    assert fd9.returncode == 0 and (tiny / "nine.csv").read_text().splitlines()[1].startswith("abc,1,A,3,")
