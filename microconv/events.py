@@ -756,7 +756,7 @@ def _categorical_ids(pieces: Sequence[_Ids], every_name_kept: bool) -> tuple[pd.
 
 def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[pd.Series]:
     """Values at dotted paths inside a column of JSON-object strings, parsed in one pass by Arrow."""
-    text = pc.fill_null(pc.utf8_trim_whitespace(column.cast(pa.string())), "")
+    text = pc.fill_null(pc.utf8_trim_whitespace(_json_text(column)), "")
     text = pc.if_else(pc.starts_with(text, "{"), pc.replace_substring(text, "\n", " "), "{}")
     longest = pc.max(pc.binary_length(text)).as_py() or 0      # a parse block holds whole lines
     try:
@@ -785,6 +785,14 @@ def _json_fields(column: pa.ChunkedArray, paths: list[tuple[str, ...]]) -> list[
     return out
 
 
+def _json_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A JSON-string column as the text Arrow's JSON reader is given (whatever its type: dictionary,
+    binary, string view...); the depth check looks at exactly this."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column
+    return column.cast(pa.string())
+
+
 def json_or_none(text: str):
     """The parsed JSON value of ``text``, or None when it is not JSON (or nests too deep to parse)."""
     try:
@@ -803,13 +811,19 @@ class _TooDeep(Exception):
 
 def _check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
     """Raise _TooDeep for the first value of a JSON-string ``columns`` (one read by a dotted path)
-    that nests deeper than MAX_JSON_DEPTH, before _json_fields hands it to Arrow's reader."""
+    that nests deeper than MAX_JSON_DEPTH, before _json_fields hands it to Arrow's reader: the text
+    checked is the text parsed there, so a column of any type that becomes text is covered."""
     for col in columns:
         column = table.column(col)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            row = first_too_deep_value(column)
-            if row is not None:
-                raise _TooDeep(col, row)
+        if pa.types.is_struct(column.type):
+            continue                                    # read by struct_field, never parsed as JSON
+        try:
+            text = _json_text(column)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue                                    # not text: _json_fields fails the same cast, parses nothing
+        row = first_too_deep_value(text)
+        if row is not None:
+            raise _TooDeep(col, row)
 
 
 _EXPECTED = {"user": "text or integer ids", "event": "text (or integer) event names",

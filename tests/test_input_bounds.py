@@ -56,6 +56,23 @@ def test_deep_json_string_property_is_a_data_error_naming_the_line(tmp_path):
     assert f"{tmp_path / 'e.jsonl'}:2: the JSON in column 'payload' nests deeper than 512 levels" in result.stderr
 
 
+@pytest.mark.parametrize("make", [lambda v: pa.array(v).dictionary_encode(),
+                                  lambda v: pa.array([x.encode() for x in v], pa.binary()),
+                                  lambda v: pa.array([x.encode() for x in v], pa.large_binary())],
+                         ids=["dictionary", "binary", "large_binary"])
+def test_deep_json_in_a_dictionary_or_binary_parquet_column_is_a_data_error(tmp_path, make):
+    """The depth check sees the text Arrow's JSON reader is given, whatever the column's type
+    (these once reached the reader unchecked: a segmentation fault)."""
+    (tmp_path / "f.yaml").write_text(PROP_CONFIG.replace("payload.a", "data.a"))
+    deep = '{"a":' * 30000 + "1" + "}" * 30000
+    pq.write_table(pa.table({"user_id": ["u1", "u1"], "event_name": ["A", "B"],
+                             "timestamp": [r["timestamp"] for r in ROWS],
+                             "data": make(['{"a": 1}', deep])}), tmp_path / "e.parquet")
+    result = subprocess_run("analyze", tmp_path / "e.parquet", "-c", tmp_path / "f.yaml")
+    assert result.returncode == 4, result.stderr
+    assert f"{tmp_path / 'e.parquet'}: row 2: the JSON in column 'data' nests deeper than 512 levels" in result.stderr
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_a_long_field_in_an_unused_column_does_not_stop_the_read(tmp_path, suffix):
     (tmp_path / "f.yaml").write_text(CONFIG)
