@@ -272,7 +272,7 @@ def check(
         policy.note(f"{len(breached)} of {len(outcomes)} alerts breached")
         if output_dir is not None:
             _write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
-        sys.stdout.write(render_alerts(breached, fmt.value))
+        _write_payload(render_alerts(breached, fmt.value))
         if breached:
             raise typer.Exit(int(ExitCode.ALERT))
 
@@ -330,7 +330,7 @@ def explain(
         cfg = load_config(config)
         evts, _ = load_events(events, cfg, input_format=input_format)
         ex = explain_user(cfg, evts, user, funnels=funnel, since=since, until=until, mature_only=mature_only)
-        sys.stdout.write(render_explain_json(ex) if fmt is TextFormat.json else render_explain_text(ex))
+        _write_payload(render_explain_json(ex) if fmt is TextFormat.json else render_explain_text(ex))
 
 
 def _write_dir(directory: Path, result, cfg, quality, options: dict, started: float, *, csv_raw: bool) -> None:
@@ -396,7 +396,14 @@ def _emit(result, fmt: Format, output: Path | None, report: str, *, csv_raw: boo
 
         Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(result_renderable(result))
         return
-    sys.stdout.write(render_text(result, fmt, report=report, csv_raw=csv_raw))
+    _write_payload(render_text(result, fmt, report=report, csv_raw=csv_raw))
+
+
+def _write_payload(text: str) -> None:
+    """The result on stdout; on a terminal, control characters from the data shown, not obeyed."""
+    from .render.escape import terminal_document
+
+    sys.stdout.write(terminal_document(text) if sys.stdout.isatty() else text)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -424,7 +431,7 @@ def init(
         guess = scaffold(events, input_format=input_format,
                          config_name="funnels.yaml" if to_stdout else str(output))
         if to_stdout:
-            sys.stdout.write(guess.yaml)
+            _write_payload(guess.yaml)
         else:
             atomic_write(output, guess.yaml)
         if not quiet:
@@ -492,7 +499,7 @@ def paths(
         if output is not None:
             atomic_write(output, text)
         else:
-            sys.stdout.write(text)
+            _write_payload(text)
 
 
 def main() -> None:

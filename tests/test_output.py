@@ -427,3 +427,31 @@ def test_dash_o_dev_stdout_writes_to_what_the_shell_opened(tiny):
     fd9 = run_cli(tiny, "analyze", "e.csv", "-c", "f.yaml", "-f", "csv", "-q", "-o", "/dev/fd/9",
                   shell_redirect="9> nine.csv", stderr=subprocess.PIPE, text=True)
     assert fd9.returncode == 0 and (tiny / "nine.csv").read_text().splitlines()[1].startswith("abc,1,A,3,")
+
+
+def test_csv_on_a_terminal_shows_escape_sequences_a_file_keeps_them(tiny):
+    """A segment value holding a window-title sequence: shown as text when stdout is a terminal,
+    kept byte for byte in a pipe or file (a CSV is data for the next tool)."""
+    hostile = "\x1b]0;pwned\x07"
+    (tiny / "h.csv").write_text("user_id,event_name,timestamp,device\n"
+                                f"u1,A,2026-01-01T00:00:00Z,{hostile}\nu1,B,2026-01-01T00:00:01Z,{hostile}\n")
+    (tiny / "h.yaml").write_text(TINY_CONFIG)
+    args = ("analyze", "h.csv", "-c", "h.yaml", "-f", "csv", "--report", "breakdown", "--by", "device", "-q")
+    piped = run_cli(tiny, *args, capture_output=True, text=True)
+    assert piped.returncode == 0 and f"\nabc,device,first_touch,{hostile},1," in piped.stdout
+    leader, follower = os.openpty()
+    done = run_cli(tiny, *args, stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:                       # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert b"\x1b" not in shown and b"\x07" not in shown
+    assert b"abc,device,first_touch,\\x1b]0;pwned\\x07,1," in shown

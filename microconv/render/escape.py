@@ -45,6 +45,16 @@ def terminal(value) -> str:
     return _CONTROL.sub(_visible, value) if _CONTROL.search(value) else value
 
 
+_CONTROL_BUT_LAYOUT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def terminal_document(text: str) -> str:
+    """A whole payload (CSV, JSON, Markdown, HTML) bound for a terminal: its line breaks and tabs
+    kept, every other control character shown as an escape. A CSV cell from the data may hold
+    an escape sequence, which a file should keep but a terminal must not obey."""
+    return _CONTROL_BUT_LAYOUT.sub(_visible, text) if _CONTROL_BUT_LAYOUT.search(text) else text
+
+
 def text(value, style: str = ""):
     """``value`` as a rich ``Text`` (never parsed as markup or emoji), control characters shown."""
     from rich.text import Text

@@ -429,3 +429,13 @@ def test_an_error_quoting_the_data_is_one_line(hostile):
                                 catch_exceptions=False)
     assert result.exit_code == 4
     assert len(result.stderr.splitlines()) == 1 and "\x07" not in result.stderr
+
+
+@given(st.text())
+def test_a_document_for_the_terminal_keeps_only_its_layout(value):
+    from microconv.render.escape import terminal_document
+
+    shown = terminal_document(value)
+    assert not any(ch not in "\n\t" and (ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f) for ch in shown)
+    assert shown.count("\n") == value.count("\n") and shown.count("\t") == value.count("\t")
+    assert terminal_document("a,b\n=1\x1b[2J,\u202ex\n") == "a,b\n=1\\x1b[2J,\\u202ex\n"
