@@ -126,12 +126,13 @@ def _change(metric: str, moved: float, before: float, unit: str) -> str:
     return _show(metric, moved)
 
 
-def _read_report_dir(path: Path, attempts: int = 2) -> dict[str, pd.DataFrame]:
+def _read_report_dir(path: Path, attempts: int = 2) -> tuple[dict[str, pd.DataFrame], bool]:
     """The funnels and micro tables of an ``--output-dir``, read as one set: through one handle on
     the directory (a later run swaps a whole new directory in, which the handle does not follow)
     and checked against its manifest's sha256, so a set the manifest does not describe is an error
     rather than a silent mix. A run swapping its set in while this reads (and deleting the old one)
-    makes the check fail once; the read is then tried again on the new set."""
+    makes the check fail once; the read is then tried again on the new set. Also says whether the
+    set was written with ``--csv-raw`` (its names then are as they were, no quote to undo)."""
     import hashlib
     from io import BytesIO
 
@@ -146,7 +147,9 @@ def _read_report_dir(path: Path, attempts: int = 2) -> dict[str, pd.DataFrame]:
     try:
         manifest = read(dir_fd, "manifest.json")
         try:
-            listed = json.loads(manifest)["tables"] if manifest is not None else None
+            doc = json.loads(manifest) if manifest is not None else None
+            listed = doc["tables"] if doc is not None else None
+            raw = bool(doc is not None and (doc.get("options") or {}).get("csv_raw"))
             sums = None if listed is None else {name: str(table["sha256"]) for name, table in listed.items()}
         except (ValueError, KeyError, TypeError, AttributeError):
             raise DataError("the baseline directory's manifest.json is not microconv's", where=str(path),
@@ -162,7 +165,7 @@ def _read_report_dir(path: Path, attempts: int = 2) -> dict[str, pd.DataFrame]:
                                 "of an older microconv, or an edit?)", where=str(path),
                                 hint="re-run with --output-dir to write the set again, or pass another baseline")
             parts[name] = pd.read_csv(BytesIO(data)) if data else pd.DataFrame()
-        return parts
+        return parts, raw
     finally:
         os.close(dir_fd)
 
@@ -180,11 +183,12 @@ def load_baseline(path: str | Path) -> Baseline:
     empty = pd.DataFrame()
     try:
         if path.is_dir():
-            parts = _read_report_dir(path)
+            parts, raw = _read_report_dir(path)
             if parts["funnels"].empty and parts["micro"].empty:
                 raise DataError("the baseline directory has neither funnels.csv nor micro.csv", where=str(path),
                                 hint="pass the --output-dir of an earlier run, or its -f json / -f csv output")
-            return Baseline(csv_read_back(parts["funnels"]), csv_read_back(parts["micro"]), str(path))
+            back = (lambda frame: frame) if raw else csv_read_back
+            return Baseline(back(parts["funnels"]), back(parts["micro"]), str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError("baseline file not found", where=str(path)) from None

@@ -439,3 +439,19 @@ def test_a_document_for_the_terminal_keeps_only_its_layout(value):
     assert not any(ch not in "\n\t" and (ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f) for ch in shown)
     assert shown.count("\n") == value.count("\n") and shown.count("\t") == value.count("\t")
     assert terminal_document("a,b\n=1\x1b[2J,\u202ex\n") == "a,b\n=1\\x1b[2J,\\u202ex\n"
+
+
+@pytest.mark.parametrize("raw, name", [(True, "'=q"), (False, "=q")])
+def test_a_raw_baseline_dir_is_read_as_written(tmp_path, raw, name):
+    """A set written with --csv-raw holds names as they are: a leading quote is the name's own."""
+    import hashlib
+
+    from microconv.alerts import load_baseline
+
+    table = "funnel,step,name,users\n'=q,1,A,3\n"
+    (tmp_path / "funnels.csv").write_text(table)
+    manifest = {"options": {"csv_raw": True} if raw else {},
+                "tables": {"funnels": {"file": "funnels.csv", "rows": 1,
+                                       "sha256": hashlib.sha256(table.encode()).hexdigest()}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert load_baseline(tmp_path).steps["funnel"].tolist() == [name]
