@@ -44,7 +44,12 @@ def trend(rep: Replay, *, funnel: str, label: str, period: str, timezone: str, w
     counts, stopped = reach_tables(best[kept], waiting[kept], (cohort - first).astype(np.int64), n, k)
     periods = pd.period_range(start=pd.Period(ordinal=first, freq=PERIODS[period]), periods=n)
     ends = _utc_ns((periods + 1).to_timestamp(), timezone)
-    is_open = ends > int(last_ts) - int(window_ns)   # 8.3.2 (as Python ints: a window of any size)
+    # 8.3.2: open while the period has not ended at T, or one of the attempts that started in it
+    # (counted or not: left out by --mature-only, or not clean) still has an open window.
+    runs = ordinal[starts] - first
+    inside = (runs >= 0) & (runs < n)
+    still_open = np.logical_or.reduceat(rep.open, starts)[inside]
+    is_open = (ends > int(last_ts)) | (np.bincount(runs[inside], weights=still_open, minlength=n) > 0)
     no_medians = np.full(k, np.nan)
     rows = [
         {"funnel": funnel, "period": p.start_time.strftime("%Y-%m-%d"), "open": bool(is_open[g]), **vars(row)}

@@ -466,7 +466,7 @@ def period_after(start: int, period: str) -> int:
 @dataclass
 class ReferenceCohort:
     start: int                     # seconds after the origin: the period's first second
-    open: bool                     # rule 8.3.2: period end + w > T
+    open: bool                     # rule 8.3.2: the period ends after T, or an attempt of it is open
     users: list[int]
     in_progress: list[int]
     median_seconds: list[float | None]   # not in the trend's output: always None here
@@ -483,11 +483,14 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
     last_ts = max((ts for _, ts, _ in rows), default=None)
     n = len(steps)
     members: dict[int, list[tuple[int, bool]]] = {}       # cohort start -> (furthest step, in progress)
+    still_open: set[int] = set()                           # cohorts with an open attempt, counted or not
     for attempts in result.attempts.values():
         by_period: dict[int, list[_Attempt]] = {}
         for attempt in attempts:
             by_period.setdefault(period_start(attempt.start.ts, period), []).append(attempt)
         for start, own in by_period.items():
+            if any(a.open for a in own):
+                still_open.add(start)
             clean = [a for a in own if not a.discarded]
             if not clean:
                 continue
@@ -505,8 +508,8 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
         units = members.get(start, [])
         users = [sum(1 for best, _ in units if best >= k) for k in range(1, n + 1)]
         in_progress = [sum(1 for best, waiting in units if waiting and best == k) for k in range(1, n + 1)]
-        # 8.3.2: open while an attempt that started in the period may still be open
-        cohorts.append(ReferenceCohort(start, end + window_seconds > last_ts, users, in_progress, [None] * n))
+        # 8.3.2: open while the period has not ended at T or an attempt that started in it is open
+        cohorts.append(ReferenceCohort(start, end > last_ts or start in still_open, users, in_progress, [None] * n))
         start = end
     return cohorts
 

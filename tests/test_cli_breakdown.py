@@ -324,7 +324,7 @@ def test_trend_day_and_month(runner, shop):
     assert months["open"].tolist() == [True] * 3
 
 
-def test_trend_day_open_while_the_period_ends_less_than_a_window_before_the_end(runner, tmp_path):
+def test_trend_day_open_while_the_period_has_not_ended_or_an_attempt_is_open(runner, tmp_path):
     (tmp_path / "f.yaml").write_text(CONFIG)
     (tmp_path / "e.csv").write_text("""\
 user_id,event_name,timestamp,channel
@@ -334,12 +334,13 @@ u1,cart,2026-01-05T23:31:00Z,
 u1,buy,2026-01-05T23:32:00Z,
 u2,view,2026-01-06T00:30:00Z,
 """)
-    # T = 2026-01-06T00:30. 2026-01-04 ends 01-05T00:00, + 1h <= T: closed.
-    # 2026-01-05 ends 01-06T00:00, + 1h > T: open, though its only unit (u1) has completed.
+    # T = 2026-01-06T00:30. 2026-01-04 ended before T and u3's window closed at 13:00: closed.
+    # 2026-01-05 ended before T and its only unit (u1) completed: closed, nothing can change it.
+    # 2026-01-06 has not ended at T (and u2 is in progress): open.
     frame = csv_of(runner, tmp_path, "--trend", "day", "--report", "trend")
     first_steps = frame[frame["step"] == 1]
     assert first_steps["period"].tolist() == ["2026-01-04", "2026-01-05", "2026-01-06"]
-    assert first_steps["open"].tolist() == [False, True, True]
+    assert first_steps["open"].tolist() == [False, False, True]
     assert first_steps["in_progress"].tolist() == [0, 0, 1]
     assert frame["users"].tolist() == [1, 0, 0, 1, 1, 1, 1, 0, 0]
 

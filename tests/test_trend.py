@@ -55,11 +55,12 @@ def test_periods_are_in_the_configured_timezone():
     assert users(frame, 1)["2026-03-04"] == 1 and users(frame, 1)["2026-03-03"] == 0
 
 
-def test_open_when_the_period_ends_less_than_a_window_before_the_end_of_data():
-    # T = 2026-03-10T09:00; window 1 day: a day is open when it ends after 2026-03-09T09:00
+def test_open_while_the_period_has_not_ended_or_one_of_its_attempts_is_open():
+    # T = 2026-03-10T09:00, window 1 day. 8 and 9 March: ended before T, and nobody entered (an
+    # empty day cannot change); 10 March: not over at T (u4 entered at 09:00, its window is open).
     frame = run(ROWS, "day").drop_duplicates("period").set_index("period")["open"]
-    assert frame["2026-03-08"] is False or not frame["2026-03-08"]          # ends 03-09T00:00 + 1d <= T
-    assert frame["2026-03-09"] and frame["2026-03-10"]                       # ends 03-10T00:00 + 1d > T
+    assert not frame["2026-03-08"] and not frame["2026-03-09"] and frame["2026-03-10"]
+    assert not frame["2026-03-03"]          # u2's A at 03-03 23:30: its window closed 03-04 23:30 < T
     weekly = run(ROWS, "week").drop_duplicates("period").set_index("period")["open"]
     assert not weekly["2026-03-02"] and weekly["2026-03-09"]
 
@@ -86,13 +87,14 @@ def test_an_old_cohort_closes_although_its_unit_has_a_later_open_attempt():
 
 def test_weeks_of_a_month_long_log_close_a_window_after_they_end():
     # The probe: a user who comes back every week kept every week of a month "open". Window 7 days,
-    # T = Tuesday 31 March 12:00. A week is open when its end + 7 days is after T: the weeks of
-    # 23 and 30 March; the weeks of 2, 9 and 16 March (ending the 9th, 16th, 23rd) are closed.
+    # T = Tuesday 31 March 12:00. Only the week of 30 March is open (not over at T; u1's attempt of
+    # the 31st is open). The week of 23 March ended on the 30th and its one attempt (23 March 12:00)
+    # closed on 30 March 12:00 <= T: nothing can change it.
     rows = [("u1", f"2026-03-{d:02d}T12:00:00Z", "A") for d in (2, 9, 16, 23, 31)]
     rows += [("u2", "2026-03-03T12:00:00Z", "A"), ("u2", "2026-03-04T12:00:00Z", "B")]
     frame = run(rows, "week", window="7d")
     assert by_period(frame, "open") == {"2026-03-02": [False] * 2, "2026-03-09": [False] * 2,
-                                        "2026-03-16": [False] * 2, "2026-03-23": [True] * 2, "2026-03-30": [True] * 2}
+                                        "2026-03-16": [False] * 2, "2026-03-23": [False] * 2, "2026-03-30": [True] * 2}
     assert by_period(frame, "users") == {"2026-03-02": [2, 1], "2026-03-09": [1, 0], "2026-03-16": [1, 0],
                                          "2026-03-23": [1, 0], "2026-03-30": [1, 0]}
     # u1 is in progress only in the week of its open attempts (23 March: 23 + 7 > 31 is false; 31 March: open)
