@@ -8,6 +8,8 @@ so that they reach deep into the model, not just the YAML parser.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -56,12 +58,14 @@ def _run(args: list[str]):
     return result
 
 
-def _files(config: str | bytes, events: str | bytes, suffix: str = ".csv") -> tuple[str, str]:
-    folder = Path(tempfile.mkdtemp(prefix="microconv-fuzz-"))
-    cfg, log = folder / "funnels.yaml", folder / f"events{suffix}"
-    for path, data in ((cfg, config), (log, events)):
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-    return str(cfg), str(log)
+@contextmanager
+def _files(config: str | bytes, events: str | bytes, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="microconv-fuzz-") as name:
+        folder = Path(name)
+        cfg, log = folder / "funnels.yaml", folder / f"events{suffix}"
+        for path, data in ((cfg, config), (log, events)):
+            path.write_bytes(data.encode() if isinstance(data, str) else data)
+        yield str(cfg), str(log)
 
 
 @FUZZ
@@ -70,24 +74,24 @@ def test_random_config_shapes_are_accepted_or_a_config_error(shape, columns):
     """A shape built of the config's words; with ``columns`` it sits under valid columns, so the funnels
     and conversions it holds are reached too."""
     doc = {"columns": VALID_COLUMNS, **shape} if columns and isinstance(shape, dict) else shape
-    cfg, log = _files(yaml.safe_dump(doc, allow_unicode=True), EVENTS)
-    _run(["validate", "-c", cfg])
-    _run(["analyze", log, "-c", cfg, "-f", "json", "-q"])
+    with _files(yaml.safe_dump(doc, allow_unicode=True), EVENTS) as (cfg, log):
+        _run(["validate", "-c", cfg])
+        _run(["analyze", log, "-c", cfg, "-f", "json", "-q"])
 
 
 @FUZZ
 @given(data=st.binary(max_size=400))
 def test_random_bytes_as_config(data):
-    cfg, _ = _files(data, EVENTS)
-    result = _run(["validate", "-c", cfg])
+    with _files(data, EVENTS) as (cfg, _):
+        result = _run(["validate", "-c", cfg])
     assert result.exit_code in (0, 3)
 
 
 @FUZZ
 @given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".jsonl", ".parquet", ".csv.gz", ".tsv"]))
 def test_random_bytes_as_events(data, suffix):
-    cfg, log = _files(CONFIG, data, suffix)
-    _run(["analyze", log, "-c", cfg, "-f", "csv", "-q"])
+    with _files(CONFIG, data, suffix) as (cfg, log):
+        _run(["analyze", log, "-c", cfg, "-f", "csv", "-q"])
 
 
 cells = st.one_of(st.text(max_size=12), st.sampled_from(
@@ -106,6 +110,6 @@ def test_random_rows_under_a_valid_header(rows):
     writer = csv.writer(text)
     writer.writerow(["user_id", "event_name", "timestamp"])
     writer.writerows(rows)
-    cfg, log = _files(CONFIG, text.getvalue())
-    _run(["analyze", log, "-c", cfg, "-f", "json", "-q"])
-    _run(["validate", "-c", cfg, log])
+    with _files(CONFIG, text.getvalue()) as (cfg, log):
+        _run(["analyze", log, "-c", cfg, "-f", "json", "-q"])
+        _run(["validate", "-c", cfg, log])
