@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from .config import Config, located_of
 from .config.model import RESERVED
+from .engine.clock import NS_MAX
 from .errors import DataError, Problem, did_you_mean
 from .io import NotSplittable, Source, expand_paths
 from .json_depth import MAX_JSON_DEPTH, first_too_deep_value
@@ -454,7 +455,6 @@ class _Stamps:
             self.out_of_range = np.zeros(len(self.missing), dtype=bool)
 
 
-_NS_MAX = np.iinfo(np.int64).max
 _NAT = np.iinfo(np.int64).min
 
 
@@ -468,7 +468,7 @@ def _stamps(values, config: Config) -> _Stamps:
         numbers = pc.cast(values, pa.int64())
         scale = _NS_PER[kind.unit]
         low, high = pc.min_max(numbers).as_py().values()
-        limit = _NS_MAX // scale
+        limit = NS_MAX // scale
         if low is not None and not (-limit <= low and high <= limit):
             odd = pc.or_(pc.less(numbers, -limit), pc.greater(numbers, limit))
             far = odd.fill_null(False).to_numpy(zero_copy_only=False)
@@ -1005,7 +1005,7 @@ def _as_ns(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _scaled(ints: np.ndarray, missing: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """``ints`` (int64 counts of 1/``scale`` ns) as nanoseconds, NaT where ``missing`` or where the
     product would pass the int64 range (those also in the returned mask). Always a new array."""
-    limit = _NS_MAX // scale
+    limit = NS_MAX // scale
     far = (ints > limit) | (ints < -limit)
     far &= ~missing
     ns = ints * scale if scale != 1 else ints.copy()
@@ -1081,7 +1081,7 @@ def _local_far(naive: pd.Series) -> np.ndarray:
     ints = naive.array.asi8
     scale = _NS_PER[unit]
     margin = _LOCAL_MARGIN_NS // scale
-    return (ints != _NAT) & ((ints < -(_NS_MAX // scale) - margin) | (ints > _NS_MAX // scale + margin))
+    return (ints != _NAT) & ((ints < -(NS_MAX // scale) - margin) | (ints > NS_MAX // scale + margin))
 
 
 def localize(naive: pd.Series, tz: str) -> pd.Series:
