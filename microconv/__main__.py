@@ -1,3 +1,3 @@
-from .start import main
+from .cli import main
 
 main()

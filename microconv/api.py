@@ -8,22 +8,22 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .breakdown import breakdown
+from .reports.breakdown import breakdown
 from .config import Config, Funnel, located_of
 from .config.model import Breakdown, check_attribution_step
-from .daterange import entry_bound
+from .run.dates import entry_bound
 from .engine.clock import duration_ns
 from .engine.conversions import EventIndex
 from .engine.funnel import FunnelPlan, Replay, replay, summarize
 from .engine.matching import event_names, match_mask, unknown_event_names
 from .engine.sums import MAX_AMOUNT
 from .errors import ConfigError, DataError, Problem, UsageError, did_you_mean
-from .events import DataQualityReport, Events
-from .micro import macro_goal, micro_report
-from .results import AnalysisResult, RunMeta
-from .time_to_convert import time_to_convert
-from .trend import PERIODS
-from .trend import trend as trend_of
+from .load.events import DataQualityReport, Events
+from .reports.micro import macro_goal, micro_report
+from .reports.results import AnalysisResult, RunMeta
+from .reports.time import time_to_convert
+from .reports.trend import PERIODS
+from .reports.trend import trend as trend_of
 
 REPORTS = ("funnels", "micro", "time", "breakdown", "trend")
 

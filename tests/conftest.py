@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))
@@ -23,3 +24,9 @@ def update_golden(request) -> bool:
 
 
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not beside the repository")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """The CLI runner of every command-line test (stdout and stderr apart)."""
+    return CliRunner()

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,6 +13,45 @@ import pandas as pd
 import microconv
 
 EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
+ROOT = Path(__file__).resolve().parents[1]
+
+EXAMPLE_CSV = "examples/shop_events.csv"
+EXAMPLE_CONFIG = "funnels.example.yaml"
+
+TINY_CONFIG = """\
+columns: {user: user_id, event: event_name, timestamp: timestamp}
+funnels:
+  abc:
+    steps: [{event: A}, {event: B}, {event: C}]
+    window: 10s
+"""
+# docs/semantics.md E12 plus a user without a timestamp: u1 reaches B, u2 A, u3 C, u4 never enters.
+TINY_EVENTS = """\
+user_id,event_name,timestamp
+u1,A,2026-01-01T00:00:00Z
+u1,B,2026-01-01T00:00:01Z
+u2,A,2026-01-01T00:00:00Z
+u3,A,2026-01-01T00:00:00Z
+u3,B,2026-01-01T00:00:01Z
+u3,C,2026-01-01T00:00:03Z
+u4,B,2026-01-01T00:00:00Z
+u4,C,2026-01-01T00:00:01Z
+u5,A,
+"""
+
+
+def invoke(runner, *args, cwd: Path | None = None):
+    old = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        return runner.invoke(_app(), [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def _app():
+    from microconv.cli import app
+    return app
 
 
 @dataclass
@@ -194,3 +235,14 @@ def run_engine_times(rows, steps, window_seconds, **options) -> list[EngineTrans
                              {p: _none_if_nan(r[c]) for p, c in PERCENTILE_COLUMNS.items()},
                              [int(r[c]) for c in BUCKET_COLUMNS])
             for _, r in frame.iterrows()]
+
+
+def assert_same(actual, expected) -> None:
+    """Every number the two implementations give, one labelled assertion each."""
+    assert actual.reached == expected.reached, "reached (unit: furthest step): engine, reference"
+    assert actual.users == expected.users, "users per step: engine, reference"
+    for k, (got, want) in enumerate(zip(actual.median_seconds, expected.median_seconds, strict=True)):
+        assert same_median(got, want), f"median at step {k + 1}: engine {got}, reference {want}"
+    assert actual.in_progress == expected.in_progress, "in_progress per step: engine, reference"
+    assert actual.dropped == expected.dropped, "dropped per step: engine, reference"
+    assert actual.excluded == expected.excluded, "excluded: engine, reference"

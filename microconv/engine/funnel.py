@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..results import FunnelResult, StepRow
+from ..reports.results import FunnelResult, StepRow
 from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict)

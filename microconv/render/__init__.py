@@ -5,7 +5,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # the results (and pandas) load with the renderers, not with render.escape
-    from ..results import AnalysisResult
+    from ..reports.results import AnalysisResult
 
 
 class Format(str, Enum):

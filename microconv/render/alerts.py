@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..alerts import AlertOutcome
+from ..reports.alerts import AlertOutcome
 from .escape import json_text, terminal
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..results import MICRO_COLUMNS, AnalysisResult
+from ..reports.results import MICRO_COLUMNS, AnalysisResult
 from .escape import csv_text
 
 

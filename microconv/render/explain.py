@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..engine.replay import Stop
-from ..explain import AttemptTrace, Explanation, FunnelTrace, UnitTrace
+from ..reports.explain import AttemptTrace, Explanation, FunnelTrace, UnitTrace
 from .escape import json_text, terminal
 from .format import duration
 

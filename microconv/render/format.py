@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..results import FunnelResult
+from ..reports.results import FunnelResult
 
 
 def pct(rate: float) -> str:

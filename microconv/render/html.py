@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from ..results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, RunMeta, TimeResult,
+from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, RunMeta, TimeResult,
                        TrendResult)
 from .escape import html as escape
 from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION,

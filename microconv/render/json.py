@@ -2,7 +2,7 @@
 micro-conversion report, run metadata and warnings."""
 from __future__ import annotations
 
-from ..results import AnalysisResult
+from ..reports.results import AnalysisResult
 from .escape import json_text
 
 

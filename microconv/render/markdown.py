@@ -1,7 +1,7 @@
 """GitHub-flavoured Markdown tables, for pasting into tickets and chat."""
 from __future__ import annotations
 
-from ..results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
+from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
 from .escape import markdown as _cell   # a data or config string as one cell's or heading's text
 from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPTION, attribution_text, caveats,
                      describe, duration, interval, lift_text, money, p_text, pct, segment_p_text)

@@ -9,10 +9,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..results import PathsResult
+from ..reports.results import PathsResult
 from .escape import csv_text, json_text, terminal, text
 from .format import bar, count, duration, pct
-from ..paths import NEXT_DEPTH
+from ..reports.paths import NEXT_DEPTH
 
 KIND_HEADERS = {"next_event": "next event", "next_path": f"next {NEXT_DEPTH} events", "next_page": "next page",
                 "last_event": "last event", "between": "events in between"}

@@ -25,7 +25,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from microconv.cli import app
-from microconv.output import OutputPolicy
+from microconv.output.files import OutputPolicy
 from microconv.render import escape
 from microconv.render.escape import (csv_cell, csv_frame, csv_read_back, csv_text, csv_unneutralise, json_text,
                                      terminal)
@@ -446,7 +446,7 @@ def test_a_raw_baseline_dir_is_read_as_written(tmp_path, raw, name):
     """A set written with --csv-raw holds names as they are: a leading quote is the name's own."""
     import hashlib
 
-    from microconv.alerts import load_baseline
+    from microconv.reports.alerts import load_baseline
 
     table = "funnel,step,name,users\n'=q,1,A,3\n"
     (tmp_path / "funnels.csv").write_text(table)

@@ -1,0 +1,130 @@
+"""Why one user was counted the way they were: the engine's own attempts, read back per user.
+
+``explain_user`` replays each funnel over the user's events with the engine itself (and the end
+of the *whole* data for rule 4.8), so the verdict it prints is by construction the one counted.
+Only this user's few attempts are turned into Python objects.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..api import choose_funnels, entry_range_ns, last_timestamp, replay_funnel, step_names
+from ..config import Config
+from ..engine.funnel import Replay
+from ..engine.replay import Stop
+from ..errors import DataError, did_you_mean
+from ..load.events import Events
+
+
+@dataclass(frozen=True)
+class AttemptTrace:
+    """One attempt: the frame row used for each step reached, and why it stopped."""
+
+    rows: tuple[int, ...]          # frame rows (of the user's events) per step reached, step order
+    steps: tuple[int, ...]         # 1-based step of each of those rows
+    reached: int
+    stop: Stop
+    stop_row: int | None
+    spoiled: bool
+    open: bool
+    counted: bool
+
+
+@dataclass(frozen=True)
+class UnitTrace:
+    """One counted unit (the user, or one of their sessions) in one funnel."""
+
+    unit: str                      # for display: "u1", or "u1 session 2"
+    key: object                    # as in FunnelResult.reached's index: user id, or (user, session)
+    reached: int                   # 0: excluded (every attempt spoiled) or never entered
+    entered: bool
+    in_progress: bool
+    left_out: bool                 # in progress and --mature-only
+    attempts: tuple[AttemptTrace, ...]
+
+
+@dataclass(frozen=True)
+class FunnelTrace:
+    name: str
+    label: str
+    order: str
+    window_seconds: float
+    step_names: tuple[str, ...]
+    within: tuple[float | None, ...]
+    after: tuple[float | None, ...]
+    units: tuple[UnitTrace, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    user: str
+    events: pd.DataFrame           # the user's events in time order (index: frame row)
+    last_ts: pd.Timestamp          # end of the whole data (rule 4.8)
+    funnels: tuple[FunnelTrace, ...]
+
+
+def explain_user(config: Config, events: Events, user: str, *, funnels: Sequence[str] | None = None,
+                 since=None, until=None, mature_only: bool = False) -> Explanation:
+    """Trace ``user`` through the chosen funnels (all by default).
+
+    Raises:
+        DataError: no event has that user id (with did-you-mean against the ids present).
+    """
+    frame = events.frame
+    codes = frame["user"].cat.categories
+    if user not in codes:
+        raise DataError(f"no events for user {user!r}", hint=did_you_mean(user, _near(codes, user), what="users"))
+    mine = frame[(frame["user"] == user).to_numpy()]
+    last_ts = last_timestamp(events)
+    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
+    traces = []
+    for name in choose_funnels(config, funnels):
+        funnel = config.funnels[name]
+        rep = replay_funnel(config, mine, name, last_ts=last_ts, entry_range=bounds, mature_only=mature_only)
+        traces.append(FunnelTrace(
+            name, funnel.label or name, funnel.order, funnel.window.total_seconds(), tuple(step_names(funnel)),
+            tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
+            tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
+            _units(rep, mine),
+        ))
+    return Explanation(user, mine.sort_values("ts", kind="stable"), pd.Timestamp(last_ts, tz="UTC"), tuple(traces))
+
+
+def _units(rep: Replay, mine: pd.DataFrame) -> tuple[UnitTrace, ...]:
+    """Every unit of the user: those with attempts from the replay, the rest as never entered."""
+    traced = {}
+    for i, code in enumerate(rep.unit):
+        attempts = tuple(_attempt(rep, a, a == rep.counted[i], mine.index) for a in rep.attempts_of(int(code)))
+        key = rep.units.labels[code]
+        traced[int(code)] = UnitTrace(_label(key), key, int(rep.best[i]), True,
+                                      bool(rep.in_progress[i]), bool(rep.in_progress[i] and not rep.kept[i]),
+                                      attempts)
+    return tuple(traced.get(int(c)) or UnitTrace(_label(rep.units.labels[c]), rep.units.labels[c], 0, False, False,
+                                                 False, ())
+                 for c in np.unique(rep.units.code))
+
+
+def _attempt(rep: Replay, a: int, counted: bool, index: pd.Index) -> AttemptTrace:
+    """``index`` turns the replayed frame's positions back into the caller's row labels."""
+    att = rep.attempts
+    pos = att.pos[a]
+    steps = tuple(int(k) + 1 for k in np.flatnonzero(pos >= 0))
+    rows = tuple(int(index[rep.events.row[p]]) for p in pos[pos >= 0])
+    stop_row = int(index[rep.events.row[att.stop_pos[a]]]) if att.stop_pos[a] >= 0 else None
+    return AttemptTrace(rows, steps, int(att.reached[a]), Stop(int(att.stop[a])), stop_row,
+                        bool(rep.spoiled[a]), bool(rep.open[a]), bool(counted))
+
+
+def _label(label) -> str:
+    return f"{label[0]} session {label[1]}" if isinstance(label, tuple) else str(label)
+
+
+def _near(ids: pd.Index, user: str) -> list[str]:
+    """Ids that could be a typo of ``user``: same length give or take two (all ids can be millions)."""
+    text = pd.Index(ids.astype(str))
+    lengths = text.str.len()
+    return list(text[(lengths >= len(user) - 2) & (lengths <= len(user) + 2)][:100_000])

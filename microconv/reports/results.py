@@ -1,0 +1,240 @@
+"""Plain result types. Every renderer is a view of ``to_frame()``; nothing here formats."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..errors import Problem
+
+STEP_COLUMNS = [
+    "funnel", "step", "name", "users", "rate_from_start", "rate_from_previous",
+    "dropped", "median_seconds_from_previous", "in_progress", "unit", "value_lost",
+]
+
+
+@dataclass(frozen=True)
+class StepRow:
+    step: int
+    name: str
+    users: int
+    rate_from_start: float
+    rate_from_previous: float
+    dropped: int
+    median_seconds_from_previous: float
+    in_progress: int = 0
+    value_lost: float = float("nan")
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelResult:
+    """Counts for one funnel; ``reached`` is each entrant's furthest step, indexed by user id
+    (or by (user, session) when counting sessions); ``excluded`` counts units whose every
+    attempt an exclusion spoiled (docs/semantics.md 4.4)."""
+
+    name: str
+    label: str
+    window_seconds: float
+    steps: tuple[StepRow, ...]
+    reached: pd.Series
+    order: str = "ordered"
+    unit: str = "users"
+    excluded: int = 0
+    revenue: float | None = None  # the last step's value over completers; None when it has no value
+
+    @property
+    def revenue_per_entrant(self) -> float | None:
+        return None if self.revenue is None or not self.entrants else self.revenue / self.entrants
+
+    @property
+    def entrants(self) -> int:
+        return self.steps[0].users if self.steps else 0
+
+    @property
+    def in_progress(self) -> int:
+        return sum(s.in_progress for s in self.steps)
+
+    @property
+    def largest_drop_step(self) -> int | None:
+        """The step with the most users lost (the first on a tie); None when nobody dropped."""
+        best = max(self.steps, key=lambda s: s.dropped, default=None)
+        return best.step if best is not None and best.dropped > 0 else None
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"funnel": self.name, **vars(s), "unit": self.unit} for s in self.steps]
+        return pd.DataFrame(rows, columns=STEP_COLUMNS)
+
+
+MICRO_COLUMNS = [
+    "conversion", "kind", "label", "users", "share", "macro", "macro_rate_with", "macro_rate_without",
+    "lift", "lift_low", "lift_high", "p_value", "p_adjusted", "significant", "too_few",
+    "value_per_conversion", "revenue",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class MicroReport:
+    """One row per micro-conversion (``rows``, columns MICRO_COLUMNS), against one macro goal."""
+
+    macro: str
+    users: int                     # everyone with an event: the population
+    converters: int                # users with the macro conversion
+    average_value: float | None    # mean ``value`` per macro event (None without ``value:``)
+    rows: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.rows
+
+
+SEGMENT_COLUMNS = [
+    "funnel", "by", "attribution", "segment", "entrants", "share", "converted", "rate", "rate_low", "rate_high",
+    "rate_rest", "p_value", "p_adjusted", "test", "significant", "too_small",
+]
+SEGMENT_STEP_COLUMNS = [
+    "funnel", "by", "attribution", "segment", "step", "name", "users", "rate_from_start", "rate_from_previous",
+    "dropped", "median_seconds_from_previous", "in_progress",
+]
+OTHER, MISSING, NOT_REACHED = "(other)", "(missing)", "(not reached)"
+
+
+@dataclass(frozen=True, eq=False)
+class BreakdownResult:
+    """A funnel split by a property (docs/semantics.md 8.2): ``segments`` has one row per segment
+    (SEGMENT_COLUMNS), ``steps`` one row per segment and step (SEGMENT_STEP_COLUMNS)."""
+
+    funnel: str
+    label: str
+    by: str
+    attribution: str
+    top: int
+    unit: str
+    segments: pd.DataFrame
+    steps: pd.DataFrame
+
+    @property
+    def missing_share(self) -> float:
+        """Share of entrants whose attributed event had no value."""
+        hit = self.segments.loc[self.segments["segment"] == MISSING, "share"]
+        return float(hit.iloc[0]) if len(hit) else 0.0
+
+
+TREND_COLUMNS = ["funnel", "period", "open", "step", "name", "users", "rate_from_start", "rate_from_previous",
+                 "in_progress"]
+
+
+@dataclass(frozen=True, eq=False)
+class TrendResult:
+    """Step numbers per entry cohort (8.3): one row per (period, step), TREND_COLUMNS."""
+
+    funnel: str
+    label: str
+    period: str          # day | week | month
+    unit: str
+    frame: pd.DataFrame
+
+
+BUCKETS = (  # (column, lower bound in seconds), 8.4.3; each bucket runs up to the next one's bound
+    ("under_1m", 0), ("1m_5m", 60), ("5m_15m", 300), ("15m_1h", 900), ("1h_6h", 3600), ("6h_1d", 21600),
+    ("1d_3d", 86400), ("3d_7d", 259200), ("7d_14d", 604800), ("14d_30d", 1209600), ("30d_plus", 2592000),
+)
+TIME_COLUMNS = ["funnel", "from_step", "to_step", "name", "units", "p25_seconds", "median_seconds", "p75_seconds",
+                "p90_seconds", *(b for b, _ in BUCKETS)]
+
+
+@dataclass(frozen=True, eq=False)
+class TimeResult:
+    """Time to convert (8.4): one row per step transition, then the whole funnel, TIME_COLUMNS."""
+
+    funnel: str
+    label: str
+    unit: str
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    sources: tuple[str, ...] = ()
+    events: int = 0
+    users: int | None = 0          # None: not counted (a CSV of funnel steps does not show it)
+    first_ts: pd.Timestamp | None = None
+    last_ts: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    funnels: tuple[FunnelResult, ...]
+    meta: RunMeta = RunMeta()
+    micro: MicroReport | None = None
+    warnings: tuple[Problem, ...] = ()
+    quality_notes: tuple[str, ...] = field(default=())
+    breakdowns: tuple[BreakdownResult, ...] = ()
+    trends: tuple[TrendResult, ...] = ()
+    times: tuple[TimeResult, ...] = ()
+
+    def funnel(self, name: str) -> FunnelResult:
+        return next(f for f in self.funnels if f.name == name)
+
+    def funnel_names(self) -> list[str]:
+        """Every funnel with some report in this result, in config order (a run may hold only a
+        breakdown or a trend of a funnel, without its step table)."""
+        names = [f.name for f in self.funnels]
+        for part in (*self.times, *self.breakdowns, *self.trends):
+            if part.funnel not in names:
+                names.append(part.funnel)
+        return names
+
+    def funnel_label(self, name: str) -> str:
+        """A funnel's label, from whichever of its reports this result holds."""
+        for f in self.funnels:
+            if f.name == name:
+                return f.label
+        return next((p.label for p in (*self.times, *self.breakdowns, *self.trends) if p.funnel == name), name)
+
+    def steps_frame(self) -> pd.DataFrame:
+        """All funnels' steps, one row per (funnel, step), the tidy CSV."""
+        return _stack([f.to_frame() for f in self.funnels], STEP_COLUMNS)
+
+    def segments_frame(self) -> pd.DataFrame:
+        return _stack([b.segments for b in self.breakdowns], SEGMENT_COLUMNS)
+
+    def segment_steps_frame(self) -> pd.DataFrame:
+        return _stack([b.steps for b in self.breakdowns], SEGMENT_STEP_COLUMNS)
+
+    def trends_frame(self) -> pd.DataFrame:
+        return _stack([t.frame for t in self.trends], TREND_COLUMNS)
+
+    def times_frame(self) -> pd.DataFrame:
+        return _stack([t.frame for t in self.times], TIME_COLUMNS)
+
+
+def _stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+PATHS_COLUMNS = ["funnel", "step", "name", "group", "kind", "path", "units", "share"]
+
+
+@dataclass(frozen=True, eq=False)
+class PathsResult:
+    """Drop-off paths of one funnel (docs/semantics.md 9): ``frame`` has one row per (step, group,
+    kind, path), PATHS_COLUMNS. Per step k: ``dropped`` units stopped there (not in progress),
+    ``in_progress`` units stopped there whose window is still open (left out of the groups),
+    ``converted`` units that went on to step k+1 (all three are 0 at the last step)."""
+
+    funnel: str
+    label: str
+    unit: str                        # users | sessions
+    order: str
+    window_seconds: float
+    step_names: tuple[str, ...]
+    dropped: tuple[int, ...]
+    in_progress: tuple[int, ...]
+    converted: tuple[int, ...]
+    top: int                         # paths per (step, kind) before (other); 0 = all
+    page: str | None                 # the page property of next_page rows; None: no such rows
+    frame: pd.DataFrame
+    warnings: tuple[Problem, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
