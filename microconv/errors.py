@@ -97,3 +97,23 @@ class UsageError(MicroconvError):
     """A command-line value the library cannot use (a bad ``--since`` date, say)."""
 
     exit_code = ExitCode.USAGE
+
+
+class OptionError(UsageError):
+    """A value of one option of a library call that cannot be used: ``option`` is the keyword
+    argument's name (``"trend"``, ``"as_of"``). The message and hint name it as ``{option}``, so
+    that a notebook reads ``trend='x' ...`` and only the command line (``cli``), through
+    :meth:`named`, says ``--trend 'x' ...``: the library knows no flag names."""
+
+    def __init__(self, message: str, *, option: str, hint: str | None = None, where: str | None = None):
+        self.option = option
+        self._template = (message, hint)
+        super().__init__(message.replace("{option}", option), hint=None if hint is None else
+                         hint.replace("{option}", option), where=where)
+
+    def named(self, flag: str) -> OptionError:
+        """The same error with ``{option}`` written as ``flag`` (the CLI's ``--trend``)."""
+        message, hint = self._template
+        error = OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
+                            hint=None if hint is None else hint.replace("{option}", flag))
+        return error
