@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError
+from ..reports import TABLES
 
 _HINTS = {
     errno.ENOSPC: "free some space, or write elsewhere",
@@ -290,7 +291,6 @@ def _one_line(text: str) -> str:
     return terminal(text)
 
 
-TABLES = ("funnels", "micro", "time", "breakdown", "breakdown_steps", "trend")
 MANIFEST = "manifest.json"
 # What a report directory may hold: the tables, the manifest, and temporary files that an
 # interrupted run of an earlier version (which wrote file by file) left behind.
@@ -312,12 +312,10 @@ def write_report_dir(result, directory: str | Path, *, run: dict, csv_raw: bool 
     """
     from ..render.csv import render_csv
 
-    present = {"funnels": result.funnels, "micro": result.micro is not None, "time": result.times,
-               "breakdown": result.breakdowns, "breakdown_steps": result.breakdowns, "trend": result.trends}
     files: dict[str, bytes] = {}
     tables = {}
-    for name in TABLES:
-        if not present[name]:
+    for name, table in TABLES.items():
+        if not table.present(result):
             continue
         data = render_csv(result, name, raw=csv_raw).encode("utf-8")
         files[f"{name}.csv"] = data

@@ -10,17 +10,12 @@ start with ``'`` unless ``raw`` (``--csv-raw``); see escape.csv_frame.
 """
 from __future__ import annotations
 
-import pandas as pd
-
-from ..reports.results import MICRO_COLUMNS, AnalysisResult
+from ..reports import TABLES
+from ..reports.results import AnalysisResult
 from .escape import csv_text
 
 
 def render_csv(result: AnalysisResult, report: str = "funnels", *, raw: bool = False) -> str:
-    if report == "micro":
-        frame = result.micro.to_frame() if result.micro is not None else pd.DataFrame(columns=MICRO_COLUMNS)
-    else:
-        frame = {"time": result.times_frame, "breakdown": result.segments_frame,
-                 "breakdown_steps": result.segment_steps_frame, "trend": result.trends_frame,
-                 }.get(report, result.steps_frame)()
-    return csv_text(frame, raw=raw)
+    """The table ``report`` (a name of ``reports.TABLES``; the funnel steps for any other) as CSV."""
+    table = TABLES.get(report, TABLES["funnels"])
+    return csv_text(table.frame(result), raw=raw)
