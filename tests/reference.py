@@ -483,13 +483,13 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
     last_ts = max((ts for _, ts, _ in rows), default=None)
     n = len(steps)
     members: dict[int, list[tuple[int, bool]]] = {}       # cohort start -> (furthest step, in progress)
-    still_open: set[int] = set()                           # cohorts with an open attempt, counted or not
+    still_open: set[int] = set()                           # cohorts with an open clean attempt, counted or not
     for attempts in result.attempts.values():
         by_period: dict[int, list[_Attempt]] = {}
         for attempt in attempts:
             by_period.setdefault(period_start(attempt.start.ts, period), []).append(attempt)
         for start, own in by_period.items():
-            if any(a.open for a in own):
+            if any(a.open and not a.discarded for a in own):    # a discarded attempt stays discarded
                 still_open.add(start)
             clean = [a for a in own if not a.discarded]
             if not clean:
