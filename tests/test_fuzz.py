@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import examples
 from typer.testing import CliRunner
 
 from microconv.cli import app
@@ -42,7 +43,7 @@ EVENTS = "user_id,event_name,timestamp\nu1,A,2026-01-01T00:00:00Z\nu1,B,2026-01-
 CONFIG = ("columns: {user: user_id, event: event_name, timestamp: timestamp}\n"
           "funnels:\n  f:\n    steps: [{event: A}, {event: B}]\n    window: 10s\n")
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 runner = CliRunner()
 
 

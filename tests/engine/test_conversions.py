@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 import microconv
 from microconv.engine.conversions import EventIndex
@@ -112,7 +113,7 @@ def test_bad_thresholds_are_config_errors(bad, message):
     assert message in str(err.value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.booleans()), max_size=40), st.integers(1, 3))
 def test_threshold_holds_from_the_nth_flagged_event_of_the_group(rows, n):
     """``_reached_at`` against its definition: a flagged event's count is how many flagged events of

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 import microconv
 import microconv.engine.funnel as funnel_engine
@@ -75,7 +76,7 @@ def describe(rows: list[Row], steps: list[set[str]], window: int, options: dict 
     return "\n".join(lines)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=nonempty_logs, steps=funnels, window=windows)
 def test_engine_matches_reference(rows, steps, window):
     note(describe(rows, steps, window))
@@ -88,7 +89,7 @@ def test_engine_matches_reference(rows, steps, window):
 
 
 @pytest.mark.parametrize("run", [run_engine, reference_funnel], ids=["engine", "reference"])
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=nonempty_logs, steps=funnels, window=windows)
 def test_users_never_grow_down_the_funnel(run, rows, steps, window):
     """Rule 3.6: users at step k count everyone whose best attempt reached k *or further*."""
@@ -99,7 +100,7 @@ def test_users_never_grow_down_the_funnel(run, rows, steps, window):
 
 
 @pytest.mark.parametrize("run", [run_engine, reference_funnel], ids=["engine", "reference"])
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=nonempty_logs, steps=funnels, window=windows)
 def test_duplicating_every_row_never_lowers_reached(run, rows, steps, window):
     """Rule 1.2: exact duplicates are distinct events, and by rule 3.4 they can only add steps."""
@@ -111,7 +112,7 @@ def test_duplicating_every_row_never_lowers_reached(run, rows, steps, window):
     assert not lowered, f"user: (reached before, after duplicating) {lowered}"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=nonempty_logs, steps=funnels, window=windows)
 def test_table_columns_follow_from_users(rows, steps, window):
     """Section 5: rates and drops are pure arithmetic on ``users`` and ``in_progress`` (users_{k-1} =
@@ -208,41 +209,41 @@ def check_against_reference(scenario) -> None:
     assert_same(run_engine(rows, steps, window, **options), expected)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios())
 def test_engine_matches_reference_with_any_options(scenario):
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset(), order="strict"))
 def test_engine_matches_reference_strict(scenario):
     """Rule 4.1 alone."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset(), order="any"))
 def test_engine_matches_reference_any_order(scenario):
     """Rule 4.2 alone."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"order", "limits"}), orders=("ordered", "strict")))
 def test_engine_matches_reference_within_after(scenario):
     """Rule 4.3: random within/after, ordered or strict."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=600, deadline=None)      # the bounds of 4.4.1 need exact ties: more examples
+@settings(max_examples=examples(600), deadline=None)      # the bounds of 4.4.1 need exact ties: more examples
 @given(scenario=scenarios(vary=frozenset({"order", "exclude"}), min_exclusions=1))
 def test_engine_matches_reference_exclusions(scenario):
     """Rule 4.4: 1-2 random exclusions with random between, in every order."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"order", "exclude"}), min_exclusions=1))
 def test_engine_matches_reference_with_more_than_64_masks(scenario):
     """The replay packs each event's step and exclusion matches into the bits of one integer; past
@@ -253,35 +254,35 @@ def test_engine_matches_reference_with_more_than_64_masks(scenario):
     check_against_reference((rows, steps, window, options))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"order"}), entry="first"))
 def test_engine_matches_reference_entry_first(scenario):
     """Rule 4.5, in every order."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset(), count="sessions"))
 def test_engine_matches_reference_sessions(scenario):
     """Rule 4.6: inactivity sessions with a 0-10 s timeout."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"range"})))
 def test_engine_matches_reference_date_range(scenario):
     """Rule 4.7: random since/until (possibly empty)."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset(), mature_only=True))
 def test_engine_matches_reference_mature_only(scenario):
     """Rule 4.8.3 (in_progress itself is compared in every test above)."""
     check_against_reference(scenario)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios())
 def test_users_never_grow_down_the_funnel_in_any_mode(scenario):
     """Rules 3.6, 4.2.2, 4.8.2 on the reference: users fall (or stay) step by step and follow from
@@ -300,7 +301,7 @@ def test_users_never_grow_down_the_funnel_in_any_mode(scenario):
         assert not any(result.in_progress)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=VARIED - {"mature_only"}))
 def test_mature_only_leaves_out_exactly_the_in_progress_units(scenario):
     """Rule 4.8.3 on the reference: the same units and steps, less the in-progress ones."""
@@ -315,7 +316,7 @@ def test_mature_only_leaves_out_exactly_the_in_progress_units(scenario):
     assert mature.dropped == everyone.dropped, "rule 5: in-progress units never count as dropped"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=VARIED - {"exclude", "mature_only", "entry"}))
 def test_entry_first_never_goes_further_than_the_best_attempt(scenario):
     """Rule 4.5 on the reference, without exclusions: the same entrants, each reaching at most as
@@ -338,7 +339,7 @@ def _replay(scenario, threads: int, share_sort: bool = False):
     return replay_funnel(cfg, events.frame, "f", threads=threads, share_sort=share_sort)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count"})))
 def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
     """Not only the counts: every attempt, stop reason and culprit that explain shows."""
@@ -353,7 +354,7 @@ def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
             assert rep.step_seconds(step).tolist() == (elapsed(rep, units, step - 1, step) / 1e9).tolist(), step
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count"})))
 def test_a_replay_from_the_runs_shared_sort_is_the_replay_from_its_own(scenario):
     """Several funnels take their events and masks from one sort of every event (api.replay_funnel's

@@ -4,6 +4,7 @@ from unittest.mock import patch
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 from microconv.engine.replay import SortedEvents, unit_time_order
 
@@ -19,7 +20,7 @@ def test_tie_bounds_by_hand():
     assert ev.tie_end(np.arange(7)).tolist() == [1, 4, 4, 4, 6, 6, 7]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(events)
 def test_tie_bounds_are_the_group_of_equal_unit_and_time(rows):
     unit = np.array([u for u, _ in rows], dtype=np.int64)
@@ -30,7 +31,7 @@ def test_tie_bounds_are_the_group_of_equal_unit_and_time(rows):
     assert ev.tie_end(np.arange(len(rows))).tolist() == [s[-1] + 1 for s in same]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3).map(lambda k: k * 1_000_000_000)), max_size=40))
 def test_packed_order_is_unit_then_time_then_input_order(rows):
     unit = np.array([u for u, _ in rows], dtype=np.int64)
@@ -39,7 +40,7 @@ def test_packed_order_is_unit_then_time_then_input_order(rows):
     assert unit_time_order(unit, ts).tolist() == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 4)), max_size=60))
 def test_sorting_in_two_threads_gives_the_one_thread_order(rows):
     from microconv.engine import replay

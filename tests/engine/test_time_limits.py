@@ -10,6 +10,7 @@ import pytest
 from helpers import EPOCH, run_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import examples
 from reference import reference_funnel
 from helpers import assert_same
 from typer.testing import CliRunner
@@ -157,7 +158,7 @@ def test_clock_helpers_never_overflow():
 _LOW, _HIGH = -NS_MAX // 10**9 + 1 - EPOCH_S, NS_MAX // 10**9 - 1 - EPOCH_S
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(st.tuples(st.sampled_from("uvw"),
                             st.one_of(st.integers(_LOW, _HIGH), st.integers(-3600, 3600)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 from microconv.engine.replay import SortedEvents, sort_by_unit_time
 from microconv.engine.units import sessions_from_column, sessions_from_gaps, sessions_of, users
@@ -56,7 +57,7 @@ def test_no_events_make_no_sessions():
     assert len(units.code) == 0 and len(units.labels) == 0 and len(units.open) == 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 60)), max_size=30),
        st.integers(0, 70))
 def test_sessions_match_a_per_user_walk_and_come_sorted(rows, end):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 import microconv
 from microconv import DataError
@@ -653,7 +654,7 @@ def test_piece_ids_code_each_chunk_after_the_ones_before():
     assert names.to_pylist() == ["u1", "u2", "u2", "", "u3"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.lists(st.sampled_from(["", "u1", "u2", "u10", "a@b.co", "é", "x" * 40, "2", "20", "02"]),
                          max_size=12), max_size=5), st.booleans())
 def test_ids_hashed_in_parts_name_each_row_its_own_id(pieces, counted):
@@ -710,7 +711,7 @@ def _part_by_hand(text: str) -> int:
     return mixed >> 26
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.text(max_size=6), max_size=30), st.integers(0, 3))
 def test_id_parts_are_the_defined_hash(ids, cut):
     """Empty ids anywhere (also last), multi-byte text, and a slice of a longer array."""

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 from typer.testing import CliRunner
 
 from microconv.cli import app
@@ -132,7 +133,7 @@ json_values = st.recursive(st.one_of(st.sampled_from(['a"[b', '\\"[[', "]]\\\\",
                                                                    max_size=3)), max_leaves=30)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(json_values, st.integers(1, 6), st.sampled_from([1, 2, 3, 5, 1 << 20]))
 def test_the_depth_scan_agrees_with_the_parsed_depth(value, limit, piece):
     """Brackets inside strings and escaped quotes do not count, also across the scan's pieces."""

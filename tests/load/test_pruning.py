@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 import microconv
 from microconv.api import needed_events
@@ -105,7 +106,7 @@ rows_strategy = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 40), st.sam
                          min_size=1, max_size=60)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=rows_strategy, mature_only=st.booleans(), since=st.one_of(st.none(), st.integers(0, 40)))
 def test_pruned_rows_give_the_same_result(rows, mature_only, since):
     note(" ".join(f"u{u}:{e}@{t}" for u, t, e in rows))

@@ -270,6 +270,7 @@ def test_quoted_csv_field_with_comma_and_newline(tmp_path):
 # --- CSV read in pieces cut at line breaks --------------------------------------------------------
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
+from conftest import examples  # noqa: E402
 
 import microconv.load.sources as mio  # noqa: E402
 from microconv.load.sources import NotSplittable, _no_quoted_line_breaks  # noqa: E402
@@ -363,7 +364,7 @@ def test_csv_errors_name_whole_file_lines_when_read_in_pieces(tmp_path, monkeypa
 FIELD = st.text(alphabet='ab,"\n\r 1', max_size=6)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["u1", "u2", " ", ""]), FIELD), min_size=1, max_size=25),
        st.integers(1, 40), st.booleans())
 def test_csv_in_pieces_is_the_whole_read_or_gives_way_to_it(tmp_path_factory, rows, piece, crlf):
@@ -511,7 +512,7 @@ def test_csv_pieces_of_several_files_name_each_files_lines(tmp_path, monkeypatch
                         f"dropped 1 of 9 rows without a user id (first: {a}:4)"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["u1", "u2", "", '"u3"']),
                           st.sampled_from(["2026-01-01T10:00:00Z", "2026-01-01 10:00:01", "2026-01-01T10:00:02+02:00",
                                            "2026-01-01T10:00:03.5Z", "", "never", "2026-01-02"]),

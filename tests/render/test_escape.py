@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 from markdown_it import MarkdownIt
 from rich.console import Console
 from typer.testing import CliRunner
@@ -55,7 +56,7 @@ def test_terminal_shows_control_characters_by_name():
     assert terminal(3) == "3"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text())
 def test_terminal_text_has_no_control_characters_and_rich_shows_exactly_it(value):
     shown = terminal(value)
@@ -117,7 +118,7 @@ def test_csv_cell_leaves_numbers_and_missing_values_alone():
     assert csv_unneutralise(-1) == -1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text())
 def test_csv_cell_never_starts_with_a_formula_character(value):
     cell = csv_cell(value)
@@ -125,7 +126,7 @@ def test_csv_cell_never_starts_with_a_formula_character(value):
     assert csv_unneutralise(cell) == value
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1),
                 min_size=1, max_size=5))                      # text a UTF-8 file can hold
 def test_csv_frame_round_trips_through_a_file(values):
@@ -163,7 +164,7 @@ def _cell_html(cell: str) -> str:
     return found.group(1) if found else ""
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text())
 def test_markdown_cell_renders_as_exactly_its_text(value):
     cell = escape.markdown(value)
@@ -190,7 +191,7 @@ def test_markdown_keeps_names_as_written():
 # HTML and JSON
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text())
 def test_html_text_is_safe_in_text_and_attributes(value):
     out = escape.html(value)

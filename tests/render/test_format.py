@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import examples
 from scipy.stats import binomtest
 
 from microconv.render.format import interval, p_text, p_value, pct, segment_p_text
@@ -32,7 +33,7 @@ def test_the_interval_of_a_small_rate_keeps_its_digits():
     assert interval(float("nan"), float("nan")) == ""
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.floats(min_value=1e-12, max_value=1.0))
 def test_a_positive_rate_never_reads_as_zero_and_keeps_two_digits(rate):
     text = pct(rate)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import microconv
-from conftest import ROOT
+from conftest import ROOT, examples
 from microconv.cli import app
 
 EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
@@ -235,7 +235,7 @@ def test_funnel_without_a_valued_last_step_has_no_revenue():
     assert f.revenue is None and math.isnan(f.steps[1].value_lost)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["u1", "u2", "u3", "u4", "u5"]), st.integers(0, 20),
                           st.sampled_from(["video_play", "purchase", "page_view"])), min_size=1, max_size=40))
 def test_counts_are_the_users_who_acted_before_their_first_macro(rows):

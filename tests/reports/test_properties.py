@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
+from conftest import examples
 
 from helpers import run_engine_breakdown, run_engine_times, run_engine_trend
 from reference import (
@@ -172,7 +173,7 @@ def check_breakdown(scenario: Scenario, attribution: str, top: int) -> None:
 
 @pytest.mark.parametrize("attribution_kind", ATTRIBUTIONS)
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_breakdown_matches_reference(order, attribution_kind, data):
     """Rules 8.2.1-8.2.3 per order and attribution: segment order, users, in progress and median times."""
@@ -182,7 +183,7 @@ def test_breakdown_matches_reference(order, attribution_kind, data):
     check_breakdown(scenario, attribution, top)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_breakdown_matches_reference_with_options(data):
     """The same with mature-only, since/until, entry first, limits, exclusions and sessions drawn."""
@@ -192,7 +193,7 @@ def test_breakdown_matches_reference_with_options(data):
     check_breakdown(scenario, attribution, data.draw(st.sampled_from([1, 2, 3, 0]), label="top"))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_breakdown_matches_reference_date_range_and_mature_only(data):
     """Rules 4.7 and 4.8.3 under a breakdown: only entrants in range, in-progress units left out."""
@@ -201,7 +202,7 @@ def test_breakdown_matches_reference_date_range_and_mature_only(data):
     check_breakdown(scenario, attribution, data.draw(st.sampled_from([1, 2, 3]), label="top"))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_segments_add_up_to_the_funnel(data):
     """Rule 8.2.3: the segments' users add up to the funnel's at every step (engine and reference),
@@ -261,7 +262,7 @@ def check_segment_stats(scenario: Scenario, attribution: str, top: int) -> None:
         same_number(row.p_adjusted, want.p_adjusted, f"p_adjusted of {label}")
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(data=st.data())
 def test_segment_statistics_on_small_logs(data):
     """Rules 8.2.4-8.2.5 on the usual small logs: Wilson interval, rest rate, Fisher's test, BH."""
@@ -292,7 +293,7 @@ def segment_tables(draw) -> Scenario:
     return Scenario(rows, values, [{"A"}, {"B"}], 10, {"order": "ordered"})
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_segment_statistics_on_large_tables(data):
     """Rules 8.2.4-8.2.5 with up to 280 users: chi-square and Fisher, too_small both ways, BH,
@@ -309,7 +310,7 @@ def _segment_users(run, scenario: Scenario, attribution: str) -> dict[str, list[
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_per_user_values_make_attribution_irrelevant(order, data):
     """Rule 8.2.1's last sentence: with one value per user, first and last touch give the same
@@ -351,14 +352,14 @@ def check_times(scenario: Scenario) -> None:
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_time_to_convert_matches_reference(order, data):
     """Rule 8.4 per order: step-to-step and whole-funnel gaps, their percentiles and buckets."""
     check_times(data.draw(scenarios(order=order, scales=TIME_SCALES, jitter=True), label="scenario"))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_time_to_convert_matches_reference_with_options(data):
     check_times(data.draw(scenarios(scales=TIME_SCALES, jitter=True, vary=frozenset(
@@ -389,7 +390,7 @@ def check_trend(scenario: Scenario, period: str) -> None:
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])
-@settings(max_examples=45, deadline=None)
+@settings(max_examples=examples(45), deadline=None)
 @given(data=st.data())
 def test_trend_matches_reference(period, data):
     """Rules 8.3.1-8.3.2: cohorts by the counted attempt's step-1 event, gaps filled, open flag."""
@@ -400,7 +401,7 @@ def test_trend_matches_reference(period, data):
     check_trend(scenario, period)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.data())
 def test_trend_matches_reference_with_options(data):
     period = data.draw(st.sampled_from(["day", "week"]), label="period")
@@ -409,7 +410,7 @@ def test_trend_matches_reference_with_options(data):
     check_trend(scenario, period)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(data=st.data())
 def test_reference_cohorts_add_up_and_only_open_ones_hold_in_progress(data):
     """Rules 8.3.1-8.3.2 on the reference: every counted unit is in some cohort at its furthest step,
