@@ -20,12 +20,13 @@ from .engine.sums import MAX_AMOUNT
 from .errors import ConfigError, DataError, Problem, UsageError, did_you_mean
 from .load.events import DataQualityReport, Events
 from .reports.micro import macro_goal, micro_report
+from .reports import REPORT_NAMES
 from .reports.results import AnalysisResult, RunMeta
 from .reports.time import time_to_convert
 from .reports.trend import PERIODS
 from .reports.trend import trend as trend_of
 
-REPORTS = ("funnels", "micro", "time", "breakdown", "trend")
+REPORTS = REPORT_NAMES
 
 
 def analyze(

@@ -18,6 +18,7 @@ import typer
 from .. import __version__
 from ..errors import DataError, ExitCode, MicroconvError, UsageError
 from ..output.files import OutputPolicy, atomic_write
+from ..reports import TABLES
 from ..render import Format
 
 EXIT_CODES_HELP = (
@@ -38,14 +39,8 @@ app = typer.Typer(
 PIPE_WIDTH = 120  # tables piped to a file or pager: wide enough for the micro report, never cropped at 80
 
 
-class Report(str, Enum):
-    all = "all"
-    funnels = "funnels"
-    micro = "micro"
-    time = "time"
-    breakdown = "breakdown"
-    breakdown_steps = "breakdown_steps"
-    trend = "trend"
+# --report: every table of reports.REGISTRY, or all of them (not as one CSV).
+Report = Enum("Report", {"all": "all", **{name: name for name in TABLES}}, type=str)
 
 
 class TextFormat(str, Enum):
@@ -144,8 +139,7 @@ def analyze(
     until: UntilOpt = None,
     mature_only: MatureOpt = False,
     report: Annotated[Optional[Report], typer.Option("--report", case_sensitive=False,
-                                                     help="Which table: funnels, micro, time (to convert), "
-                                                          "breakdown, breakdown_steps, trend, or all (default: "
+                                                     help=f"Which table: {', '.join(TABLES)}, or all (default: "
                                                           "all; funnels for CSV, which holds one table).")]
     = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Break every funnel down by this property "
@@ -181,8 +175,9 @@ def analyze(
     with error_boundary(debug):
         cfg = load_config(config)
         if fmt is Format.csv and report is Report.all:
-            raise UsageError("a CSV holds one table: use --report funnels, micro, time, breakdown, "
-                             "breakdown_steps or trend", hint="or --format json for all of them")
+            *first, last = TABLES
+            raise UsageError(f"a CSV holds one table: use --report {', '.join(first)} or {last}",
+                             hint="or --format json for all of them")
         chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
         _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
         if attribution is not None:
