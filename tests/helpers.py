@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 import microconv
+from conftest import ROOT
 
 EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
-ROOT = Path(__file__).resolve().parents[1]
 
 EXAMPLE_CSV = "examples/shop_events.csv"
 EXAMPLE_CONFIG = "funnels.example.yaml"

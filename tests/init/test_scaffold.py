@@ -1,36 +1,21 @@
 """`microconv init`: guessing columns, event names and a funnel; the YAML it writes is a valid config."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+
+from conftest import ROOT
+from helpers import invoke
 
 import microconv
-from microconv.cli import app
 from microconv.errors import DataError
 from microconv.init import (EventCount, guess_columns, guess_conversions, normalize_event_name, scaffold,
                                 scaffold_frame)
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 EXAMPLE = ROOT / "examples" / "shop_events.csv"
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-def invoke(runner, *args, cwd: Path):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def shop_rows(user="user_id", event="event_name", ts="timestamp", names=None, epoch=False,

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from microconv.reports.alerts import load_baseline
 from microconv.cli import app
@@ -43,11 +42,6 @@ def shop_day(day: str, users: int, p_cart: float, p_buy: float, seed: int) -> pd
     frame = pd.DataFrame(rows, columns=["user_id", "timestamp", "event_name"])
     frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return frame
-
-
-@pytest.fixture()
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture()

@@ -3,16 +3,16 @@ and the planted channel effects of the example data."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
+
 import microconv
 from microconv.reports.breakdown import compare_with_rest
 
-ROOT = Path(__file__).resolve().parents[2]
 EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
 
 

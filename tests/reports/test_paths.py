@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import microconv
 from microconv.errors import ConfigError, UsageError
@@ -249,11 +248,6 @@ u4,A,2026-01-01T00:00:25Z,
 u5,Z,2026-01-01T00:00:30Z,
 """
 HEADER = "funnel,step,name,group,kind,path,units,share"
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture
