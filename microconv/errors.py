@@ -114,6 +114,5 @@ class OptionError(UsageError):
     def named(self, flag: str) -> OptionError:
         """The same error with ``{option}`` written as ``flag`` (the CLI's ``--trend``)."""
         message, hint = self._template
-        error = OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
-                            hint=None if hint is None else hint.replace("{option}", flag))
-        return error
+        return OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
+                           hint=None if hint is None else hint.replace("{option}", flag))

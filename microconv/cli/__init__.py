@@ -18,7 +18,7 @@ import typer
 from .. import __version__
 from ..errors import DataError, ExitCode, MicroconvError, UsageError
 from ..output.files import OutputPolicy, atomic_write
-from ..reports import TABLES
+from ..reports import TABLES, report_of
 from ..render import Format
 
 EXIT_CODES_HELP = (
@@ -186,13 +186,14 @@ def analyze(
                 attribution = parse_attribution(attribution)
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
-        reports = REPORTS if chosen == "all" else (chosen.removesuffix("_steps"),)
+        reports = REPORTS if chosen == "all" else (report_of(chosen).name,)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
         with policy.progress("reading events") as progress:
             evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [],
                                         only_events=needed_events(cfg, funnel) if as_of is None else None,
-                                        count_users=fmt is not Format.csv or chosen == "micro" or output_dir is not None,
+                                        count_users=(fmt is not Format.csv or report_of(chosen).counts_users
+                                                     or output_dir is not None),
                                         progress=progress)
         _report_quality(quality.messages(), policy, strict)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,

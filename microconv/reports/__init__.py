@@ -33,7 +33,6 @@ class Report:
     name: str
     tables: tuple[Table, ...]
     counts_users: bool = False     # needs the users of every row, also of rows no conversion matches
-    on_request: bool = False       # computed only where asked for (--by / breakdown:, --trend)
 
 
 def _micro_frame(result: _r.AnalysisResult) -> pd.DataFrame:
@@ -50,10 +49,9 @@ REGISTRY: tuple[Report, ...] = (
     Report("breakdown", (Table("breakdown", tuple(_r.SEGMENT_COLUMNS), _r.AnalysisResult.segments_frame,
                                lambda r: bool(r.breakdowns)),
                          Table("breakdown_steps", tuple(_r.SEGMENT_STEP_COLUMNS),
-                               _r.AnalysisResult.segment_steps_frame, lambda r: bool(r.breakdowns))),
-           on_request=True),
+                               _r.AnalysisResult.segment_steps_frame, lambda r: bool(r.breakdowns)))),
     Report("trend", (Table("trend", tuple(_r.TREND_COLUMNS), _r.AnalysisResult.trends_frame,
-                           lambda r: bool(r.trends)),), on_request=True),
+                           lambda r: bool(r.trends)),)),
 )
 
 REPORT_NAMES: tuple[str, ...] = tuple(r.name for r in REGISTRY)

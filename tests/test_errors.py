@@ -1,0 +1,19 @@
+"""OptionError names a library option; only the command line writes it as a flag."""
+from __future__ import annotations
+
+from microconv.errors import ExitCode, OptionError
+
+
+def test_the_library_names_the_option_and_the_cli_the_flag():
+    error = OptionError("{option} 'fortnight' is not one of day, week, month", option="trend",
+                        hint="try {option} week")
+    assert str(error) == "trend 'fortnight' is not one of day, week, month (try trend week)"
+    flagged = error.named("--trend")
+    assert str(flagged) == "--trend 'fortnight' is not one of day, week, month (try --trend week)"
+    assert flagged.option == "trend" and flagged.exit_code == error.exit_code == ExitCode.USAGE
+
+
+def test_where_is_kept_and_a_missing_hint_stays_missing():
+    error = OptionError("{option} must be a date", option="as_of", where="cli")
+    assert str(error.named("--as-of")) == "cli: --as-of must be a date"
+    assert error.named("--as-of").hint is None
