@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem, did_you_mean
+from .base import parse_duration
 from .model import (OPERATORS, Condition, Config, Conversion, Exclusion, Funnel, Step, check_attribution_step,
-                    parse_attribution, parse_duration)
+                    parse_attribution)
 from .yaml_source import SourceMap, YamlSyntaxError, load_yaml
 
 __all__ = ["Config", "Conversion", "Exclusion", "Funnel", "Step", "Condition", "load_config", "parse_config",

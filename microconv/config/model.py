@@ -10,77 +10,10 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator,
-                      model_validator)
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(ms|s|m|h|d|w)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_LONGEST = timedelta.max.total_seconds()    # 2.7 million years: far beyond any two timestamps (1677-2262)
-
-
-def parse_duration(value: Any) -> timedelta:
-    """``"7d"``, ``"1h30m"``, ``"500ms"``, ``"1e9d"`` or a number of seconds. Durations of any size
-    are valid: one longer than timedelta's maximum is that maximum, unbounded in effect (every
-    span of timestamps fits in it, semantics 1.5)."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like '7d', '30m', '1h30m' or a number of seconds")
-    if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a duration; expected a finite number of seconds "
-                             "or a number with a unit, e.g. '7d', '30m', '1h30m'")
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return _clamped(value)
-    text = str(value).strip().replace(" ", "")
-    parts = _DURATION_PART.findall(text)
-    if not text or "".join(n + u for n, u in parts) != text:
-        raise ValueError(
-            f"{value!r} is not a duration; expected a number with a unit "
-            "(ms, s, m, h, d, w), e.g. '7d', '30m', '1h30m'"
-        )
-    return _clamped(sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
-
-
-def _clamped(seconds: float) -> timedelta:
-    """``seconds`` (>= 0; inf from digits too many for a float) as a timedelta, at most its maximum
-    (a second short of it is the maximum too: microsecond rounding could pass it)."""
-    return timedelta.max if seconds >= _LONGEST - 1 else timedelta(seconds=seconds)
-
-
-def _text(duration: timedelta) -> str:
-    """The inverse of parse_duration, for messages: ``1h30m``, ``45s``."""
-    rest, parts = duration.total_seconds(), []
-    for unit in ("w", "d", "h", "m", "s"):
-        size = _UNIT_SECONDS[unit]
-        if rest >= size:
-            count = int(rest // size) if unit != "s" else rest
-            parts.append(f"{count:g}{unit}")
-            rest -= count * size
-    return "".join(parts) or "0s"
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Names = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
-Scalar = str | int | float | bool
-
-
-def _named(name: str) -> str:
-    if not name.strip():
-        raise ValueError("a name cannot be empty")
-    return name
-
-
-Name = Annotated[str, AfterValidator(_named)]    # a key naming a conversion, funnel or property
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+from .alerts import Alert
+from .base import Duration, Name, Names, Scalar, StrictModel, duration_text, parse_duration
 
 
 class Condition(StrictModel):
@@ -283,8 +216,8 @@ class Step(ConversionOrInline):
     @model_validator(mode="after")
     def _limits_overlap(self) -> Step:
         if self.within is not None and self.after is not None and self.after > self.within:
-            raise ValueError(f"'after' ({_text(self.after)}) is longer than 'within' ({_text(self.within)}): "
-                             "no event could match")
+            raise ValueError(f"'after' ({duration_text(self.after)}) is longer than "
+                             f"'within' ({duration_text(self.within)}): no event could match")
         return self
 
     @property
@@ -422,88 +355,6 @@ class Columns(StrictModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from None
         return value
-
-
-_CHANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(pp|%)?\s*$")
-
-
-def parse_change(value: Any) -> tuple[float, str]:
-    """``5pp`` (percentage points of a rate), ``10%`` (relative) or a number (in the metric's unit)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a change like '5pp', '10%' or a number")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("a change cannot be negative; use 'drop' or 'rise'")
-        return float(value), ""
-    match = _CHANGE.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a change; expected e.g. '5pp' (points), '10%' (relative) or a number")
-    return float(match.group(1)), match.group(2) or ""
-
-
-Change = Annotated[tuple[float, str], BeforeValidator(parse_change)]
-
-
-class Limit(StrictModel):
-    """Bounds on a metric: ``min``/``max`` on this run's value, ``drop``/``rise`` against ``--baseline``."""
-
-    min: float | None = None
-    max: float | None = None
-    drop: Change | None = None
-    rise: Change | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> Limit:
-        if not self.model_fields_set:
-            raise ValueError("a limit needs min, max, drop and/or rise, e.g. {min: 0.35} or {drop: 5pp}")
-        return self
-
-
-FUNNEL_METRICS = ("users", "rate_from_start", "rate_from_previous", "dropped", "median_seconds_from_previous")
-CONVERSION_METRICS = ("users", "share", "macro_rate_with", "lift")
-RATE_METRICS = ("rate_from_start", "rate_from_previous", "share", "macro_rate_with")
-
-
-class Alert(StrictModel):
-    """One metric of a funnel step or of a micro-conversion, and its limit (docs/semantics.md 10)."""
-
-    name: str | None = None
-    funnel: str | None = None
-    conversion: str | None = None
-    step: str | int | None = None
-    users: Limit | None = None
-    rate_from_start: Limit | None = None
-    rate_from_previous: Limit | None = None
-    dropped: Limit | None = None
-    median_seconds_from_previous: Limit | None = None
-    share: Limit | None = None
-    macro_rate_with: Limit | None = None
-    lift: Limit | None = None
-
-    @model_validator(mode="after")
-    def _one_target_one_metric(self) -> Alert:
-        if (self.funnel is None) == (self.conversion is None):
-            raise ValueError("an alert watches either a 'funnel' (with an optional 'step') or a 'conversion'")
-        if self.conversion is not None and self.step is not None:
-            raise ValueError("'step' belongs to funnel alerts")
-        allowed = FUNNEL_METRICS if self.funnel is not None else CONVERSION_METRICS
-        given = [m for m in dict.fromkeys(FUNNEL_METRICS + CONVERSION_METRICS) if getattr(self, m) is not None]
-        if len(given) != 1 or given[0] not in allowed:
-            what = "funnel" if self.funnel is not None else "conversion"
-            raise ValueError(f"a {what} alert needs exactly one metric of: {', '.join(allowed)}"
-                             + (f" (got {', '.join(given)})" if given else ""))
-        changes = [c for c in (self.limit.drop, self.limit.rise) if c is not None]
-        if any(unit == "pp" for _, unit in changes) and given[0] not in RATE_METRICS:
-            raise ValueError(f"'pp' (percentage points) is for rates; {given[0]} takes a number or a relative '10%'")
-        return self
-
-    @property
-    def metric(self) -> str:
-        return next(m for m in dict.fromkeys(FUNNEL_METRICS + CONVERSION_METRICS) if getattr(self, m) is not None)
-
-    @property
-    def limit(self) -> Limit:
-        return getattr(self, self.metric)
 
 
 class Config(StrictModel):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config
-from ..config.model import RATE_METRICS, Alert
+from ..config.alerts import RATE_METRICS, Alert
 from ..errors import DataError
 from ..render.format import pct, percent_digits
 from .results import AnalysisResult

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from ..config.model import parse_duration
+from ..config import parse_duration
 from ..errors import UsageError
 from ..engine.clock import NS_MAX, NS_MIN
 from ..load.events import localize

@@ -16,7 +16,7 @@ from helpers import assert_same
 from typer.testing import CliRunner
 
 from microconv.cli import app
-from microconv.config.model import parse_duration
+from microconv.config import parse_duration
 from microconv.engine.clock import NS_MAX, duration_ns, elapsed_ns, plus_ns
 
 EPOCH_S = EPOCH.value // 10**9
