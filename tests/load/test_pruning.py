@@ -136,7 +136,7 @@ def test_parquet_is_read_a_row_group_at_a_time_with_progress(tmp_path):
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
-    from microconv.output.files import OutputPolicy
+    from microconv.output import OutputPolicy
 
     with OutputPolicy().progress("reading events") as progress:
         assert progress is None

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import microconv
 from conftest import ROOT
-from microconv.output import files as output
+from microconv.output import atomic_write, report_dir, write_report_dir
 from microconv.reports.alerts import load_baseline
 from microconv.cli import app
 from microconv.errors import DataError, OutputError
@@ -64,15 +64,15 @@ def test_an_existing_file_keeps_its_mode_and_a_new_one_honours_the_umask(tmp_pat
     shared = tmp_path / "report.html"
     shared.write_text("old")
     os.chmod(shared, 0o644)
-    output.atomic_write(shared, "new")
+    atomic_write(shared, "new")
     assert shared.read_text() == "new" and mode(shared) == 0o644          # was 0600 before issue 19
-    output.atomic_write(tmp_path / "private.json", "{}")
+    atomic_write(tmp_path / "private.json", "{}")
     assert mode(tmp_path / "private.json") == 0o600                      # 0666 less 077
     umask(0o022)
-    output.atomic_write(tmp_path / "team.json", "{}")
+    atomic_write(tmp_path / "team.json", "{}")
     assert mode(tmp_path / "team.json") == 0o644                         # 0666 less 022
     umask(0o002)
-    output.atomic_write(tmp_path / "group.json", "{}")
+    atomic_write(tmp_path / "group.json", "{}")
     assert mode(tmp_path / "group.json") == 0o664
 
 
@@ -81,7 +81,7 @@ def test_an_existing_file_keeps_its_owner_when_root_rewrites_it(tmp_path):
     report = tmp_path / "r.csv"
     report.write_text("old")
     os.chown(report, 1234, 5678)
-    output.atomic_write(report, "new")
+    atomic_write(report, "new")
     assert (report.stat().st_uid, report.stat().st_gid) == (1234, 5678)
     assert report.read_text() == "new"
 
@@ -93,12 +93,12 @@ def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
     os.chmod(real, 0o640)
     link = tmp_path / "link.json"
     link.symlink_to(real)
-    output.atomic_write(link, "new")
+    atomic_write(link, "new")
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_text() == "new" and mode(real) == 0o640
     dangling = tmp_path / "dangling.json"
     dangling.symlink_to(tmp_path / "reports" / "first.json")
-    output.atomic_write(dangling, "made")                                 # as `echo made > dangling` would
+    atomic_write(dangling, "made")                                 # as `echo made > dangling` would
     assert dangling.is_symlink() and (tmp_path / "reports" / "first.json").read_text() == "made"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["first.json", "latest.json"]
 
@@ -107,7 +107,7 @@ def test_a_symlink_loop_is_an_output_error(tmp_path):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with pytest.raises(OutputError) as caught:
-        output.atomic_write(tmp_path / "a", "x")
+        atomic_write(tmp_path / "a", "x")
     assert caught.value.exit_code == 5
     assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
 
@@ -119,9 +119,9 @@ def test_a_failure_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     def disk_full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(output.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OutputError) as caught:
-        output.atomic_write(report, "a new report that does not fit\n")
+        atomic_write(report, "a new report that does not fit\n")
     assert str(caught.value) == (f"{report}: cannot write output: No space left on device "
                                  "(free some space, or write elsewhere)")
     assert report.read_text() == "the old report\n"
@@ -130,7 +130,7 @@ def test_a_failure_mid_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
 
 def test_a_directory_is_not_an_output_file(tmp_path):
     with pytest.raises(OutputError, match="it is a directory"):
-        output.atomic_write(tmp_path, "x")
+        atomic_write(tmp_path, "x")
     assert tmp_path.is_dir()
 
 
@@ -138,14 +138,14 @@ def test_a_directory_is_not_an_output_file(tmp_path):
 
 def test_dev_null_stays_a_character_device():
     before = os.stat("/dev/null")
-    output.atomic_write("/dev/null", "discarded\n")
+    atomic_write("/dev/null", "discarded\n")
     after = os.stat("/dev/null")
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev and after.st_ino == before.st_ino
 
 
 def test_dev_full_is_exit_5_in_one_line_and_stays_a_device(tiny):
     with pytest.raises(OutputError) as caught:
-        output.atomic_write("/dev/full", "x" * 100_000)
+        atomic_write("/dev/full", "x" * 100_000)
     assert caught.value.exit_code == 5 and "No space left on device" in str(caught.value)
     result = invoke("analyze", "e.csv", "-c", "f.yaml", "-f", "json", "-o", "/dev/full", "-q")
     assert result.exit_code == 5
@@ -163,7 +163,7 @@ def test_a_fifo_is_written_to_its_reader(tmp_path):
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
     text = "funnel,step\n" + "abc,1\n" * 20_000                           # more than a pipe holds at once
-    output.atomic_write(fifo, text)
+    atomic_write(fifo, text)
     reader.join(timeout=30)
     assert got == [text.encode()]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
@@ -194,10 +194,10 @@ def hashes_match(directory: Path) -> bool:
 
 def test_the_set_is_the_new_set_and_the_manifest_describes_it(tmp_path):
     out = tmp_path / "last"
-    output.write_report_dir(result_of(EVENTS, trend="day"), out, run={"run": 1})
+    write_report_dir(result_of(EVENTS, trend="day"), out, run={"run": 1})
     assert listing(out) == ["funnels.csv", "manifest.json", "time.csv", "trend.csv"]
     os.chmod(out, 0o750)
-    output.write_report_dir(result_of(EVENTS), out, run={"run": 2})
+    write_report_dir(result_of(EVENTS), out, run={"run": 2})
     assert listing(out) == ["funnels.csv", "manifest.json", "time.csv"]  # trend.csv of run 1 is gone
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["run"] == 2 and sorted(manifest["tables"]) == ["funnels", "time"]
@@ -209,12 +209,12 @@ def test_the_set_is_the_new_set_and_the_manifest_describes_it(tmp_path):
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "fallback"])
 def test_a_failure_while_writing_the_set_leaves_the_old_set_whole(tmp_path, monkeypatch, exchange):
     out = tmp_path / "last"
-    output.write_report_dir(result_of(EVENTS, trend="day"), out, run={"run": 1})
+    write_report_dir(result_of(EVENTS, trend="day"), out, run={"run": 1})
     before = {name: (out / name).read_bytes() for name in listing(out)}
     if not exchange:
-        monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(report_dir, "_exchange", lambda a, b: False)
     written = []
-    real = output._write_new_file
+    real = report_dir._write_new_file
 
     def second_file_fails(path, data, like):
         if written:
@@ -222,22 +222,22 @@ def test_a_failure_while_writing_the_set_leaves_the_old_set_whole(tmp_path, monk
         written.append(path.name)
         real(path, data, like)
 
-    monkeypatch.setattr(output, "_write_new_file", second_file_fails)
+    monkeypatch.setattr(report_dir, "_write_new_file", second_file_fails)
     with pytest.raises(OutputError, match="No space left on device"):
-        output.write_report_dir(result_of(EVENTS.replace("u3,C", "u9,C")), out, run={"run": 2})
+        write_report_dir(result_of(EVENTS.replace("u3,C", "u9,C")), out, run={"run": 2})
     assert {name: (out / name).read_bytes() for name in listing(out)} == before
     assert listing(tmp_path) == ["last"] and written == ["funnels.csv"]
-    monkeypatch.setattr(output, "_write_new_file", real)
-    output.write_report_dir(result_of(EVENTS), out, run={"run": 3})
+    monkeypatch.setattr(report_dir, "_write_new_file", real)
+    write_report_dir(result_of(EVENTS), out, run={"run": 3})
     assert listing(out) == ["funnels.csv", "manifest.json", "time.csv"] and hashes_match(out)
     assert listing(tmp_path) == ["last"]
 
 
 def test_the_fallback_puts_the_old_set_back_when_the_new_one_cannot_go_in(tmp_path, monkeypatch):
     out = tmp_path / "last"
-    output.write_report_dir(result_of(EVENTS), out, run={"run": 1})
+    write_report_dir(result_of(EVENTS), out, run={"run": 1})
     before = (out / "manifest.json").read_bytes()
-    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(report_dir, "_exchange", lambda a, b: False)
     real_rename = os.rename
 
     def refuse_the_new_set(src, dst):
@@ -245,9 +245,9 @@ def test_the_fallback_puts_the_old_set_back_when_the_new_one_cannot_go_in(tmp_pa
             raise OSError(errno.EIO, "Input/output error")
         real_rename(src, dst)
 
-    monkeypatch.setattr(output.os, "rename", refuse_the_new_set)
+    monkeypatch.setattr(os, "rename", refuse_the_new_set)
     with pytest.raises(OutputError, match="Input/output error"):
-        output.write_report_dir(result_of(EVENTS), out, run={"run": 2})
+        write_report_dir(result_of(EVENTS), out, run={"run": 2})
     assert (out / "manifest.json").read_bytes() == before and listing(tmp_path) == ["last"]
 
 
@@ -258,7 +258,7 @@ def test_a_reader_sees_the_old_set_or_the_new_one_never_a_mix(tmp_path):
     out = tmp_path / "last"
     sets = [result_of(EVENTS), result_of(EVENTS.replace("u3,", "u1,"))]
     expected = {(3, 2, 1), (2, 1, 1)}
-    output.write_report_dir(sets[0], out, run={})
+    write_report_dir(sets[0], out, run={})
     assert {tuple(load_baseline(out).steps["users"])} <= expected
     stop, seen, errors, reads = threading.Event(), set(), [], []
 
@@ -274,7 +274,7 @@ def test_a_reader_sees_the_old_set_or_the_new_one_never_a_mix(tmp_path):
     reader.start()
     try:
         for i in range(40):
-            output.write_report_dir(sets[i % 2], out, run={"i": i})
+            write_report_dir(sets[i % 2], out, run={"i": i})
     finally:
         stop.set()
         reader.join()
@@ -285,23 +285,23 @@ def test_refuses_a_path_that_is_not_a_report_dir_and_deletes_nothing(tmp_path):
     result = result_of(EVENTS)
     (tmp_path / "file").write_text("keep")
     with pytest.raises(OutputError, match="it exists and is not a directory"):
-        output.write_report_dir(result, tmp_path / "file", run={})
+        write_report_dir(result, tmp_path / "file", run={})
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("keep")
     with pytest.raises(OutputError) as caught:
-        output.write_report_dir(result, mine, run={})
+        write_report_dir(result, mine, run={})
     assert "has no manifest.json" in str(caught.value) and "'thesis.tex'" in str(caught.value)
     assert listing(mine) == ["thesis.tex"]
     report = tmp_path / "report"
-    output.write_report_dir(result, report, run={})
+    write_report_dir(result, report, run={})
     (report / "notes.txt").write_text("keep")
     with pytest.raises(OutputError, match="holds 'notes.txt', which microconv did not write"):
-        output.write_report_dir(result, report, run={})
+        write_report_dir(result, report, run={})
     assert (report / "notes.txt").read_text() == "keep" and hashes_match(report)
     empty = tmp_path / "empty"
     empty.mkdir()
-    output.write_report_dir(result, empty, run={})
+    write_report_dir(result, empty, run={})
     assert listing(empty) == ["funnels.csv", "manifest.json", "time.csv"]
     assert sorted(listing(tmp_path)) == ["empty", "file", "mine", "report"]
 
@@ -309,7 +309,7 @@ def test_refuses_a_path_that_is_not_a_report_dir_and_deletes_nothing(tmp_path):
 def test_a_symlinked_output_dir_stays_a_link(tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "latest").symlink_to(tmp_path / "runs")
-    output.write_report_dir(result_of(EVENTS), tmp_path / "latest", run={})
+    write_report_dir(result_of(EVENTS), tmp_path / "latest", run={})
     assert (tmp_path / "latest").is_symlink() and listing(tmp_path / "runs") == ["funnels.csv", "manifest.json",
                                                                                "time.csv"]
 

@@ -26,7 +26,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from microconv.cli import app
-from microconv.output.files import OutputPolicy
+from microconv.output import OutputPolicy
 from microconv.render import escape
 from microconv.render.escape import (csv_cell, csv_frame, csv_read_back, csv_text, csv_unneutralise, json_text,
                                      terminal)
