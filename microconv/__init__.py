@@ -9,7 +9,9 @@
 from .api import analyze
 from .config import Config, load_config, parse_config
 from .errors import ConfigError, DataError, ExitCode, MicroconvError, OutputError
-from .load.events import DataQualityReport, Events, canonicalize, load_events
+from .load.frame import Events
+from .load.quality import DataQualityReport
+from .load.scan import canonicalize, load_events
 from .reports.results import AnalysisResult, FunnelResult, StepRow
 
 __all__ = [

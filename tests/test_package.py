@@ -6,12 +6,12 @@ import microconv
 
 def test_names_are_their_modules_objects():
     from microconv import api, config
-    from microconv.load import events
+    from microconv.load import scan
     from microconv.reports import results
 
     assert microconv.analyze is api.analyze
     assert microconv.load_config is config.load_config
-    assert microconv.load_events is events.load_events
+    assert microconv.load_events is scan.load_events
     assert microconv.FunnelResult is results.FunnelResult
 
 

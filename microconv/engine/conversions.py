@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config, Conversion
-from ..load.events import SESSION
+from ..load.frame import SESSION
 from . import units as unit_kinds
 from .clock import duration_ns, elapsed_ns
 from .matching import match_mask

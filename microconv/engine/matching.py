@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from ..config import Condition, Config, located_of
 from ..config.model import EventMatch
 from ..errors import Problem
-from ..load.events import category_in
+from ..load.frame import category_in
 
 
 def match_mask(frame: pd.DataFrame, match: EventMatch) -> np.ndarray:

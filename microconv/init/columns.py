@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..load.events import parse_timestamps
+from ..load.timestamps import parse_timestamps
 from .model import ColumnGuess
 from .signatures import (DATE_NAMES, EVENT_NAMES, SEGMENT_WORDS, SESSION_NAMES, TIMESTAMP_NAMES, USER_NAMES,
                          normalize_event_name, squash)

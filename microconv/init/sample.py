@@ -17,7 +17,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ..errors import DataError
-from ..load.events import parse_timestamps
+from ..load.timestamps import parse_timestamps
 from ..load.sources import Source, check_json_lines, csv_convert_options, growing_blocks
 from .model import EventCount
 

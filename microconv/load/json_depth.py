@@ -12,6 +12,8 @@ escaped quotes) told apart. On a file of short event lines the cost is finding i
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 
@@ -111,3 +113,36 @@ def first_too_deep_value(column: pa.ChunkedArray, limit: int = MAX_JSON_DEPTH) -
                 return base + found
         base += len(chunk)
     return None
+
+
+def json_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A JSON-string column as the text Arrow's JSON reader is given (whatever its type: dictionary,
+    binary, string view...); the depth check looks at exactly this."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column
+    return column.cast(pa.string())
+
+
+class TooDeep(Exception):
+    """A JSON-string value that Arrow's JSON reader would crash on, at ``row`` of its piece."""
+
+    def __init__(self, column: str, row: int):
+        super().__init__(column, row)
+        self.column, self.row = column, row
+
+
+def check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
+    """Raise TooDeep for the first value of a JSON-string ``columns`` (one read by a dotted path)
+    that nests deeper than MAX_JSON_DEPTH, before ``derived.json_fields`` hands it to Arrow's reader: the text
+    checked is the text parsed there, so a column of any type that becomes text is covered."""
+    for col in columns:
+        column = table.column(col)
+        if pa.types.is_struct(column.type):
+            continue                                    # read by struct_field, never parsed as JSON
+        try:
+            text = json_text(column)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue                                    # not text: json_fields fails the same cast, parses nothing
+        row = first_too_deep_value(text)
+        if row is not None:
+            raise TooDeep(col, row)

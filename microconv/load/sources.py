@@ -1,7 +1,7 @@
 """Readers for event logs: CSV, Parquet and JSON Lines, plain or compressed.
 
 Readers only read. They let the caller see a file's columns first, so that aliases can be
-resolved per file and only the needed columns are read; cleaning happens in ``events``.
+resolved per file and only the needed columns are read; cleaning happens in ``scan``.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..config import parse_duration
 from ..errors import UsageError
 from ..engine.clock import NS_MAX, NS_MIN
-from ..load.events import localize
+from ..load.timestamps import localize
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RELATIVE = re.compile(r"^\d+(\.\d+)?\s*(ms|s|m|h|d|w)(\d|ms|s|m|h|d|w|\s|\.)*$")

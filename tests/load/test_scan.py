@@ -1,4 +1,5 @@
-"""The canonical events frame: aliases across files, cleaning, timestamps, JSON paths, real logs.
+"""Loading through ``load_events`` and ``canonicalize``: column aliases across files, reading only the
+needed columns, dropped rows and the quality report, JSON paths, user ids, real logs.
 
 Every input is a tiny file written into ``tmp_path``; CSV line numbers count the header as line 1,
 so data row i (0-based) is line i + 2.
@@ -12,16 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from conftest import examples
 
 import microconv
 from microconv import DataError
 from microconv.engine.matching import match_mask
-from microconv.load.events import parse_timestamps
 from microconv.load.sources import Source
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared/data"
@@ -45,6 +41,7 @@ def config(columns: dict | None = None, conversions: dict | None = None):
 
 def iso(frame: pd.DataFrame) -> list[str]:
     return [t.isoformat() for t in frame["ts"]]
+
 
 
 # --- several files whose columns differ -------------------------------------------------------
@@ -317,145 +314,6 @@ def test_header_only_file_among_others_adds_nothing(tmp_path):
     assert report.rows_read == 2
 
 
-# --- timestamps ---------------------------------------------------------------------------------
-
-def load_ts(tmp_path: Path, values: list[str], **columns) -> list[str]:
-    """Timestamps of a one-column CSV of ``values`` after loading, as ISO strings."""
-    body = "".join(f"u1,{v},a\n" for v in values)
-    path = write(tmp_path / "ts.csv", "user_id,timestamp,event_name\n" + body)
-    events, _ = microconv.load_events([path], config(columns))
-    return iso(events.frame)
-
-
-@pytest.mark.parametrize(("values", "expected"), [
-    (["2026-07-01T12:00:00Z"], ["2026-07-01T12:00:00+00:00"]),
-    (["2026-07-01T14:00:00+02:00", "2026-07-01T07:00:00-05:00"], ["2026-07-01T12:00:00+00:00"] * 2),
-    (["2026-07-01T12:00:00Z", "2026-07-01T14:00:00+02:00"], ["2026-07-01T12:00:00+00:00"] * 2),
-    (["2026-07-01 12:00:00", "2026-07-01 12:00:01.250"],
-     ["2026-07-01T12:00:00+00:00", "2026-07-01T12:00:01.250000+00:00"]),  # naive: taken as UTC
-])
-def test_iso_timestamps_become_utc(tmp_path, values, expected):
-    assert load_ts(tmp_path, values) == expected
-
-
-@pytest.mark.parametrize(("values", "expected"), [
-    # naive values are Berlin local time: CEST (+2) in July, CET (+1) in January
-    (["2026-07-01 14:00:00", "2026-01-01 13:00:00"], ["2026-07-01T12:00:00+00:00", "2026-01-01T12:00:00+00:00"]),
-    # values with an offset keep it
-    (["2026-07-01T12:00:00Z", "2026-07-01T14:00:00+02:00"], ["2026-07-01T12:00:00+00:00"] * 2),
-    # a mix: only the naive one is read as Berlin time
-    (["2026-07-01T12:00:00.5Z", "2026-07-01 14:00:00"],
-     ["2026-07-01T12:00:00.500000+00:00", "2026-07-01T12:00:00+00:00"]),
-])
-def test_timezone_applies_to_naive_timestamps_only(tmp_path, values, expected):
-    assert load_ts(tmp_path, values, timezone="Europe/Berlin") == expected
-
-
-# 2026-01-01T00:00:00Z is 1,767,225,600 seconds after the epoch.
-@pytest.mark.parametrize("value", ["1767225600", "1767225600000", "1767225600000000", "1767225600000000000"],
-                         ids=["s", "ms", "us", "ns"])
-def test_epoch_unit_is_detected_from_magnitude(tmp_path, value):
-    assert load_ts(tmp_path, [value]) == ["2026-01-01T00:00:00+00:00"]
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    ("1767225600.5", "2026-01-01T00:00:00.500000+00:00"),
-    ("1767225600250", "2026-01-01T00:00:00.250000+00:00"),
-    ("1767225600000250", "2026-01-01T00:00:00.000250+00:00"),
-])
-def test_epoch_fractions_are_kept(tmp_path, value, expected):
-    assert load_ts(tmp_path, [value]) == [expected]
-
-
-def test_epoch_nanoseconds_keep_full_precision(tmp_path):
-    assert load_ts(tmp_path, ["1767225600123456789"]) == ["2026-01-01T00:00:00.123456789+00:00"]
-
-
-def test_timestamp_unit_overrides_detection(tmp_path):
-    # 1,767,225,600 ms = 20 days 10:53:45.600 after the epoch.
-    assert load_ts(tmp_path, ["1767225600"], timestamp_unit="ms") == ["1970-01-21T10:53:45.600000+00:00"]
-    assert load_ts(tmp_path, ["1767225600"], timestamp_unit="s") == ["2026-01-01T00:00:00+00:00"]
-
-
-def test_epochs_ignore_the_timezone(tmp_path):
-    assert load_ts(tmp_path, ["1767225600"], timezone="Europe/Berlin") == ["2026-01-01T00:00:00+00:00"]
-
-
-def test_mixed_format_strings_in_one_column(tmp_path):
-    values = ["2026-01-01T00:00:00Z", "2026-01-01 00:00:01", "2026-01-01T00:00:02.500+00:00",
-              '"Thu, 01 Jan 2026 00:00:03 GMT"', "2026-01-01T01:00:04+01:00", "2026/01/01 00:00:05"]
-    assert load_ts(tmp_path, values) == [
-        "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "2026-01-01T00:00:02.500000+00:00",
-        "2026-01-01T00:00:03+00:00", "2026-01-01T00:00:04+00:00", "2026-01-01T00:00:05+00:00",
-    ]
-
-
-@pytest.mark.parametrize(("tz", "expected"), [
-    ("UTC", ["2026-01-01T00:00:00.250000+00:00"]),
-    ("Europe/Berlin", ["2026-01-01T00:00:00.250000+00:00"]),  # an aware column ignores the timezone
-])
-def test_parquet_timestamp_ms_utc(tmp_path, tz, expected):
-    path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({
-        "user_id": ["u1"], "event_name": ["a"],
-        "timestamp": pa.array([1767225600250], pa.timestamp("ms", tz="UTC")),
-    }), path)
-    events, _ = microconv.load_events([path], config({"timezone": tz}))
-    assert iso(events.frame) == expected
-
-
-def test_parquet_naive_timestamp_uses_the_timezone(tmp_path):
-    path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({
-        "user_id": ["u1"], "event_name": ["a"],
-        "timestamp": pa.array([1767225600250], pa.timestamp("ms")),  # 2026-01-01 00:00:00.250, no zone
-    }), path)
-    events, _ = microconv.load_events([path], config({"timezone": "Europe/Berlin"}))
-    assert iso(events.frame) == ["2025-12-31T23:00:00.250000+00:00"]
-
-
-def test_parquet_epoch_integers(tmp_path):
-    path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({"user_id": ["u1", "u2"], "event_name": ["a", "a"],
-                             "timestamp": pa.array([1767225600000, 1767225601000], pa.int64())}), path)
-    events, _ = microconv.load_events([path], config())
-    assert iso(events.frame) == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00"]
-
-
-def test_parse_timestamps_reports_unparseable_but_not_empty():
-    ts, bad = parse_timestamps(pd.Series(["2026-01-01T00:00:00Z", "", None, "garbage", "  "], dtype=object),
-                               None, "UTC")
-    assert ts.iloc[0].isoformat() == "2026-01-01T00:00:00+00:00"
-    assert ts.iloc[1:].isna().all()
-    assert bad.tolist() == [False, False, False, True, False]
-
-
-def test_jsonl_offsets_win_over_the_timezone(tmp_path):
-    path = write(tmp_path / "e.jsonl", """\
-        {"user_id": "u1", "timestamp": "2026-07-01T12:00:00Z", "event_name": "a"}
-        {"user_id": "u1", "timestamp": "2026-07-01T14:00:00+02:00", "event_name": "a"}
-    """)
-    events, _ = microconv.load_events([path], config({"timezone": "Europe/Berlin"}))
-    assert iso(events.frame) == ["2026-07-01T12:00:00+00:00"] * 2
-
-
-def test_timestamps_with_a_zone_name_and_a_timezone(tmp_path):
-    assert load_ts(tmp_path, ["2026-07-01 12:00:00 UTC"], timezone="Europe/Berlin") == ["2026-07-01T12:00:00+00:00"]
-
-
-def test_one_bad_value_in_an_epoch_column_drops_one_row(tmp_path):
-    path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\nu1,1767225600,a\nu2,1767225601,a\nu3,unknown,a\n")
-    events, report = microconv.load_events([path], config())
-    assert iso(events.frame) == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00"]
-    assert report.dropped == {"with an unparseable timestamp": 1}
-
-
-def test_bad_value_with_timestamp_unit_is_unparseable(tmp_path):
-    path = write(tmp_path / "e.csv", "user_id,timestamp,event_name\nu1,1767225600,a\nu3,unknown,a\n")
-    _, report = microconv.load_events([path], config({"timestamp_unit": "s"}))
-    assert report.dropped == {"with an unparseable timestamp": 1}
-
-
 # --- JSON-string property paths -----------------------------------------------------------------
 
 JSON_ROWS = [
@@ -542,6 +400,34 @@ def test_parquet_nullable_integer_user_ids(tmp_path):
     assert report.dropped == {"without a user id": 1}
 
 
+
+def test_ids_of_unicode_whitespace_are_blank_and_non_ascii_ids_are_kept(tmp_path):
+    path = tmp_path / "e.parquet"
+    ids = ["\u3000", "\u00a0\u2003", "\u00e9mile", "\u3000x", "\x1f", "", " ", None, "u1"]
+    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * len(ids),
+                             "timestamp": ["2026-01-01T00:00:00Z"] * len(ids)}), path)
+    events, report = microconv.load_events([path], config())
+    assert events.frame["user"].tolist() == ["\u00e9mile", "x", "u1"]   # ids are trimmed (rule 1.1)
+    assert report.dropped == {"without a user id": 6}
+
+
+def test_one_code_per_distinct_id_across_row_groups_and_files(tmp_path):
+    ids = ["u1", "u22", "abc", " u1 ", "zz", "u22", "", "abc"]
+    one = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * 8,
+                             "timestamp": pa.array(range(8), pa.timestamp("s", tz="UTC"))}), one, row_group_size=3)
+    two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\nnew,2026-01-01T00:00:00Z,a\nu1 ,2026-01-01T00:00:01Z,a\n")
+    events, report = microconv.load_events([one, two], config())
+    users = events.frame["user"]
+    assert users.astype(str).tolist() == ["u1", "u22", "abc", "u1", "zz", "u22", "abc", "new", "u1"]
+    codes = users.cat.codes.tolist()
+    assert codes[0] == codes[3] == codes[8] and codes[1] == codes[5] and codes[2] == codes[6]
+    assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
+    assert events.summary.users == 5
+    assert report.dropped == {"without a user id": 1}
+
+
+
 # --- property values across files ---------------------------------------------------------------
 
 def test_equality_still_works_when_a_file_lacks_the_property(tmp_path):
@@ -602,120 +488,3 @@ def test_shared_simple_shop():
     again, _ = microconv.canonicalize(pd.read_csv(path), cfg)
     assert len(again) == 32_283 and again.frame["user"].nunique() == 3_751
     assert again.frame["user"].iloc[0] == "219483890"
-
-
-def test_parquet_null_and_naive_utc_timestamps_on_the_typed_path(tmp_path):
-    path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({
-        "user_id": ["u1", "u2", "u3"], "event_name": ["a", "a", "a"],
-        "timestamp": pa.array([1767225600, None, 1767225601], pa.timestamp("s")),
-    }), path)
-    events, report = microconv.load_events([path], config())
-    assert iso(events.frame) == ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00"]
-    assert report.dropped == {"without a timestamp": 1}
-    assert report.examples == {"without a timestamp": [f"{path}: row 2"]}
-    assert events.summary.first_ts == 1767225600 * 10**9
-
-
-def test_ids_of_unicode_whitespace_are_blank_and_non_ascii_ids_are_kept(tmp_path):
-    path = tmp_path / "e.parquet"
-    ids = ["\u3000", "\u00a0\u2003", "\u00e9mile", "\u3000x", "\x1f", "", " ", None, "u1"]
-    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * len(ids),
-                             "timestamp": ["2026-01-01T00:00:00Z"] * len(ids)}), path)
-    events, report = microconv.load_events([path], config())
-    assert events.frame["user"].tolist() == ["\u00e9mile", "x", "u1"]   # ids are trimmed (rule 1.1)
-    assert report.dropped == {"without a user id": 6}
-
-
-def test_one_code_per_distinct_id_across_row_groups_and_files(tmp_path):
-    ids = ["u1", "u22", "abc", " u1 ", "zz", "u22", "", "abc"]
-    one = tmp_path / "one.parquet"
-    pq.write_table(pa.table({"user_id": ids, "event_name": ["a"] * 8,
-                             "timestamp": pa.array(range(8), pa.timestamp("s", tz="UTC"))}), one, row_group_size=3)
-    two = write(tmp_path / "two.csv", "user_id,timestamp,event_name\nnew,2026-01-01T00:00:00Z,a\nu1 ,2026-01-01T00:00:01Z,a\n")
-    events, report = microconv.load_events([one, two], config())
-    users = events.frame["user"]
-    assert users.astype(str).tolist() == ["u1", "u22", "abc", "u1", "zz", "u22", "abc", "new", "u1"]
-    codes = users.cat.codes.tolist()
-    assert codes[0] == codes[3] == codes[8] and codes[1] == codes[5] and codes[2] == codes[6]
-    assert sorted(users.cat.categories) == ["abc", "new", "u1", "u22", "zz"]
-    assert events.summary.users == 5
-    assert report.dropped == {"without a user id": 1}
-
-
-def test_piece_ids_code_each_chunk_after_the_ones_before():
-    """A CSV piece can hold several chunks, each with its own dictionary: codes point into the
-    names of all chunks side by side; blank and missing ids are -1 (rule 1.1)."""
-    from microconv.load.events import _piece_ids
-    clean = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1], pa.int32()), pa.array(["u1", "u2"]))
-    messy = pa.DictionaryArray.from_arrays(pa.array([0, None, 2, 1], pa.int32()), pa.array([" u2 ", "  ", "u3"]))
-    codes, names = _piece_ids(pa.chunked_array([clean, messy]))
-    assert codes.tolist() == [1, 0, 1, 2, -1, 4, -1]
-    assert names.to_pylist() == ["u1", "u2", "u2", "", "u3"]
-
-
-@settings(max_examples=examples(200), deadline=None)
-@given(st.lists(st.lists(st.sampled_from(["", "u1", "u2", "u10", "a@b.co", "é", "x" * 40, "2", "20", "02"]),
-                         max_size=12), max_size=5), st.booleans())
-def test_ids_hashed_in_parts_name_each_row_its_own_id(pieces, counted):
-    """However ids fall into pieces and parts, each kept row gets back its own id, and equal ids one code."""
-    from microconv.load.events import _categorical_ids, _Ids
-    ids = []
-    for rows in pieces:
-        names = pa.array(["never used", *dict.fromkeys(rows)])      # in order of first appearance
-        codes = np.array([names.to_pylist().index(r) for r in rows], dtype=np.int32)
-        keep = codes[::2]                                      # every other row is kept
-        ids.append(_Ids.of(keep, names, codes if counted else None))
-    users, distinct = _categorical_ids(ids, every_name_kept=not counted)
-    assert users.astype(object).tolist() == [r for rows in pieces for r in rows[::2]]
-    assert len(users.cat.categories) == len(set(users.cat.categories))
-    assert set(users.cat.categories) == {r for rows in pieces for r in rows[::2]}
-    assert distinct == (len({r for rows in pieces for r in rows}) if counted else len(users.cat.categories))
-
-
-def test_the_part_of_an_id_depends_only_on_its_bytes():
-    from microconv.load.events import _part_of
-    ids = pa.array(["", "abc", "u1", "", "abc", "é", "u1"])
-    whole = _part_of(ids)
-    assert whole[0] == whole[3] and whole[1] == whole[4] and whole[2] == whole[6]
-    assert _part_of(ids.slice(3)).tolist() == whole[3:].tolist()
-    assert _part_of(pa.array(["", ""])).tolist() == [0, 0]
-
-
-def test_event_codes_skip_missing_names_in_the_dictionary_and_across_chunks():
-    from microconv.load.events import _event_codes
-    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2], pa.int32()), pa.array(["view", None, "buy"]))
-    second = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["cart", "view"]))
-    codes, names = _event_codes(pa.chunked_array([first, second]))
-    assert [names[c] if c >= 0 else None for c in codes] == ["view", None, None, "buy", "cart", "view"]
-    assert sorted(names) == ["buy", "cart", "view"]
-    codes, names = _event_codes(pa.chunked_array([pa.array([3, None, 3, 7])]))      # numbers: their digits
-    assert [names[c] if c >= 0 else None for c in codes] == ["3", None, "3", "7"]
-
-
-def test_event_names_of_other_types_read_as_pandas_writes_them():
-    from microconv.load.events import _event_codes
-    codes, names = _event_codes(pa.chunked_array([pa.array([3.0, None, 2.5])]))
-    assert [names[c] if c >= 0 else None for c in codes] == ["3.0", None, "2.5"]
-    codes, names = _event_codes(pa.chunked_array([pa.array([True, False])]))
-    assert [names[c] for c in codes] == ["True", "False"]
-
-
-def _part_by_hand(text: str) -> int:
-    """The part of one id, as _part_of's docstring defines it, in Python integers (mod 2**32)."""
-    b = text.encode()
-    n = len(b)
-    last, before, middle = (b[-1] if n else 0), (b[-2] if n > 1 else 0), (b[n // 2] if n else 0)
-    ends = ((last | before << 8 | middle << 16 | n << 24) * 0x9E3779B1) & 0xFFFFFFFF
-    mixed = ((ends ^ (sum(b) * 0x85EBCA6B) & 0xFFFFFFFF) * 0xC2B2AE35) & 0xFFFFFFFF
-    return mixed >> 26
-
-
-@settings(max_examples=examples(200), deadline=None)
-@given(st.lists(st.text(max_size=6), max_size=30), st.integers(0, 3))
-def test_id_parts_are_the_defined_hash(ids, cut):
-    """Empty ids anywhere (also last), multi-byte text, and a slice of a longer array."""
-    from microconv.load.events import _part_of
-
-    arr = pa.array(["pad"] * cut + ids + ["pad"] * cut, pa.string()).slice(cut, len(ids))
-    assert _part_of(arr).tolist() == [_part_by_hand(t) for t in ids]

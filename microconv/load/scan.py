@@ -1,0 +1,335 @@
+"""Event files (or a DataFrame) in, one canonical frame and its quality report out.
+
+Each file is read in pieces of only the planned columns (see ``columns``); every row of a piece
+is checked and counted (rules 1.1-1.3), and only the usable rows of the wanted events are kept.
+Ids are hashed (``ids``) and properties derived (``derived``) once, at the end.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..config import Config
+from ..errors import DataError
+from .columns import check_core_types, check_properties_somewhere, needed_properties, plan_columns, plan_of
+from .derived import derive, json_fields, per_user, struct_path
+from .frame import Events, LogSummary, codes_in
+from .ids import Ids, categorical_ids, event_codes, piece_ids
+from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
+from .quality import DataQualityReport, dropped_rows
+from .sources import NotSplittable, Source, expand_paths
+from .timestamps import piece_stamps
+
+
+def load_events(
+    paths: Sequence[str | Path],
+    config: Config,
+    *,
+    input_format: str | None = None,
+    extra_properties: Iterable[str] = (),
+    only_events: Iterable[str] | None = None,
+    count_users: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> tuple[Events, DataQualityReport]:
+    """Read event files into one canonical frame, reading only the columns the config needs.
+
+    Args:
+        only_events: keep only the rows of these event names (``api.needed_events`` says which a
+            config needs). Every row is still checked, counted in the quality report and in
+            ``Events.summary``, and its event name known to did-you-mean.
+        count_users: count the distinct users of every row (``Events.summary.users``): a hash of
+            every id, which only the run's metadata and the micro-conversion report need.
+        progress: called after each piece with (rows read so far, rows in all files when known).
+
+    Raises:
+        DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
+    """
+    files = expand_paths(paths)
+    props = needed_properties(config, extra_properties)
+    sources = [Source.open(p, input_format) for p in files]
+    plans = [plan_of(src, config, props) for src in sources]
+    for src, plan in zip(sources, plans):
+        check_core_types(src.schema, plan, str(src.path))
+    check_properties_somewhere(config, props, plans, sources)
+    report = DataQualityReport()
+    scan = _Scan(config, report, only_events, count_users)
+    total = _known_rows(sources)
+    shown = [0]
+
+    def report_rows(rows: int) -> None:
+        """Progress never goes back, also when a file read in pieces is read again whole."""
+        if progress and rows > shown[0]:
+            shown[0] = rows
+            progress(rows, total)
+
+    for src, plan in zip(sources, plans):
+        cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
+        user_col, user_path = plan["user"]
+        pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
+                         text=[user_col])
+        try:
+            try:
+                scan.file(pieces(), plan, _line_of(src), report_rows)
+            except NotSplittable:
+                scan.file(pieces(split=False), plan, _line_of(src), report_rows)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if not isinstance(exc, UnicodeDecodeError) and "UTF8" not in str(exc):
+                raise
+            raise DataError("the user or event column holds bytes that are not UTF-8 text", where=str(src.path),
+                            hint="ids and event names must be text or integers; re-save the file as UTF-8") from None
+    events = scan.events(tuple(map(str, files)))
+    if events.summary.events == 0:
+        raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
+                        where=", ".join(map(str, files)), hint="; ".join(report.messages()) or None)
+    return events, report
+
+
+def _known_rows(sources: Sequence[Source]) -> int | None:
+    """Rows in all files, when every file says so up front (Parquet does, in its footer)."""
+    if not all(s.format == "parquet" for s in sources):
+        return None
+    return sum(pq.ParquetFile(s.path).metadata.num_rows for s in sources)
+
+
+def canonicalize(raw: pd.DataFrame, config: Config, *, name: str = "<frame>",
+                 extra_properties: Iterable[str] = (), only_events: Iterable[str] | None = None,
+                 ) -> tuple[Events, DataQualityReport]:
+    """The same as :func:`load_events` for a DataFrame already in memory (notebooks, tests)."""
+    props = needed_properties(config, extra_properties)
+    columns = [str(c) for c in raw.columns]
+    plan = plan_columns(columns, config, props, name)
+    table = _arrow_table(raw[[c for c in dict.fromkeys(c for c, _ in plan.values() if c)]])
+    check_core_types(table.schema, plan, name)
+    report = DataQualityReport()
+    scan = _Scan(config, report, only_events, True)
+    scan.file([lambda: table], plan, lambda i: f"row {i + 1}")
+    return scan.events((name,)), report
+
+
+class _Scan:
+    """Pieces of input in, one canonical frame out. Every row is checked and counted (rules
+    1.1-1.3); only usable rows of the wanted events are kept, and only their user ids are hashed
+    into codes, once, at the end."""
+
+    def __init__(self, config: Config, report: DataQualityReport, only_events: Iterable[str] | None,
+                 count_users: bool):
+        if only_events is not None and any(p.per_user for p in config.columns.properties.values()):
+            raise ValueError("only_events: a per_user property needs every row")
+        self.config, self.report = config, report
+        self.only = None if only_events is None else frozenset(only_events)
+        self.count_users = count_users
+        self.users: list[Ids] = []
+        self.ts: list[np.ndarray] = []
+        self.event: list[tuple[np.ndarray, list[str]]] = []     # per piece: kept rows' codes into its names
+        self.props: list[dict[str, pd.Series]] = []
+        self.names: dict[str, None] = {}
+        self.rows = 0
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def file(self, pieces: Sequence[Callable[[], pa.Table]], plan, line_of, progress=None) -> None:
+        """Scan one file's pieces, two at a time (reading and checking release the GIL), merged in
+        order; its kept properties are decoded once, when the file is done."""
+        core = {k: plan[k] for k in ("user", "event", "timestamp")}
+        prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
+        prop_cols = list(dict.fromkeys(c for c, _ in prop_plan.values() if c)) if prop_plan else None
+
+        json_cols = list(dict.fromkeys(c for c, path in prop_plan.values() if c and path))
+
+        def check(read: Callable[[], pa.Table]) -> _Piece:
+            table = read()
+            check_json_depth(table, json_cols)
+            return _check_piece(table, core, prop_cols, self.config, self.only, self.count_users)
+
+        checked, rows = [], self.report.rows_read
+        with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
+            try:
+                for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
+                    checked.append(piece)
+                    rows += piece.rows
+                    if progress:
+                        progress(rows)
+            except TooDeep as deep:                       # the pieces before it are in ``rows``
+                raise DataError(f"the JSON in column {deep.column!r} nests deeper than {MAX_JSON_DEPTH} levels",
+                                where=line_of(rows - self.report.rows_read + deep.row),
+                                hint="no event log needs that; is the value damaged or hostile?") from None
+        kept, offset, failed, dated, first_bad = [], 0, 0, 0, None
+        for piece in checked:
+            self._merge(piece, lambda i, o=offset: line_of(o + i))
+            failed, dated = failed + piece.bad_ts, dated + piece.with_user
+            if first_bad is None and piece.first_bad is not None:
+                first_bad = (piece.first_bad[0], line_of(offset + piece.first_bad[1]))
+            if piece.props is not None:
+                kept.append(piece.props)
+            offset += piece.rows
+        if failed and failed == dated:
+            raise DataError(f"no timestamp could be parsed (first value {first_bad[0]!r})", where=first_bad[1],
+                            hint="expected ISO-8601 like 2026-10-05T14:03:22Z or epoch numbers; "
+                                 "set columns.timestamp or columns.timestamp_unit in the config")
+        if prop_plan:
+            table = pa.concat_tables(kept) if kept else pa.table({})
+            self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept)))
+
+    def _merge(self, piece: _Piece, line_of) -> None:
+        self.report.rows_read += piece.rows
+        for reason, (count, first) in piece.dropped.items():
+            self.report.add(reason, count, (line_of(int(i)) for i in first))
+        self.names.update(dict.fromkeys(piece.names))
+        if piece.usable:
+            self.rows += piece.usable
+            self.first = piece.first if self.first is None else min(self.first, piece.first)
+            self.last = piece.last if self.last is None else max(self.last, piece.last)
+        self.users.append(piece.user)
+        self.ts.append(piece.ts)
+        self.event.append((piece.event, piece.names))
+
+    def events(self, sources: tuple[str, ...]) -> Events:
+        """The canonical frame of the kept rows, and the summary of all rows."""
+        names = list(self.names)                    # every event name seen, in order of first appearance
+        where = {name: i for i, name in enumerate(names)}
+        codes = np.empty(sum(len(c) for c, _ in self.event), dtype=pd.Categorical([], names).codes.dtype)
+        at = 0
+        for piece_codes, piece_names in self.event:       # straight into pandas' own code width
+            np.array([where[n] for n in piece_names], dtype=codes.dtype).take(piece_codes, out=codes[at:at + len(piece_codes)])
+            at += len(piece_codes)
+        event = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"), validate=False)
+        ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
+        users, distinct = categorical_ids(self.users, every_name_kept=not self.count_users)
+        frame = pd.DataFrame({"user": users, "ts": ts, "event": event}, copy=False)   # all made here: not copied
+        if self.props:
+            props = _concat([pd.DataFrame(p) for p in self.props])
+            for key, values in derive(dict(props.items()), self.config).items():
+                frame[key[5:]] = values.reset_index(drop=True)
+        frame = per_user(frame, self.config)
+        log = LogSummary(self.rows, distinct if self.count_users else None, self.first, self.last)
+        return Events(frame, sources, self.only, log)
+
+
+@dataclass
+class _Piece:
+    """One piece of input, checked: what it adds to the quality report and the summary, and its kept rows."""
+
+    rows: int
+    dropped: dict[str, tuple[int, np.ndarray]]   # reason -> (rows, the first three row numbers)
+    names: list[str]                             # event names seen
+    usable: int
+    first: int | None
+    last: int | None
+    user: Ids                                   # kept rows from here on
+    ts: np.ndarray
+    event: np.ndarray                            # code into ``names``
+    props: pa.Table | None
+    bad_ts: int                                  # unparseable timestamps of rows with a user
+    with_user: int
+    first_bad: tuple[object, int] | None         # (raw value, row number) of the first of them
+
+
+def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
+                 only: frozenset[str] | None, count_users: bool) -> _Piece:
+    """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
+    raw = _columns_from_table(table, core, table.num_rows, arrow=("user", "timestamp", "event"))
+    rows = table.num_rows
+    user, names = piece_ids(raw["user"])
+    no_user = user < 0
+    stamps = piece_stamps(raw["timestamp"], config)
+    codes, event_names = event_codes(raw["event"])
+    unusable = no_user | stamps.missing | (codes < 0)
+    dropped: dict[str, tuple[int, np.ndarray]] = {}
+    bad_ts = None
+    if unusable.any():
+        no_ts = stamps.missing & ~no_user
+        bad_ts = stamps.unparseable & no_ts
+        far = stamps.out_of_range & no_ts
+        no_event = (codes < 0) & ~(no_user | stamps.missing)
+        dropped = dropped_rows((no_user, no_ts & ~bad_ts & ~far, bad_ts, far, no_event))
+    usable = ~unusable
+    n_usable = rows - int(np.count_nonzero(unusable))
+    every = n_usable == rows
+    if only is not None:
+        wanted = codes_in(codes, event_names, only)
+    keep = usable if only is None else (wanted if every else usable & wanted)
+    mask = pa.array(keep) if prop_cols is not None else None
+    keep = np.flatnonzero(keep)             # the kept rows are few: gather them by index, once per column
+    in_use = stamps.values if every else stamps.values[usable]
+    low, high = stamps.bounds if every and stamps.bounds else (in_use.min(), in_use.max()) if n_usable else (0, 0)
+    first_bad = int(np.flatnonzero(bad_ts)[0]) if bad_ts is not None and bad_ts.any() else None
+    return _Piece(
+        rows=rows, dropped=dropped, names=event_names, usable=n_usable,
+        first=int(low) * stamps.scale if n_usable else None,
+        last=int(high) * stamps.scale if n_usable else None,
+        user=Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None)),
+        ts=stamps.values[keep] * stamps.scale,
+        event=codes[keep],
+        props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
+        bad_ts=0 if bad_ts is None else int(np.count_nonzero(bad_ts)),
+        with_user=rows - int(np.count_nonzero(no_user)),
+        first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
+    )
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """An in-memory frame as Arrow; a column of mixed Python types is read as text."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        mixed = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
+        return pa.Table.from_pandas(frame.assign(**mixed), preserve_index=False)
+
+
+def _line_of(src: Source):
+    base = str(src.path)
+    if src.format == "csv":
+        return lambda i: f"{base}:{i + 2}"
+    if src.format == "jsonl":
+        return lambda i: f"{base}:{i + 1}"
+    return lambda i: f"{base}: row {i + 1}"
+
+
+def _columns_from_table(table: pa.Table, plan, rows: int, arrow: Sequence[str] = ()) -> dict[str, pd.Series]:
+    """One pandas Series of ``rows`` per plan key (``arrow`` keys: the Arrow column as it is, when it
+    is a plain column). ``rows`` is given: a table of no columns, concatenated, forgets its rows."""
+    out: dict = {}
+    json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for key, (col, path) in plan.items():
+        if col is None:
+            out[key] = pd.Series(pd.NA, index=pd.RangeIndex(rows), dtype="object")
+        elif path and pa.types.is_struct(table.column(col).type):
+            out[key] = struct_path(table.select([col]), (col, *path))
+        elif path:
+            json_paths.setdefault(col, []).append((key, path))
+        elif key in arrow:
+            out[key] = table.column(col)
+        else:
+            out[key] = table.column(col).to_pandas()
+    for col, wanted in json_paths.items():
+        fields = json_fields(table.column(col), [p for _, p in wanted])
+        for (key, _), values in zip(wanted, fields):
+            out[key] = values
+    return out
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-file frames; categories are unioned so the columns stay categorical."""
+    if len(frames) == 1:
+        return frames[0]
+    out = {}
+    for col in frames[0].columns:
+        parts = [f[col] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            try:
+                out[col] = pd.Series(pd.api.types.union_categoricals(parts, ignore_order=True))
+                continue
+            except TypeError:
+                parts = [p.astype("string") for p in parts]
+        out[col] = pd.concat([p.reset_index(drop=True) for p in parts], ignore_index=True)
+        if col in ("user", "event"):
+            out[col] = out[col].astype("category")
+    return pd.DataFrame(out)

@@ -1,0 +1,87 @@
+"""User ids and event names as codes (rules 1.1, 1.2): dictionary chunks, the parts ids are hashed
+in, and the categorical they end as."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from conftest import examples
+
+
+def test_piece_ids_code_each_chunk_after_the_ones_before():
+    """A CSV piece can hold several chunks, each with its own dictionary: codes point into the
+    names of all chunks side by side; blank and missing ids are -1 (rule 1.1)."""
+    from microconv.load.ids import piece_ids
+    clean = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1], pa.int32()), pa.array(["u1", "u2"]))
+    messy = pa.DictionaryArray.from_arrays(pa.array([0, None, 2, 1], pa.int32()), pa.array([" u2 ", "  ", "u3"]))
+    codes, names = piece_ids(pa.chunked_array([clean, messy]))
+    assert codes.tolist() == [1, 0, 1, 2, -1, 4, -1]
+    assert names.to_pylist() == ["u1", "u2", "u2", "", "u3"]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["", "u1", "u2", "u10", "a@b.co", "é", "x" * 40, "2", "20", "02"]),
+                         max_size=12), max_size=5), st.booleans())
+def test_ids_hashed_in_parts_name_each_row_its_own_id(pieces, counted):
+    """However ids fall into pieces and parts, each kept row gets back its own id, and equal ids one code."""
+    from microconv.load.ids import Ids, categorical_ids
+    ids = []
+    for rows in pieces:
+        names = pa.array(["never used", *dict.fromkeys(rows)])      # in order of first appearance
+        codes = np.array([names.to_pylist().index(r) for r in rows], dtype=np.int32)
+        keep = codes[::2]                                      # every other row is kept
+        ids.append(Ids.of(keep, names, codes if counted else None))
+    users, distinct = categorical_ids(ids, every_name_kept=not counted)
+    assert users.astype(object).tolist() == [r for rows in pieces for r in rows[::2]]
+    assert len(users.cat.categories) == len(set(users.cat.categories))
+    assert set(users.cat.categories) == {r for rows in pieces for r in rows[::2]}
+    assert distinct == (len({r for rows in pieces for r in rows}) if counted else len(users.cat.categories))
+
+
+def test_the_part_of_an_id_depends_only_on_its_bytes():
+    from microconv.load.ids import _part_of
+    ids = pa.array(["", "abc", "u1", "", "abc", "é", "u1"])
+    whole = _part_of(ids)
+    assert whole[0] == whole[3] and whole[1] == whole[4] and whole[2] == whole[6]
+    assert _part_of(ids.slice(3)).tolist() == whole[3:].tolist()
+    assert _part_of(pa.array(["", ""])).tolist() == [0, 0]
+
+
+def test_event_codes_skip_missing_names_in_the_dictionary_and_across_chunks():
+    from microconv.load.ids import event_codes
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2], pa.int32()), pa.array(["view", None, "buy"]))
+    second = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["cart", "view"]))
+    codes, names = event_codes(pa.chunked_array([first, second]))
+    assert [names[c] if c >= 0 else None for c in codes] == ["view", None, None, "buy", "cart", "view"]
+    assert sorted(names) == ["buy", "cart", "view"]
+    codes, names = event_codes(pa.chunked_array([pa.array([3, None, 3, 7])]))      # numbers: their digits
+    assert [names[c] if c >= 0 else None for c in codes] == ["3", None, "3", "7"]
+
+
+def test_event_names_of_other_types_read_as_pandas_writes_them():
+    from microconv.load.ids import event_codes
+    codes, names = event_codes(pa.chunked_array([pa.array([3.0, None, 2.5])]))
+    assert [names[c] if c >= 0 else None for c in codes] == ["3.0", None, "2.5"]
+    codes, names = event_codes(pa.chunked_array([pa.array([True, False])]))
+    assert [names[c] for c in codes] == ["True", "False"]
+
+
+def _part_by_hand(text: str) -> int:
+    """The part of one id, as _part_of's docstring defines it, in Python integers (mod 2**32)."""
+    b = text.encode()
+    n = len(b)
+    last, before, middle = (b[-1] if n else 0), (b[-2] if n > 1 else 0), (b[n // 2] if n else 0)
+    ends = ((last | before << 8 | middle << 16 | n << 24) * 0x9E3779B1) & 0xFFFFFFFF
+    mixed = ((ends ^ (sum(b) * 0x85EBCA6B) & 0xFFFFFFFF) * 0xC2B2AE35) & 0xFFFFFFFF
+    return mixed >> 26
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=30), st.integers(0, 3))
+def test_id_parts_are_the_defined_hash(ids, cut):
+    """Empty ids anywhere (also last), multi-byte text, and a slice of a longer array."""
+    from microconv.load.ids import _part_of
+
+    arr = pa.array(["pad"] * cut + ids + ["pad"] * cut, pa.string()).slice(cut, len(ids))
+    assert _part_of(arr).tolist() == [_part_by_hand(t) for t in ids]
