@@ -1,8 +1,9 @@
 """One funnel over canonical events: choose the events, replay attempts, pick each unit's count.
 
 The data flows one way: masks over the frame -> events sorted by (unit, time) -> attempts
-(``replay``) -> per unit best and counted attempt (:class:`Replay`) -> :class:`FunnelResult`.
-``explain`` reads the same :class:`Replay`, so a trace always agrees with the counts.
+(``replay``) -> per unit best and counted attempt (:class:`Replay`), which every report reads
+(``microconv.reports``): ``explain`` reads the same :class:`Replay`, so a trace always agrees
+with the counts.
 """
 from __future__ import annotations
 
@@ -14,11 +15,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..reports.results import FunnelResult, StepRow
 from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict)
-from .sums import exact_sum
 from .units import Units
 
 
@@ -279,62 +278,6 @@ def _anchors(events: SortedEvents, first_step: np.ndarray, plan: FunnelPlan) -> 
     return anchors
 
 
-def summarize(rep: Replay, *, name: str, label: str, step_names: Sequence[str], window_seconds: float,
-              ) -> FunnelResult:
-    """Counts, rates and medians (section 5) from a replay."""
-    kept = int(rep.kept.sum())
-    numbers = group_numbers(rep, np.zeros(kept, dtype=np.int64), 1)
-    steps = step_rows(numbers.counts[0], numbers.in_progress[0], numbers.medians[0], step_names)
-    counts = numbers.counts[0]
-    revenue = _revenue(rep)
-    if revenue is not None:
-        per_completer = revenue / counts[-1] if counts[-1] else np.nan
-        steps = tuple(replace(s, value_lost=s.dropped * per_completer if s.step > 1 else 0.0) for s in steps)
-    best = rep.best[rep.kept]
-    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
-    return FunnelResult(name, label, window_seconds, steps, reached, order=rep.plan.order, unit=rep.units.kind,
-                        excluded=int((rep.best == 0).sum()), revenue=revenue)
-
-
-@dataclass(frozen=True)
-class GroupNumbers:
-    """Per group and step: units reached, in-progress units stopped there, median seconds from the previous step."""
-
-    counts: np.ndarray       # (groups, steps) int64
-    in_progress: np.ndarray  # (groups, steps) int64
-    medians: np.ndarray      # (groups, steps) float, NaN for step 1 and empty groups
-
-
-def group_numbers(rep: Replay, groups: np.ndarray, n_groups: int) -> GroupNumbers:
-    """The section-5 numbers for groups of the counted units (``groups``: a code per kept unit, in
-    ``rep.unit[rep.kept]`` order): one bincount per table, one groupby per step for the medians."""
-    k = len(rep.plan.masks)
-    best = rep.best[rep.kept]
-    counts, stopped = reach_tables(best, rep.in_progress[rep.kept], groups, n_groups, k)
-    medians = np.full((n_groups, k), np.nan)
-    for s in range(1, k):
-        m = best > s
-        if m.any():
-            gaps = rep.step_seconds(s)
-            if n_groups == 1:
-                medians[0, s] = np.median(gaps)
-            else:
-                medians[:, s] = pd.Series(gaps).groupby(groups[m]).median().reindex(range(n_groups)).to_numpy()
-    return GroupNumbers(counts, stopped, medians)
-
-
-def reach_tables(best: np.ndarray, waiting: np.ndarray, groups: np.ndarray, n_groups: int,
-                 k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per group and step: the units that reached it or further, and the in-progress units
-    (``waiting``) whose furthest step it is; from each unit's furthest step (1..k) and group code."""
-    reached_at = np.bincount(groups * (k + 1) + best, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
-    counts = reached_at[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
-    stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
-                          minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)[:, 1:]
-    return counts.astype(np.int64), stopped.astype(np.int64)
-
-
-
 def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     """Nanoseconds (uint64: a span can pass 292 years) from step ``start`` to step ``end`` (0-based) of
     the given counted units (indices into ``rep.unit[rep.kept]``), which reached step ``end``. Read
@@ -351,36 +294,3 @@ def elapsed(rep: Replay, units: np.ndarray, start: int, end: int) -> np.ndarray:
     at = rep.counted_kept.take(units) * pos.shape[1]         # row starts in the flat (attempts, steps) positions
     flat = pos.reshape(-1)
     return elapsed_ns(ts.take(flat.take(at + end)), ts.take(flat.take(at + start)))
-
-
-def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
-              step_names: Sequence[str]) -> tuple[StepRow, ...]:
-    """One group's step rows (section 5) from its counts per step. ``dropped`` at step k counts the
-    units that stopped at step k-1 and are not in progress (5.1): those whose window is still open
-    have not dropped, so users_{k-1} = users_k + dropped_k + in_progress_{k-1}."""
-    return tuple(
-        StepRow(
-            step=s + 1,
-            name=step_names[s],
-            users=int(counts[s]),
-            rate_from_start=_rate(counts[s], counts[0]),
-            rate_from_previous=1.0 if s == 0 and counts[0] else _rate(counts[s], counts[s - 1] if s else 0),
-            dropped=int(counts[s - 1] - counts[s] - in_progress[s - 1]) if s else 0,
-            median_seconds_from_previous=float(medians[s]),
-            in_progress=int(in_progress[s]),
-        )
-        for s in range(len(counts))
-    )
-
-
-def _revenue(rep: Replay) -> float | None:
-    """The last step's value summed over the completers' counted attempts (semantics 7.3)."""
-    if rep.plan.value is None:
-        return None
-    k = len(rep.plan.masks)
-    completed = rep.counted_kept[rep.best[rep.kept] == k]
-    return exact_sum(rep.plan.value[rep.events.row[rep.attempts.pos[completed, k - 1]]])
-
-
-def _rate(num: int, den: int) -> float:
-    return float(num) / float(den) if den else float("nan")

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, RunMeta, TimeResult,
+from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelReports, FunnelResult, MicroReport, RunMeta, TimeResult,
                        TrendResult)
 from .escape import html as escape
 from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION,
@@ -128,18 +128,17 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 def render_html(result: AnalysisResult) -> str:
     """The whole result as one HTML document (UTF-8, ends with a newline)."""
-    names = result.funnel_names()  # with --report time (breakdown, trend) a funnel may lack its step table
-    funnels = {f.name: f for f in result.funnels}
-    body = [_header(result, names, funnels)]
-    for i, name in enumerate(names, 1):
-        body.append(_funnel_section(result, name, funnels.get(name), i))
+    funnels = result.per_funnel   # with --report time (breakdown, trend) a funnel may lack its step table
+    body = [_header(result, funnels)]
+    for i, reports in enumerate(funnels, 1):
+        body.append(_funnel_section(reports, i))
     if result.micro is not None:
         body.append(_micro_section(result.micro))
-    if not names and result.micro is None:
+    if not funnels and result.micro is None:
         body.append('<section><p class="sub">Nothing to show: the result holds no funnel and no '
                     'micro-conversion report.</p></section>')
     body.append('<footer>Made with microconv. Counting rules: docs/semantics.md.</footer>')
-    title = "Funnel report" + (f" · {result.funnel_label(names[0])}" if len(names) == 1 else "")
+    title = "Funnel report" + (f" · {funnels[0].label}" if len(funnels) == 1 else "")
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -233,7 +232,7 @@ def _stamp(ts: pd.Timestamp | None) -> str:
 # The run
 
 
-def _header(result: AnalysisResult, names: list[str], funnels: dict[str, FunnelResult]) -> str:
+def _header(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
     meta: RunMeta = result.meta
     cards = [("Events", _n(meta.events), ""), ("Users", _n(meta.users), "")]
     if meta.first_ts is not None and meta.last_ts is not None:
@@ -245,16 +244,16 @@ def _header(result: AnalysisResult, names: list[str], funnels: dict[str, FunnelR
                       ", ".join(meta.sources), "small"))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd{_cls(c)}>{_e(v)}</dd></div>" for k, v, c in cards)
     parts = ['<header class="run">', "<h1>Funnel report</h1>",
-             f'<p class="sub">{_e(_overview(result, names))}</p>', f'<dl class="cards">{dl}</dl>']
+             f'<p class="sub">{_e(_overview(result, funnels))}</p>', f'<dl class="cards">{dl}</dl>']
     notices = [*map(str, result.warnings), *result.quality_notes]
     if notices:
         parts.append('<ul class="notices">' + "".join(f"<li>{_e(n)}</li>" for n in notices) + "</ul>")
     links = []
-    for i, name in enumerate(names, 1):
-        f = funnels.get(name)
+    for i, reports in enumerate(funnels, 1):
+        f = reports.steps
         end = (f' <span class="num">· {_e(pct(f.steps[-1].rate_from_start))} of {_e(_n(f.entrants))} '
                f'{_e(f.unit)} reach the last step</span>') if f is not None and f.steps and f.entrants else ""
-        links.append(f'<li><a href="#funnel-{i}">{_e(result.funnel_label(name))}</a>{end}</li>')
+        links.append(f'<li><a href="#funnel-{i}">{_e(reports.label)}</a>{end}</li>')
     if result.micro is not None:
         links.append(f'<li><a href="#micro">Micro-conversions → {_e(result.micro.macro)}</a></li>')
     if len(links) > 1:
@@ -263,8 +262,8 @@ def _header(result: AnalysisResult, names: list[str], funnels: dict[str, FunnelR
     return "\n".join(parts)
 
 
-def _overview(result: AnalysisResult, names: list[str]) -> str:
-    bits = [count(len(names), "funnel")] if names else []
+def _overview(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
+    bits = [count(len(funnels), "funnel")] if funnels else []
     if result.micro is not None:
         bits.append(f"micro-conversions against {result.micro.macro}")
     return " and ".join(bits) if bits else "no tables"
@@ -274,15 +273,15 @@ def _overview(result: AnalysisResult, names: list[str]) -> str:
 # A funnel and the tables under it
 
 
-def _funnel_section(result: AnalysisResult, name: str, f: FunnelResult | None, index: int) -> str:
-    label = result.funnel_label(name)
-    parts = [f'<section class="funnel" id="funnel-{index}">', f"<h2>{_e(label)}</h2>"]
+def _funnel_section(reports: FunnelReports, index: int) -> str:
+    f = reports.steps
+    parts = [f'<section class="funnel" id="funnel-{index}">', f"<h2>{_e(reports.label)}</h2>"]
     if f is not None:
         parts.append(f'<p class="sub">{_e(" · ".join(describe(f)))}</p>')
         parts.append(_steps(f))
-    parts += [_time(t) for t in result.times if t.funnel == name and len(t.frame)]
-    parts += [_breakdown(b, f) for b in result.breakdowns if b.funnel == name]
-    parts += [_trend(t) for t in result.trends if t.funnel == name and len(t.frame)]
+    parts += [_time(reports.time)] if reports.time is not None and len(reports.time.frame) else []
+    parts += [_breakdown(reports.breakdown, f)] if reports.breakdown is not None else []
+    parts += [_trend(reports.trend)] if reports.trend is not None and len(reports.trend.frame) else []
     parts.append("</section>")
     return "\n".join(parts)
 

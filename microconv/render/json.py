@@ -2,16 +2,15 @@
 micro-conversion report, run metadata and warnings."""
 from __future__ import annotations
 
-from ..reports.results import AnalysisResult
+from ..reports.results import AnalysisResult, BreakdownResult, TrendResult
 from .escape import json_text
 
 
 def render_json(result: AnalysisResult) -> str:
-    frame = result.steps_frame()
     funnels = []
-    for name in result.funnel_names():
-        f = next((f for f in result.funnels if f.name == name), None)
-        entry = {"name": name}
+    for reports in result.per_funnel:
+        f = reports.steps
+        entry = {"name": reports.name}
         if f is not None:
             entry.update({
                 "label": f.label,
@@ -24,12 +23,12 @@ def render_json(result: AnalysisResult) -> str:
                 "revenue": f.revenue,
                 "revenue_per_entrant": f.revenue_per_entrant,
                 "largest_drop_step": f.largest_drop_step,
-                "steps": _records(_part(frame, name)),
+                "steps": _records(f.to_frame().drop(columns="funnel")),
             })
         entry.update({
-            "time_to_convert": _records(_part(result.times_frame(), name)) if result.times else None,
-            "breakdown": _breakdown(result, name),
-            "trend": _trend(result, name),
+            "time_to_convert": _records(reports.time.frame.drop(columns="funnel")) if reports.time else None,
+            "breakdown": _breakdown(reports.breakdown),
+            "trend": _trend(reports.trend),
         })
         funnels.append(entry)
     meta = result.meta
@@ -61,13 +60,8 @@ def _records(frame) -> list[dict]:
     return frame.to_dict("records")
 
 
-def _part(frame, funnel: str):
-    return frame[frame["funnel"] == funnel].drop(columns="funnel")
-
-
-def _breakdown(result: AnalysisResult, funnel: str) -> dict | None:
+def _breakdown(b: BreakdownResult | None) -> dict | None:
     """Segments with their steps nested: {"by", "attribution", "top", "missing_share", "segments": [...]}."""
-    b = next((b for b in result.breakdowns if b.funnel == funnel), None)
     if b is None:
         return None
     steps = b.steps.drop(columns=["funnel", "by", "attribution"])
@@ -79,9 +73,8 @@ def _breakdown(result: AnalysisResult, funnel: str) -> dict | None:
             "missing_share": b.missing_share, "segments": segments}
 
 
-def _trend(result: AnalysisResult, funnel: str) -> dict | None:
+def _trend(t: TrendResult | None) -> dict | None:
     """Cohorts with their steps nested: {"period", "cohorts": [{"period", "open", "steps": [...]}]}."""
-    t = next((t for t in result.trends if t.funnel == funnel), None)
     if t is None:
         return None
     frame = t.frame.drop(columns="funnel")

@@ -9,15 +9,11 @@ from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPT
 
 def render_markdown(result: AnalysisResult) -> str:
     out = []
-    for name in result.funnel_names():
-        f = next((f for f in result.funnels if f.name == name), None)
-        if f is None:
-            out.append(f"### {_cell(result.funnel_label(name))}\n")
-        else:
-            out += _funnel(f)
-        out += [line for t in result.times if t.funnel == name and len(t.frame) for line in _time(t)]
-        out += [line for b in result.breakdowns if b.funnel == name for line in _breakdown(b)]
-        out += [line for t in result.trends if t.funnel == name and len(t.frame) for line in _trend(t)]
+    for f in result.per_funnel:
+        out += _funnel(f.steps) if f.steps is not None else [f"### {_cell(f.label)}\n"]
+        out += _time(f.time) if f.time is not None and len(f.time.frame) else []
+        out += _breakdown(f.breakdown) if f.breakdown is not None else []
+        out += _trend(f.trend) if f.trend is not None and len(f.trend.frame) else []
     m = result.micro
     if m is not None:
         out.append(f"### Micro-conversions → {_cell(m.macro)} ({m.users:,} users, {m.converters:,} converted)\n")

@@ -136,11 +136,11 @@ def trend_table(t: TrendResult) -> Table:
 
 def result_renderable(result: AnalysisResult) -> Group:
     items = []
-    for name in result.funnel_names():
-        items += [funnel_table(f) for f in result.funnels if f.name == name]
-        items += [time_table(t) for t in result.times if t.funnel == name and len(t.frame)]
-        items += [breakdown_table(b) for b in result.breakdowns if b.funnel == name]
-        items += [trend_table(t) for t in result.trends if t.funnel == name and len(t.frame)]
+    for f in result.per_funnel:
+        items += [funnel_table(f.steps)] if f.steps is not None else []
+        items += [time_table(f.time)] if f.time is not None and len(f.time.frame) else []
+        items += [breakdown_table(f.breakdown)] if f.breakdown is not None else []
+        items += [trend_table(f.trend)] if f.trend is not None and len(f.trend.frame) else []
     if result.micro is not None:
         items.append(micro_table(result.micro))
     spaced = []

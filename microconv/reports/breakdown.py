@@ -2,39 +2,79 @@
 
 Marketers compare channels with few conversions; most differences are noise, so each segment
 carries an interval, a test against the other entrants and a false-discovery correction.
+
+The partial counts per distinct value text (and the missing and not-reached units), before any
+top-N cut: which values make the top depends on every shard's units, so segments, ``(other)``
+and the tests are made in :func:`finalize` only.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..engine.attribution import attributed_rows
-from ..engine.funnel import Replay, group_numbers, step_rows
-from ..load.events import map_distinct
-from .micro import ALPHA, MIN_EXPECTED, MIN_GROUP
+from ..engine.funnel import Replay
+from ..load.frame import map_distinct
+from .funnel import FunnelContext, Tally
 from .results import MISSING, NOT_REACHED, OTHER, SEGMENT_COLUMNS, SEGMENT_STEP_COLUMNS, BreakdownResult
+from .stats import compare_with_rest
 
-MIN_CELL = 5   # the chi-square test needs at least this many expected units in every cell, else Fisher
+
+@dataclass(frozen=True)
+class BreakdownContext:
+    funnel: FunnelContext
+    by: str
+    attribution: str
+    top: int
 
 
-def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: str, attribution: str, top: int,
-              step_names: Sequence[str]) -> BreakdownResult:
+@dataclass(frozen=True, eq=False)
+class BreakdownPartial:
+    """A :class:`Tally` with one group per value text (``texts`` order), then the units whose
+    attributed event had no value, then those that did not reach the attributed step."""
+
+    unit: str
+    texts: tuple[str, ...]
+    tally: Tally
+
+
+def partial(rep: Replay, values: pd.Series, ctx: BreakdownContext) -> BreakdownPartial:
     """Split the counted units of ``rep`` by ``values`` (the property, per frame row)."""
-    rows = attributed_rows(rep, attribution)
+    rows = attributed_rows(rep, ctx.attribution)
     found = rows >= 0
     text_code, texts = value_codes(values.iloc[rows[found]])
-    names, codes = _segments(text_code, texts, found, top)
-    numbers = group_numbers(rep, codes, len(names))
-    head = {"funnel": funnel, "by": by, "attribution": attribution}
+    n = len(texts)
+    groups = np.full(len(found), n + 1, dtype=np.int64)
+    groups[found] = np.where(text_code >= 0, text_code, n)
+    return BreakdownPartial(rep.units.kind, tuple(texts), Tally.of(rep, groups, n + 2))
+
+
+def merge(a: BreakdownPartial, b: BreakdownPartial) -> BreakdownPartial:
+    texts = tuple(dict.fromkeys((*a.texts, *b.texts)))
+    n = len(texts)
+    where = {t: i for i, t in enumerate(texts)}
+
+    def onto(p: BreakdownPartial) -> Tally:
+        return p.tally.regroup(np.array([*(where[t] for t in p.texts), n, n + 1], dtype=np.int64), n + 2)
+
+    return BreakdownPartial(a.unit, texts, onto(a) + onto(b))
+
+
+def finalize(p: BreakdownPartial, ctx: BreakdownContext) -> BreakdownResult:
+    """Segments: the top values by units (ties by text), then (other), (missing), (not reached)
+    when they occur; per segment its step rows and a test against the rest."""
+    names, new = _segments(p, ctx.top)
+    tally = p.tally.regroup(new, len(names))
+    head = {"funnel": ctx.funnel.name, "by": ctx.by, "attribution": ctx.attribution}
     steps = pd.DataFrame(
-        [{**head, "segment": name, **vars(row)}
-         for g, name in enumerate(names)
-         for row in step_rows(numbers.counts[g], numbers.in_progress[g], numbers.medians[g], step_names)],
+        [{**head, "segment": name, **vars(row)} for name, rows in zip(names, tally.rows(ctx.funnel.step_names))
+         for row in rows],
         columns=SEGMENT_STEP_COLUMNS + ["value_lost"],
     )[SEGMENT_STEP_COLUMNS]
-    entrants, converted = numbers.counts[:, 0], numbers.counts[:, -1]
+    counts = tally.counts()
+    entrants, converted = counts[:, 0], counts[:, -1]
     tests = compare_with_rest(converted, entrants, testable=np.array([n != NOT_REACHED for n in names], dtype=bool))
     total = entrants.sum()
     segments = pd.DataFrame({
@@ -45,7 +85,8 @@ def breakdown(rep: Replay, values: pd.Series, *, funnel: str, label: str, by: st
         "converted": converted,
         **tests,
     })[SEGMENT_COLUMNS]
-    return BreakdownResult(funnel, label, by, attribution, top, rep.units.kind, segments, steps)
+    return BreakdownResult(ctx.funnel.name, ctx.funnel.label, ctx.by, ctx.attribution, ctx.top, p.unit, segments,
+                           steps)
 
 
 def value_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -63,54 +104,17 @@ def _text(value) -> str | None:
     return text if text.strip() else None   # blank is missing; the value itself is kept as written
 
 
-def _segments(text_code: np.ndarray, texts: list[str], found: np.ndarray, top: int) -> tuple[list[str], np.ndarray]:
-    """Segment names in listed order and a code per unit: the top values by units (ties by name),
-    then (other), (missing), (not reached) when they occur."""
-    counts = np.bincount(text_code[text_code >= 0], minlength=len(texts))
-    ranked = sorted(range(len(texts)), key=lambda i: (-counts[i], texts[i]))
+def _segments(p: BreakdownPartial, top: int) -> tuple[list[str], np.ndarray]:
+    """Segment names in listed order, and per group of ``p`` its segment."""
+    n = len(p.texts)
+    units = p.tally.at.sum(axis=1)
+    ranked = sorted(range(n), key=lambda i: (-units[i], p.texts[i]))
     kept = ranked if top == 0 else ranked[:top]
-    missing = (text_code < 0).any()
-    special = [(OTHER, len(kept) < len(ranked)), (MISSING, missing), (NOT_REACHED, not found.all())]
-    names = [texts[i] for i in kept] + [name for name, occurs in special if occurs]
-    index = {name: i for i, name in enumerate(names)}
-    of_text = np.full(len(texts) + 1, index.get(MISSING, -1), dtype=np.int64)   # the extra slot: missing
-    of_text[:len(texts)] = index.get(OTHER, -1)
-    of_text[kept] = np.arange(len(kept))
-    codes = np.full(len(found), index.get(NOT_REACHED, -1), dtype=np.int64)
-    codes[found] = of_text[text_code]
-    return names, codes
-
-
-def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: np.ndarray) -> dict[str, np.ndarray]:
-    """Per segment: rate with a Wilson interval, the rest's rate, a test against the rest and
-    Benjamini-Hochberg over the tested segments (8.2.4, 8.2.5)."""
-    from scipy.stats import binomtest, chi2_contingency, false_discovery_control, fisher_exact
-
-    total, total_converted = entrants.sum(), converted.sum()
-    g = len(entrants)
-    out = {k: np.full(g, np.nan) for k in ("rate", "rate_low", "rate_high", "rate_rest", "p_value", "p_adjusted")}
-    out["test"] = np.full(g, "", dtype=object)
-    too_small = np.zeros(g, dtype=bool)
-    for i, (c, n) in enumerate(zip(converted.tolist(), entrants.tolist())):
-        rest_n, rest_c = total - n, total_converted - c
-        if n:
-            out["rate"][i] = c / n
-            ci = binomtest(c, n).proportion_ci(confidence_level=0.95, method="wilson")
-            out["rate_low"][i], out["rate_high"][i] = ci.low, ci.high
-        if rest_n:
-            out["rate_rest"][i] = rest_c / rest_n
-        too_small[i] = n < MIN_GROUP or rest_n < MIN_GROUP or n * total_converted / total < MIN_EXPECTED
-        if not testable[i] or not n or not rest_n:
-            continue
-        table = np.array([[c, n - c], [rest_c, rest_n - rest_c]])
-        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
-        if (expected >= MIN_CELL).all():
-            out["p_value"][i], out["test"][i] = chi2_contingency(table, correction=False).pvalue, "chi2"
-        else:
-            out["p_value"][i], out["test"][i] = fisher_exact(table).pvalue, "fisher"
-    tested = ~np.isnan(out["p_value"])
-    if tested.any():
-        out["p_adjusted"][tested] = false_discovery_control(out["p_value"][tested])
-    out["significant"] = (out["p_adjusted"] < ALPHA) & ~too_small
-    out["too_small"] = too_small & testable
-    return out
+    special = [(OTHER, len(kept) < n), (MISSING, units[n] > 0), (NOT_REACHED, units[n + 1] > 0)]
+    names = [p.texts[i] for i in kept] + [name for name, occurs in special if occurs]
+    slot = {name: len(kept) + i for i, name in enumerate(name for name, occurs in special if occurs)}
+    new = np.full(n + 2, -1, dtype=np.int64)      # -1: a group without units, in no segment
+    new[:n] = slot.get(OTHER, -1)
+    new[kept] = np.arange(len(kept))
+    new[n], new[n + 1] = slot.get(MISSING, -1), slot.get(NOT_REACHED, -1)
+    return names, new

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..api import choose_funnels, entry_range_ns, last_timestamp, replay_funnel, step_names
+from ..run.plan import choose_funnels, entry_range_ns, last_timestamp, step_names
+from ..run.replay import replay_funnel
 from ..config import Config
 from ..engine.funnel import Replay
 from ..engine.replay import Stop
 from ..errors import DataError, did_you_mean
-from ..load.events import Events
+from ..load.frame import Events
 
 
 @dataclass(frozen=True)

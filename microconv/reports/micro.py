@@ -2,9 +2,9 @@
 
 For each milestone and secondary conversion: how many users did it before their first macro
 conversion, how the macro rate of those users compares with everyone else's, whether that
-difference is more than noise, and what one such action is worth. The statistics come from
-scipy (relative risk with its interval, Fisher's exact test, Benjamini-Hochberg), not from
-formulas of our own.
+difference is more than noise, and what one such action is worth (the statistics: stats.py).
+The partial holds counts per conversion and the payers' values: the tests, the correction over
+every conversion and the sums are made once, in :func:`finalize`.
 """
 from __future__ import annotations
 
@@ -18,10 +18,7 @@ from ..engine.conversions import NEVER, EventIndex
 from ..engine.sums import exact_sum
 from ..errors import ConfigError, did_you_mean
 from .results import MICRO_COLUMNS, MicroReport
-
-MIN_GROUP = 30       # users who did / did not do it (breakdowns: units in a segment / the rest)
-MIN_EXPECTED = 5     # macro converters the smaller group would have at the overall rate
-ALPHA = 0.05
+from .stats import ALPHA, adjust, relative_risk, too_few
 
 
 def macro_goal(config: Config, macro: str | None) -> str | None:
@@ -35,13 +32,28 @@ def macro_goal(config: Config, macro: str | None) -> str | None:
     return macro
 
 
-def micro_report(config: Config, index: EventIndex, macro: str, population: int | None = None) -> MicroReport:
-    """Compare each micro-conversion's users with the rest, on their rate of reaching ``macro``.
+@dataclass(frozen=True, eq=False)
+class MicroPartial:
+    """Per conversion (config order, ``names``): users who did it before their first macro
+    conversion (``did``), those of them who converted (``both``), and the summed macro value of
+    each of those users who paid (``paid``, summed exactly in finalize); the population, its
+    converters, and every macro event's value (for the mean order value)."""
+
+    macro: str
+    names: tuple[str, ...]
+    did: np.ndarray
+    both: np.ndarray
+    paid: tuple[np.ndarray, ...] | None
+    population: int
+    converters: int
+    values: np.ndarray | None
+
+
+def partial(config: Config, index: EventIndex, macro: str, population: int | None = None) -> MicroPartial:
+    """Each micro-conversion's users and their macro conversions.
 
     ``population``: users in the whole log, when the frame holds only the rows of the events
     the conversions match; the users it lacks did none of them (default: the frame's users)."""
-    stats = _scipy_stats()
-
     in_frame = int(np.count_nonzero(index.users_with()))
     population = in_frame if population is None else population
     if population < in_frame:
@@ -51,62 +63,64 @@ def micro_report(config: Config, index: EventIndex, macro: str, population: int 
     goal = index.first_by_user(macro)
     early = index.before(goal)          # events before their user's first macro conversion
     converted = goal < NEVER
-    n_converted = int(np.count_nonzero(converted))
-    revenue, average = _revenue(index, macro, config.conversions[macro].value)
-    rows = []
+    payers, values = _revenue(index, macro, config.conversions[macro].value)
+    names, did, both, paid = [], [], [], []
     for name, conv in config.conversions.items():
         if conv.kind == "macro":
             continue
-        did = index.users_with(index.mask(name) & early)     # the same as first_by_user(name) < goal, in half the time
-        rows.append(_row(name, conv, did, converted, population, n_converted, revenue, average, macro))
+        users = index.users_with(index.mask(name) & early)     # the same as first_by_user(name) < goal, in half the time
+        names.append(name)
+        did.append(int(np.count_nonzero(users)))
+        both.append(int(np.count_nonzero(users & converted)))
+        if payers is not None:
+            paid.append(payers.amounts[users.take(payers.payers)])
+    return MicroPartial(macro, tuple(names), np.array(did, dtype=np.int64), np.array(both, dtype=np.int64),
+                        tuple(paid) if payers is not None else None, population,
+                        int(np.count_nonzero(converted)), values)
+
+
+def merge(a: MicroPartial, b: MicroPartial) -> MicroPartial:
+    return MicroPartial(a.macro, a.names, a.did + b.did, a.both + b.both,
+                        None if a.paid is None else tuple(np.concatenate([x, y]) for x, y in zip(a.paid, b.paid)),
+                        a.population + b.population, a.converters + b.converters,
+                        None if a.values is None else np.concatenate([a.values, b.values]))
+
+
+def finalize(p: MicroPartial, config: Config) -> MicroReport:
+    """Compare each micro-conversion's users with the rest, on their rate of reaching the macro."""
+    values = p.values
+    average = float(np.nanmean(values)) if values is not None and np.isfinite(values).any() else None
+    rows = [_row(name, config.conversions[name], int(n1), int(a), p, average,
+                 exact_sum(p.paid[i]) if p.paid is not None else np.nan)
+            for i, (name, n1, a) in enumerate(zip(p.names, p.did, p.both))]
     frame_rows = pd.DataFrame(rows, columns=[c for c in MICRO_COLUMNS if c != "p_adjusted"])
-    p = frame_rows["p_value"].to_numpy(dtype=float)
-    adjusted = np.full(len(p), np.nan)
-    valid = ~np.isnan(p)
-    if valid.any():
-        adjusted[valid] = stats.false_discovery_control(p[valid], method="bh")
+    adjusted = adjust(frame_rows["p_value"].to_numpy(dtype=float))
     frame_rows.insert(MICRO_COLUMNS.index("p_adjusted"), "p_adjusted", adjusted)
     frame_rows["significant"] = (frame_rows["p_adjusted"] < ALPHA) & ~frame_rows["too_few"]
-    return MicroReport(macro, population, n_converted, average, frame_rows[MICRO_COLUMNS])
+    return MicroReport(p.macro, p.population, p.converters, average, frame_rows[MICRO_COLUMNS])
 
 
-def _scipy_stats():
-    """scipy.stats, imported here, not at start-up: it costs ~0.5 s of CPU, which here overlaps the
-    funnels' numpy work in the other engine thread."""
-    from scipy import stats
-    return stats
+def micro_report(config: Config, index: EventIndex, macro: str, population: int | None = None) -> MicroReport:
+    """One pass: :func:`finalize` of :func:`partial`."""
+    return finalize(partial(config, index, macro, population), config)
 
 
-def _row(name, conv, did, converted, population, n_converted, revenue, average, macro) -> dict:
-    """One conversion's numbers: ``did`` and ``converted`` per user code; the population's other
-    users did neither."""
-    from scipy import stats
-
-    n1 = int(np.count_nonzero(did))
+def _row(name, conv, n1: int, a: int, p: MicroPartial, average: float | None, revenue: float) -> dict:
+    """One conversion's numbers; the population's other users did neither."""
+    population = p.population
     n0 = population - n1
-    a = int(np.count_nonzero(did & converted))
-    c = n_converted - a
+    c = p.converters - a
     with_rate = a / n1 if n1 else np.nan
     without = c / n0 if n0 else np.nan
-    lift = low = high = p = np.nan
-    if n1 and n0:
-        p = float(stats.fisher_exact([[a, n1 - a], [c, n0 - c]]).pvalue)
-        if c:
-            rr = stats.contingency.relative_risk(a, n1, c, n0)
-            lift = float(rr.relative_risk)
-            if a:
-                ci = rr.confidence_interval(0.95)
-                low, high = float(ci.low), float(ci.high)
-        elif a:
-            lift, high = np.inf, np.inf  # every converter did it first: a necessary step, no finite ratio
+    pvalue, lift, low, high = relative_risk(a, n1, c, n0)
     return {
         "conversion": name, "kind": conv.kind, "label": conv.label or name, "users": n1,
-        "share": n1 / population if population else np.nan, "macro": macro,
+        "share": n1 / population if population else np.nan, "macro": p.macro,
         "macro_rate_with": with_rate, "macro_rate_without": without,
-        "lift": lift, "lift_low": low, "lift_high": high, "p_value": p, "significant": False,
-        "too_few": min(n1, n0) < MIN_GROUP or min(n1, n0) * (a + c) / population < MIN_EXPECTED,
+        "lift": lift, "lift_low": low, "lift_high": high, "p_value": pvalue, "significant": False,
+        "too_few": too_few(n1, n0, a + c, population),
         "value_per_conversion": with_rate * average if average is not None else np.nan,
-        "revenue": exact_sum(revenue.amounts[did.take(revenue.payers)]) if revenue is not None else np.nan,
+        "revenue": revenue,
     }
 
 
@@ -118,8 +132,8 @@ class _Payers:
     amounts: np.ndarray
 
 
-def _revenue(index: EventIndex, macro: str, value: str | None) -> tuple[_Payers | None, float | None]:
-    """The users' summed ``value`` of their macro events; and the mean value per macro event."""
+def _revenue(index: EventIndex, macro: str, value: str | None) -> tuple[_Payers | None, np.ndarray | None]:
+    """The users' summed ``value`` of their macro events; and the value of every macro event."""
     if value is None:
         return None, None
     frame = index.frame
@@ -127,6 +141,5 @@ def _revenue(index: EventIndex, macro: str, value: str | None) -> tuple[_Payers 
     amounts = index.numbers(value)[hit]
     per_user = np.zeros(len(frame["user"].cat.categories))
     np.add.at(per_user, frame["user"].cat.codes.to_numpy()[hit], np.nan_to_num(amounts))
-    average = float(np.nanmean(amounts)) if np.isfinite(amounts).any() else None
     payers = np.flatnonzero(per_user != 0)
-    return _Payers(payers, per_user[payers]), average
+    return _Payers(payers, per_user[payers]), amounts

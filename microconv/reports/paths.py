@@ -15,15 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..api import (check_event_names, choose_funnels, entry_range_ns, last_timestamp, replay_funnel, require_property,
-                  step_names)
-from .breakdown import value_codes
 from ..config import Config
 from ..engine.clock import plus_ns
 from ..engine.conversions import EventIndex
 from ..engine.funnel import Replay
-from ..errors import UsageError
-from ..load.events import Events
+from ..errors import OptionError
+from ..load.frame import Events
+from ..run.plan import check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property, step_names
+from ..run.replay import replay_funnel
+from .breakdown import value_codes
+from .funnel import FunnelContext
 from .results import OTHER, PATHS_COLUMNS, PathsResult
 
 NONE, DIRECT = "(none)", "(direct)"
@@ -66,38 +67,86 @@ def drop_off_paths(config: Config, events: Events, funnel: str, *, top: int = 10
     name = choose_funnels(config, [funnel])[0]
     warnings = check_event_names(config, frame, strict)
     if top < 0:
-        raise UsageError(f"--top {top}: must be 0 (all) or more")
+        raise OptionError(f"{{option}} {top}: must be 0 (all) or more", option="top")
     prop = _page_column(config, frame, page)
     last_ts = last_timestamp(events)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
     index = EventIndex(config, frame, last_ts)
     rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
     spec = config.funnels[name]
-    names = step_names(spec)
-    n = len(names)
-    timeline = _Timeline.of(rep, index, frame, prop)
+    ctx = PathsContext(FunnelContext(name, spec.label or name, tuple(step_names(spec)), spec.window.total_seconds()),
+                       top, prop)
+    return finalize(partial(rep, index, frame, ctx), ctx, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class PathsContext:
+    funnel: FunnelContext
+    top: int                  # paths per (step, kind) before (other); 0 = all
+    page: str | None          # the page property of next_page rows
+
+
+@dataclass(frozen=True, eq=False)
+class PathsPartial:
+    """Per step: units dropped, in progress and converted; and per (step, group, kind) the units
+    of every distinct path (``paths``: a frame of step, group, kind, path, units), before the
+    top-N cut, which needs every shard's counts."""
+
+    unit: str
+    order: str
+    dropped: np.ndarray
+    in_progress: np.ndarray
+    converted: np.ndarray
+    paths: pd.DataFrame
+
+
+def partial(rep: Replay, index: EventIndex, frame: pd.DataFrame, ctx: PathsContext) -> PathsPartial:
+    """The paths of the counted units of ``rep`` (9.5, 9.6)."""
+    n = len(ctx.funnel.step_names)
+    timeline = _Timeline.of(rep, index, frame, ctx.page)
     counted = _Counted.of(rep, timeline)
-    blocks, dropped, waiting, converted = [], [0] * n, [0] * n, [0] * n
+    blocks = []
+    dropped, waiting, converted = (np.zeros(n, dtype=np.int64) for _ in range(3))
     for k in range(1, n):
         waiting[k - 1] = int((counted.waiting & (counted.best == k)).sum())
         gone = (counted.best == k) & ~counted.waiting
         dropped[k - 1] = int(gone.sum())
         on = counted.best > k
         converted[k - 1] = int(on.sum())
-        head = {"step": k, "name": names[k - 1]}
         if gone.any():
             for kind, table in _dropped_paths(timeline, counted, gone).items():
-                blocks.append(_rows(table, top, dropped[k - 1], head, "dropped", kind))
+                blocks.append(table.assign(step=k, group="dropped", kind=kind))
         if on.any():
             table = _between_paths(timeline, counted, on, k, rep.plan.order)
-            blocks.append(_rows(table, top, converted[k - 1], {**head, "name": f"{names[k - 1]}{ARROW}{names[k]}"},
-                                "converted", "between"))
-    body = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=PATHS_COLUMNS[1:])
-    body.insert(0, "funnel", name)
+            blocks.append(table.assign(step=k, group="converted", kind="between"))
+    columns = ["step", "group", "kind", "path", "units"]
+    paths = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
+    return PathsPartial(rep.units.kind, rep.plan.order, dropped, waiting, converted, paths)
+
+
+def merge(a: PathsPartial, b: PathsPartial) -> PathsPartial:
+    return PathsPartial(a.unit, a.order, a.dropped + b.dropped, a.in_progress + b.in_progress,
+                        a.converted + b.converted, pd.concat([a.paths, b.paths], ignore_index=True))
+
+
+def finalize(p: PathsPartial, ctx: PathsContext, warnings: tuple = ()) -> PathsResult:
+    """The ``top`` paths of every (step, group, kind), in the order of 9.7, with shares."""
+    f = ctx.funnel
+    names = f.step_names
+    blocks = []
+    for (k, group, kind), table in p.paths.groupby(["step", "group", "kind"], sort=False):
+        head = {"step": k, "name": names[k - 1] if group == "dropped" else f"{names[k - 1]}{ARROW}{names[k]}"}
+        total = p.dropped[k - 1] if group == "dropped" else p.converted[k - 1]
+        blocks.append((k, group != "dropped", KINDS.index(kind),
+                       _rows(table[["path", "units"]], ctx.top, int(total), head, group, kind)))
+    blocks.sort(key=lambda b: b[:3])
+    body = (pd.concat([b[3] for b in blocks], ignore_index=True) if blocks
+            else pd.DataFrame(columns=PATHS_COLUMNS[1:]))
+    body.insert(0, "funnel", f.name)
     body = body[PATHS_COLUMNS].astype({"step": "int64", "units": "int64", "share": "float64"})
-    return PathsResult(name, spec.label or name, rep.units.kind, spec.order, spec.window.total_seconds(),
-                       tuple(names), tuple(dropped), tuple(waiting), tuple(converted), top, prop, body,
-                       tuple(warnings))
+    return PathsResult(f.name, f.label, p.unit, p.order, f.window_seconds, names,
+                       tuple(int(x) for x in p.dropped), tuple(int(x) for x in p.in_progress),
+                       tuple(int(x) for x in p.converted), ctx.top, ctx.page, body, tuple(warnings))
 
 
 def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str | None:
@@ -106,7 +155,7 @@ def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str |
     if prop is not None and (prop not in frame.columns or prop in _CORE):
         if page is None:
             return None  # the config's page property was not loaded: no next_page rows
-        require_property([c for c in frame.columns if c not in _CORE], page, f"--page {page!r}", option="--page")
+        require_property([c for c in frame.columns if c not in _CORE], page, f"{{option}} {page!r}", option="page")
     return prop
 
 

@@ -161,34 +161,50 @@ class RunMeta:
 
 
 @dataclass(frozen=True, eq=False)
+class FunnelReports:
+    """Everything one run computed for one funnel, in one place; None where it was not asked
+    (a run may hold a funnel's breakdown or trend without its step table)."""
+
+    name: str
+    label: str
+    steps: FunnelResult | None = None
+    time: TimeResult | None = None
+    breakdown: BreakdownResult | None = None
+    trend: TrendResult | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class AnalysisResult:
-    funnels: tuple[FunnelResult, ...]
+    """A run's results: ``per_funnel`` in config (or asked) order, each funnel's reports together,
+    so that renderers walk it once; the flat tuples (``funnels``, ``times``, ...) are views of it."""
+
+    per_funnel: tuple[FunnelReports, ...] = ()
     meta: RunMeta = RunMeta()
     micro: MicroReport | None = None
     warnings: tuple[Problem, ...] = ()
     quality_notes: tuple[str, ...] = field(default=())
-    breakdowns: tuple[BreakdownResult, ...] = ()
-    trends: tuple[TrendResult, ...] = ()
-    times: tuple[TimeResult, ...] = ()
+
+    @property
+    def funnels(self) -> tuple[FunnelResult, ...]:
+        return tuple(f.steps for f in self.per_funnel if f.steps is not None)
+
+    @property
+    def times(self) -> tuple[TimeResult, ...]:
+        return tuple(f.time for f in self.per_funnel if f.time is not None)
+
+    @property
+    def breakdowns(self) -> tuple[BreakdownResult, ...]:
+        return tuple(f.breakdown for f in self.per_funnel if f.breakdown is not None)
+
+    @property
+    def trends(self) -> tuple[TrendResult, ...]:
+        return tuple(f.trend for f in self.per_funnel if f.trend is not None)
 
     def funnel(self, name: str) -> FunnelResult:
         return next(f for f in self.funnels if f.name == name)
 
     def funnel_names(self) -> list[str]:
-        """Every funnel with some report in this result, in config order (a run may hold only a
-        breakdown or a trend of a funnel, without its step table)."""
-        names = [f.name for f in self.funnels]
-        for part in (*self.times, *self.breakdowns, *self.trends):
-            if part.funnel not in names:
-                names.append(part.funnel)
-        return names
-
-    def funnel_label(self, name: str) -> str:
-        """A funnel's label, from whichever of its reports this result holds."""
-        for f in self.funnels:
-            if f.name == name:
-                return f.label
-        return next((p.label for p in (*self.times, *self.breakdowns, *self.trends) if p.funnel == name), name)
+        return [f.name for f in self.per_funnel]
 
     def steps_frame(self) -> pd.DataFrame:
         """All funnels' steps, one row per (funnel, step), the tidy CSV."""

@@ -3,60 +3,98 @@
 A cohort's numbers come from the attempts that started in its period only, so once every window
 of those attempts has closed nothing after the end of the data can change them: a later attempt
 of the same unit counts in its own, later cohort instead of moving the unit out of this one.
+
+The partial counts per period (its ordinal) that occurs, and remembers the periods with an
+attempt still open; the range of periods listed and which are open at T are made in
+:func:`finalize`, from every shard's periods.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..engine.funnel import Replay, reach_tables, step_rows
 from ..engine.clock import NS_MAX
-from ..load.events import localize
+from ..engine.funnel import Replay
+from ..load.timestamps import localize
+from .funnel import FunnelContext, Tally
 from .results import TREND_COLUMNS, TrendResult
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # W-SUN: weeks ending Sunday, so starting Monday
 _LAST_LOCAL = pd.Timestamp("2262-04-13")      # past the last ns timestamp in every zone, inside Python's datetime
 
 
-def trend(rep: Replay, *, funnel: str, label: str, period: str, timezone: str, window_ns: int, last_ts: int,
-          step_names: Sequence[str]) -> TrendResult:
-    """Step numbers per period of the step-1 event, in ``timezone``: each unit once in every period
-    in which one of its attempts started, at the furthest step of its clean attempts there (8.3.1)."""
+@dataclass(frozen=True)
+class TrendContext:
+    funnel: FunnelContext
+    period: str          # a key of PERIODS
+    timezone: str
+    last_ts: int         # T (4.8), ns
+
+
+@dataclass(frozen=True, eq=False)
+class TrendPartial:
+    """A :class:`Tally` with one group per cohort period (``ordinals``, ascending, pandas period
+    ordinals), and the ordinals of the periods in which an attempt is still open (8.3.2)."""
+
+    unit: str
+    steps: int
+    ordinals: np.ndarray
+    tally: Tally
+    open: np.ndarray
+
+
+def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
+    """Each unit once in every period in which one of its attempts started, at the furthest step
+    of its clean attempts there (8.3.1)."""
     att = rep.attempts
     k = len(rep.plan.masks)
-    if not len(att.unit):
-        return TrendResult(funnel, label, period, rep.units.kind, pd.DataFrame(columns=TREND_COLUMNS))
     t1 = rep.events.ts[att.pos[:, 0]]
-    local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).as_unit("us").tz_convert(timezone).tz_localize(None)  # (1.5)
-    ordinal = local.to_period(PERIODS[period]).asi8
+    local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).as_unit("us").tz_convert(ctx.timezone).tz_localize(None)
+    ordinal = local.to_period(PERIODS[ctx.period]).asi8  # (1.5)
     # Attempts come by unit, then step-1 time: a (unit, period) pair is a run of them.
-    starts = np.flatnonzero(np.r_[True, (att.unit[1:] != att.unit[:-1]) | (ordinal[1:] != ordinal[:-1])])
-    best = np.maximum.reduceat(np.where(rep.spoiled, 0, att.reached), starts)
-    waiting = np.logical_or.reduceat(rep.open, starts) & (best < k) & (best > 0)
+    starts = (np.flatnonzero(np.r_[True, (att.unit[1:] != att.unit[:-1]) | (ordinal[1:] != ordinal[:-1])])
+              if len(att.unit) else np.zeros(0, dtype=np.int64))
+    reduce = (lambda ufunc, values: ufunc.reduceat(values, starts) if len(starts) else values[:0])
+    best = reduce(np.maximum, np.where(rep.spoiled, 0, att.reached))
+    still_open = reduce(np.logical_or, rep.open)
+    waiting = still_open & (best < k) & (best > 0)
     kept = (best > 0) & ~(waiting & rep.plan.mature_only)
-    cohort = ordinal[starts][kept]
-    if not len(cohort):
-        return TrendResult(funnel, label, period, rep.units.kind, pd.DataFrame(columns=TREND_COLUMNS))
-    first = int(cohort.min())
-    n = int(cohort.max()) - first + 1
-    counts, stopped = reach_tables(best[kept], waiting[kept], (cohort - first).astype(np.int64), n, k)
-    periods = pd.period_range(start=pd.Period(ordinal=first, freq=PERIODS[period]), periods=n)
-    ends = _utc_ns((periods + 1).to_timestamp(), timezone)
-    # 8.3.2: open while the period has not ended at T, or one of the attempts that started in it
-    # (counted or not: left out by --mature-only, or not clean) still has an open window.
-    runs = ordinal[starts] - first
-    inside = (runs >= 0) & (runs < n)
-    still_open = np.logical_or.reduceat(rep.open, starts)[inside]
-    is_open = (ends > int(last_ts)) | (np.bincount(runs[inside], weights=still_open, minlength=n) > 0)
-    no_medians = np.full(k, np.nan)
+    ordinals, cohort = np.unique(ordinal[starts][kept], return_inverse=True)
+    tally = Tally.of(rep, cohort.astype(np.int64).reshape(-1), len(ordinals), best=best[kept],
+                     waiting=waiting[kept], medians=False)
+    return TrendPartial(rep.units.kind, k, ordinals, tally, np.unique(ordinal[starts][still_open]))
+
+
+def merge(a: TrendPartial, b: TrendPartial) -> TrendPartial:
+    ordinals = np.union1d(a.ordinals, b.ordinals)
+    tally = (a.tally.regroup(np.searchsorted(ordinals, a.ordinals), len(ordinals))
+             + b.tally.regroup(np.searchsorted(ordinals, b.ordinals), len(ordinals)))
+    return TrendPartial(a.unit, a.steps, ordinals, tally, np.union1d(a.open, b.open))
+
+
+def finalize(p: TrendPartial, ctx: TrendContext) -> TrendResult:
+    """Every period from the first cohort to the last (empty ones too), each open while the
+    period has not ended at T or an attempt that started in it (counted or not: left out by
+    --mature-only, or not clean) still has an open window (8.3.2)."""
+    f = ctx.funnel
+    if not len(p.ordinals):
+        return TrendResult(f.name, f.label, ctx.period, p.unit, pd.DataFrame(columns=TREND_COLUMNS))
+    first = int(p.ordinals[0])
+    n = int(p.ordinals[-1]) - first + 1
+    tally = p.tally.regroup(p.ordinals - first, n)
+    periods = pd.period_range(start=pd.Period(ordinal=first, freq=PERIODS[ctx.period]), periods=n)
+    ends = _utc_ns((periods + 1).to_timestamp(), ctx.timezone)
+    runs = p.open - first
+    inside = runs[(runs >= 0) & (runs < n)]
+    is_open = (ends > int(ctx.last_ts)) | (np.bincount(inside, minlength=n) > 0)
     rows = [
-        {"funnel": funnel, "period": p.start_time.strftime("%Y-%m-%d"), "open": bool(is_open[g]), **vars(row)}
-        for g, p in enumerate(periods)
-        for row in step_rows(counts[g], stopped[g], no_medians, step_names)
+        {"funnel": f.name, "period": period.start_time.strftime("%Y-%m-%d"), "open": bool(is_open[g]), **vars(row)}
+        for g, (period, steps) in enumerate(zip(periods, tally.rows(f.step_names)))
+        for row in steps
     ]
-    return TrendResult(funnel, label, period, rep.units.kind, pd.DataFrame(rows)[TREND_COLUMNS])
+    return TrendResult(f.name, f.label, ctx.period, p.unit, pd.DataFrame(rows)[TREND_COLUMNS])
 
 
 def _utc_ns(local_midnights: pd.DatetimeIndex, timezone: str) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 import microconv
-from microconv.reports.breakdown import compare_with_rest
+from microconv.reports.stats import compare_with_rest
 
 EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pandas as pd
 
 import microconv
-from microconv.api import _most_events_first
+from microconv.run.local import _most_events_first
+from microconv.run.options import Options
+from microconv.run.plan import plan_run
 
 CONFIG = """
 columns: {user: user_id, event: event_name, timestamp: timestamp, timestamp_unit: s}
@@ -27,8 +29,8 @@ def test_funnels_are_scheduled_by_the_events_they_replay_most_first(tmp_path):
     raw = pd.DataFrame({"user_id": ["u1"] * len(EVENTS), "timestamp": range(len(EVENTS)), "event_name": EVENTS})
     events, _ = microconv.canonicalize(raw, config)
     # strict replays all 12; big 5 + 3 + 1 + 2 = 11; small 5 + 1 = 6; medium 3 + 1 = 4
-    assert _most_events_first(config, events.frame, ["small", "big", "strict", "medium"]) == [
-        "strict", "big", "small", "medium"]
+    plan = plan_run(config, events, Options(funnels=("small", "big", "strict", "medium")))
+    assert [run.name for run in _most_events_first(plan, events.frame)] == ["strict", "big", "small", "medium"]
 
 
 def test_results_keep_the_config_order_whatever_the_schedule(tmp_path):
