@@ -77,7 +77,7 @@ def merge(a: TrendPartial, b: TrendPartial) -> TrendPartial:
 def finalize(p: TrendPartial, ctx: TrendContext) -> TrendResult:
     """Every period from the first cohort to the last (empty ones too), each open while the
     period has not ended at T or an attempt that started in it (counted or not: left out by
-    --mature-only, or not clean) still has an open window (8.3.2)."""
+    mature_only, or not clean) still has an open window (8.3.2)."""
     f = ctx.funnel
     if not len(p.ordinals):
         return TrendResult(f.name, f.label, ctx.period, p.unit, pd.DataFrame(columns=TREND_COLUMNS))

@@ -1,8 +1,8 @@
 """A run planned once, before any replay: which funnels and reports, the end of the data, the
 entry range, each funnel's breakdown and contexts, all checked against the config and the events.
 
-Every check that can fail on the caller's options happens here, so that a bad ``--by`` or
-``--trend`` is reported before minutes of replay; and the reports read one frozen plan instead
+Every check that can fail on the caller's options happens here, so that a bad ``by`` or
+``trend`` option is reported before minutes of replay; and the reports read one frozen plan instead
 of the options, whether the run is one pass or shards merged.
 """
 from __future__ import annotations
