@@ -6,27 +6,21 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from builders import EPOCH, events_of
 from conftest import examples
 
 import microconv
 from microconv.engine.conversions import EventIndex
 
-EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
-
 
 def index_for(conversions: dict, lines: str, **config) -> tuple[EventIndex, pd.DataFrame]:
-    rows = [line.split() for line in lines.strip().splitlines()]
+    rows = [(user, int(t), *rest) for user, t, *rest in (line.split() for line in lines.strip().splitlines())]
+    sessions = any(len(r) > 3 for r in rows)
     cfg = microconv.parse_config({
         "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp",
-                    **({"session": "sid"} if any(len(r) > 3 for r in rows) else {})},
+                    **({"session": "sid"} if sessions else {})},
         "conversions": conversions, **config})
-    raw = pd.DataFrame({"user_id": [r[0] for r in rows],
-                        "timestamp": [(EPOCH + pd.Timedelta(seconds=int(r[1]))).isoformat() for r in rows],
-                        "event_name": [r[2] for r in rows]})
-    if any(len(r) > 3 for r in rows):
-        raw["sid"] = [r[3] if len(r) > 3 else None for r in rows]
-    events, _ = microconv.canonicalize(raw, cfg)
-    frame = events.frame
+    frame = events_of(rows, cfg, ["sid"] if sessions else []).frame
     return EventIndex(cfg, frame, int(frame["ts"].max().value)), frame
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from builders import events_of
 
 import microconv
 from microconv.config import Condition
@@ -113,18 +114,12 @@ def test_equality_on_text_numbers_with_a_decimal_point():
 
 def events_frame(names: list[str], **props: list) -> pd.DataFrame:
     """A canonical frame of one event per name, one second apart, with the given property columns."""
-    raw = pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(len(names))],
-        "timestamp": [f"2026-01-01T00:00:{i:02d}Z" for i in range(len(names))],
-        "event_name": names,
-        **props,
-    })
     cfg = microconv.parse_config({
         "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp"},
         "conversions": {"any": {"event": names[0]}},
     })
-    events, _ = microconv.canonicalize(raw, cfg, extra_properties=list(props))
-    return events.frame
+    rows = [(f"u{i}", i, name, *(values[i] for values in props.values())) for i, name in enumerate(names)]
+    return events_of(rows, cfg, list(props)).frame
 
 
 def matcher(spec: dict):

@@ -13,17 +13,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
+from builders import events_of
 from conftest import examples
 
 import microconv
 import microconv.engine.funnel as funnel_engine
 import microconv.engine.replay as replay_engine
-from helpers import EPOCH, assert_same, engine_funnel, funnel_config, run_engine, same_median
-from microconv.api import replay_funnel
+from helpers import assert_same, engine_funnel, funnel_config, run_engine, same_median
+from microconv.run.replay import replay_funnel
 from microconv.engine.funnel import elapsed
 from reference import reference_funnel
 
@@ -333,10 +333,7 @@ def _replay(scenario, threads: int, share_sort: bool = False):
     rows, steps, window, options = scenario
     options = {k: v for k, v in options.items() if k not in ("since", "until", "mature_only")}
     cfg = microconv.parse_config(funnel_config(steps, window, **options))
-    raw = {"user_id": [str(u) for u, _, _ in rows], "timestamp": [EPOCH.value // 10**9 + t for _, t, _ in rows],
-           "event_name": [e for *_, e in rows]}
-    events, _ = microconv.canonicalize(pd.DataFrame(raw), cfg)
-    return replay_funnel(cfg, events.frame, "f", threads=threads, share_sort=share_sort)
+    return replay_funnel(cfg, events_of(rows, cfg).frame, "f", threads=threads, share_sort=share_sort)
 
 
 @settings(max_examples=examples(300), deadline=None)

@@ -4,23 +4,23 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from builders import EPOCH as T0, events_of
 from conftest import examples
 
+import microconv
 from microconv.engine.replay import SortedEvents, sort_by_unit_time
 from microconv.engine.units import sessions_from_column, sessions_from_gaps, sessions_of, users
 
-T0 = pd.Timestamp("2026-01-01", tz="UTC")
+COLUMNS = {"user": "user_id", "event": "event_name", "timestamp": "timestamp"}
 
 
 def _frame(rows, session=None):
-    frame = pd.DataFrame({
-        "user": pd.Categorical([u for u, _ in rows]),
-        "ts": pd.to_datetime([T0 + pd.Timedelta(seconds=s) for _, s in rows]),
-        "event": pd.Categorical(["e"] * len(rows)),
-    })
-    if session is not None:
-        frame["$session"] = pd.array(session, dtype="string")
-    return frame
+    """The canonical frame of (user, seconds) rows of one event "e", with these session ids if given."""
+    columns = COLUMNS if session is None else {**COLUMNS, "session": "sid"}
+    cfg = microconv.parse_config({"columns": columns, "conversions": {"e": {"event": "e"}}})
+    if session is None:
+        return events_of([(u, s, "e") for u, s in rows], cfg).frame
+    return events_of([(u, s, "e", sid) for (u, s), sid in zip(rows, session)], cfg, ["sid"]).frame
 
 
 def _labels(units):
@@ -51,8 +51,7 @@ def test_users_are_their_own_units():
 
 
 def test_no_events_make_no_sessions():
-    frame = pd.DataFrame({"user": pd.Categorical([]), "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
-                          "event": pd.Categorical([])})
+    frame = _frame([])
     units = sessions_from_gaps(frame, timeout_ns=10 * 10**9, last_ts=T0.value)
     assert len(units.code) == 0 and len(units.labels) == 0 and len(units.open) == 0
 

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import microconv
+from builders import load_csv
 from conftest import ROOT
 from microconv.output import atomic_write, report_dir, write_report_dir
 from microconv.reports.alerts import load_baseline
@@ -174,11 +175,7 @@ def test_a_fifo_is_written_to_its_reader(tmp_path):
 def result_of(events: str, **options):
     cfg = microconv.parse_config({"columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp"},
                                   "funnels": {"abc": {"steps": [{"event": e} for e in "ABC"], "window": "10s"}}})
-    import io
-
-    import pandas as pd
-
-    evts, quality = microconv.canonicalize(pd.read_csv(io.StringIO(events)), cfg)
+    evts, quality = load_csv(events, cfg)
     return microconv.analyze(cfg, evts, quality=quality, **options)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from builders import events_of
 from conftest import examples
 from markdown_it import MarkdownIt
 from rich.console import Console
@@ -218,13 +219,12 @@ def test_render_json_with_infinite_revenue_and_nan_rates():
     import microconv
     from microconv.render.json import render_json
 
-    cfg = microconv.parse_config({"columns": {"user": "u", "event": "e", "timestamp": "t", "timestamp_unit": "s"},
+    cfg = microconv.parse_config({"columns": {"user": "u", "event": "e", "timestamp": "t"},
                                   "funnels": {"f": {"steps": [{"event": "a"}, {"event": "b"}], "window": "1d"}}})
-    raw = pd.DataFrame({"u": ["1", "1"], "t": [0, 1], "e": ["a", "b"]})
-    events, _ = microconv.canonicalize(raw, cfg)
-    result = microconv.analyze(cfg, events)
+    result = microconv.analyze(cfg, events_of([("1", 0, "a"), ("1", 1, "b")], cfg))
     f = dataclasses.replace(result.funnels[0], revenue=math.inf)
-    doc = json.loads(render_json(dataclasses.replace(result, funnels=[f])),
+    reports = dataclasses.replace(result.per_funnel[0], steps=f)
+    doc = json.loads(render_json(dataclasses.replace(result, per_funnel=(reports,))),
                      parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
     assert doc["funnels"][0]["revenue"] is None and doc["funnels"][0]["revenue_per_entrant"] is None
     assert doc["funnels"][0]["steps"][1]["users"] == 1

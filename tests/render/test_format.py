@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from builders import events_of
 from conftest import examples
 from scipy.stats import binomtest
 
@@ -64,8 +65,8 @@ def test_csv_and_json_keep_full_precision(tmp_path):
 
     cfg = microconv.parse_config({"columns": {"user": "u", "event": "e", "timestamp": "t"},
                                   "funnels": {"f": {"steps": [{"event": "A"}, {"event": "B"}], "window": "1s"}}})
-    rows = [(f"u{i}", "2026-01-01T00:00:00Z", "A") for i in range(4000)] + [("u0", "2026-01-01T00:00:01Z", "B")]
-    events, _ = microconv.canonicalize(pd.DataFrame(rows, columns=["u", "t", "e"]), cfg)
+    rows = [(f"u{i}", 0, "A") for i in range(4000)] + [("u0", 1, "B")]
+    events = events_of(rows, cfg)
     result = microconv.analyze(cfg, events, reports=["funnels"])
     frame = pd.read_csv(io.StringIO(render_text(result, Format.csv)))
     assert frame["rate_from_start"].tolist()[1] == pytest.approx(1 / 4000, rel=1e-9)

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import microconv
+from builders import load_rows
 from conftest import ROOT
 from microconv.cli import app
 from microconv.render import Format, render_text
@@ -46,9 +47,8 @@ ROWS = [("u1", 0, "A", "mail|x"), ("u1", 60, "B", None), ("u1", 360, "C", None),
 
 def tiny_result(**options) -> microconv.AnalysisResult:
     cfg = microconv.parse_config(CONFIG)
-    raw = pd.DataFrame(ROWS, columns=["u", "t", "e", "ch"])
-    raw["t"] = [(EPOCH + pd.Timedelta(seconds=s)).isoformat() for s in raw["t"]]
-    events, quality = microconv.canonicalize(raw, cfg, extra_properties=["ch"])
+    rows = [(u, EPOCH + pd.Timedelta(seconds=t), e, ch) for u, t, e, ch in ROWS]
+    events, quality = load_rows(rows, cfg, ["ch"])
     return microconv.analyze(cfg, events, quality=quality, **options)
 
 
@@ -176,7 +176,7 @@ def test_sections_without_funnel_results_are_still_shown():
     page = render_html(tiny_result(reports=("time",)))
     assert "Time to convert" in page and '<table class="steps">' not in page
     assert "&lt;script&gt;" in page and "Micro-conversions" not in page
-    empty = render_html(microconv.AnalysisResult(funnels=()))
+    empty = render_html(microconv.AnalysisResult(per_funnel=()))
     assert "Nothing to show" in empty and parse(empty).errors == []
 
 
