@@ -2,7 +2,9 @@
 
 ``explain_user`` replays each funnel over the user's events with the engine itself (and the end
 of the *whole* data for rule 4.8), so the verdict it prints is by construction the one counted.
-Only this user's few attempts are turned into Python objects.
+Only this user's few attempts are turned into Python objects. Over shards of users, the partial
+of the shard that holds the user carries the trace; the others carry only near ids for the
+did-you-mean.
 """
 from __future__ import annotations
 
@@ -68,6 +70,25 @@ class Explanation:
     funnels: tuple[FunnelTrace, ...]
 
 
+@dataclass(frozen=True)
+class ExplainContext:
+    user: str
+    funnels: tuple[str, ...]
+    last_ts: int                                   # T of the whole data (4.8), ns
+    entry_range: tuple[int | None, int | None]
+    mature_only: bool
+
+
+@dataclass(frozen=True, eq=False)
+class ExplainPartial:
+    """The user's events and traces, when this set of units holds them (a user's events are never
+    split between sets, so one set does); else the ids of this set that could be a typo of it."""
+
+    events: pd.DataFrame | None
+    traces: tuple[FunnelTrace, ...] | None
+    near: tuple[str, ...]
+
+
 def explain_user(config: Config, events: Events, user: str, *, funnels: Sequence[str] | None = None,
                  since=None, until=None, mature_only: bool = False) -> Explanation:
     """Trace ``user`` through the chosen funnels (all by default).
@@ -75,24 +96,42 @@ def explain_user(config: Config, events: Events, user: str, *, funnels: Sequence
     Raises:
         DataError: no event has that user id (with did-you-mean against the ids present).
     """
-    frame = events.frame
-    codes = frame["user"].cat.categories
-    if user not in codes:
-        raise DataError(f"no events for user {user!r}", hint=did_you_mean(user, _near(codes, user), what="users"))
-    mine = frame[(frame["user"] == user).to_numpy()]
     last_ts = last_timestamp(events)
-    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
+    bounds = entry_range_ns(config, last_ts if len(events.frame) else None, since, until)
+    ctx = ExplainContext(user, tuple(choose_funnels(config, funnels)), last_ts, bounds, mature_only)
+    return finalize(partial(config, events, ctx), ctx)
+
+
+def partial(config: Config, events: Events, ctx: ExplainContext) -> ExplainPartial:
+    frame = events.frame
+    present = frame["user"].cat.categories
+    if ctx.user not in present:
+        return ExplainPartial(None, None, tuple(_near(present, ctx.user)))
+    mine = frame[(frame["user"] == ctx.user).to_numpy()]
+    if not len(mine):
+        return ExplainPartial(None, None, ())
     traces = []
-    for name in choose_funnels(config, funnels):
+    for name in ctx.funnels:
         funnel = config.funnels[name]
-        rep = replay_funnel(config, mine, name, last_ts=last_ts, entry_range=bounds, mature_only=mature_only)
+        rep = replay_funnel(config, mine, name, last_ts=ctx.last_ts, entry_range=ctx.entry_range,
+                            mature_only=ctx.mature_only)
         traces.append(FunnelTrace(
             name, funnel.label or name, funnel.order, funnel.window.total_seconds(), tuple(step_names(funnel)),
             tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
             tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
             _units(rep, mine),
         ))
-    return Explanation(user, mine.sort_values("ts", kind="stable"), pd.Timestamp(last_ts, tz="UTC"), tuple(traces))
+    return ExplainPartial(mine.sort_values("ts", kind="stable"), tuple(traces), ())
+
+
+def merge(a: ExplainPartial, b: ExplainPartial) -> ExplainPartial:
+    return a if a.events is not None else b if b.events is not None else ExplainPartial(None, None, a.near + b.near)
+
+
+def finalize(p: ExplainPartial, ctx: ExplainContext) -> Explanation:
+    if p.events is None:
+        raise DataError(f"no events for user {ctx.user!r}", hint=did_you_mean(ctx.user, p.near, what="users"))
+    return Explanation(ctx.user, p.events, pd.Timestamp(ctx.last_ts, tz="UTC"), p.traces)
 
 
 def _units(rep: Replay, mine: pd.DataFrame) -> tuple[UnitTrace, ...]:

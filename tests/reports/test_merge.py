@@ -21,7 +21,7 @@ from conftest import examples
 
 import microconv
 from microconv.load.frame import Events
-from microconv.reports import paths as paths_report
+from microconv.reports import explain, paths as paths_report
 from microconv.reports.funnel import FunnelContext
 from microconv.run import local
 from microconv.run.options import Options
@@ -72,13 +72,15 @@ def _frame(rows) -> pd.DataFrame:
     })
 
 
-def _shards(events: Events, k: int, seed: int) -> list[Events]:
-    """The users of ``events`` in ``k`` random disjoint shards (some may be empty: dropped)."""
+def _shards(events: Events, k: int, seed: int, keep_rows: bool = False) -> list[Events]:
+    """The users of ``events`` in ``k`` random disjoint shards (some may be empty: dropped);
+    ``keep_rows``: each shard's frame keeps the whole frame's row labels."""
     frame = events.frame
     users = frame["user"].cat.categories
     shard_of = np.random.default_rng(seed).integers(0, k, len(users))
     codes = frame["user"].cat.codes.to_numpy()
-    parts = [frame.loc[shard_of[codes] == s].reset_index(drop=True) for s in range(k)]
+    parts = [frame.loc[shard_of[codes] == s] for s in range(k)]
+    parts = parts if keep_rows else [p.reset_index(drop=True) for p in parts]
     return [Events(p, events.sources) for p in parts if len(p)]
 
 
@@ -189,3 +191,32 @@ def test_paths_shards_merged_give_the_one_pass(s, top):
     merged = paths_report.finalize(functools.reduce(paths_report.merge, parts), ctx)
     assert (one.dropped, one.in_progress, one.converted) == (merged.dropped, merged.in_progress, merged.converted)
     _same(one.frame, merged.frame, "paths")
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(s=scenario)
+def test_explain_shards_merged_give_the_one_pass(s):
+    """The shard holding the user gives the trace; the merged result is the one pass's."""
+    rows = s["rows"]
+    if not rows:
+        return
+    cfg = config(s["order"], s["count"], s["window"], s["exclude"], s["steps"])
+    events, _ = microconv.canonicalize(_frame(rows), cfg)
+    user = rows[0][0]
+    one = explain.explain_user(cfg, events, user, mature_only=s["mature_only"])
+    ctx = explain.ExplainContext(user, ("f",), one.last_ts.value, (None, None), s["mature_only"])
+    parts = [explain.partial(cfg, e, ctx) for e in _shards(events, s["k"], s["seed"], keep_rows=True)]
+    merged = explain.finalize(functools.reduce(explain.merge, parts), ctx)
+    assert merged.funnels == one.funnels      # rows: the whole frame's labels, kept by the shard
+    assert merged.events.equals(one.events)
+
+
+def test_explain_of_an_unknown_user_merges_the_near_ids():
+    rows = [("anna", 0, "A", None, None), ("bob", 5, "A", None, None)]
+    cfg = config("ordered", "users", 60, False, ["view", "buy"])
+    events, _ = microconv.canonicalize(_frame(rows), cfg)
+    ctx = explain.ExplainContext("anne", ("f",), 5 * 10**9, (None, None), False)
+    near = [explain.ExplainPartial(None, None, ("anna",)), explain.ExplainPartial(None, None, ("bob",))]
+    with pytest.raises(microconv.DataError, match="no events for user 'anne'") as caught:
+        explain.finalize(explain.merge(*near), ctx)
+    assert "did you mean 'anna'" in str(caught.value)
