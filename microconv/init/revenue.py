@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from ..load.derived import json_or_none
+from ..load.paths import json_or_none
 from .model import ColumnGuess
 from .signatures import REVENUE_NAMES, squash
 

@@ -133,7 +133,7 @@ class TooDeep(Exception):
 
 def check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
     """Raise TooDeep for the first value of a JSON-string ``columns`` (one read by a dotted path)
-    that nests deeper than MAX_JSON_DEPTH, before ``derived.json_fields`` hands it to Arrow's reader: the text
+    that nests deeper than MAX_JSON_DEPTH, before ``paths.parse_json`` hands it to Arrow's reader: the text
     checked is the text parsed there, so a column of any type that becomes text is covered."""
     for col in columns:
         column = table.column(col)
@@ -142,7 +142,7 @@ def check_json_depth(table: pa.Table, columns: Sequence[str]) -> None:
         try:
             text = json_text(column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue                                    # not text: json_fields fails the same cast, parses nothing
+            continue                                    # not text: parse_json fails the same cast, parses nothing
         row = first_too_deep_value(text)
         if row is not None:
             raise TooDeep(col, row)

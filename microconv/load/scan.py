@@ -6,7 +6,7 @@ Ids are hashed (``ids``) and properties derived (``derived``) once, at the end.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Collection, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from ..config import Config
 from ..errors import DataError
 from .columns import check_core_types, check_properties_somewhere, needed_properties, plan_columns, plan_of
-from .derived import derive, json_fields, per_user, struct_path
+from .derived import derive, per_user
+from .paths import check_single_values, read_paths
 from .frame import Events, LogSummary, codes_in
 from .ids import Ids, categorical_ids, event_codes, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
@@ -176,7 +177,8 @@ class _Scan:
                                  "set columns.timestamp or columns.timestamp_unit in the config")
         if prop_plan:
             table = pa.concat_tables(kept) if kept else pa.table({})
-            self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept)))
+            derived = [f"prop:{p}" for p, spec in self.config.columns.properties.items() if spec.query or spec.url]
+            self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept), derived=derived))
 
     def _merge(self, piece: _Piece, line_of) -> None:
         self.report.rows_read += piece.rows
@@ -293,25 +295,30 @@ def _line_of(src: Source):
     return lambda i: f"{base}: row {i + 1}"
 
 
-def _columns_from_table(table: pa.Table, plan, rows: int, arrow: Sequence[str] = ()) -> dict[str, pd.Series]:
+def _columns_from_table(table: pa.Table, plan, rows: int, arrow: Sequence[str] = (),
+                        derived: Collection[str] = ()) -> dict[str, pd.Series]:
     """One pandas Series of ``rows`` per plan key (``arrow`` keys: the Arrow column as it is, when it
-    is a plain column). ``rows`` is given: a table of no columns, concatenated, forgets its rows."""
+    is a plain column). ``rows`` is given: a table of no columns, concatenated, forgets its rows.
+    Paths into a column (structs, lists, maps, JSON text: load.paths) are read together, so that
+    JSON text is parsed once per column. A list, struct or map is an error (it is no single value),
+    except for the ``derived`` keys: their URL part of anything but text is missing (8.1)."""
     out: dict = {}
-    json_paths: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    nested: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for key, (col, path) in plan.items():
         if col is None:
             out[key] = pd.Series(pd.NA, index=pd.RangeIndex(rows), dtype="object")
-        elif path and pa.types.is_struct(table.column(col).type):
-            out[key] = struct_path(table.select([col]), (col, *path))
         elif path:
-            json_paths.setdefault(col, []).append((key, path))
+            nested.setdefault(col, []).append((key, path))
         elif key in arrow:
             out[key] = table.column(col)
         else:
+            if key not in derived:
+                check_single_values(table.column(col).type, key, col)
             out[key] = table.column(col).to_pandas()
-    for col, wanted in json_paths.items():
-        fields = json_fields(table.column(col), [p for _, p in wanted])
-        for (key, _), values in zip(wanted, fields):
+    for col, wanted in nested.items():
+        found = read_paths(table.column(col), [p for _, p in wanted], name=col,
+                           keys=[k for k, _ in wanted], lenient=derived)
+        for (key, _), values in zip(wanted, found):
             out[key] = values
     return out
 
