@@ -13,14 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import DataError
 from ..load.sources import Source, expand_paths
 from .columns import add_header_aliases, guess_columns, merge_guesses, roles_in
+from .exports import export_columns
 from .conversions import guess_conversions
 from .model import ColumnGuess, EventCount, GuessedConversion, Scaffold
 from .revenue import guess_revenue
-from .sample import SAMPLE_ROWS, count_events, read_sample, sorted_counts, usable_rows
+from .sample import SAMPLE_ROWS, count_events, read_sample, read_sample_table, sorted_counts, usable_rows
 from .signatures import normalize_event_name
 from .write import check_config, render_yaml
 
@@ -43,21 +45,25 @@ def scaffold(paths: Sequence[str | Path], *, input_format: str | None = None, sa
     files = expand_paths(paths)
     sources = [Source.open(p, input_format) for p in files]
     samples: list[tuple[Source, pd.DataFrame]] = []
+    tables: list[pa.Table] = []
     left, sampled_all = sample_rows, True
     for src in sources:
         if left <= 0:
             sampled_all = False
             break
-        frame = read_sample(src, left + 1)  # one more row tells whether the file goes on
-        if len(frame) > left:
-            frame, sampled_all = frame.iloc[:left], False
-        samples.append((src, frame))
-        left -= len(frame)
+        table = read_sample_table(src, left + 1)  # one more row tells whether the file goes on
+        if table.num_rows > left:
+            table, sampled_all = table.slice(0, left), False
+        samples.append((src, table.to_pandas()))
+        tables.append(table)
+        left -= table.num_rows
     if sum(len(f) for _, f in samples) == 0:
         raise DataError("no rows to guess from", where=", ".join(map(str, files)),
                         hint="the file has a header but no events")
-    guesses = [guess_columns(frame, where=str(src.path)) for src, frame in samples if len(frame)]
-    columns = merge_guesses(guesses)
+    columns = export_columns(samples, tables)
+    if columns is None:
+        guesses = [guess_columns(frame, where=str(src.path)) for src, frame in samples if len(frame)]
+        columns = merge_guesses(guesses)
     for src in sources[len(samples):]:  # files beyond the sample: by their header only
         add_header_aliases(columns, src.columns)
     usable, frames = usable_rows([(f, roles_in(f, columns)) for _, f in samples if len(f)])
@@ -94,7 +100,7 @@ def _build(usable: pd.DataFrame, frames: list[pd.DataFrame], columns: ColumnGues
     steps, others, from_frequency = guess_conversions(ranked)
     conversions = steps + [c for c in others if c not in steps]
     macro = next((c for c in conversions if c.kind == "macro"), None)
-    if macro is not None:
+    if macro is not None and columns.revenue is None:
         columns.revenue = guess_revenue(usable, frames, macro.events, columns)
     result = Scaffold(
         sources=sources, rows_sampled=sampled, columns=columns,

@@ -18,6 +18,8 @@ import pandas as pd
 from ..errors import DataError
 from ..load.timestamps import parse_timestamps
 from .model import ColumnGuess
+
+SAMPLE_USER = "$user"     # in a sample frame: the known id, else the anonymous one (semantics 1.9)
 from .signatures import (DATE_NAMES, EVENT_NAMES, SEGMENT_WORDS, SESSION_NAMES, TIMESTAMP_NAMES, USER_NAMES,
                          normalize_event_name, squash)
 
@@ -136,19 +138,48 @@ def guess_columns(frame: pd.DataFrame, *, where: str = "<frame>") -> ColumnGuess
 
     session = _by_name(rest, SESSION_NAMES, lambda c: c.present >= 0.5 and not _looks_structured(c))
     user_pool = [c for c in rest if c is not session]
-    user = _by_name(user_pool, USER_NAMES, lambda c: c.present >= 0.5 and _id_like(c))
-    how["user"] = "name"
+    rejected: list[str] = []
+    while True:                 # the best candidate, unless it identifies events or counts visits
+        user = _by_name(user_pool, USER_NAMES, lambda c: c.present >= 0.5 and _id_like(c))
+        how["user"] = "name"
+        if user is None:
+            user = _user_by_content(user_pool)
+            how["user"] = "content"
+        why = not_a_user(user) if user is not None else None
+        if why is None:
+            break
+        rejected.append(f"{user.name!r} {why}")
+        user_pool = [c for c in user_pool if c is not user]
     if user is None:
-        user = _user_by_content(user_pool)
-        how["user"] = "content"
-    if user is None:
-        raise DataError(f"no column looks like a user id (columns: {', '.join(map(str, frame.columns))})",
+        raise DataError(f"no column looks like a user id (columns: {', '.join(map(str, frame.columns))})"
+                        + "".join(f"; not {why}" for why in rejected),
                         where=where, hint="write the config by hand and set columns.user (see funnels.example.yaml)")
     rest = [c for c in rest if c is not user and c is not session]
     return ColumnGuess(
         user=[user.name], event=[event.name], timestamp=[ts.name], session=[session.name] if session else [],
-        revenue=None, segments=_segments(rest), how=how,
+        revenue=None, segments=_segments(rest), how=how, rejected=rejected,
     )
+
+
+def segments_of(frame: pd.DataFrame, roles: Iterable[str]) -> list[str]:
+    """Breakdown candidates among the columns that play no role (for an export's mapping)."""
+    taken = set(roles)
+    return _segments([c for c in _profile(frame) if c.name not in taken and "." not in c.name])
+
+
+def not_a_user(col: _Column) -> str | None:
+    """Why a column that could pass for ids is no user id: it identifies events (nearly one value
+    per row: Snowplow's event_fingerprint), or it counts visits (small integers, the lowest the
+    most common: Snowplow's domain_sessionidx). None when it may be one."""
+    if len(col.values) >= 50 and col.distinct >= 0.95 * len(col.values):
+        return f"identifies events: {col.distinct:,} distinct values in {len(col.values):,} rows"
+    nums = col.numeric.dropna() if col.numeric is not None else None
+    if nums is not None and len(nums) >= 20 and (nums == np.floor(nums)).all() and nums.min() >= 0:
+        counts = nums.value_counts()
+        if nums.max() <= 1000 and counts.index[0] == nums.min() and counts.iloc[0] >= 0.2 * len(nums):
+            return (f"counts visits: small whole numbers ({int(nums.min())}..{int(nums.max())}), "
+                    f"{int(nums.min())} the most common")
+    return None
 
 
 def _id_like(col: _Column) -> bool:
@@ -239,6 +270,10 @@ def add_header_aliases(columns: ColumnGuess, header: Sequence[str]) -> None:
 
 
 def roles_in(frame: pd.DataFrame, columns: ColumnGuess) -> dict[str, str | None]:
+    """The sample frame's column per role; with anonymous ids, the user is their join (init.exports)."""
     present = set(frame.columns)
-    return {role: next((a for a in getattr(columns, role) if a in present), None)
-            for role in ("user", "event", "timestamp")}
+    roles = {role: next((a for a in getattr(columns, role) if a in present), None)
+             for role in ("user", "event", "timestamp")}
+    if columns.anonymous and SAMPLE_USER in present:
+        roles["user"] = SAMPLE_USER
+    return roles

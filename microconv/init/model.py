@@ -32,7 +32,11 @@ class ColumnGuess:
     session: list[str] = field(default_factory=list)
     revenue: str | None = None          # a column, or column.key inside JSON-object strings
     segments: list[str] = field(default_factory=list)   # low-cardinality columns for a breakdown
-    how: dict[str, str] = field(default_factory=dict)   # role -> "name" or "content"
+    how: dict[str, str] = field(default_factory=dict)   # role -> "name", "content" or "export"
+    anonymous: list[str] = field(default_factory=list)  # ids before login, joined to ``user`` (semantics 1.9)
+    unit: str | None = None             # timestamp_unit, when the export says
+    export: str | None = None           # the export recognised by its columns (init.exports)
+    rejected: list[str] = field(default_factory=list)   # why columns named like a user id were not taken
 
 
 @dataclass
@@ -59,7 +63,8 @@ class Scaffold:
     def summary(self) -> str:
         """A few lines for stderr: the columns and the funnel."""
         cols = self.columns
-        parts = [f"user={'|'.join(cols.user)}", f"event={'|'.join(cols.event)}",
+        parts = [f"user={'|'.join(cols.user)}" + (f" (+ anonymous {'|'.join(cols.anonymous)})" if cols.anonymous else ""),
+                 f"event={'|'.join(cols.event)}",
                  f"timestamp={'|'.join(cols.timestamp)}"]
         if cols.session:
             parts.append(f"session={'|'.join(cols.session)}")
@@ -67,12 +72,14 @@ class Scaffold:
             parts.append(f"revenue={cols.revenue}")
         steps = " -> ".join("|".join(s.events) + (" (macro)" if s.kind == "macro" else "") for s in self.steps)
         how = "the most frequent events (no common e-commerce names found)" if self.from_frequency else "e-commerce"
-        lines = [f"columns: {', '.join(parts)}",
+        lines = ([f"recognised {cols.export} by its columns"] if cols.export else []) + [
+                 f"columns: {', '.join(parts)}",
                  f"funnel ({how}): {steps}",
                  f"{len(self.events)} event names, {len(self.conversions)} conversions"]
         secondary = [c.name for c in self.conversions if c.kind == "secondary"]
         if secondary:
             lines[-1] += f" (secondary: {', '.join(secondary)})"
+        lines += [f"not the user: {why}" for why in cols.rejected]
         return "\n".join(lines)
 
 

@@ -26,6 +26,11 @@ SAMPLE_ROWS = 200_000
 
 def read_sample(src: Source, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
     """The first ``limit`` rows of a file; CSV columns as text (numbers are recognised later)."""
+    return read_sample_table(src, limit).to_pandas()
+
+
+def read_sample_table(src: Source, limit: int = SAMPLE_ROWS) -> pa.Table:
+    """:func:`read_sample` as Arrow: nested columns as they are, for paths into them."""
     try:
         if src.format == "csv":
             names = src.columns
@@ -47,7 +52,7 @@ def read_sample(src: Source, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
             table = _jsonl_head(src, limit)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise src._error(exc) from None
-    return table.to_pandas()
+    return table
 
 
 def _first_rows(batches: Iterable[pa.RecordBatch], limit: int, schema: pa.Schema) -> pa.Table:

@@ -24,14 +24,15 @@ def normalize_event_name(name: object) -> str:
 # Column names, best first, as squash() spells them.
 USER_NAMES = ("userid", "clientid", "distinctid", "anonymousid", "user", "userpseudoid", "visitorid",
               "fullvisitorid", "customerid", "personid", "memberid", "accountid", "contactid", "uid",
-              "deviceid", "cookieid", "amplitudeid", "anonid", "visitor", "customer")
+              "deviceid", "cookieid", "amplitudeid", "anonid", "visitor", "customer", "domainuserid")
 EVENT_NAMES = ("eventname", "event", "eventtype", "action", "name", "eventaction", "eventkey", "type",
                "activity", "eventlabel")
 TIMESTAMP_NAMES = ("timestamp", "eventtimestamp", "eventtime", "time", "ts", "datetime", "eventdatetime",
                    "occurredat", "createdat", "receivedat", "senttime", "sentat", "clienttime", "servertime",
                    "timestamputc", "eventts", "date", "eventdate")
 DATE_NAMES = ("date", "eventdate")  # weak: often a day next to a finer timestamp
-SESSION_NAMES = ("sessionid", "gasessionid", "session", "sessionkey", "sessionuuid", "visitid", "sessionidentifier")
+SESSION_NAMES = ("sessionid", "gasessionid", "session", "sessionkey", "sessionuuid", "visitid", "sessionidentifier",
+                 "domainsessionid", "usersession")
 REVENUE_NAMES = ("revenue", "transactionvalue", "transactionrevenue", "ordervalue", "ordertotal", "purchasevalue",
                  "purchaserevenue", "totalrevenue", "revenueusd", "value", "amount", "total", "totalprice",
                  "price")
@@ -46,7 +47,7 @@ STAGES: tuple[tuple[str, str, tuple[tuple[str, ...], ...]], ...] = (
         ("viewitem", "productview(ed)?", "viewproduct", "viewedproduct", "productpageview(ed)?", "productdetails?",
          "productdetails?view(ed)?", "viewproductdetails?", "pdp(view)?", "itemview(ed)?", "vieweditem",
          "productpage", "productopen(ed)?"),
-        (r"product\d*", "item"),
+        (r"product\d*", "item", "view"),
     )),
     ("add_to_cart", "looks like adding to the cart", (
         ("addtocart", "addedtocart", "productadded(tocart)?", "addtobasket", "addedtobasket", "additemtocart",

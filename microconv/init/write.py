@@ -74,13 +74,20 @@ def render_yaml(result: Scaffold) -> str:
         "# How the export names things. A list gives aliases: per file, the first one present wins.",
         "columns:",
     ]
-    how = {"name": "by its name", "content": "by its values"}
+    how = {"name": "by its name", "content": "by its values", "export": f"as {cols.export} names it"}
+    if cols.export:
+        out.insert(out.index("columns:"), f"# Recognised as {_comment_text(cols.export)} by its columns.")
+    user = (f"  user: {{known: {_names(cols.user)}, anonymous: {_names(cols.anonymous)}}}" if cols.anonymous
+            else f"  user: {_names(cols.user)}")
     block = [
-        (f"  user: {_names(cols.user)}", f"guessed {how.get(cols.how.get('user', 'name'))}"),
+        (user, f"guessed {how.get(cols.how.get('user', 'name'))}" + (
+            "; a row without the known id takes the one its anonymous id is seen with (docs/semantics.md 1.9)"
+            if cols.anonymous else "")),
         (f"  event: {_names(cols.event)}", f"guessed {how.get(cols.how.get('event', 'name'))}"),
         (f"  timestamp: {_names(cols.timestamp)}",
          f"guessed {how.get(cols.how.get('timestamp', 'name'))}; ISO-8601 or epoch numbers"),
-        ("  # timestamp_unit: ms", "s | ms | us | ns; by default detected from the numbers' size"),
+        (f"  timestamp_unit: {cols.unit}", f"as {_comment_text(cols.export or 'the export')} writes it")
+        if cols.unit else ("  # timestamp_unit: ms", "s | ms | us | ns; by default detected from the numbers' size"),
         ("  timezone: UTC", "how to read timestamps without an offset (an IANA name, e.g. Europe/Berlin)"),
     ]
     if cols.session:
@@ -88,7 +95,7 @@ def render_yaml(result: Scaffold) -> str:
     else:
         block.append(("  # session: session_id", "no session column found: sessions are cut at 30-minute gaps"))
     if cols.revenue:
-        block += [("  properties:", "event properties: a column, or column.key inside JSON objects"),
+        block += [("  properties:", "event properties: a column, or a path into nested values (docs/semantics.md 1.8)"),
                   (f"    revenue: {_scalar(cols.revenue)}", "the purchase's value (used by value: below)")]
     else:
         block += [("  # properties:", "event properties for where: and value:, e.g."),
