@@ -39,31 +39,66 @@ def read_paths(column: pa.Array | pa.ChunkedArray, paths: list[tuple[str, ...]],
                keys: list[str] | None = None, lenient: Collection[str] = ()) -> list[pd.Series]:
     """The values at each of ``paths`` inside ``column`` (named ``name``; ``keys``: what each path is
     read for, for errors), as pandas Series; a column of JSON text is parsed once for all its paths.
+    A chunked column is walked chunk by chunk: joining the chunks of a nested column first would
+    copy every nested value.
 
     Raises:
         DataError: a path ends on a list, struct or map (not single values)."""
-    arr = _decoded(column)
-    records = None
-    if _is_text(arr.type) and any(paths):
-        arr, records = parse_json(arr)
+    keys = keys or [""] * len(paths)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    found: list[list] = [[] for _ in paths]
+    records_seen = False
+    for chunk in chunks or [pa.array([], pa.null())]:
+        arr, records = _decoded(chunk), None
+        if _is_text(arr.type) and any(paths):
+            arr, records = parse_json(arr)
+        for i, path in enumerate(paths):
+            if records is not None:
+                records_seen = True
+                found[i].append([_walk_python(r, path) for r in records])
+            else:
+                found[i].append(walk(arr, path))
     out = []
-    for path in paths:
-        if records is not None:
-            values = [_walk_python(r, path) for r in records]
-            key = (keys or [""] * len(paths))[len(out)]
+    for path, key, parts in zip(paths, keys, found):
+        where = ".".join((name, *path))
+        if records_seen:
+            values = [v for part in parts for v in (part if isinstance(part, list) else part.to_pylist())]
             if key not in lenient:
                 kind = next((type(v) for v in values if isinstance(v, (dict, list))), None)
                 if kind is not None:
-                    check_single_values(pa.struct([]) if kind is dict else pa.list_(pa.null()), key,
-                                        ".".join((name, *path)))
+                    check_single_values(pa.struct([]) if kind is dict else pa.list_(pa.null()), key, where)
             out.append(pd.Series(values, dtype="object").infer_objects())
-        else:
-            values = walk(arr, path)
-            key = (keys or [""] * len(paths))[len(out)]
-            if key not in lenient:
-                check_single_values(values.type, key, ".".join((name, *path)))
-            out.append(values.to_pandas())
+            continue
+        if key not in lenient:
+            for kind in {p.type for p in parts}:
+                check_single_values(kind, key, where)
+        parts = _unified(parts)
+        out.append(pa.chunked_array(parts, type=parts[0].type).to_pandas())
     return out
+
+
+def _unified(parts: list[pa.Array]) -> list[pa.Array]:
+    """Chunks of one type: JSON parsed chunk by chunk may type a field differently per chunk (an
+    integer here, a float there, nothing at all in a third): numbers become the widest number,
+    anything else mixed becomes text."""
+    types = {p.type for p in parts if not pa.types.is_null(p.type)}
+    if len(types) <= 1:
+        target = types.pop() if types else pa.null()
+    elif all(pa.types.is_integer(t) for t in types):
+        target = pa.int64()
+    elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+        target = pa.float64()
+    else:
+        target = pa.string()
+    return [p if p.type == target else _cast_or_missing(p, target) for p in parts]
+
+
+def _cast_or_missing(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """``values`` as ``target``; a list or struct has no such value (for URL parts: missing, 8.1)."""
+    try:
+        return values.cast(target)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.nulls(len(values), target)
 
 
 def check_single_values(kind: pa.DataType, key: str, where: str) -> None:
