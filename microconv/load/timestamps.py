@@ -135,6 +135,12 @@ def _from_epoch(numbers: pd.Series, unit: str | None) -> tuple[np.ndarray, np.nd
     unit = unit or _epoch_unit(numbers)
     scale = _NS_PER[unit]
     missing = numbers.isna().to_numpy()
+    if pd.api.types.is_unsigned_integer_dtype(numbers.dtype):
+        # above 2**63 - 1 a uint64 would wrap to a negative int64 (a time before 1970): out of range
+        raw = numbers.to_numpy(dtype=np.uint64, na_value=0)
+        beyond = raw > np.uint64(np.iinfo(np.int64).max)
+        ns, far = _scaled(np.where(beyond, 0, raw).astype(np.int64), missing | beyond, scale)
+        return ns, far | (beyond & ~missing)
     if pd.api.types.is_integer_dtype(numbers.dtype):
         return _scaled(numbers.to_numpy(dtype=np.int64, na_value=0), missing, scale)
     floats = numbers.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -179,3 +180,16 @@ def test_parquet_null_and_naive_utc_timestamps_on_the_typed_path(tmp_path):
     assert report.dropped == {"without a timestamp": 1}
     assert report.examples == {"without a timestamp": [f"{path}: row 2"]}
     assert events.summary.first_ts == 1767225600 * 10**9
+
+
+def test_uint64_epochs_beyond_int64_are_out_of_range_not_1969():
+    """2**63 + 5 seconds would wrap to a negative int64 (a time before 1970) if cast blindly."""
+    import microconv
+
+    cfg = microconv.parse_config({"columns": {"user": "u", "event": "e", "timestamp": "t", "timestamp_unit": "s"},
+                                  "funnels": {"f": {"steps": [{"event": "a"}]}}})
+    raw = pd.DataFrame({"u": ["1", "2", "3"], "e": ["a", "a", "a"],
+                        "t": np.array([1_767_225_600, 2**63 + 5, 2**64 - 1], dtype=np.uint64)})
+    events, quality = microconv.canonicalize(raw, cfg)
+    assert list(events.frame["ts"]) == [pd.Timestamp("2026-01-01", tz="UTC")]
+    assert quality.messages() == ["dropped 2 of 3 rows with a timestamp outside 1677-09-21..2262-04-11 (first: row 2, row 3)"]
