@@ -134,12 +134,14 @@ def _map_text(frame, cell):
 # strikethrough and math): backslash-escaped. "_" between two letters or digits cannot open or
 # close emphasis, so ``add_to_cart`` stays as written; "(", ")", "-", "+" and "." matter only at
 # the start of a line or after "]", which no escaped text can produce.
-_MARKDOWN = re.compile(r"[\\`*{}\[\]<>#!|~&$]|(?<![^\W_])_|_(?![^\W_])")
+# Also ``:``, ``@`` and a ``.`` between a word and a letter: renderers that link bare URLs,
+# ``www.`` names, domains and e-mail addresses (GitHub, Slack, linkify) then see none.
+_MARKDOWN = re.compile(r"[\\`*{}\[\]<>#!|~&$:@]|(?<![^\W_])_|_(?![^\W_])|(?<=\w)\.(?=[^\W\d_])")
 
 
 def markdown(value) -> str:
     """``value`` as inline Markdown that renders as exactly its text (one table cell or heading):
-    no links, images, raw HTML or emphasis; whitespace runs become one space."""
+    no links (also none autolinked), images, raw HTML or emphasis; whitespace runs become one space."""
     return " ".join(_MARKDOWN.sub(lambda m: "\\" + m.group(), terminal(value)).split())
 
 

@@ -156,7 +156,7 @@ def test_csv_frame_raw_writes_values_as_they_are():
 # ------------------------------------------------------------------------------------------------
 # Markdown
 
-MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+MD = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "strikethrough", "linkify"])   # links bare URLs too
 
 
 def _cell_html(cell: str) -> str:
@@ -177,7 +177,8 @@ def test_markdown_cell_renders_as_exactly_its_text(value):
 
 
 @pytest.mark.parametrize("value", ["<script>alert(1)</script>", "[x](javascript:alert(1))", "![i](http://e/x.png)",
-                                   "*em* __strong__ `code` ~~del~~", "a | b", "<http://e.x>", "&lt;b&gt;"])
+                                   "*em* __strong__ `code` ~~del~~", "a | b", "<http://e.x>", "&lt;b&gt;",
+                                   "https://evil.example/x", "www.evil.example", "evil.example", "me@evil.example"])
 def test_markdown_injections_show_as_text(value):
     assert html_lib.unescape(_cell_html(escape.markdown(value))) == value
 
@@ -349,7 +350,7 @@ def test_markdown_escapes_links_html_and_pipes(hostile):
     out = run("analyze", "h.jsonl", "--by", "src", "--top", "0", "-f", "markdown").stdout
     _no_terminal_controls(out)
     assert "<script>" not in out and "<b>" not in out and "(javascript:" not in out.replace("\\](javascript:", "")
-    assert "\\[x\\](javascript:alert(1))" in out
+    assert "\\[x\\](javascript\\:alert(1))" in out
     assert "\\[b\\]bold\\[/b\\] \\<i\\>x\\</i\\> \\| =1+2" in out
     html_out = MD.render(out)
     assert "<script>" not in html_out and "<a " not in html_out and "<img" not in html_out
