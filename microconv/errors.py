@@ -1,6 +1,6 @@
 """Domain errors and exit codes.
 
-Library code raises these; only ``cli.error_boundary`` turns them into a message on
+Library code raises these; only ``cli.boundary`` turns them into a message on
 stderr and an exit code, so a notebook user gets an exception and a cron job a code.
 """
 from __future__ import annotations
@@ -103,11 +103,18 @@ class OptionError(UsageError):
     """A value of one option of a library call that cannot be used: ``option`` is the keyword
     argument's name (``"trend"``, ``"as_of"``). The message and hint name it as ``{option}``, so
     that a notebook reads ``trend='x' ...`` and only the command line (``cli``), through
-    :meth:`named`, says ``--trend 'x' ...``: the library knows no flag names."""
+    :meth:`named`, says ``--trend 'x' ...``: the library knows no flag names.
 
-    def __init__(self, message: str, *, option: str, hint: str | None = None, where: str | None = None):
+    ``exit_code`` is a usage error's unless given: a value that is well formed but that the data
+    cannot meet (``as_of`` before the first event) is ``ExitCode.DATA``, as its message would be
+    from any other data error."""
+
+    def __init__(self, message: str, *, option: str, hint: str | None = None, where: str | None = None,
+                 exit_code: ExitCode | None = None):
         self.option = option
         self._template = (message, hint)
+        if exit_code is not None:
+            self.exit_code = ExitCode(exit_code)
         super().__init__(message.replace("{option}", option), hint=None if hint is None else
                          hint.replace("{option}", option), where=where)
 
@@ -115,4 +122,4 @@ class OptionError(UsageError):
         """The same error with ``{option}`` written as ``flag`` (the CLI's ``--trend``)."""
         message, hint = self._template
         return OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
-                           hint=None if hint is None else hint.replace("{option}", flag))
+                           hint=None if hint is None else hint.replace("{option}", flag), exit_code=self.exit_code)

@@ -17,3 +17,12 @@ def test_where_is_kept_and_a_missing_hint_stays_missing():
     error = OptionError("{option} must be a date", option="as_of", where="cli")
     assert str(error.named("--as-of")) == "cli: --as-of must be a date"
     assert error.named("--as-of").hint is None
+
+
+def test_an_option_error_of_the_data_keeps_exit_code_4_when_named():
+    error = OptionError("no events before {option} 2020-01-01", option="as_of", exit_code=ExitCode.DATA)
+    assert error.exit_code == ExitCode.DATA and isinstance(error.exit_code, ExitCode)
+    flagged = error.named("--as-of")
+    assert str(flagged) == "no events before --as-of 2020-01-01"
+    assert flagged.exit_code == ExitCode.DATA and flagged.option == "as_of"
+    assert OptionError("{option}", option="top").exit_code == ExitCode.USAGE    # the class's, not changed by the above

@@ -1,4 +1,4 @@
-"""``--since``/``--until``: dates, date-times or ``7d`` counted back from the data's last day (semantics 4.7).
+"""``since``/``until``/``as_of``: dates, date-times or ``7d`` counted back from the data's last day (semantics 4.7).
 
 Any date from 0001-01-01 to 9999-12-31 is accepted and any duration: the instant is worked out
 in microseconds (which reach that far) and then clamped to the range of the data's timestamps
@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 
 from ..config import parse_duration
-from ..errors import UsageError
+from ..errors import OptionError
 from ..engine.clock import NS_MAX, NS_MIN
 from ..load.timestamps import localize
 
@@ -25,14 +25,18 @@ _LAST_LOCAL = (_LAST.as_unit("us") + pd.Timedelta(days=2)).tz_localize(None)
 
 
 def entry_bound(value: str | None, *, last_ts: pd.Timestamp | None, tz: str, until: bool,
-                option: str = "--since") -> pd.Timestamp | None:
-    """The UTC instant a ``--since`` (inclusive) or ``--until`` (exclusive) value stands for.
+                option: str = "since") -> pd.Timestamp | None:
+    """The UTC instant a ``since`` (inclusive) or ``until`` (exclusive) value stands for.
 
-    A date is midnight in ``tz`` (for ``--until``, the following midnight, so the day is
+    A date is midnight in ``tz`` (with ``until``, the following midnight, so the day is
     included); a relative duration counts back from the end of the last day of the data.
 
+    Args:
+        option: the library option the value came from (``since``, ``until``, ``as_of``), named
+            in the error.
+
     Raises:
-        UsageError: the value is none of those.
+        OptionError: the value is none of those.
     """
     if value is None or str(value).strip() == "":
         return None
@@ -47,8 +51,8 @@ def entry_bound(value: str | None, *, last_ts: pd.Timestamp | None, tz: str, unt
         stamp = pd.Timestamp(text)
         stamp = stamp if stamp.unit in ("s", "ms", "us") else stamp.as_unit("us")
     except (ValueError, TypeError, OverflowError):
-        raise UsageError(f"{option} {text!r} is not a date, date-time or duration",
-                         hint="use e.g. 2026-11-01, 2026-11-01T12:00, or 7d for the last seven days of data") from None
+        raise OptionError(f"{{option}} {text!r} is not a date, date-time or duration", option=option,
+                          hint="use e.g. 2026-11-01, 2026-11-01T12:00, or 7d for the last seven days of data") from None
     if until and _DATE.match(text):
         stamp = stamp + pd.Timedelta(days=1)
     return _clamped(stamp.tz_convert("UTC")) if stamp.tzinfo is not None else _to_utc(stamp, tz)

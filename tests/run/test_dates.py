@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from microconv.run.dates import entry_bound
-from microconv.errors import UsageError
+from microconv.errors import OptionError, UsageError
 
 LAST = pd.Timestamp("2026-10-31T22:11:20Z")
 
@@ -41,6 +41,14 @@ def test_nonsense_is_a_usage_error_with_examples():
         bound("last week")
     assert "7d" in err.value.hint
     assert bound(None) is None
+
+
+def test_the_error_names_the_library_option_not_a_flag():
+    with pytest.raises(OptionError) as err:
+        entry_bound("soon", last_ts=LAST, tz="UTC", until=True, option="as_of")
+    assert err.value.option == "as_of" and isinstance(err.value, UsageError)
+    assert str(err.value).startswith("as_of 'soon' is not a date, date-time or duration (use e.g.")
+    assert str(err.value.named("--as-of")).startswith("--as-of 'soon' is not a date")
 
 
 def test_any_date_is_clamped_to_the_timestamps_range():

@@ -1,0 +1,108 @@
+"""``microconv analyze``: the funnel, micro-conversion, time, breakdown and trend tables."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import UsageError
+from ..output import OutputPolicy
+from ..render import Format
+from ..reports import TABLES, report_of
+from . import emit
+from .boundary import error_boundary
+from .options import (AsOfOpt, AttributionOpt, ByOpt, ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FormatOpt, FunnelsOpt,
+                      InputFormatOpt, MacroOpt, MatureOpt, OutputDirOpt, OutputOpt, QuietOpt, Report, ReportOpt,
+                      SinceOpt, StrictOpt, TopOpt, TrendOpt, UntilOpt)
+
+
+def analyze(
+    events: EventsArg,
+    config: ConfigOpt = Path("funnels.yaml"),
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    funnel: FunnelsOpt = None,
+    strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mature_only: MatureOpt = False,
+    report: ReportOpt = None,
+    by: ByOpt = None,
+    attribution: AttributionOpt = None,
+    top: TopOpt = None,
+    trend: TrendOpt = None,
+    as_of: AsOfOpt = None,
+    output_dir: OutputDirOpt = None,
+    csv_raw: CsvRawOpt = False,
+    macro: MacroOpt = None,
+    quiet: QuietOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Replay event logs through the funnels in CONFIG and print drop-off tables.
+
+    Example: microconv analyze examples/shop_events.csv -c funnels.example.yaml -f csv > steps.csv
+    """
+    from .. import analyze as run_analysis
+    from .. import load_config, load_events
+    from ..api import REPORTS, needed_events
+
+    policy = OutputPolicy(quiet=quiet)
+    started = time.time()
+    with error_boundary(debug):
+        cfg = load_config(config)
+        if fmt is Format.csv and report is Report.all:
+            *first, last = TABLES
+            raise UsageError(f"a CSV holds one table: use --report {', '.join(first)} or {last}",
+                             hint="or --format json for all of them")
+        chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
+        _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
+        if attribution is not None:
+            from ..config.model import parse_attribution
+            try:
+                attribution = parse_attribution(attribution)
+            except ValueError as exc:
+                raise UsageError(f"--attribution: {exc}") from None
+        reports = REPORTS if chosen == "all" else (report_of(chosen).name,)
+        # Only the rows of the config's events are kept, unless --as-of must find the end of the
+        # data before its cut; the users of every row are counted only where the output shows them.
+        with policy.progress("reading events") as progress:
+            evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [],
+                                        only_events=needed_events(cfg, funnel) if as_of is None else None,
+                                        count_users=(fmt is not Format.csv or report_of(chosen).counts_users
+                                                     or output_dir is not None),
+                                        progress=progress)
+        emit.note_quality(quality.messages(), policy, strict)
+        options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
+                   "macro": macro, "by": by, "attribution": attribution, "top": top,
+                   "trend": trend.value if trend else None}
+        result = run_analysis(cfg, evts, quality=quality, strict=strict, reports=reports, **options)
+        emit.warn(policy, result.warnings)
+        if output_dir is not None:
+            emit.write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
+        _emit(result, fmt, output, chosen, csv_raw=csv_raw)
+
+
+def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None,
+                         attribution: str | None, top: int | None) -> None:
+    """A breakdown or trend table that nothing asked for is a usage error, not an empty file."""
+    names = funnels or list(cfg.funnels)
+    configured = any(cfg.funnels[n].breakdown for n in names if n in cfg.funnels)
+    if report.startswith("breakdown") and by is None and not configured:
+        raise UsageError(f"--report {report} needs --by PROPERTY (or a funnel with breakdown: in the config)")
+    for option, value in (("--attribution", attribution), ("--top", top)):
+        if value is not None and by is None and not configured:
+            raise UsageError(f"{option} needs --by PROPERTY (or a funnel with breakdown: in the config)")
+    if report == "trend" and trend is None:
+        raise UsageError("--report trend needs --trend day, week or month")
+
+
+def _emit(result, fmt: Format, output: Path | None, report: str, *, csv_raw: bool) -> None:
+    """The table on a terminal or pipe as rich draws it; every other format (and any --output) as text."""
+    if fmt is Format.table and output is None:
+        from ..render.table import result_renderable
+
+        emit.show(result_renderable(result))
+        return
+    from ..render import render_text
+
+    emit.write(render_text(result, fmt, report=report, csv_raw=csv_raw), output)

@@ -1,0 +1,83 @@
+"""What a command writes: the payload to stdout or ``--output``, tables and a manifest to
+``--output-dir``, and its notes and warnings to stderr (house rule 8). Rendering happens in
+``microconv.render``; writing files in ``microconv.output``."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from .. import __version__
+from ..errors import DataError
+from ..output import OutputPolicy, atomic_write, write_report_dir
+
+PIPE_WIDTH = 120  # tables piped to a file or pager: wide enough for the micro report, never cropped at 80
+
+
+def write(text: str, output: Path | None = None) -> None:
+    """``text`` to ``output`` atomically, or to stdout; on a terminal, control characters from
+    the data are shown, not obeyed."""
+    if output is not None:
+        atomic_write(output, text)
+        return
+    from ..render.escape import terminal_document
+
+    sys.stdout.write(terminal_document(text) if sys.stdout.isatty() else text)
+
+
+def show(renderable: object) -> None:
+    """A rich table on stdout: as wide as the terminal, or ``PIPE_WIDTH`` when piped."""
+    from rich.console import Console
+
+    Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(renderable)
+
+
+def say(lines: Iterable[str], *, quiet: bool) -> None:
+    """Lines of a command's own account (``init``'s summary) on stderr, unless quiet."""
+    from ..render.escape import terminal
+
+    if not quiet:
+        for line in lines:
+            print(f"microconv: {terminal(line)}", file=sys.stderr)   # lines quote event names
+
+
+def warn(policy: OutputPolicy, warnings: Iterable[object]) -> None:
+    for warning in warnings:
+        policy.warn(str(warning))
+
+
+def note_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> None:
+    """Rows dropped while loading: a note each, or with ``--strict`` an error for the first."""
+    if strict and messages:
+        raise DataError(messages[0], hint="run without --strict to drop such rows with a note")
+    for message in messages:
+        policy.note(message)
+
+
+def write_dir(directory: Path, result, cfg, quality, options: dict, started: float, *, csv_raw: bool) -> None:
+    """The tables as CSV files and a manifest saying what produced them (issue: cron hygiene). The
+    config's hash is of the bytes that were parsed: re-reading the file would hash an edit made
+    since, or nothing at all for `-c <(...)`."""
+    from datetime import datetime, timezone
+
+    from ..config import located_of
+
+    def stamp(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds")
+
+    meta = result.meta
+    run = {
+        "microconv": __version__,
+        "started": stamp(started),
+        "elapsed_seconds": round(time.time() - started, 3),
+        "config": {"path": located_of(cfg).file, "sha256": located_of(cfg).sha256},
+        "inputs": [{"path": p, "bytes": Path(p).stat().st_size, "modified": stamp(Path(p).stat().st_mtime)}
+                   for p in meta.sources],
+        "rows": {"read": quality.rows_read, "dropped": dict(quality.dropped), "events": meta.events,
+                 "users": meta.users},
+        "data": {"first_timestamp": meta.first_ts.isoformat() if meta.first_ts is not None else None,
+                 "last_timestamp": meta.last_ts.isoformat() if meta.last_ts is not None else None},
+        "options": {k: v for k, v in {**options, "csv_raw": csv_raw}.items() if v not in (None, False)},
+    }
+    write_report_dir(result, directory, run=run, csv_raw=csv_raw)

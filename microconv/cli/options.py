@@ -1,0 +1,101 @@
+"""The options the commands share, each declared once as a typer ``Annotated`` alias.
+
+An option that feeds a keyword of a library call is declared with that keyword, and ``FLAG_OF``
+is read off these declarations: the library raises ``OptionError(option="trend")`` and the error
+boundary writes ``--trend``, with no second list of flag names to keep in step.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Optional
+
+import typer
+
+from ..render import Format
+from ..reports import TABLES
+
+_flags: dict[str, str] = {}
+
+
+def _library_option(keyword: str, annotation: object, flag: str, *short: str, **settings: object) -> object:
+    """An option alias whose value the library takes as ``keyword``; records ``flag`` as its name on the command line."""
+    if _flags.setdefault(keyword, flag) != flag:
+        raise ValueError(f"library option {keyword!r} is both {_flags[keyword]} and {flag}")
+    return Annotated[annotation, typer.Option(flag, *short, **settings)]
+
+
+# --report: every table of reports.REGISTRY, or all of them (not as one CSV).
+Report = Enum("Report", {"all": "all", **{name: name for name in TABLES}}, type=str)
+
+
+class TextFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Period(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+class InputFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+# Options of the command line alone.
+EventsArg = Annotated[list[Path], typer.Argument(help="Event log(s): CSV, Parquet or JSON Lines, "
+                                                 "optionally .gz/.zst; a directory or glob for many.",
+                                                 show_default=False)]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Funnels config (YAML).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")]
+TextFormatOpt = Annotated[TextFormat, typer.Option("--format", "-f", case_sensitive=False, help="text or json.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to FILE (atomically).")]
+OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Also write each report table as "
+                                                      "DIR/<table>.csv with DIR/manifest.json (atomically).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the result and errors.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", hidden=True)]
+
+# Options that the library takes as keywords.
+StrictOpt = _library_option("strict", bool, "--strict", help="Dropped rows and unknown event names are errors.")
+InputFormatOpt = _library_option(
+    "input_format", Optional[InputFormat], "--input-format", case_sensitive=False,
+    help="csv, parquet or jsonl, when the file name does not tell.",
+    callback=lambda value: value and value.value)     # the library takes the name
+CsvRawOpt = _library_option("csv_raw", bool, "--csv-raw", help="Write CSV text cells as they are: by default a value "
+                            "a spreadsheet would run as a formula (=, +, -, @, tab, CR first) starts with '.")
+SinceOpt = _library_option("since", Optional[str], "--since", help="Only entries (step-1 events) from this date, "
+                           "date-time, or e.g. 7d = the last 7 days of data.")
+UntilOpt = _library_option("until", Optional[str], "--until", help="Only entries before this date-time, or up to "
+                           "and including this date; later steps still count.")
+AsOfOpt = _library_option("as_of", Optional[str], "--as-of", help="Analyse as if the data ended with this date "
+                          "(later events are left out; --since 7d counts back from it).")
+MatureOpt = _library_option("mature_only", bool, "--mature-only", help="Leave out entrants whose window is still "
+                            "open at the end of the data.")
+FunnelsOpt = _library_option("funnels", Optional[list[str]], "--funnel", help="Only this funnel (repeatable).")
+FunnelOpt = _library_option("funnel", str, "--funnel", help="The funnel to follow.", show_default=False)
+ReportOpt = _library_option("reports", Optional[Report], "--report", case_sensitive=False,
+                            help=f"Which table: {', '.join(TABLES)}, or all (default: all; funnels for CSV, "
+                                 "which holds one table).")
+ByOpt = _library_option("by", Optional[str], "--by", help="Break every funnel down by this property "
+                        "(a column or a columns.properties name).")
+AttributionOpt = _library_option("attribution", Optional[str], "--attribution", help="Whose value a unit takes: "
+                                 "first_touch (default), last_touch or step:N.")
+TopOpt = _library_option("top", Optional[int], "--top", min=0, help="Segments for the N values with the most "
+                         "entrants, the rest pooled as (other); 0 = all. [default: 10]")
+PathsTopOpt = _library_option("top", int, "--top", min=0, help="Paths listed per step and kind, the rest summed "
+                              "as (other); 0 = all.")
+TrendOpt = _library_option("trend", Optional[Period], "--trend", case_sensitive=False,
+                           help="Step numbers per entry cohort: day, week or month.")
+MacroOpt = _library_option("macro", Optional[str], "--macro", help="The macro conversion the micro-conversion "
+                           "report measures against (default: the first kind: macro).")
+UserOpt = _library_option("user", str, "--user", "-u", help="The user id to trace.", show_default=False)
+PageOpt = _library_option("page", Optional[str], "--page", help="The property holding the page, for 'next page' "
+                          "(default: the config's page or page_path property).")
+
+FLAG_OF = MappingProxyType(_flags)
+"""Library option name -> its flag (``"as_of"`` -> ``"--as-of"``), from the declarations above."""
