@@ -94,7 +94,7 @@ def did_you_mean(value: object, choices: Iterable[object], *, what: str = "choic
 
 
 class UsageError(MicroconvError):
-    """A command-line value the library cannot use (a bad ``--since`` date, say)."""
+    """A command-line value the library cannot use (a bad ``since`` date, say)."""
 
     exit_code = ExitCode.USAGE
 
@@ -102,8 +102,8 @@ class UsageError(MicroconvError):
 class OptionError(UsageError):
     """A value of one option of a library call that cannot be used: ``option`` is the keyword
     argument's name (``"trend"``, ``"as_of"``). The message and hint name it as ``{option}``, so
-    that a notebook reads ``trend='x' ...`` and only the command line (``cli``), through
-    :meth:`named`, says ``--trend 'x' ...``: the library knows no flag names.
+    that a notebook reads ``trend 'x' ...`` and only the command line (``cli.boundary``), through
+    :meth:`named`, writes the flag the user typed: the library knows no flag names.
 
     ``exit_code`` is a usage error's unless given: a value that is well formed but that the data
     cannot meet (``as_of`` before the first event) is ``ExitCode.DATA``, as its message would be
@@ -119,7 +119,7 @@ class OptionError(UsageError):
                          hint.replace("{option}", option), where=where)
 
     def named(self, flag: str) -> OptionError:
-        """The same error with ``{option}`` written as ``flag`` (the CLI's ``--trend``)."""
+        """The same error with ``{option}`` written as ``flag``, the command line's name of the option."""
         message, hint = self._template
         return OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
                            hint=None if hint is None else hint.replace("{option}", flag), exit_code=self.exit_code)
