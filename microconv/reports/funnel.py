@@ -39,12 +39,12 @@ class Tally:
 
     ``at[g, j]``: units of group g whose furthest step is j (1..k; column 0 unused);
     ``waiting[g, j]``: those of them still in progress (4.8.2); ``gaps[s - 1]``: for step s
-    (0-based, from the second), the group code and the seconds from step s - 1 of every unit that
-    reached it (None when the table shows no medians)."""
+    (0-based, from the second), the group code (None: all in group 0) and the seconds from step
+    s - 1 of every unit that reached it (None when the table shows no medians)."""
 
     at: np.ndarray
     waiting: np.ndarray
-    gaps: tuple[tuple[np.ndarray, np.ndarray], ...] | None
+    gaps: tuple[tuple[np.ndarray | None, np.ndarray], ...] | None
 
     @classmethod
     def of(cls, rep: Replay, groups: np.ndarray, n_groups: int, best: np.ndarray | None = None,
@@ -57,7 +57,8 @@ class Tally:
         at = np.bincount(groups * (k + 1) + best, minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
         stopped = np.bincount(groups[waiting] * (k + 1) + best[waiting],
                               minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
-        gaps = tuple((groups[best > s], rep.step_seconds(s)) for s in range(1, k)) if medians else None
+        gaps = (tuple((None if n_groups == 1 else groups[best > s], rep.step_seconds(s)) for s in range(1, k))
+                if medians else None)
         return cls(at.astype(np.int64), stopped.astype(np.int64), gaps)
 
     @property
@@ -94,19 +95,25 @@ class Tally:
         some = new >= 0
         np.add.at(at, new[some], self.at[some])
         np.add.at(waiting, new[some], self.waiting[some])
-        gaps = None if self.gaps is None else tuple((new[codes], seconds) for codes, seconds in self.gaps)
+        gaps = None if self.gaps is None else tuple(
+            (np.full(len(seconds), new[0]) if codes is None else new[codes], seconds) for codes, seconds in self.gaps)
         return Tally(at, waiting, gaps)
 
     def __add__(self, other: Tally) -> Tally:
         """Two disjoint sets of units in the same groups."""
         gaps = None if self.gaps is None else tuple(
-            (np.concatenate([a, c]), np.concatenate([b, d])) for (a, b), (c, d) in zip(self.gaps, other.gaps))
+            (None if a is None and c is None else np.concatenate([_codes(a, b), _codes(c, d)]), np.concatenate([b, d]))
+            for (a, b), (c, d) in zip(self.gaps, other.gaps))
         return Tally(self.at + other.at, self.waiting + other.waiting, gaps)
 
     def rows(self, step_names: Sequence[str]) -> list[tuple[StepRow, ...]]:
         """Each group's step rows (section 5)."""
         counts, waiting, medians = self.counts(), self.in_progress(), self.medians()
         return [step_rows(counts[g], waiting[g], medians[g], step_names) for g in range(self.groups)]
+
+
+def _codes(codes: np.ndarray | None, seconds: np.ndarray) -> np.ndarray:
+    return np.zeros(len(seconds), dtype=np.int64) if codes is None else codes
 
 
 @dataclass(frozen=True, eq=False)
