@@ -99,9 +99,13 @@ class UsageError(MicroconvError):
     exit_code = ExitCode.USAGE
 
 
+OPTION = "\0"   # where an OptionError names its option: no command-line value can hold a NUL
+
+
 class OptionError(UsageError):
     """A value of one option of a library call that cannot be used: ``option`` is the keyword
-    argument's name (``"trend"``, ``"as_of"``). The message and hint name it as ``{option}``, so
+    argument's name (``"trend"``, ``"as_of"``). The message and hint name it as :data:`OPTION`
+    (``f"{OPTION} {value!r} is not ..."``), a placeholder no value the user typed can hold, so
     that a notebook reads ``trend 'x' ...`` and only the command line (``cli.boundary``), through
     :meth:`named`, writes the flag the user typed: the library knows no flag names.
 
@@ -115,11 +119,15 @@ class OptionError(UsageError):
         self._template = (message, hint)
         if exit_code is not None:
             self.exit_code = ExitCode(exit_code)
-        super().__init__(message.replace("{option}", option), hint=None if hint is None else
-                         hint.replace("{option}", option), where=where)
+        super().__init__(message.replace(OPTION, option), hint=None if hint is None else
+                         hint.replace(OPTION, option), where=where)
 
     def named(self, flag: str) -> OptionError:
-        """The same error with ``{option}`` written as ``flag``, the command line's name of the option."""
+        """The same error with the option written as ``flag``, the command line's name of the option."""
         message, hint = self._template
-        return OptionError(message.replace("{option}", flag), option=self.option, where=self.problems[0].where,
-                           hint=None if hint is None else hint.replace("{option}", flag), exit_code=self.exit_code)
+        named = OptionError(message, option=self.option, where=self.problems[0].where, hint=hint,
+                            exit_code=self.exit_code)
+        named.problems = [Problem(message.replace(OPTION, flag), self.problems[0].where,
+                                  None if hint is None else hint.replace(OPTION, flag))]
+        named.args = (str(named),)
+        return named

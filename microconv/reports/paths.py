@@ -19,7 +19,7 @@ from ..config import Config
 from ..engine.clock import plus_ns
 from ..engine.conversions import EventIndex
 from ..engine.funnel import Replay
-from ..errors import OptionError
+from ..errors import OPTION, OptionError
 from ..load.frame import Events
 from ..run.plan import check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property, step_names
 from ..run.replay import replay_funnel
@@ -67,7 +67,7 @@ def drop_off_paths(config: Config, events: Events, funnel: str, *, top: int = 10
     name = choose_funnels(config, [funnel])[0]
     warnings = check_event_names(config, frame, strict)
     if top < 0:
-        raise OptionError(f"{{option}} {top}: must be 0 (all) or more", option="top")
+        raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
     prop = _page_column(config, frame, page)
     last_ts = last_timestamp(events)
     bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
@@ -155,7 +155,7 @@ def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str |
     if prop is not None and (prop not in frame.columns or prop in _CORE):
         if page is None:
             return None  # the config's page property was not loaded: no next_page rows
-        require_property([c for c in frame.columns if c not in _CORE], page, f"{{option}} {page!r}", option="page")
+        require_property([c for c in frame.columns if c not in _CORE], page, f"{OPTION} {page!r}", option="page")
     return prop
 
 

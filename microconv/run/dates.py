@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 
 from ..config import parse_duration
-from ..errors import OptionError
+from ..errors import OPTION, OptionError
 from ..engine.clock import NS_MAX, NS_MIN
 from ..load.timestamps import localize
 
@@ -51,7 +51,7 @@ def entry_bound(value: str | None, *, last_ts: pd.Timestamp | None, tz: str, unt
         stamp = pd.Timestamp(text)
         stamp = stamp if stamp.unit in ("s", "ms", "us") else stamp.as_unit("us")
     except (ValueError, TypeError, OverflowError):
-        raise OptionError(f"{{option}} {text!r} is not a date, date-time or duration", option=option,
+        raise OptionError(f"{OPTION} {text!r} is not a date, date-time or duration", option=option,
                           hint="use e.g. 2026-11-01, 2026-11-01T12:00, or 7d for the last seven days of data") from None
     if until and _DATE.match(text):
         stamp = stamp + pd.Timedelta(days=1)

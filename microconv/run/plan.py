@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import Config, Funnel, located_of
 from ..config.model import Breakdown, check_attribution_step
 from ..engine.matching import event_names, unknown_event_names
-from ..errors import ConfigError, DataError, OptionError, Problem, did_you_mean
+from ..errors import ConfigError, DataError, OPTION, OptionError, Problem, did_you_mean
 from ..load.frame import Events
 from ..reports.breakdown import BreakdownContext
 from ..reports.funnel import FunnelContext
@@ -61,7 +61,7 @@ def plan_run(config: Config, events: Events, options: Options) -> RunPlan:
     bounds = entry_range_ns(config, log.last_ts, options.since, options.until)
     splits = {name: _breakdown_of(name, config.funnels[name], options, frame) for name in chosen}
     if options.trend is not None and options.trend not in PERIODS:
-        raise OptionError(f"{{option}} {options.trend!r} is not one of day, week, month", option="trend")
+        raise OptionError(f"{OPTION} {options.trend!r} is not one of day, week, month", option="trend")
     wanted = set(options.reports)
     goal = macro_goal(config, options.macro)
     has_micro = any(c.kind != "macro" for c in config.conversions.values())
@@ -132,7 +132,7 @@ def cut_at(events: Events, as_of: str, timezone: str) -> Events:
     if not keep.any():
         if not len(ts):
             raise DataError("no events")
-        raise OptionError(f"no events before {{option}} {as_of} (the data starts at "
+        raise OptionError(f"no events before {OPTION} {as_of} (the data starts at "
                           f"{pd.Timestamp(int(ts.min()), tz='UTC')})", option="as_of", exit_code=DataError.exit_code)
     if keep.all():
         return events
@@ -151,13 +151,13 @@ def check_event_names(config: Config, frame: pd.DataFrame, strict: bool) -> list
 
 def require_property(columns: Sequence[str], name: str, what: str, *, option: str) -> None:
     """An OptionError unless ``name`` is among the events' ``columns`` (properties are read with
-    ``extra_properties``), with did-you-mean among them. ``what`` may name ``{option}``."""
+    ``extra_properties``), with did-you-mean among them. ``what`` may name the option as ``errors.OPTION``."""
     if name in columns:
         return
     columns = [c for c in columns if c not in ("user", "ts") and not c.startswith("$")]
     raise OptionError(f"{what}: it was not read from the events", option=option,
                       hint=did_you_mean(name, columns, what="properties") or
-                      "load the events with extra_properties=[...] (the CLI does this for {option})")
+                      f"load the events with extra_properties=[...] (the CLI does this for {OPTION})")
 
 
 def entry_range_ns(config: Config, last_ts: int | None, since, until) -> tuple[int | None, int | None]:
@@ -199,7 +199,7 @@ def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFra
         message = errors[0]["msg"].removeprefix("Value error, ")
         if "step" in message:
             raise OptionError(f"funnel {name!r}: {message}", option="funnels",
-                              hint="pick funnels with enough steps with {option}") from None
+                              hint=f"pick funnels with enough steps with {OPTION}") from None
         raise OptionError(message, option="by") from None
     require_property(frame.columns, split.by, f"cannot break down by {split.by!r}", option="by")
     return split

@@ -11,7 +11,7 @@ from helpers import TINY_CONFIG, TINY_EVENTS, invoke
 from microconv.cli import app
 from microconv.cli import options
 from microconv.cli.boundary import flag_of
-from microconv.errors import ExitCode, OptionError
+from microconv.errors import OPTION, ExitCode, OptionError
 
 COMMANDS = [info.callback.__name__ for info in app.registered_commands]
 
@@ -56,8 +56,8 @@ def test_flag_of_is_read_off_the_declarations():
 @pytest.mark.parametrize("command, args", [("analyze", ["e.csv"]), ("check", ["e.csv"]), ("validate", []),
                                            ("explain", ["e.csv", "--user", "u1"]), ("paths", ["e.csv", "--funnel", "abc"])])
 def test_an_option_error_under_any_command_names_the_flag(runner, tiny, monkeypatch, command, args):
-    error = OptionError("{option} 'fortnight' is not one of day, week, month", option="trend",
-                        hint="try {option} week")
+    error = OptionError(f"{OPTION} 'fortnight' is not one of day, week, month", option="trend",
+                        hint=f"try {OPTION} week")
     monkeypatch.setattr(microconv, "load_config", _raising(error))
     result = invoke(runner, command, *args, "-c", "f.yaml", cwd=tiny)
     assert result.exit_code == ExitCode.USAGE
@@ -66,7 +66,7 @@ def test_an_option_error_under_any_command_names_the_flag(runner, tiny, monkeypa
 
 
 def test_an_option_error_of_the_data_keeps_its_exit_code(runner, tiny, monkeypatch):
-    error = OptionError("no events before {option} 2020-01-01", option="as_of", exit_code=ExitCode.DATA)
+    error = OptionError(f"no events before {OPTION} 2020-01-01", option="as_of", exit_code=ExitCode.DATA)
     monkeypatch.setattr(microconv, "load_config", _raising(error))
     result = invoke(runner, "validate", "-c", "f.yaml", cwd=tiny)
     assert result.exit_code == ExitCode.DATA
@@ -75,13 +75,13 @@ def test_an_option_error_of_the_data_keeps_its_exit_code(runner, tiny, monkeypat
 
 def test_init_goes_through_the_boundary_too(runner, tiny, monkeypatch):
     import microconv.init
-    monkeypatch.setattr(microconv.init, "scaffold", _raising(OptionError("{option} is odd", option="input_format")))
+    monkeypatch.setattr(microconv.init, "scaffold", _raising(OptionError(f"{OPTION} is odd", option="input_format")))
     result = invoke(runner, "init", "e.csv", "-o", "-", cwd=tiny)
     assert (result.exit_code, result.stderr) == (ExitCode.USAGE, "microconv: error: --input-format is odd\n")
 
 
 def test_debug_re_raises_the_library_error(runner, tiny, monkeypatch):
-    monkeypatch.setattr(microconv, "load_config", _raising(OptionError("{option} bad", option="by")))
+    monkeypatch.setattr(microconv, "load_config", _raising(OptionError(f"{OPTION} bad", option="by")))
     with pytest.raises(OptionError) as raised:
         invoke(runner, "validate", "-c", "f.yaml", "--debug", cwd=tiny)
     assert str(raised.value) == "by bad"                             # the library's own words
