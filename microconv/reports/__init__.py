@@ -33,6 +33,7 @@ class Report:
     name: str
     tables: tuple[Table, ...]
     counts_users: bool = False     # needs the users of every row, also of rows no conversion matches
+    replays: bool = True           # read off each funnel's replay (else: the event index alone)
 
 
 def _micro_frame(result: _r.AnalysisResult) -> pd.DataFrame:
@@ -43,7 +44,7 @@ REGISTRY: tuple[Report, ...] = (
     Report("funnels", (Table("funnels", tuple(_r.STEP_COLUMNS), _r.AnalysisResult.steps_frame,
                              lambda r: bool(r.funnels)),)),
     Report("micro", (Table("micro", tuple(_r.MICRO_COLUMNS), _micro_frame, lambda r: r.micro is not None),),
-           counts_users=True),
+           counts_users=True, replays=False),
     Report("time", (Table("time", tuple(_r.TIME_COLUMNS), _r.AnalysisResult.times_frame,
                           lambda r: bool(r.times)),)),
     Report("breakdown", (Table("breakdown", tuple(_r.SEGMENT_COLUMNS), _r.AnalysisResult.segments_frame,
@@ -55,6 +56,7 @@ REGISTRY: tuple[Report, ...] = (
 )
 
 REPORT_NAMES: tuple[str, ...] = tuple(r.name for r in REGISTRY)
+REPLAYED: frozenset[str] = frozenset(r.name for r in REGISTRY if r.replays)
 TABLES: dict[str, Table] = {t.name: t for r in REGISTRY for t in r.tables}
 
 

@@ -17,14 +17,13 @@ from ..config.model import Breakdown, check_attribution_step
 from ..engine.matching import event_names, unknown_event_names
 from ..errors import ConfigError, DataError, OPTION, OptionError, Problem, did_you_mean
 from ..load.frame import Events
+from ..reports import REPLAYED
 from ..reports.breakdown import BreakdownContext
 from ..reports.funnel import FunnelContext
 from ..reports.micro import macro_goal
 from ..reports.trend import PERIODS, TrendContext
 from .dates import entry_bound
 from .options import Options
-
-_REPLAYED = {"funnels", "breakdown", "time", "trend"}     # the reports read off a funnel's replay
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def plan_run(config: Config, events: Events, options: Options) -> RunPlan:
     if wants_micro and log.users is None:
         raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
     runs = []
-    for name in (chosen if _REPLAYED & wanted else []):
+    for name in (chosen if REPLAYED & wanted else []):
         funnel = config.funnels[name]
         ctx = FunnelContext(name, funnel.label or name, tuple(step_names(funnel)), funnel.window.total_seconds())
         split = splits[name]
