@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 from .alerts import Alert
 from .base import Duration, Name, Names, Scalar, StrictModel, duration_text, parse_duration
@@ -332,10 +332,29 @@ class DerivedProperty(StrictModel):
         return [f"{c}.{self.json_}" for c in self.from_] if self.json_ else list(self.from_)
 
 
+class Identity(StrictModel):
+    """One person behind several ids (docs/semantics.md 1.9): a row's user is its ``known`` id
+    (aliases, the first present in a file wins); a row without one takes the known id its
+    ``anonymous`` id was first seen with, else the anonymous id itself. Every ``anonymous``
+    column is read, and a row's anonymous id is the first of them with a value on that row:
+    a visitor's events before login join the account, as the analytics vendors' id merges do."""
+
+    known: Names
+    anonymous: Names
+
+
+def _user_form(value: Any) -> str:
+    return "identity" if isinstance(value, (dict, Identity)) else "aliases"
+
+
+# One form's errors only, by the value's shape: a mapping is an Identity, anything else aliases.
+UserIds = Annotated[Annotated[Identity, Tag("identity")] | Annotated[Names, Tag("aliases")], Discriminator(_user_form)]
+
+
 class Columns(StrictModel):
     """How the export names things; a list gives aliases, the first present in a file wins."""
 
-    user: Names = ["user_id", "userId", "client_id", "clientId", "distinct_id", "anonymous_id"]
+    user: UserIds = ["user_id", "userId", "client_id", "clientId", "distinct_id", "anonymous_id"]
     event: Names = ["event_name", "event", "event_type"]
     timestamp: Names = ["timestamp", "event_timestamp", "event_time", "time"]
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
@@ -344,6 +363,16 @@ class Columns(StrictModel):
     properties: dict[Name, DerivedProperty] = {}
 
     _reserved = field_validator("properties")(classmethod(lambda cls, v: _not_reserved(v)))
+
+    @property
+    def known_user(self) -> list[str]:
+        """The user column's aliases (the known ids of an :class:`Identity`): what the plan resolves per file."""
+        return list(self.user.known if isinstance(self.user, Identity) else self.user)
+
+    @property
+    def anonymous_user(self) -> list[str]:
+        """The anonymous id columns, every one read (none unless ``user`` is an :class:`Identity`)."""
+        return list(self.user.anonymous) if isinstance(self.user, Identity) else []
 
     @field_validator("timezone")
     @classmethod

@@ -88,7 +88,7 @@ def _build(usable: pd.DataFrame, frames: list[pd.DataFrame], columns: ColumnGues
            config_name: str = "funnels.yaml", input_format: str | None = None) -> Scaffold:
     if usable.empty:
         raise DataError("no usable rows in the sample: every row lacks a user id, an event name or a parseable "
-                        f"timestamp (guessed columns: user {columns.user[0]!r}, event {columns.event[0]!r}, "
+                        f"timestamp (guessed columns: user {' or anonymous '.join(map(repr, columns.user[:1] + columns.anonymous))}, event {columns.event[0]!r}, "
                         f"timestamp {columns.timestamp[0]!r})", where=", ".join(sources),
                         hint="write the config by hand and set columns.user, columns.event and columns.timestamp")
     in_sample = usable["event"].value_counts()

@@ -19,7 +19,7 @@ def guess_revenue(usable: pd.DataFrame, frames: list[pd.DataFrame], events: tupl
     rows = usable.loc[usable["event"].isin(events), ["frame", "row"]]
     if rows.empty:
         return None
-    roles = set(columns.user + columns.event + columns.timestamp + columns.session)
+    roles = set(columns.user + columns.anonymous + columns.event + columns.timestamp + columns.session)
     found: list[tuple[int, int, str]] = []  # (rank of the name, plain column before JSON key, path)
     for i, frame in enumerate(frames):
         picked = frame.iloc[rows.loc[rows["frame"] == i, "row"].to_numpy()[:2000]]

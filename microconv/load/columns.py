@@ -3,7 +3,9 @@ property is read from, checked before any row is read.
 
 A plan maps ``user``, ``event``, ``timestamp`` and ``prop:NAME`` to ``(column, path)``: the first
 alias the file has, a path into a JSON-string or struct column, or ``(None, ())`` for a property
-this file lacks. Files are planned one by one, so that aliases resolve per file.
+this file lacks. With ``columns.user: {known, anonymous}`` it maps ``anon:0``, ``anon:1``... too,
+one per anonymous column (``(None, ())`` where the file lacks it), and ``user`` may be ``(None,
+())`` in a file that has an anonymous column. Files are planned one by one, so that aliases resolve per file.
 """
 from __future__ import annotations
 
@@ -79,8 +81,15 @@ def plan_columns(columns: list[str], config: Config, props: list[str], where: st
     plan: dict[str, tuple[str | None, tuple[str, ...]]] = {}
     problems = []
     for core in CORE:
-        aliases = getattr(config.columns, core)
+        aliases = config.columns.known_user if core == "user" else getattr(config.columns, core)
         hit = _resolve(aliases, columns)
+        if core == "user" and config.columns.anonymous_user:
+            anonymous = {f"{ANONYMOUS}{i}": _resolve([a], columns) or (None, ())
+                         for i, a in enumerate(config.columns.anonymous_user)}
+            plan.update(anonymous)
+            if hit is None and any(col is not None for col, _ in anonymous.values()):
+                hit = (None, ())                    # a file of anonymous ids only (rule 1.9)
+            aliases = aliases + config.columns.anonymous_user
         if hit is None:
             guess = did_you_mean(aliases[0], columns, what="columns")
             fix = f"set columns.{core} in the config"
@@ -97,6 +106,14 @@ def plan_columns(columns: list[str], config: Config, props: list[str], where: st
     for prop in props:
         plan[f"prop:{prop}"] = _resolve(_aliases(config, prop), columns) or (None, ())
     return plan
+
+
+ANONYMOUS = "anon:"          # plan keys of the anonymous id columns: anon:0, anon:1, ...
+
+
+def id_keys(plan) -> list[str]:
+    """The plan's user id keys: ``user``, then the anonymous columns' in the config's order."""
+    return ["user"] + [k for k in plan if k.startswith(ANONYMOUS)]
 
 
 def check_properties_somewhere(config, props, plans, sources) -> None:
@@ -124,9 +141,10 @@ def check_core_types(schema: pa.Schema | None, plan, where: str) -> None:
     """A list, struct or map where ids, event names or timestamps belong (a wrong column, or an export
     that nests them) is named with what was expected, before a cast of it fails somewhere deeper."""
     problems = []
-    for core in CORE:
-        col, path = plan[core]
-        kind = _type_at(schema, col, path) if schema is not None else None
+    for key in id_keys(plan) + ["event", "timestamp"]:
+        col, path = plan[key]
+        core = "user" if key.startswith(ANONYMOUS) else key
+        kind = _type_at(schema, col, path) if schema is not None and col is not None else None
         if kind is not None and (pa.types.is_nested(kind) or
                                  pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type)):
             name = ".".join((col, *path))

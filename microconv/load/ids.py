@@ -7,7 +7,7 @@ the CPU cache.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -203,12 +203,19 @@ def _hash_parts(pieces: Sequence[_Parted]) -> tuple[list[np.ndarray], pa.Array]:
     return np.split(by_piece, ends[:-1]), pa.concat_arrays(names)
 
 
-def categorical_ids(pieces: Sequence[Ids], every_name_kept: bool) -> tuple[pd.Series, int]:
+def categorical_ids(pieces: Sequence[Ids], every_name_kept: bool,
+                    rename: Callable[[pa.Array], tuple[np.ndarray, pa.Array]] | None = None) -> tuple[pd.Series, int]:
     """The kept rows' ids as a categorical of their text, and how many distinct ids the pieces
     hold; when not ``every_name_kept``, ids no kept row has are dropped from the categories.
+    ``rename`` maps the distinct ids to users (a code per id into distinct user names) before
+    they are counted: rule 1.9's joins, done once per id rather than per row.
     Factorized categories are unique by construction, so the dtype is built without pandas'
     check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
     code_of, names = _hash_parts([p.names for p in pieces])
+    if rename is not None:
+        user_of, names = rename(names)
+        user_of = user_of.astype(np.int32, copy=False)
+        code_of = [user_of.take(c) for c in code_of]
     distinct = len(names)
     codes = [c.take(p.codes) for c, p in zip(code_of, pieces)]
     codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)

@@ -19,10 +19,12 @@ import pyarrow.parquet as pq
 
 from ..config import Config
 from ..errors import DataError
-from .columns import check_core_types, check_properties_somewhere, needed_properties, plan_columns, plan_of
+from .columns import (ANONYMOUS, check_core_types, check_properties_somewhere, id_keys, needed_properties,
+                      plan_columns, plan_of)
 from .derived import derive, per_user
 from .paths import check_single_values, read_paths
 from .frame import Events, LogSummary, codes_in
+from .identity import Joined, PieceLinks, piece_user
 from .ids import Ids, categorical_ids, event_codes, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
@@ -73,9 +75,9 @@ def load_events(
 
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
-        user_col, user_path = plan["user"]
-        pieces = partial(src.pieces, cols, dictionary=[plan["event"][0]] + ([user_col] if not user_path else []),
-                         text=[user_col])
+        ids = [plan[k] for k in id_keys(plan) if plan[k][0] is not None]
+        pieces = partial(src.pieces, cols, dictionary=list(dict.fromkeys([plan["event"][0]] + [c for c, p in ids if not p])),
+                         text=list(dict.fromkeys(c for c, _ in ids)))
         try:
             try:
                 scan.file(pieces(), plan, _line_of(src), report_rows)
@@ -132,6 +134,7 @@ class _Scan:
         self.event: list[tuple[np.ndarray, list[str]]] = []     # per piece: kept rows' codes into its names
         self.props: list[dict[str, pd.Series]] = []
         self.names: dict[str, None] = {}
+        self.links: list[PieceLinks] | None = [] if config.columns.anonymous_user else None
         self.rows = 0
         self.first: int | None = None
         self.last: int | None = None
@@ -139,7 +142,7 @@ class _Scan:
     def file(self, pieces: Sequence[Callable[[], pa.Table]], plan, line_of, progress=None) -> None:
         """Scan one file's pieces, two at a time (reading and checking release the GIL), merged in
         order; its kept properties are decoded once, when the file is done."""
-        core = {k: plan[k] for k in ("user", "event", "timestamp")}
+        core = {k: v for k, v in plan.items() if not k.startswith("prop:")}     # and the anonymous ids
         prop_plan = {k: v for k, v in plan.items() if k.startswith("prop:")}
         prop_cols = list(dict.fromkeys(c for c, _ in prop_plan.values() if c)) if prop_plan else None
 
@@ -181,6 +184,8 @@ class _Scan:
             self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept), derived=derived))
 
     def _merge(self, piece: _Piece, line_of) -> None:
+        if self.links is not None:
+            self.links.append(piece.links.moved(self.report.rows_read))
         self.report.rows_read += piece.rows
         for reason, (count, first) in piece.dropped.items():
             self.report.add(reason, count, (line_of(int(i)) for i in first))
@@ -204,7 +209,11 @@ class _Scan:
             at += len(piece_codes)
         event = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"), validate=False)
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
-        users, distinct = categorical_ids(self.users, every_name_kept=not self.count_users)
+        joined = None if self.links is None else Joined.of(self.links)
+        users, distinct = categorical_ids(self.users, every_name_kept=not self.count_users,
+                                          rename=joined.rename if joined else None)
+        if joined:
+            self.report.notes.extend(joined.notes())
         frame = pd.DataFrame({"user": users, "ts": ts, "event": event}, copy=False)   # all made here: not copied
         if self.props:
             props = _concat([pd.DataFrame(p) for p in self.props])
@@ -229,6 +238,7 @@ class _Piece:
     ts: np.ndarray
     event: np.ndarray                            # code into ``names``
     props: pa.Table | None
+    links: PieceLinks | None                     # rows with both ids, with columns.user {known, anonymous}
     bad_ts: int                                  # unparseable timestamps of rows with a user
     with_user: int
     first_bad: tuple[object, int] | None         # (raw value, row number) of the first of them
@@ -237,9 +247,13 @@ class _Piece:
 def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Config,
                  only: frozenset[str] | None, count_users: bool) -> _Piece:
     """Rules 1.1-1.3 on every row of one piece; keep the usable rows of the wanted events."""
-    raw = _columns_from_table(table, core, table.num_rows, arrow=("user", "timestamp", "event"))
+    raw = _columns_from_table(table, core, table.num_rows, arrow=tuple(core))
     rows = table.num_rows
-    user, names = piece_ids(raw["user"])
+    anonymous = [raw[k] for k in core if k.startswith(ANONYMOUS)]
+    if anonymous:
+        user, names, identity = piece_user(raw["user"], anonymous)
+    else:
+        (user, names), identity = piece_ids(raw["user"]), None
     no_user = user < 0
     stamps = piece_stamps(raw["timestamp"], config)
     codes, event_names = event_codes(raw["event"])
@@ -271,6 +285,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,
+        links=identity.links(usable, stamps.values * stamps.scale) if identity else None,
         bad_ts=0 if bad_ts is None else int(np.count_nonzero(bad_ts)),
         with_user=rows - int(np.count_nonzero(no_user)),
         first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
