@@ -98,15 +98,16 @@ class Joined:
         ts = np.concatenate([p.ts for p in pieces]) if pieces else np.zeros(0, np.int64)
         row = np.concatenate([p.row for p in pieces]) if pieces else np.zeros(0, np.int64)
         order = np.lexsort((row, ts, a_codes))                  # per anonymous id, its links by rule 1.4
-        first = order[np.r_[True, a_codes[order][1:] != a_codes[order][:-1]]] if len(order) else order
-        pairs = np.unique(a_codes.astype(np.int64) * max(len(k_names), 1) + k_codes)
-        per_anon = np.bincount(pairs // max(len(k_names), 1), minlength=len(a_names))
+        anon, known = a_codes[order], k_codes[order]
+        first = order[np.r_[True, anon[1:] != anon[:-1]]] if len(order) else order
+        met = _marked(anon[1:][(anon[1:] == anon[:-1]) & (known[1:] != known[:-1])], len(a_names))
         lone = _text([p.lone for p in pieces])
         lone_rows = np.concatenate([p.lone_rows for p in pieces]) if pieces else np.zeros(0, np.int64)
-        linked = pc.is_in(lone, value_set=a_names).to_numpy(zero_copy_only=False)
-        lone_codes, _ = _codes(lone.filter(pa.array(linked)))
-        return cls(a_names, k_names.take(pa.array(k_codes[first])), int(np.count_nonzero(per_anon > 1)),
-                   int(lone_rows[linked].sum()), len(np.unique(lone_codes)))
+        at = pc.index_in(lone, value_set=a_names)
+        linked = pc.is_valid(at).to_numpy(zero_copy_only=False)
+        joined = _marked(at.filter(pa.array(linked)).to_numpy(zero_copy_only=False), len(a_names))
+        return cls(a_names, k_names.take(pa.array(k_codes[first])), int(np.count_nonzero(met)),
+                   int(lone_rows[linked].sum()), int(np.count_nonzero(joined)))
 
     def rename(self, names: pa.Array) -> tuple[np.ndarray, pa.Array]:
         """The user categories ``names`` renamed: per name, a code into the new (distinct) names."""
@@ -125,6 +126,13 @@ class Joined:
             out.append(f"{_count(self.conflicts, 'anonymous id')} met more than one known id; "
                        "each joins the first it was seen with (rule 1.9)")
         return out
+
+
+def _marked(codes: np.ndarray, size: int) -> np.ndarray:
+    """Which of ``size`` codes occur in ``codes`` (a distinct count without hashing)."""
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    return seen
 
 
 def _count(n: int, what: str) -> str:

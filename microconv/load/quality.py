@@ -33,13 +33,18 @@ class DataQualityReport:
             kept.extend(list(examples)[: max(0, EXAMPLES - len(kept))])
 
     def messages(self) -> list[str]:
-        """One line per reason, e.g. ``dropped 12 of 50,000 rows without a user id (first: a.csv:17)``."""
+        """Every line for stderr: the rows dropped (:meth:`problems`), then the notes (rule 1.9's joins)."""
+        return self.problems() + self.notes
+
+    def problems(self) -> list[str]:
+        """One line per reason, e.g. ``dropped 12 of 50,000 rows without a user id (first: a.csv:17)``:
+        what ``--strict`` refuses (the notes only inform)."""
         out = []
         known = {reason: i for i, reason in enumerate(DROP_REASONS)}
         for reason, count in sorted(self.dropped.items(), key=lambda item: known.get(item[0], len(known))):
             first = ", ".join(self.examples.get(reason, []))
             out.append(f"dropped {count:,} of {self.rows_read:,} rows {reason}" + (f" (first: {first})" if first else ""))
-        return out + self.notes
+        return out
 
 
 def dropped_rows(masks: Sequence[np.ndarray]) -> dict[str, tuple[int, np.ndarray]]:

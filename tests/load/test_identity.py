@@ -140,7 +140,7 @@ def test_case_from_files(case, kind, tmp_path):
     if kind == "csv":
         frame.to_csv(path, index=False)
     else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=1)   # a piece a row
     first = f"{path}:2" if kind == "csv" else f"{path}: row 1"
     for only in (None, STEPS):
         events, quality = microconv.load_events([path], config, only_events=only)
@@ -201,13 +201,18 @@ def test_plain_user_columns_keep_their_meaning():
     assert users_of(events_of([("u1", 0, "view"), ("u2", 1, "view")], plain)) == ["u1", "u2"]
 
 
-def test_analyze_on_the_command_line_prunes_and_still_joins(runner, tmp_path):
-    """``analyze`` keeps only the funnel's events in memory (1.7); the login that links a1 is not one."""
-    frame_of(CASES[0]).to_csv(tmp_path / "e.csv", index=False)
+def write_case_files(tmp_path, case) -> None:
+    """The case as e.csv and the config as f.yaml, for the command line."""
+    frame_of(case).to_csv(tmp_path / "e.csv", index=False)
     (tmp_path / "f.yaml").write_text(yaml.safe_dump({
-        "columns": {"user": {"known": "user_id", "anonymous": "anonymous_id"}, "event": "event", "timestamp": "ts"},
+        "columns": {"user": {"known": "user_id", "anonymous": case["anonymous"]}, "event": "event", "timestamp": "ts"},
         "conversions": {s: {"event": s} for s in STEPS},
         "funnels": {"shop": {"steps": STEPS, "window": "1h"}}}))
+
+
+def test_analyze_on_the_command_line_prunes_and_still_joins(runner, tmp_path):
+    """``analyze`` keeps only the funnel's events in memory (1.7); the login that links a1 is not one."""
+    write_case_files(tmp_path, CASES[0])
     result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "-f", "json", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     steps = json.loads(result.stdout)["funnels"][0]["steps"]
@@ -267,3 +272,18 @@ def test_join_matches_the_per_row_reference(rows, pruned):
     assert len(notes) == 1 + (conflicts > 0)
     if conflicts:
         assert notes[1].startswith(f"{conflicts} anonymous id{'' if conflicts == 1 else 's'} met more than one")
+
+
+def test_the_join_notes_inform_and_are_no_problem():
+    """``problems()`` is what --strict refuses (dropped rows); the join notes only inform."""
+    events, quality = microconv.canonicalize(frame_of(CASES[-1]), config_of(["anonymous_id"]))
+    assert quality.problems() == ["dropped 1 of 3 rows without a user id (first: row 1)"]
+    assert quality.messages() == quality.problems() + ["joined 1 row of 1 anonymous id to known users (rule 1.9)"]
+
+
+@pytest.mark.xfail(strict=True, reason="cli/emit.note_quality raises on messages()[0] under --strict; it should "
+                                       "raise on quality.problems() only (cli is another helper's)")
+def test_strict_does_not_refuse_the_join_notes(runner, tmp_path):
+    write_case_files(tmp_path, CASES[0])
+    result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--strict", "-f", "json", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
