@@ -117,7 +117,7 @@ def id_keys(plan) -> list[str]:
 
 
 def check_properties_somewhere(config, props, plans, sources) -> None:
-    """A property no file has is a typo, not a messy export: say so, with did-you-mean."""
+    """A property (or anonymous id column) no file has is a typo, not a messy export: say so, with did-you-mean."""
     located = located_of(config)
     all_columns = sorted({c for s in sources for c in s.columns})
     problems = [
@@ -128,6 +128,12 @@ def check_properties_somewhere(config, props, plans, sources) -> None:
                 did_you_mean(_aliases(config, p)[0], all_columns + list(config.columns.properties),
                              what="columns"))
         for p in props if all(plan[f"prop:{p}"][0] is None for plan in plans)
+    ] + [
+        Problem(f"the anonymous id column {name!r} is not a column of any input file",
+                located.where("columns", "user", "anonymous") if located.has("columns", "user", "anonymous")
+                else ", ".join(str(s.path) for s in sources), did_you_mean(name, all_columns, what="columns"))
+        for i, name in enumerate(config.columns.anonymous_user)
+        if all(plan[f"{ANONYMOUS}{i}"][0] is None for plan in plans)
     ]
     if problems:
         raise DataError(problems)

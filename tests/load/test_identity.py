@@ -170,6 +170,13 @@ def test_a_file_with_none_of_the_id_columns_is_an_error(tmp_path):
         microconv.load_events([tmp_path / "e.csv"], config_of(["anonymous_id"]))
 
 
+def test_an_anonymous_column_no_file_has_is_an_error(tmp_path):
+    pd.DataFrame({"user_id": ["K1"], "anonymous_id": ["a1"], "event": ["view"], "ts": ["2026-01-01T00:00:00Z"]}
+                 ).to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(microconv.DataError, match="anonymous id column 'anonymous_di' is not a column of any"):
+        microconv.load_events([tmp_path / "e.csv"], config_of(["anonymous_id", "anonymous_di"]))
+
+
 def test_anonymous_paths_into_nested_columns():
     """An anonymous id may be a path (rule 1.8), like any column name."""
     config = config_of(["context.anonymous_id"])
