@@ -71,7 +71,7 @@ def analyze(
                                         count_users=(fmt is not Format.csv or report_of(chosen).counts_users
                                                      or output_dir is not None),
                                         progress=progress)
-        emit.note_quality(quality.messages(), policy, strict)
+        emit.note_quality(quality, policy, strict)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
                    "macro": macro, "by": by, "attribution": attribution, "top": top,
                    "trend": trend.value if trend else None}

@@ -58,7 +58,7 @@ def check(
             evts, quality = load_events(events, cfg, input_format=input_format, progress=progress,
                                         only_events=needed_events(cfg, alert_funnels(cfg) if not output_dir else None)
                                         if as_of is None else None)
-        emit.note_quality(quality.messages(), policy, strict)
+        emit.note_quality(quality, policy, strict)
         wants_micro = any(a.conversion for a in cfg.alerts)
         options = {"funnels": alert_funnels(cfg) if not output_dir else None, "since": since, "until": until,
                    "as_of": as_of, "mature_only": mature_only}

@@ -47,11 +47,13 @@ def warn(policy: OutputPolicy, warnings: Iterable[object]) -> None:
         policy.warn(str(warning))
 
 
-def note_quality(messages: list[str], policy: OutputPolicy, strict: bool) -> None:
-    """Rows dropped while loading: a note each, or with ``--strict`` an error for the first."""
-    if strict and messages:
-        raise DataError(messages[0], hint="run without --strict to drop such rows with a note")
-    for message in messages:
+def note_quality(quality, policy: OutputPolicy, strict: bool) -> None:
+    """Rows dropped while loading, then what loading joined (rule 1.9): a note each; with
+    ``--strict`` a dropped row is an error (the first reason), a join is not."""
+    problems = quality.problems()
+    if strict and problems:
+        raise DataError(problems[0], hint="run without --strict to drop such rows with a note")
+    for message in quality.messages():
         policy.note(message)
 
 

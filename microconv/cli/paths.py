@@ -53,7 +53,7 @@ def paths(
         choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
         prop = page_property(cfg, page)
         evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[prop] if prop else [])
-        emit.note_quality(quality.messages(), policy, strict)
+        emit.note_quality(quality, policy, strict)
         result = drop_off_paths(cfg, evts, funnel, top=top, since=since, until=until, mature_only=mature_only,
                                 page=page, strict=strict)
         emit.warn(policy, result.warnings)

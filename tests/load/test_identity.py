@@ -288,8 +288,6 @@ def test_the_join_notes_inform_and_are_no_problem():
     assert quality.messages() == quality.problems() + ["joined 1 row of 1 anonymous id to known users (rule 1.9)"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli/emit.note_quality raises on messages()[0] under --strict; it should "
-                                       "raise on quality.problems() only (cli is another helper's)")
 def test_strict_does_not_refuse_the_join_notes(runner, tmp_path):
     write_case_files(tmp_path, CASES[0])
     result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--strict", "-f", "json", cwd=tmp_path)
