@@ -66,6 +66,21 @@ def _as_list(value: Any) -> Any:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Names = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+class Constant(BaseModel):
+    """A value for every row of a file that has no column for it (``{constant: page_view}``):
+    a Segment ``pages`` table has no event column, its ``tracks`` table does."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    constant: Annotated[str, Field(min_length=1)]
+
+    def __str__(self) -> str:
+        return f"{{constant: {self.constant}}}"
+
+
+NamesOrConstant = Annotated[list[str | Constant], BeforeValidator(_as_list), Field(min_length=1)]
 Scalar = str | int | float | bool
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 from .alerts import Alert
-from .base import Duration, Name, Names, Scalar, StrictModel, duration_text, parse_duration
+from .base import Constant, Duration, Name, Names, NamesOrConstant, Scalar, StrictModel, duration_text, parse_duration
 
 
 class Condition(StrictModel):
@@ -355,7 +355,7 @@ class Columns(StrictModel):
     """How the export names things; a list gives aliases, the first present in a file wins."""
 
     user: UserIds = ["user_id", "userId", "client_id", "clientId", "distinct_id", "anonymous_id"]
-    event: Names = ["event_name", "event", "event_type"]
+    event: NamesOrConstant = ["event_name", "event", "event_type"]   # a {constant: NAME} entry: files without one
     timestamp: Names = ["timestamp", "event_timestamp", "event_time", "time"]
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
     timezone: str = "UTC"

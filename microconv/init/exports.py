@@ -37,6 +37,7 @@ class Export:
     session: str | None = None
     revenue: tuple[str, ...] = ()           # best first; only columns (or their heads) present count
     nested: tuple[str, ...] = ()
+    constant_event: str | None = None       # the event of every row of a file without an event column
 
     def mapping(self, columns: Sequence[str]) -> dict:
         """The columns this file has, per role (a role whose column it lacks is left out)."""
@@ -48,7 +49,8 @@ class Export:
         known, anonymous = first(self.user), [a for a in self.anonymous if a.split(".")[0] in present]
         if known is None and anonymous:
             known, anonymous = anonymous[0], anonymous[1:]
-        return {"user": known, "anonymous": [a for a in anonymous if a != known], "event": first([self.event]),
+        return {"user": known, "anonymous": [a for a in anonymous if a != known],
+                "event": first([self.event]) or (self.event if self.constant_event else None),
                 "timestamp": first(self.timestamp), "unit": self.unit,
                 "session": first([self.session]) if self.session else None, "revenue": first(self.revenue)}
 
@@ -73,6 +75,9 @@ EXPORTS: tuple[Export, ...] = (
     Export("Segment (warehouse tracks)", ("anonymous_id", "event", "timestamp"),
            user=("user_id",), anonymous=("anonymous_id",), event="event",
            timestamp=("timestamp", "original_timestamp", "received_at"), revenue=("revenue", "properties.revenue")),
+    Export("Segment (warehouse pages)", ("anonymous_id", "path", "url", "timestamp"),
+           user=("user_id",), anonymous=("anonymous_id",), event="event", constant_event="page_view",
+           timestamp=("timestamp", "original_timestamp", "received_at")),
     Export("Segment (JSON)", ("anonymousId", "event", "timestamp"),
            user=("userId",), anonymous=("anonymousId",), event="event", timestamp=("timestamp",),
            revenue=("properties.revenue",)),
@@ -110,6 +115,8 @@ def export_columns(samples: list[tuple[Source, pd.DataFrame]], tables: list[pa.T
         return None
     paths = [mapping["user"], *mapping["anonymous"], mapping["timestamp"], mapping["session"], mapping["revenue"]]
     for (_, f), t in zip(samples, tables):
+        if export.constant_event and mapping["event"] not in f.columns:
+            f[mapping["event"]] = export.constant_event       # what load reads for the file (event: [..., {constant}])
         for path in paths:
             if path and "." in path and path not in f.columns:
                 f[path] = _path_values(t, path).to_numpy()
@@ -127,7 +134,8 @@ def export_columns(samples: list[tuple[Source, pd.DataFrame]], tables: list[pa.T
         user=[mapping["user"]], anonymous=mapping["anonymous"], event=[mapping["event"]],
         timestamp=[mapping["timestamp"]], session=[mapping["session"]] if mapping["session"] else [],
         revenue=revenue, segments=segments_of(frame, [r for r in roles if r] + [SAMPLE_USER]),
-        how={"user": "export", "event": "export", "timestamp": "export"}, unit=mapping["unit"], export=export.name)
+        how={"user": "export", "event": "export", "timestamp": "export"}, unit=mapping["unit"], export=export.name,
+        event_constant=export.constant_event)
 
 
 def _path_values(table: pa.Table, path: str) -> pd.Series:

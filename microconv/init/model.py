@@ -35,6 +35,7 @@ class ColumnGuess:
     how: dict[str, str] = field(default_factory=dict)   # role -> "name", "content" or "export"
     anonymous: list[str] = field(default_factory=list)  # ids before login, joined to ``user`` (semantics 1.9)
     unit: str | None = None             # timestamp_unit, when the export says
+    event_constant: str | None = None   # the event of a file without an event column (Segment pages)
     export: str | None = None           # the export recognised by its columns (init.exports)
     rejected: list[str] = field(default_factory=list)   # why columns named like a user id were not taken
 

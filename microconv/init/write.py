@@ -83,7 +83,11 @@ def render_yaml(result: Scaffold) -> str:
         (user, f"guessed {how.get(cols.how.get('user', 'name'))}" + (
             "; a row without the known id takes the one its anonymous id is seen with (docs/semantics.md 1.9)"
             if cols.anonymous else "")),
-        (f"  event: {_names(cols.event)}", f"guessed {how.get(cols.how.get('event', 'name'))}"),
+        (f"  event: [{', '.join(_scalar(n) for n in cols.event)}, {{constant: {_scalar(cols.event_constant)}}}]"
+         if cols.event_constant else f"  event: {_names(cols.event)}",
+         f"guessed {how.get(cols.how.get('event', 'name'))}" + (
+             f"; a file without that column: every row is {_comment_text(cols.event_constant)}"
+             if cols.event_constant else "")),
         (f"  timestamp: {_names(cols.timestamp)}",
          f"guessed {how.get(cols.how.get('timestamp', 'name'))}; ISO-8601 or epoch numbers"),
         (f"  timestamp_unit: {cols.unit}", f"as {_comment_text(cols.export or 'the export')} writes it")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import pyarrow as pa
 
 from ..config import Config, located_of
+from ..config.base import Constant
 from ..config.model import RESERVED
 from ..errors import DataError, Problem, did_you_mean
 from .frame import CORE, SESSION
@@ -60,10 +61,16 @@ def _config_loc(config: Config, prop: str) -> tuple:
     return ()
 
 
-def _resolve(aliases: Sequence[str], columns: Sequence[str]) -> tuple[str, tuple[str, ...]] | None:
-    """First alias present in the file: a column, or ``column.json.path`` into a JSON-string column."""
+CONSTANT = "\0constant"   # a plan's path (None, (CONSTANT, value)): every row of the file has ``value``
+
+
+def _resolve(aliases: Sequence[str | Constant], columns: Sequence[str]) -> tuple[str | None, tuple[str, ...]] | None:
+    """First alias present in the file: a column, ``column.path`` into a nested column, or a
+    constant (always present)."""
     present = set(columns)
     for alias in aliases:
+        if isinstance(alias, Constant):
+            return None, (CONSTANT, alias.constant)
         if alias in present:
             return alias, ()
         head, *path = alias.split(".")
@@ -93,7 +100,7 @@ def plan_columns(columns: list[str], config: Config, props: list[str], where: st
         if hit is None:
             guess = did_you_mean(aliases[0], columns, what="columns")
             fix = f"set columns.{core} in the config"
-            message = f"no {core} column; looked for {', '.join(map(repr, aliases))}"
+            message = f"no {core} column; looked for {', '.join(map(repr, map(str, aliases)))}"
             if located.has("columns", core):
                 message, at = f"{where} has {message}", located.where("columns", core)
             else:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ..config import Config
 from ..errors import DataError
-from .columns import (ANONYMOUS, check_core_types, check_properties_somewhere, id_keys, needed_properties,
+from .columns import (CONSTANT, ANONYMOUS, check_core_types, check_properties_somewhere, id_keys, needed_properties,
                       plan_columns, plan_of)
 from .derived import derive, per_user
 from .paths import check_single_values, read_paths
@@ -76,7 +76,8 @@ def load_events(
     for src, plan in zip(sources, plans):
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
         ids = [plan[k] for k in id_keys(plan) if plan[k][0] is not None]
-        pieces = partial(src.pieces, cols, dictionary=list(dict.fromkeys([plan["event"][0]] + [c for c, p in ids if not p])),
+        event = [plan["event"][0]] if plan["event"][0] is not None else []      # a constant: no column
+        pieces = partial(src.pieces, cols, dictionary=list(dict.fromkeys(event + [c for c, p in ids if not p])),
                          text=list(dict.fromkeys(c for c, _ in ids)))
         try:
             try:
@@ -320,7 +321,10 @@ def _columns_from_table(table: pa.Table, plan, rows: int, arrow: Sequence[str] =
     out: dict = {}
     nested: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for key, (col, path) in plan.items():
-        if col is None:
+        if col is None and path[:1] == (CONSTANT,):
+            constant = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([path[1]]))
+            out[key] = pa.chunked_array([constant]) if key in arrow else constant.to_pandas()
+        elif col is None:
             out[key] = pd.Series(pd.NA, index=pd.RangeIndex(rows), dtype="object")
         elif path:
             nested.setdefault(col, []).append((key, path))

@@ -175,3 +175,28 @@ def test_snowplow_never_takes_the_event_hash_or_the_visit_counter_for_the_user(r
     assert failed.exit_code == 4
     assert "not 'event_fingerprint' identifies events: 97 distinct values in 100 rows" in failed.stderr
     assert "not 'domain_sessionidx' counts visits: small whole numbers (1..2), 1 the most common" in failed.stderr
+
+
+def test_segment_pages_and_tracks_read_together(runner, tmp_path):
+    """The pages table has no event column: init writes event: [event, {constant: page_view}], and
+    the same config reads the tracks table beside it. a1 views a page, then (tracks) buys; a2 only
+    views: page_view 2, then Order Completed 1."""
+    pages = [{"id": "p1", "anonymous_id": "a1", "user_id": None, "path": "/shoes", "url": "https://s.example/shoes",
+              "timestamp": "2026-03-01T10:00:00Z"},
+             {"id": "p2", "anonymous_id": "a2", "user_id": None, "path": "/", "url": "https://s.example/",
+              "timestamp": "2026-03-01T10:05:00Z"}]
+    pd.DataFrame(pages).to_csv(tmp_path / "pages.csv", index=False)
+    pd.DataFrame([{"id": "t1", "anonymous_id": "a1", "user_id": "k1", "event": "Order Completed",
+                   "timestamp": "2026-03-01T10:02:00Z"}]).to_csv(tmp_path / "tracks.csv", index=False)
+    made = invoke(runner, "init", "pages.csv", "-o", "f.yaml", cwd=tmp_path)
+    assert made.exit_code == 0, made.stderr
+    assert "recognised Segment (warehouse pages) by its columns" in made.stderr
+    columns = microconv.load_config(tmp_path / "f.yaml").columns
+    assert [str(e) for e in columns.event] == ["event", "{constant: page_view}"]
+    (tmp_path / "g.yaml").write_text((tmp_path / "f.yaml").read_text().split("\nconversions:")[0] + """
+conversions: {buy: {kind: macro, event: Order Completed}}
+funnels: {f: {steps: [{event: page_view}, buy], window: 1h}}
+""")
+    ran = invoke(runner, "analyze", "pages.csv", "tracks.csv", "-c", "g.yaml", "-f", "json", cwd=tmp_path)
+    assert ran.exit_code == 0, ran.stderr
+    assert users(json.loads(ran.stdout)) == [2, 1]
