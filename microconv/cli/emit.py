@@ -48,13 +48,15 @@ def warn(policy: OutputPolicy, warnings: Iterable[object]) -> None:
 
 
 def note_quality(quality, policy: OutputPolicy, strict: bool) -> None:
-    """Rows dropped while loading, then what loading joined (rule 1.9): a note each; with
-    ``--strict`` a dropped row is an error (the first reason), a join is not."""
+    """Rows dropped while loading and what loading joined (rule 1.9): a note each; a property
+    that found no value in any row: a warning. With ``--strict`` a dropped row or an empty
+    property is an error (the first), a join is not."""
     problems = quality.problems()
     if strict and problems:
-        raise DataError(problems[0], hint="run without --strict to drop such rows with a note")
+        raise DataError(problems[0], hint="run without --strict to drop such rows with a note"
+                        if problems[0] not in quality.empty else "check the column or path in the config")
     for message in quality.messages():
-        policy.note(message)
+        (policy.warn if message in quality.empty else policy.note)(message)
 
 
 def write_dir(directory: Path, result, cfg, quality, options: dict, started: float, *, csv_raw: bool) -> None:

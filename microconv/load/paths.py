@@ -163,6 +163,36 @@ def parse_json(text: pa.Array) -> tuple[pa.Array | None, list | None]:
     return (parsed.column("v").combine_chunks() if "v" in parsed.column_names else _nulls(len(text))), None
 
 
+def what_is_at(column: pa.Array | pa.ChunkedArray, path: tuple[str, ...], rows: int = 1000) -> str:
+    """What the first ``rows`` rows hold where ``path``'s last segment was looked for: the fields,
+    keys or kind of values there, for a message about a path that found nothing."""
+    sample = column.slice(0, rows)
+    parent = _decoded(walk(sample, path[:-1]) if len(path) > 1 else sample)
+    if _is_text(parent.type):
+        parsed, records = parse_json(parent)
+        if records is not None:
+            keys = dict.fromkeys(k for r in records if isinstance(r, dict) for k in r)
+            return f"objects with keys {_listed(keys)}" if keys else "no JSON objects"
+        parent = parsed
+    kind = parent.type
+    if pa.types.is_struct(kind):
+        return f"fields {_listed(f.name for f in kind)}"
+    if pa.types.is_map(kind):
+        return f"map keys {_listed(dict.fromkeys(pc.list_flatten(pc.map_keys(parent)).to_pylist()))}"
+    if _is_list(kind):
+        item = _decoded(pc.list_flatten(parent))
+        if pa.types.is_struct(item.type) and item.type.get_field_index("key") >= 0:
+            return f"keys {_listed(dict.fromkeys(pc.struct_field(item, 'key').to_pylist()))}"
+        return f"lists of {item.type} (name an element by its index: .0, .1, ...)"
+    present = parent.drop_null()
+    return f"{kind} values like {present[0].as_py()!r}" if len(present) else "no values at all"
+
+
+def _listed(names, most: int = 12) -> str:
+    names = [repr(n) for n in names if n is not None]
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "") or "none"
+
+
 def json_or_none(text: str):
     """The parsed JSON value of ``text``, or None when it is not JSON (or nests too deep to parse)."""
     try:

@@ -21,6 +21,7 @@ class DataQualityReport:
     dropped: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)     # paths and columns that found no value (no silent zeros)
 
     @property
     def rows_dropped(self) -> int:
@@ -33,18 +34,19 @@ class DataQualityReport:
             kept.extend(list(examples)[: max(0, EXAMPLES - len(kept))])
 
     def messages(self) -> list[str]:
-        """Every line for stderr: the rows dropped (:meth:`problems`), then the notes (rule 1.9's joins)."""
+        """Every line for stderr: :meth:`problems`, then the notes (rule 1.9's joins)."""
         return self.problems() + self.notes
 
     def problems(self) -> list[str]:
         """One line per reason, e.g. ``dropped 12 of 50,000 rows without a user id (first: a.csv:17)``:
-        what ``--strict`` refuses (the notes only inform)."""
+        then each property whose column or path found no value in any row: what ``--strict``
+        refuses (the notes only inform)."""
         out = []
         known = {reason: i for i, reason in enumerate(DROP_REASONS)}
         for reason, count in sorted(self.dropped.items(), key=lambda item: known.get(item[0], len(known))):
             first = ", ".join(self.examples.get(reason, []))
             out.append(f"dropped {count:,} of {self.rows_read:,} rows {reason}" + (f" (first: {first})" if first else ""))
-        return out
+        return out + self.empty
 
 
 def dropped_rows(masks: Sequence[np.ndarray]) -> dict[str, tuple[int, np.ndarray]]:
@@ -53,3 +55,11 @@ def dropped_rows(masks: Sequence[np.ndarray]) -> dict[str, tuple[int, np.ndarray
     are left out."""
     return {reason: (int(np.count_nonzero(mask)), np.flatnonzero(mask)[:EXAMPLES])
             for reason, mask in zip(DROP_REASONS, masks) if mask.any()}
+
+
+def value_shares(frame) -> dict[str, float]:
+    """Per property column of a canonical frame (the session too): the share of its rows that
+    have a value, so that a path that finds values on few rows is seen before it is trusted."""
+    rows = len(frame)
+    return {col: (float(frame[col].notna().sum()) / rows if rows else float("nan"))
+            for col in frame.columns if col not in ("user", "ts", "event")}

@@ -22,8 +22,8 @@ from ..errors import DataError
 from .columns import (CONSTANT, ANONYMOUS, check_core_types, check_properties_somewhere, id_keys, needed_properties,
                       plan_columns, plan_of)
 from .derived import derive, per_user
-from .paths import check_single_values, read_paths
-from .frame import Events, LogSummary, codes_in
+from .paths import check_single_values, read_paths, what_is_at
+from .frame import SESSION, Events, LogSummary, codes_in
 from .identity import Joined, PieceLinks, piece_user
 from .ids import Ids, categorical_ids, event_codes, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
@@ -136,6 +136,8 @@ class _Scan:
         self.props: list[dict[str, pd.Series]] = []
         self.names: dict[str, None] = {}
         self.links: list[PieceLinks] | None = [] if config.columns.anonymous_user else None
+        self.valued: dict[str, bool] = {}                    # property key -> some row had a value
+        self.nothing: dict[str, str] = {}                    # property key -> what its first file held there
         self.rows = 0
         self.first: int | None = None
         self.last: int | None = None
@@ -182,7 +184,22 @@ class _Scan:
         if prop_plan:
             table = pa.concat_tables(kept) if kept else pa.table({})
             derived = [f"prop:{p}" for p, spec in self.config.columns.properties.items() if spec.query or spec.url]
-            self.props.append(_columns_from_table(table, prop_plan, sum(t.num_rows for t in kept), derived=derived))
+            values = _columns_from_table(table, prop_plan, sum(t.num_rows for t in kept), derived=derived)
+            self.props.append(values)
+            self._note_values(table, prop_plan, values)
+
+    def _note_values(self, table: pa.Table, prop_plan, values: dict[str, pd.Series]) -> None:
+        """Remember which properties found a value; for one that found none, what was there."""
+        for key, (col, path) in prop_plan.items():
+            if col is None:
+                continue
+            found = bool(values[key].notna().any())
+            self.valued[key] = self.valued.get(key, False) or found
+            if not found and key not in self.nothing:
+                where = ".".join((col, *path))
+                there = what_is_at(table.column(col), path) if path and table.num_rows else (
+                    "no rows" if not table.num_rows else "no values at all")
+                self.nothing[key] = f"{where!r} has no value in any row (found there: {there})"
 
     def _merge(self, piece: _Piece, line_of) -> None:
         if self.links is not None:
@@ -221,6 +238,10 @@ class _Scan:
             for key, values in derive(dict(props.items()), self.config).items():
                 frame[key[5:]] = values.reset_index(drop=True)
         frame = per_user(frame, self.config)
+        for key, message in self.nothing.items():
+            if not self.valued.get(key):
+                name = "the session" if key == f"prop:{SESSION}" else f"property {key[5:]!r}"
+                self.report.empty.append(f"{name}: {message}")
         log = LogSummary(self.rows, distinct if self.count_users else None, self.first, self.last)
         return Events(frame, sources, self.only, log)
 

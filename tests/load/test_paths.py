@@ -139,3 +139,57 @@ def test_paths_on_json_text_and_on_text_that_is_not_json():
 def test_a_key_value_list_takes_the_first_element_of_a_key():
     rows = pa.array([[param("k", "first"), param("k", "second")]])
     assert read_paths(rows, [("k",)])[0].tolist() == ["first"]
+
+
+# --- no silent zeros -----------------------------------------------------------------------------
+
+TYPO = CONFIG.replace("event_params.page_location", "event_params.page_locaton")
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_path_that_finds_nothing_is_a_warning_saying_what_is_there(tmp_path, runner, kind):
+    write_ga4(tmp_path, kind)
+    (tmp_path / "f.yaml").write_text(TYPO)
+    result = invoke(runner, "analyze", f"ga4.{kind}", "-c", "f.yaml", "-f", "csv", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert ("microconv: warning: property 'page': 'event_params.page_locaton' has no value in any row "
+            "(found there: keys 'page_location', 'ga_session_id', 'engagement_time_msec', 'value')") in result.stderr
+    strict = invoke(runner, "analyze", f"ga4.{kind}", "-c", "f.yaml", "--strict", cwd=tmp_path)
+    assert strict.exit_code == 4
+    assert "'event_params.page_locaton' has no value in any row" in strict.stderr
+
+
+def test_a_struct_path_that_finds_nothing_names_the_fields(tmp_path):
+    rows = pa.table({"user_id": ["u1"], "event_name": ["view"], "timestamp": ["2026-01-01T00:00:00Z"],
+                     "ctx": [{"campaign": "spring", "source": "mail"}]})
+    pq.write_table(rows, tmp_path / "e.parquet")
+    config = microconv.parse_config({"columns": {"properties": {"c": "ctx.campaing"}},
+                                     "funnels": {"f": {"steps": [{"event": "view"}]}}})
+    _, quality = microconv.load_events([tmp_path / "e.parquet"], config, extra_properties=["c"])
+    assert quality.empty == ["property 'c': 'ctx.campaing' has no value in any row (found there: fields 'campaign', 'source')"]
+    assert quality.problems() == quality.empty
+
+
+def test_a_path_with_values_in_one_file_only_is_not_empty(tmp_path):
+    a = tmp_path / "a.jsonl"
+    a.write_text('{"user_id": "u1", "event_name": "view", "timestamp": "2026-01-01T00:00:00Z", "p": {"x": 1}}\n')
+    b = tmp_path / "b.jsonl"
+    b.write_text('{"user_id": "u2", "event_name": "view", "timestamp": "2026-01-01T00:00:00Z", "p": {"y": 1}}\n')
+    config = microconv.parse_config({"columns": {"properties": {"x": "p.x"}}, "funnels": {"f": {"steps": [{"event": "view"}]}}})
+    _, quality = microconv.load_events([a, b], config, extra_properties=["x"])
+    assert quality.empty == []
+
+
+def test_validate_shows_each_property_share_and_refuses_an_empty_path(tmp_path, runner):
+    write_ga4(tmp_path, "parquet")
+    ok = invoke(runner, "validate", "-c", "f.yaml", "ga4.parquet", cwd=tmp_path)
+    assert ok.exit_code == 0, ok.stderr
+    # 7 rows: page_location on the 5 page views with params (not the purchase, not u3's empty
+    # params), value on the purchase, ga_session_id on all but u3's
+    assert "  property 'page': a value on 71.4% of rows" in ok.stdout
+    assert "  property 'amount': a value on 14.3% of rows" in ok.stdout
+    assert "  the session: a value on 85.7% of rows" in ok.stdout
+    (tmp_path / "f.yaml").write_text(TYPO)
+    bad = invoke(runner, "validate", "-c", "f.yaml", "ga4.parquet", cwd=tmp_path)
+    assert bad.exit_code == 4
+    assert "'event_params.page_locaton' has no value in any row" in bad.stderr
