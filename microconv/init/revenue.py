@@ -26,7 +26,7 @@ def guess_revenue(usable: pd.DataFrame, frames: list[pd.DataFrame], events: tupl
         if picked.empty:
             continue
         for col in picked.columns:
-            if col in roles:
+            if col in roles or _lifetime(col):
                 continue
             if squash(col) in REVENUE_NAMES and _mostly_positive_numbers(picked[col]):
                 found.append((REVENUE_NAMES.index(squash(col)), 0, str(col)))
@@ -42,6 +42,13 @@ def guess_revenue(usable: pd.DataFrame, frames: list[pd.DataFrame], events: tupl
         if found:
             break
     return min(found)[2] if found else None
+
+
+def _lifetime(name: object) -> bool:
+    """A lifetime value (GA4's ``user_ltv``, ``lifetime_revenue``) sums a user's past orders: never
+    the value of one purchase."""
+    squashed = squash(name)
+    return "ltv" in squashed or "lifetime" in squashed
 
 
 def _mostly_positive_numbers(values: pd.Series, rows: int | None = None) -> bool:

@@ -200,3 +200,17 @@ funnels: {f: {steps: [{event: page_view}, buy], window: 1h}}
     ran = invoke(runner, "analyze", "pages.csv", "tracks.csv", "-c", "g.yaml", "-f", "json", cwd=tmp_path)
     assert ran.exit_code == 0, ran.stderr
     assert users(json.loads(ran.stdout)) == [2, 1]
+
+
+def test_the_revenue_guess_never_takes_a_lifetime_value(runner, tmp_path):
+    """Not recognised as GA4 (no event_params): the purchase rows carry user_ltv (a lifetime value,
+    500 on every row) and ecommerce.purchase_revenue; only the second is an order's value."""
+    rows = [{k: v for k, v in r.items() if k not in ("event_params", "user_pseudo_id")} | {"user_pseudo_id2": "x"}
+            for r in story(ga4_row)]
+    for r, user in zip(rows, [u for u, steps in STORY.items() for _ in steps]):
+        r["visitor"] = user
+    path = write(tmp_path, rows, "jsonl")
+    made = invoke(runner, "init", path.name, "-o", "f.yaml", cwd=tmp_path)
+    assert made.exit_code == 0, made.stderr
+    revenue = microconv.load_config(tmp_path / "f.yaml").columns.properties["revenue"].columns
+    assert revenue == ["ecommerce.purchase_revenue"]
