@@ -7,7 +7,8 @@ The shape of the computation follows the document:
 
 1. split the rows into units (users, or sessions by inactivity: rule 4.6);
 2. per unit, one attempt per eligible step-1 event (rules 3.1, 4.5, 4.7);
-3. replay each attempt on its own (ordered 3.2-3.5 and 4.3.1, strict 4.1 and 4.3.2, any 4.2);
+3. replay each attempt on its own (ordered 3.2-3.5 and 4.3.1, strict 4.1 and 4.3.2, any 4.2,
+   unordered 4.9, where every event of any step starts an attempt);
 4. mark attempts discarded by an exclusion (4.4) and open at the end of the data (4.8);
 5. per unit, the best clean attempt and the counted attempt (3.6, 3.7, 4.4.2), in progress (4.8.2);
 6. the per-step numbers (3.6, 3.8, 4.2.2, 4.2.4, 4.8.3).
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-ORDERS = ("ordered", "strict", "any")
+ORDERS = ("ordered", "strict", "any", "unordered")
 ENTRIES = ("best_attempt", "first")
 COUNTS = ("users", "sessions")
 
@@ -133,11 +134,14 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     excluded = 0
     for key, unit in _units(rows, count, session_timeout).items():
         attempts = []
-        for start in _entries(unit.events, steps[0], entry, since, until):
+        entry_names = set().union(*steps) if order == "unordered" else steps[0]   # rule 4.9.1
+        for start in _entries(unit.events, entry_names, entry, since, until):
             if order == "strict":
                 attempt = _replay_strict(start, unit.events, steps, window_seconds, within, after)
             elif order == "any":
                 attempt = _replay_any(start, unit.events, steps, window_seconds)
+            elif order == "unordered":
+                attempt = _replay_unordered(start, unit.events, steps, window_seconds)
             else:
                 attempt = _replay_ordered(start, unit.events, steps, window_seconds, within, after)
             attempt.discarded = _discarded(attempt, unit.events, exclude, window_seconds)
@@ -184,6 +188,8 @@ def _check(n, order, entry, within, after, exclude, count) -> None:
         raise ValueError("step 1 has no previous step: within/after must be None there")
     if order == "any" and any(x is not None for x in within + after):
         raise ValueError("within/after are a config error in order any (rule 4.2.5)")
+    if order == "unordered" and (exclude or any(x is not None for x in within + after)):
+        raise ValueError("exclusions and within/after are a config error in order unordered (rule 4.9.5)")
     for _names, lo, hi in exclude:
         if not 1 <= lo <= hi <= n:
             raise ValueError(f"exclusion between steps {lo} and {hi} of a {n}-step funnel")
@@ -669,3 +675,39 @@ def reference_segment_stats(segments: dict[str, ReferenceResult]) -> dict[str, R
         out[label].p_adjusted = adjusted
         out[label].significant = adjusted < 0.05 and not out[label].too_small
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 4.9: order: unordered, appended here (it reuses the helpers above).
+
+def _filled(events: list[_Event], steps: Sequence[set[str]]) -> int:
+    """The most steps that ``events`` can fill with one event per step and one step per event: a
+    maximum bipartite matching, by plain augmenting paths (Kuhn's algorithm)."""
+    step_of: dict[int, int] = {}                 # event number -> the step it fills
+
+    def place(step: int, seen: set[int]) -> bool:
+        for i, e in enumerate(events):
+            if e.name in steps[step] and i not in seen:
+                seen.add(i)
+                if i not in step_of or place(step_of[i], seen):
+                    step_of[i] = step
+                    return True
+        return False
+
+    return sum(place(step, set()) for step in range(len(steps)))
+
+
+def _replay_unordered(start: _Event, events: list[_Event], steps: Sequence[set[str]], window: float) -> _Attempt:
+    """Rule 4.9.2: the attempt's events are the unit's events with ``t_1 <= t <= t_1 + w`` (an event at
+    the start's timestamp counts even if earlier in the file); it reaches the most steps they fill,
+    one event one step. Row j's time (4.9.4) is the earliest time t at which the events up to t
+    fill j steps; its event, the one that first makes j steps fillable, taking the events in the
+    order of rule 1.4."""
+    inside = [e for e in events if start.ts <= e.ts <= start.ts + window]
+    done, by_row = {1: start.ts}, {1: start}
+    for e in inside:
+        upto = [x for x in inside if x.order <= e.order]
+        for j in range(len(done) + 1, _filled(upto, steps) + 1):
+            done[j] = e.ts
+            by_row[j] = e
+    return _Attempt(start, done, [], events_by_step=by_row)

@@ -181,8 +181,8 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
                 yield Problem(f"step 1 of funnel {fname!r} has no previous step, so it cannot have {limit!r}",
                               located.where("funnels", fname, "steps", 0, limit),
                               "limits apply to the time since the previous step; use the funnel's 'window'")
-            elif funnel.get("order") == "any":
-                yield Problem(f"{limit!r} needs a previous step, which order: any does not have",
+            elif funnel.get("order") in ("any", "unordered"):
+                yield Problem(f"{limit!r} needs a previous step, which order: {funnel['order']} does not have",
                               located.where("funnels", fname, "steps", i, limit),
                               "remove it, or use order: ordered or strict")
     names = [_step_names(s) for s in steps]
@@ -201,6 +201,10 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
     if exclude and len(steps) < 2:
         yield Problem(f"funnel {fname!r} has exclusions but one step: an exclusion needs a step before and after",
                       located.where("funnels", fname, "exclude"), "add steps, or remove 'exclude'")
+    if exclude and funnel.get("order") == "unordered":
+        yield Problem(f"funnel {fname!r} has exclusions, which order: unordered does not support (semantics 4.9.5)",
+                      located.where("funnels", fname, "exclude"),
+                      "its steps have no fixed order for 'between' to name; remove 'exclude', or use order: any")
     for j, item in enumerate(exclude):
         loc = ("funnels", fname, "exclude", j)
         yield from _check_ref(item, conversions, located, loc, f"exclusion {j + 1} of funnel {fname!r}")

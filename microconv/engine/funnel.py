@@ -17,7 +17,7 @@ import pandas as pd
 
 from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
-                     replay_strict)
+                     replay_strict, replay_unordered)
 from .units import Units
 
 
@@ -107,7 +107,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
                   SortedEvents.build(units.code[rows], ts_all[rows], rows, threads=threads))
         flags = bits.take(events.row, axis=0)
     k = len(plan.masks)
-    first = _bit(flags, 0)
+    first = _bit(flags, 0) if plan.order != "unordered" else _any_bit(flags)   # 4.9: any step enters
     anchors = _anchors(events, first, plan)
     cuts = _cuts(events.unit[anchors], threads)
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
@@ -118,7 +118,8 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         over every event of a step (its positions, their running count) covers its own events."""
         lo, hi = bounds[i], bounds[i + 1]
         mine, mine_flags = events.slice(lo, hi), flags[lo:hi]
-        masks = [first[lo:hi], *(_bit(mine_flags, s) for s in range(1, k))]
+        masks = [first[lo:hi] if plan.order != "unordered" else _bit(mine_flags, 0),
+                 *(_bit(mine_flags, s) for s in range(1, k))]
         exclusions = [(_bit(mine_flags, k + x), a, b) for x, (_, a, b) in enumerate(plan.exclusions)]
         out = att.rows(cuts[i], cuts[i + 1])
         done = _replay_part(mine, anchors[cuts[i]:cuts[i + 1]] - lo, out, masks, exclusions, plan, last_ts,
@@ -227,6 +228,8 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
         att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
     elif plan.order == "any":
         att = replay_any(events, anchors, masks, plan.window, out=out)
+    elif plan.order == "unordered":
+        att = replay_unordered(events, anchors, masks, plan.window, out=out)
     else:
         att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
     spoiled = apply_exclusions(events, att, exclusions, plan.window)

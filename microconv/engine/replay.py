@@ -358,6 +358,65 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
     return att
 
 
+def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
+                     out: Attempts | None = None) -> Attempts:
+    """Rule 4.9: an attempt's steps are filled by its events in ``[t_a, t_a + w]`` (from the anchor's
+    equal-time group on), one event one step, in any order; it reaches the most steps any such
+    assignment fills (a maximum matching) and ``pos[:, j]`` is the event by which j + 1 steps were first
+    fillable (row order, not step order: the rows are "any j of n").
+
+    Events with the same set of matching steps (a *pattern* p) are interchangeable, so only the first
+    |p| of each pattern in the window can matter: those are the candidates (a loop over patterns). When
+    no event matches two steps each candidate fills its own step, and row j's event is the j-th
+    candidate in (time, input) order. Otherwise the matching of each time prefix is Hall's
+    ``min over step sets S of (n - |S| + #candidates whose pattern meets S)``: exact, and costs 2**n
+    per candidate, paid only by funnels whose steps share events."""
+    att = _start(events, anchors, len(masks), out)
+    n = len(masks)
+    pattern = np.zeros(len(events), dtype=np.int64)
+    for s, mask in enumerate(masks):
+        pattern |= mask.astype(np.int64) << s
+    start = events.tie_start(anchors)
+    t1 = events.ts[anchors]
+    cand_pos, cand_pat = [], []
+    for p in np.unique(pattern[pattern != 0]).tolist():
+        of_p = pattern == p
+        positions = np.flatnonzero(of_p)
+        last = len(positions) - 1
+        j = _count_before(of_p).take(start)
+        for i in range(bin(p).count("1")):
+            cand = positions.take(np.minimum(j + i, last))
+            ok = (j + i <= last) & (events.unit.take(cand) == att.unit) & (elapsed_ns(events.ts.take(cand), t1) <= window)
+            ok &= events.ts.take(cand) >= t1        # (elapsed_ns is unsigned: an earlier event is far)
+            cand_pos.append(np.where(ok, cand, -1))
+            cand_pat.append(p)
+    if not cand_pos:
+        return att
+    cpos = np.stack(cand_pos, axis=1)                                   # (attempts, candidates)
+    by_time = np.argsort(np.where(cpos >= 0, cpos, np.iinfo(cpos.dtype).max), axis=1)   # positions: (time, input)
+    cpos = np.take_along_axis(cpos, by_time, axis=1)
+    pats = np.asarray(cand_pat, dtype=np.int64)[by_time]
+    if all(bin(p).count("1") == 1 for p in cand_pat):
+        filled = np.cumsum(cpos >= 0, axis=1)                           # each candidate its own step
+    else:
+        filled = np.zeros(cpos.shape, dtype=np.int64)
+        for c in range(cpos.shape[1]):
+            prefix = cpos[:, :c + 1] >= 0
+            best = np.full(len(cpos), n, dtype=np.int64)
+            for subset in range(1, 1 << n):
+                meets = ((pats[:, :c + 1] & subset) != 0) & prefix
+                best = np.minimum(best, n - bin(subset).count("1") + meets.sum(axis=1))
+            filled[:, c] = best
+    reached = filled[:, -1]
+    att.reached[:] = reached
+    for j in range(1, n):                       # row j's event: the first candidate with j + 1 filled
+        first = np.argmax(filled >= j + 1, axis=1)
+        has = reached >= j + 1
+        att.pos[:, j] = np.where(has, np.take_along_axis(cpos, first[:, None], axis=1)[:, 0], -1)
+    att.stop[reached < n] = Stop.NO_MATCH
+    return att
+
+
 def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[tuple[np.ndarray, int, int]],
                      window: int) -> np.ndarray:
     """Rule 4.4: mark (in ``att.stop``/``att.stop_pos``) and return attempts spoiled by an exclusion.
@@ -393,7 +452,7 @@ def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, 
     is_open = (att.reached < steps) & (events.ts[att.anchor] > int(last_ts) - window)   # (Python ints: no overflow)
     if not unit_open.all():
         is_open &= unit_open[att.unit]
-    if order == "any":
+    if order in ("any", "unordered"):
         return is_open
     if order == "strict":
         is_open &= att.stop == Stop.NO_MATCH

@@ -44,7 +44,8 @@ def _unit(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> list[str]:
         event = ex.events.loc[row]
         out.append(f"    {_t(event['ts'])}  {str(event['event']):<24} {marks.get(row, '')}".rstrip())
     if len(unit.attempts) > 1:
-        out.append(f"    {len(unit.attempts)} attempts (one per step-1 event): reached "
+        per = "event of any step" if f.order == "unordered" else "step-1 event"
+        out.append(f"    {len(unit.attempts)} attempts (one per {per}): reached "
                    + ", ".join(f"{a.reached}{' (excluded)' if a.spoiled else ''}" for a in unit.attempts)
                    + "; the earliest attempt that goes furthest is counted")
     return out
@@ -54,6 +55,8 @@ def verdict(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> str:
     """One sentence: where the unit was counted and why it went no further."""
     n = len(f.step_names)
     if not unit.entered:
+        if f.order == "unordered":
+            return "never entered: no event of any step (in the date range)"
         return f"never entered: no {f.step_names[0]!r} event (in the date range)"
     if unit.reached == 0:
         a = unit.attempts[0]
@@ -76,6 +79,9 @@ def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
     start = ex.events.loc[a.rows[0], "ts"]
     window = duration(f.window_seconds)
     if a.stop == Stop.NO_MATCH:
+        if f.order == "unordered":       # semantics 4.9.2: no more steps fillable in the window
+            return (f"no event fills another step within the window ({window}) from the attempt's first "
+                    f"event; one event fills one step")
         if f.order == "strict":
             return f"no event followed step {a.steps[-1]}"
         return f"no {want!r} event after step {a.steps[-1]} within the window ({window})"
