@@ -369,8 +369,8 @@ def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[
     |p| of each pattern in the window can matter: those are the candidates (a loop over patterns). When
     no event matches two steps each candidate fills its own step, and row j's event is the j-th
     candidate in (time, input) order. Otherwise the matching of each time prefix is Hall's
-    ``min over step sets S of (n - |S| + #candidates whose pattern meets S)``: exact, and costs 2**n
-    per candidate, paid only by funnels whose steps share events."""
+    ``min over step sets S of (n - |S| + #candidates whose pattern meets S)``: exact, and costs a
+    running count per step set (2**n of them), paid only by funnels whose steps share events."""
     att = _start(events, anchors, len(masks), out)
     n = len(masks)
     pattern = np.zeros(len(events), dtype=np.int64)
@@ -399,14 +399,11 @@ def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[
     if all(bin(p).count("1") == 1 for p in cand_pat):
         filled = np.cumsum(cpos >= 0, axis=1)                           # each candidate its own step
     else:
-        filled = np.zeros(cpos.shape, dtype=np.int64)
-        for c in range(cpos.shape[1]):
-            prefix = cpos[:, :c + 1] >= 0
-            best = np.full(len(cpos), n, dtype=np.int64)
-            for subset in range(1, 1 << n):
-                meets = ((pats[:, :c + 1] & subset) != 0) & prefix
-                best = np.minimum(best, n - bin(subset).count("1") + meets.sum(axis=1))
-            filled[:, c] = best
+        valid = cpos >= 0
+        filled = np.full(cpos.shape, n, dtype=np.int64)
+        for subset in range(1, 1 << n):         # per step set S, over every prefix at once
+            meets = np.cumsum(((pats & subset) != 0) & valid, axis=1)
+            np.minimum(filled, meets + (n - bin(subset).count("1")), out=filled)
     reached = filled[:, -1]
     att.reached[:] = reached
     for j in range(1, n):                       # row j's event: the first candidate with j + 1 filled
