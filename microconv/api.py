@@ -34,7 +34,7 @@ def analyze(
     until: str | pd.Timestamp | None = None,
     mature_only: bool = False,
     macro: str | None = None,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     attribution: str | None = None,
     top: int | None = None,
     trend: str | None = None,
@@ -54,7 +54,8 @@ def analyze(
         mature_only: leave out units still in progress (4.8).
         macro: the macro conversion the micro-conversion report measures against (default: the
             first ``kind: macro`` conversion).
-        by, attribution, top: break every funnel down by this property (docs/semantics.md 8.2),
+        by, attribution, top: break every funnel down by this property, or by the combinations
+            of the values of several (docs/semantics.md 8.2),
             overriding the funnels' ``breakdown:``; ``attribution`` and ``top`` alone adjust those.
         trend: "day", "week" or "month": step numbers per entry cohort (8.3).
         as_of: analyse as if the data ended at the end of this date (or at this date-time):

@@ -66,14 +66,14 @@ def analyze(
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
         with policy.progress("reading events") as progress:
-            evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[by] if by else [],
+            evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=by or [],
                                         only_events=needed_events(cfg, funnel) if as_of is None else None,
                                         count_users=(fmt is not Format.csv or report_of(chosen).counts_users
                                                      or output_dir is not None),
                                         progress=progress)
         emit.note_quality(quality, policy, strict)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
-                   "macro": macro, "by": by, "attribution": attribution, "top": top,
+                   "macro": macro, "by": _one_or_all(by), "attribution": attribution, "top": top,
                    "trend": trend.value if trend else None}
         result = run_analysis(cfg, evts, quality=quality, strict=strict, reports=reports, **options)
         emit.warn(policy, result.warnings)
@@ -82,15 +82,20 @@ def analyze(
         _emit(result, fmt, output, chosen, csv_raw=csv_raw)
 
 
-def _check_report_inputs(report: str, cfg, by: str | None, trend, funnels: list[str] | None,
+def _one_or_all(by: list[str] | None) -> str | tuple[str, ...] | None:
+    """One property as its name (the manifest's options read as before several were possible)."""
+    return None if not by else by[0] if len(by) == 1 else tuple(by)
+
+
+def _check_report_inputs(report: str, cfg, by: list[str] | None, trend, funnels: list[str] | None,
                          attribution: str | None, top: int | None) -> None:
     """A breakdown or trend table that nothing asked for is a usage error, not an empty file."""
     names = funnels or list(cfg.funnels)
     configured = any(cfg.funnels[n].breakdown for n in names if n in cfg.funnels)
-    if report.startswith("breakdown") and by is None and not configured:
+    if report.startswith("breakdown") and not by and not configured:
         raise UsageError(f"--report {report} needs --by PROPERTY (or a funnel with breakdown: in the config)")
     for option, value in (("--attribution", attribution), ("--top", top)):
-        if value is not None and by is None and not configured:
+        if value is not None and not by and not configured:
             raise UsageError(f"{option} needs --by PROPERTY (or a funnel with breakdown: in the config)")
     if report == "trend" and trend is None:
         raise UsageError("--report trend needs --trend day, week or month")

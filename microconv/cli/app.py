@@ -13,6 +13,7 @@ from ..errors import ExitCode, MicroconvError
 from ..output import GuardedStream, OutputPolicy
 from . import analyze, check, explain, init, paths, validate
 from .boundary import report_error
+from .options import OnceCommand
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 an alert is breached (check), 2 usage error, 3 config invalid, 4 input data unreadable or not "
@@ -30,7 +31,7 @@ app = typer.Typer(
 )
 
 for _command in (analyze.analyze, check.check, validate.validate, explain.explain, init.init, paths.paths):
-    app.command(epilog=EXIT_CODES_HELP)(_command)
+    app.command(epilog=EXIT_CODES_HELP, cls=OnceCommand)(_command)
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from ..render import Format
 from ..reports import TABLES
@@ -81,8 +82,8 @@ FunnelOpt = _library_option("funnel", str, "--funnel", help="The funnel to follo
 ReportOpt = _library_option("reports", Optional[Report], "--report", case_sensitive=False,
                             help=f"Which table: {', '.join(TABLES)}, or all (default: all; funnels for CSV, "
                                  "which holds one table).")
-ByOpt = _library_option("by", Optional[str], "--by", help="Break every funnel down by this property "
-                        "(a column or a columns.properties name).")
+ByOpt = _library_option("by", Optional[list[str]], "--by", help="Break every funnel down by this property "
+                        "(a column or a columns.properties name); repeated, by the combinations of their values.")
 AttributionOpt = _library_option("attribution", Optional[str], "--attribution", help="Whose value a unit takes: "
                                  "first_touch (default), last_touch or step:N.")
 TopOpt = _library_option("top", Optional[int], "--top", min=0, help="Segments for the N values with the most "
@@ -96,6 +97,23 @@ MacroOpt = _library_option("macro", Optional[str], "--macro", help="The macro co
 UserOpt = _library_option("user", str, "--user", "-u", help="The user id to trace.", show_default=False)
 PageOpt = _library_option("page", Optional[str], "--page", help="The property holding the page, for 'next page' "
                           "(default: the config's page or page_path property).")
+
+
+
+class OnceCommand(TyperCommand):
+    """A command where an option that takes one value, given twice, is a usage error: click keeps
+    the last value and drops the first without a word (``--trend day --trend week``)."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        once = [p for p in order if p.param_type_name == "option"
+                and not (p.multiple or getattr(p, "is_flag", False) or getattr(p, "count", False))]
+        twice = next((p for i, p in enumerate(once) if p in once[:i]), None)
+        if twice is not None:
+            raise typer.BadParameter("given twice, it takes one value (repeat only the options that say "
+                                     "repeatable)", ctx=ctx, param=twice)
+        return super().parse_args(ctx, args)
+
 
 FLAG_OF = MappingProxyType(_flags)
 """Library option name -> its flag (``"as_of"`` -> ``"--as-of"``), from the declarations above."""

@@ -253,22 +253,31 @@ Attribution = Annotated[str, BeforeValidator(parse_attribution)]
 
 
 class Breakdown(StrictModel):
-    """Split a funnel by a property's value (docs/semantics.md 8.2)."""
+    """Split a funnel by a property's value, or by the combination of several (docs/semantics.md 8.2)."""
 
-    by: str = Field(min_length=1)
+    by: tuple[str, ...] = Field(min_length=1)     # `by: a` is `by: [a]`
     attribution: Attribution = "first_touch"
     top: int = Field(10, ge=0)
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"by": data} if isinstance(data, str) else data
+        data = {"by": data} if isinstance(data, (str, list, tuple)) else data
+        if isinstance(data, dict) and isinstance(data.get("by"), str):
+            data = {**data, "by": [data["by"]]}
+        return data
 
     @field_validator("by")
     @classmethod
-    def _a_property(cls, value: str) -> str:
-        if value in ("user", "ts", "$session"):
-            raise ValueError(f"cannot break down by {value!r}: use a property (or 'event' for the event name)")
+    def _properties(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name in ("user", "ts", "$session"):
+                raise ValueError(f"cannot break down by {name!r}: use a property (or 'event' for the event name)")
+            if not name:
+                raise ValueError("a breakdown property name cannot be empty")
+        twice = [name for i, name in enumerate(value) if name in value[:i]]
+        if twice:
+            raise ValueError(f"{twice[0]!r} is given twice in the breakdown's by")
         return value
 
 

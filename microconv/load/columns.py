@@ -27,7 +27,7 @@ def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
     for _, m in config.matchers():
         names.update(dict.fromkeys(m.where))
     names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
-    names.update(dict.fromkeys(f.breakdown.by for f in config.funnels.values() if f.breakdown))
+    names.update(dict.fromkeys(p for f in config.funnels.values() if f.breakdown for p in f.breakdown.by))
     names.update(dict.fromkeys(extra))
     for name in RESERVED:
         names.pop(name, None)
@@ -56,7 +56,7 @@ def _config_loc(config: Config, prop: str) -> tuple:
         if getattr(m, "value", None) == prop:
             return (*path, "value")
     for name, funnel in config.funnels.items():
-        if funnel.breakdown and funnel.breakdown.by == prop:
+        if funnel.breakdown and prop in funnel.breakdown.by:
             return ("funnels", name, "breakdown", "by")
     return ()
 

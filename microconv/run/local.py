@@ -86,7 +86,7 @@ def _compute(plan: RunPlan, events: Events, index: EventIndex | None, population
         return then(plan, run, FunnelPartials(
             steps.partial(rep, run.context) if run.steps else None,
             time.partial(rep, run.context) if run.time else None,
-            breakdown.partial(rep, frame[run.breakdown.by], run.breakdown) if run.breakdown else None,
+            breakdown.partial(rep, frame[list(run.breakdown.by)], run.breakdown) if run.breakdown else None,
             trend.partial(rep, run.trend) if run.trend else None))
 
     # Longest first, so that the short tasks fill the end of both threads: the micro report, then

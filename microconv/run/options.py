@@ -20,7 +20,7 @@ class Options:
     until: str | pd.Timestamp | None = None
     mature_only: bool = False
     macro: str | None = None
-    by: str | None = None
+    by: str | tuple[str, ...] | None = None    # several: segments are their value combinations
     attribution: str | None = None
     top: int | None = None
     trend: str | None = None
@@ -31,3 +31,5 @@ class Options:
         if self.funnels is not None:
             object.__setattr__(self, "funnels", tuple(self.funnels))
         object.__setattr__(self, "reports", tuple(self.reports))
+        if self.by is not None and not isinstance(self.by, str):
+            object.__setattr__(self, "by", tuple(self.by))

@@ -186,10 +186,11 @@ def step_names(funnel: Funnel) -> list[str]:
 def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFrame) -> Breakdown | None:
     """The funnel's breakdown with the options' overrides; None when neither asks for one."""
     by, attribution, top = options.by, options.attribution, options.top
-    if by is None and funnel.breakdown is None:
+    by = (by,) if isinstance(by, str) else tuple(by or ())       # several: their combinations
+    if not by and funnel.breakdown is None:
         return None
-    base = funnel.breakdown or Breakdown(by=by)
     try:
+        base = funnel.breakdown or Breakdown(by=by)
         split = Breakdown(by=by or base.by, attribution=attribution or base.attribution,
                           top=base.top if top is None else top)
         check_attribution_step(split.attribution, len(funnel.steps))
@@ -200,5 +201,6 @@ def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFra
             raise OptionError(f"funnel {name!r}: {message}", option="funnels",
                               hint=f"pick funnels with enough steps with {OPTION}") from None
         raise OptionError(message, option="by") from None
-    require_property(frame.columns, split.by, f"cannot break down by {split.by!r}", option="by")
+    for prop in split.by:
+        require_property(frame.columns, prop, f"cannot break down by {prop!r}", option="by")
     return split

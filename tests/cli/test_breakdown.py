@@ -459,3 +459,65 @@ def test_numbers_spelt_differently_in_a_text_column_stay_two_segments(runner, sh
                                 "u3,view,2026-01-05T10:00:00Z,x\n")
     frame = csv_of(runner, shop, "--by", "channel", "--report", "breakdown", "-q")
     assert segments(frame) == [("3", 1, 0), ("3.0", 1, 0), ("x", 1, 0)]      # docs/semantics.md 8.2.2
+
+
+# --- several --by: the value combinations (docs/semantics.md 8.2.6) ----------------------------
+
+TWO_PROPS = """\
+user_id,event_name,timestamp,channel,device
+u1,view,2026-01-05T10:00:00Z,ads,mobile
+u1,cart,2026-01-05T10:00:10Z,ads,mobile
+u1,buy,2026-01-05T10:00:30Z,ads,mobile
+u2,view,2026-01-05T11:00:00Z,ads,mobile
+u3,view,2026-01-06T09:00:00Z,ads,desktop
+u3,cart,2026-01-06T09:00:30Z,ads,desktop
+u3,buy,2026-01-06T09:01:00Z,ads,desktop
+u4,view,2026-01-06T10:00:00Z,mail,
+u4,cart,2026-01-06T10:00:10Z,mail,desktop
+u4,buy,2026-01-06T10:00:20Z,mail,desktop
+"""
+
+
+@pytest.fixture
+def two(shop):
+    (shop / "e.csv").write_text(TWO_PROPS)
+    (shop / "cfg2.yaml").write_text(CONFIG + "    breakdown: {by: [channel, device], top: 1}\n")
+    return shop
+
+
+def test_by_twice_segments_by_the_value_combinations(runner, two):
+    frame = csv_of(runner, two, "--by", "channel", "--by", "device", "--report", "breakdown")
+    assert list(frame.columns) == SEGMENT_COLUMNS
+    assert set(frame["by"]) == {"channel · device"}
+    # u4's view has no device: (missing), though its later events have one
+    assert segments(frame) == [("ads · mobile", 2, 1), ("ads · desktop", 1, 1), ("(missing)", 1, 1)]
+    steps = csv_of(runner, two, "--by", "channel", "--by", "device", "--report", "breakdown_steps")
+    assert steps.loc[steps["segment"] == "ads · mobile", "users"].tolist() == [2, 1, 1]
+
+
+def test_by_a_list_in_the_config_and_top_over_the_combinations(runner, two):
+    frame = csv_of(runner, two, "--report", "breakdown", config="cfg2.yaml")
+    assert segments(frame) == [("ads · mobile", 2, 1), ("(other)", 1, 1), ("(missing)", 1, 1)]
+    # --by on the command line replaces the config's list as a whole; the config's top stays
+    assert segments(csv_of(runner, two, "--by", "device", "--report", "breakdown", config="cfg2.yaml")) == [
+        ("mobile", 2, 1), ("(other)", 1, 1), ("(missing)", 1, 1)]
+
+
+def test_by_the_same_property_twice_is_a_usage_error(runner, two):
+    err = failed(invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "channel", "--by", "channel", cwd=two), 2)
+    assert "'channel' is given twice" in err
+
+
+@pytest.mark.parametrize("args", [["--trend", "day", "--trend", "week"], ["--by", "channel", "--top", "1", "--top", "2"],
+                                  ["-c", "f.yaml", "-c", "f.yaml"], ["-f", "csv", "--format", "json"]])
+def test_an_option_that_takes_one_value_given_twice_is_a_usage_error(runner, shop, args):
+    base = [] if args[0] == "-c" else ["-c", "f.yaml"]
+    result = invoke(runner, "analyze", "e.csv", *base, *args, cwd=shop)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "given twice, it takes one value" in result.stderr
+
+
+@pytest.mark.parametrize("column", ["user", "ts", "$session"])
+def test_by_a_core_column_is_a_usage_error_with_a_hint(runner, shop, column):
+    err = failed(invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "channel", "--by", column, cwd=shop), 2)
+    assert f"cannot break down by {column!r}: use a property" in err

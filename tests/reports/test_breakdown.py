@@ -175,3 +175,64 @@ def test_user_level_first_source_from_the_url_finds_the_same_email_effect(exampl
     assert result.breakdowns[0].by == "first_source"
     assert seg.loc["email", "significant"] and not seg.loc["facebook", "significant"]
     assert "(missing)" not in seg.index                                     # every session opens with a utm URL
+
+
+# --- several properties: segments are value combinations (8.2.6) ----------------------------------
+
+def run2(rows, steps, window="10s", **options):
+    """rows: (user, second, event, ch, dev); the breakdown by ch and dev: {segment: users per step}."""
+    cfg = microconv.parse_config({
+        "columns": {"user": "u", "event": "e", "timestamp": "t"},
+        "funnels": {"f": {"steps": [{"event": s} for s in steps], "window": window}},
+    })
+    raw = pd.DataFrame(rows, columns=["u", "t", "e", "ch", "dev"])
+    raw["t"] = [(EPOCH + pd.Timedelta(seconds=s)).isoformat() for s in raw["t"]]
+    events, _ = microconv.canonicalize(raw, cfg, extra_properties=["ch", "dev"])
+    result = microconv.analyze(cfg, events, by=("ch", "dev"), **options)
+    assert result.breakdowns[0].by == "ch · dev"
+    steps_frame = result.breakdowns[0].steps
+    return {seg: rows["users"].tolist() for seg, rows in steps_frame.groupby("segment", sort=False)}
+
+
+# docs/semantics.md B5: u1 and u2 enter on ads/mobile, u1 converts; u3 enters on ads/desktop and
+# converts; u4 has no device on its step-1 event (its B carries one: first touch does not look
+# there); u5 enters on mail/desktop; u6 has neither value.
+B5 = [("u1", 0, "A", "ads", "mobile"), ("u1", 1, "B", "mail", "desktop"),
+      ("u2", 0, "A", "ads", "mobile"),
+      ("u3", 0, "A", "ads", "desktop"), ("u3", 2, "B", None, None),
+      ("u4", 0, "A", "mail", None), ("u4", 1, "B", "mail", "mobile"),
+      ("u5", 0, "A", "mail", "desktop"),
+      ("u6", 0, "A", None, None)]
+
+
+def test_b7_two_properties_segment_by_their_combination_and_any_missing_value_is_missing():
+    assert run2(B5, "AB") == {"ads · mobile": [2, 1], "ads · desktop": [1, 1], "mail · desktop": [1, 0],
+                              "(missing)": [2, 1]}
+
+
+def test_b7_top_ranks_combinations_by_units_and_pools_the_rest():
+    assert run2(B5, "AB", top=1) == {"ads · mobile": [2, 1], "(other)": [2, 1], "(missing)": [2, 1]}
+
+
+def test_b7_last_touch_takes_both_values_from_the_same_event():
+    assert run2(B5, "AB", attribution="last_touch") == {
+        "mail · desktop": [2, 1], "(missing)": [2, 1], "ads · mobile": [1, 0], "mail · mobile": [1, 1]}
+
+
+def test_a_separator_inside_a_value_cannot_make_two_combinations_alike():
+    rows = [("u1", 0, "A", "a · b", "c"), ("u2", 0, "A", "a", "b · c"), ("u3", 0, "A", "a\\", "· c")]
+    assert set(run2(rows, "A")) == {"a \\· b · c", "a · b \\· c", "a\\\\ · \\· c"}
+
+
+def test_combinations_are_tested_and_corrected_together(example):
+    cfg, events = example
+    seg = microconv.analyze(cfg, events, funnels=["checkout"], by=["channel", "device"], top=0).breakdowns[0].segments
+    assert seg["entrants"].sum() == 2400
+    tested = seg[seg["test"] != ""]
+    p = tested["p_value"].to_numpy()
+    order = np.argsort(p)
+    adjusted = np.minimum(1, np.minimum.accumulate((p[order] * len(p) / np.arange(1, len(p) + 1))[::-1])[::-1])
+    assert tested["p_adjusted"].to_numpy()[order] == pytest.approx(adjusted)
+    by_channel = microconv.analyze(cfg, events, funnels=["checkout"], by="channel", top=0).breakdowns[0].segments
+    email = seg[seg["segment"].str.startswith("email · ")]
+    assert email["entrants"].sum() == by_channel.set_index("segment").loc["email", "entrants"]   # no device missing

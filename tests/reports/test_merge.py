@@ -1,9 +1,10 @@
 """The report protocol's promise: partials over disjoint shards of users, merged, finalize to
 exactly the one pass over all users (counts exactly, floats to 1e-12).
 
-A random log (users, events, a segment value, an order value) goes through a config with a
-macro conversion carrying a value, two micro-conversions, and one funnel whose order, count,
-window and exclusions are drawn, broken down by the segment and trended by day. Its users are
+A random log (users, events, a segment value, a device value, an order value) goes through a
+config with a macro conversion carrying a value, two micro-conversions, and one funnel whose
+order, count, window and exclusions are drawn, broken down by the segment (or by the
+combinations of segment and device) and trended by day. Its users are
 split into k random shards; each shard's frame keeps the whole log's categories, and every
 shard is planned with the whole log's T (the plan is made once, from all events), as a cluster
 run would do. Merging happens in a random tree (left fold of a random permutation).
@@ -32,16 +33,18 @@ from microconv.engine.conversions import EventIndex
 EPOCH = 1_767_225_600            # 2026-01-01 UTC, seconds
 NAMES = "ABCDP"                  # P: the purchase (macro), A/B: micro-conversions
 SEGMENTS = ("x", "y", "z", None)
+DEVICES = ("m", "d · x", None)   # "·" inside a value: the combination labels must stay apart
 
 
-def config(order: str, count: str, window: int, exclude: bool, steps: list[str]) -> microconv.Config:
+def config(order: str, count: str, window: int, exclude: bool, steps: list[str],
+           by: tuple[str, ...] = ("seg",)) -> microconv.Config:
     funnel = {"steps": [s if s in ("view", "buy") else {"event": s} for s in steps], "window": f"{window}s",
-              "order": order, "count": count, "breakdown": {"by": "seg", "top": 2}}
+              "order": order, "count": count, "breakdown": {"by": by[0] if len(by) == 1 else list(by), "top": 2}}
     if exclude and len(steps) > 1:
         funnel["exclude"] = [{"event": "D", "between": [1, len(steps)]}]
     return microconv.parse_config({
         "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp", "timestamp_unit": "s",
-                    "properties": {"seg": "seg", "amount": "amount"}},
+                    "properties": {"seg": "seg", "dev": "dev", "amount": "amount"}},
         "conversions": {"view": {"kind": "milestone", "event": "A"},
                         "newsletter": {"kind": "secondary", "event": "B"},
                         "buy": {"kind": "macro", "event": "P", "value": "amount"}},
@@ -58,7 +61,8 @@ def logs(draw):
         for _ in range(draw(st.integers(0, 12))):
             rows.append((f"u{user}", draw(st.integers(0, 6 * 86400 // 3600)) * 3600 + draw(st.integers(0, 3599)),
                          draw(st.sampled_from(NAMES)), draw(st.sampled_from(SEGMENTS)),
-                         draw(st.one_of(st.none(), st.floats(0, 500, allow_nan=False)))))
+                         draw(st.one_of(st.none(), st.floats(0, 500, allow_nan=False))),
+                         draw(st.sampled_from(DEVICES))))
     return [rows[i] for i in draw(st.permutations(range(len(rows))))]
 
 
@@ -69,6 +73,7 @@ def _frame(rows) -> pd.DataFrame:
         "event_name": pd.Series([r[2] for r in rows], dtype=object),
         "seg": pd.Series([r[3] for r in rows], dtype=object),
         "amount": pd.Series([r[4] for r in rows], dtype="float64"),
+        "dev": pd.Series([r[5] if len(r) > 5 else None for r in rows], dtype=object),
     })
 
 
@@ -106,6 +111,7 @@ scenario = st.fixed_dictionaries({
     "k": st.integers(2, 4),
     "seed": st.integers(0, 2**16),
     "mature_only": st.booleans(),
+    "by": st.sampled_from([("seg",), ("seg", "dev"), ("dev", "seg")]),
 })
 
 
@@ -116,7 +122,7 @@ def test_shards_merged_give_the_one_pass(s):
     if not rows:
         return
     note(f"{s}")
-    cfg = config(s["order"], s["count"], s["window"], s["exclude"], s["steps"])
+    cfg = config(s["order"], s["count"], s["window"], s["exclude"], s["steps"], s["by"])
     events, _ = microconv.canonicalize(_frame(rows), cfg)
     plan = plan_run(cfg, events, Options(trend="day", mature_only=s["mature_only"]))
     one = local.finalize(plan, local.partials(plan, events, population=events.summary.users))
@@ -134,6 +140,7 @@ def test_shards_merged_give_the_one_pass(s):
     if steps1.revenue is not None:
         assert steps1.revenue == pytest.approx(steps2.revenue, rel=1e-12, abs=1e-12)
     _same(time1.frame, time2.frame, "time to convert")
+    assert bd1.by == bd2.by == " · ".join(s["by"])
     _same(bd1.segments, bd2.segments, "breakdown segments")
     _same(bd1.steps, bd2.steps, "breakdown steps")
     _same(trend1.frame, trend2.frame, "trend")
