@@ -285,7 +285,7 @@ class Funnel(StrictModel):
     steps: list[Step] = Field(min_length=1)
     window: Duration = timedelta(days=30)
     label: str | None = None
-    order: Literal["ordered", "strict", "any"] = "ordered"
+    order: Literal["ordered", "strict", "any", "unordered"] = "ordered"
     entry: Literal["best_attempt", "first"] = "best_attempt"
     count: Literal["users", "sessions"] = "users"
     exclude: list[Exclusion] = []

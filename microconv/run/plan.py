@@ -175,12 +175,14 @@ def last_timestamp(events: Events) -> int:
 
 
 def step_names(funnel: Funnel) -> list[str]:
-    """Row names: the steps, or for order: any "any k of n steps" after the entry step (semantics 4.2)."""
+    """Row names: the steps; for order: any "any k of n steps" after the entry step (semantics 4.2);
+    for order: unordered "any k of n steps" from k = 1, since any step enters (4.9.3)."""
     names = [s.name for s in funnel.steps]
-    if funnel.order != "any":
+    if funnel.order not in ("any", "unordered") or len(names) == 1:
         return names
     n = len(names)
-    return [names[0]] + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(2, n + 1)]
+    head = [names[0]] if funnel.order == "any" else []
+    return head + [f"all {n} steps" if k == n else f"any {k} of {n} steps" for k in range(len(head) + 1, n + 1)]
 
 
 def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFrame) -> Breakdown | None:

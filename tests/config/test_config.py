@@ -173,7 +173,8 @@ funnels:
         "(limits apply to the time since the previous step; use the funnel's 'window')",
         "f.yaml:5:53: step 2 of funnel 'f' names unknown conversion 'crat' (did you mean 'cart'?)",
         "f.yaml:5:60: 'after' (1h30m) is longer than 'within' (1h): no event could match",
-        "f.yaml:6:5: order must be one of 'ordered', 'strict', 'any', got 'sideways' (known values: any, ordered, strict)",
+        "f.yaml:6:5: order must be one of 'ordered', 'strict', 'any', 'unordered', got 'sideways' "
+        "(known values: any, ordered, strict, unordered)",
         "f.yaml:7:28: exclusion 1 of funnel 'f' names unknown conversion 'refnd' (known conversions: cart)",
         "f.yaml:7:62: 'nope' is not a step of funnel 'f' (known steps: buy, crat, view)",
         "f.yaml:7:90: 'between' must name an earlier step first, got steps 3 and 1",

@@ -362,3 +362,48 @@ def test_a_replay_from_the_runs_shared_sort_is_the_replay_from_its_own(scenario)
         assert getattr(own.attempts, name).tolist() == getattr(shared.attempts, name).tolist(), name
     for name in ("spoiled", "open", "unit", "best", "counted", "in_progress", "kept"):
         assert getattr(own, name).tolist() == getattr(shared, name).tolist(), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 4.9: order: unordered (no exclusions, no within/after: a config error there). Steps are
+# drawn as sets of names, so events matching several steps (the matching of 4.9.2) come up often.
+
+UNORDERED_OPTIONS = frozenset({"entry", "count", "range", "mature_only"})
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=frozenset(), order="unordered"))
+def test_engine_matches_reference_unordered(scenario):
+    check_against_reference(scenario)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=UNORDERED_OPTIONS, order="unordered"))
+def test_engine_matches_reference_unordered_with_options(scenario):
+    """Entry, count, date range and mature-only drawn at random with order: unordered."""
+    check_against_reference(scenario)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(scenario=scenarios(vary=frozenset({"entry", "count"}), order="unordered"))
+def test_an_unordered_replay_in_two_parts_or_from_a_shared_sort_is_the_same(scenario):
+    one, two, shared = _replay(scenario, 1), _replay(scenario, 2), _replay(scenario, 1, share_sort=True)
+    for other in (two, shared):
+        for name in ("unit", "pos", "reached", "stop"):
+            assert getattr(one.attempts, name).tolist() == getattr(other.attempts, name).tolist(), name
+        for name in ("best", "counted", "in_progress", "kept"):
+            assert getattr(one, name).tolist() == getattr(other, name).tolist(), name
+    for step in range(1, len(one.plan.masks)):
+        units = np.flatnonzero(one.best[one.kept] > step)
+        assert one.step_seconds(step).tolist() == (elapsed(one, units, step - 1, step) / 1e9).tolist(), step
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"exclude": [({"R"}, 1, 2)]}, "has exclusions, which order: unordered does not support"),
+    ({"within": [None, 5]}, "'within' needs a previous step, which order: unordered does not have"),
+    ({"after": [None, 5]}, "'after' needs a previous step, which order: unordered does not have"),
+])
+def test_unordered_rejects_exclusions_and_step_limits(options, message):
+    """Rule 4.9.5: a config error, not a silent meaning."""
+    with pytest.raises(microconv.ConfigError, match=message):
+        microconv.parse_config(funnel_config([{"A"}, {"B"}], 10, order="unordered", **options))
