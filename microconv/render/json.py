@@ -61,16 +61,20 @@ def _records(frame) -> list[dict]:
 
 
 def _breakdown(b: BreakdownResult | None) -> dict | None:
-    """Segments with their steps nested: {"by", "attribution", "top", "missing_share", "segments": [...]}."""
+    """Segments with their steps nested: {"by", "attribution", "top", "missing_share", "segments": [...]}.
+    With several properties also "properties" and per segment "values" (null when pooled), so a
+    reader need not split the joined label."""
     if b is None:
         return None
     steps = b.steps.drop(columns=["funnel", "by", "attribution"])
+    several = len(b.properties) > 1
     segments = []
-    for row in _records(b.segments.drop(columns=["funnel", "by", "attribution"])):
+    for k, row in enumerate(_records(b.segments.drop(columns=["funnel", "by", "attribution"]))):
         rows = steps[steps["segment"] == row["segment"]].drop(columns="segment")
-        segments.append({**row, "steps": _records(rows)})
-    return {"by": b.by, "attribution": b.attribution, "top": b.top, "unit": b.unit,
-            "missing_share": b.missing_share, "segments": segments}
+        values = {"values": None if b.values[k] is None else list(b.values[k])} if several else {}
+        segments.append({**row, **values, "steps": _records(rows)})
+    return {"by": b.by, **({"properties": list(b.properties)} if several else {}), "attribution": b.attribution,
+            "top": b.top, "unit": b.unit, "missing_share": b.missing_share, "segments": segments}
 
 
 def _trend(t: TrendResult | None) -> dict | None:

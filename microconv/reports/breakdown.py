@@ -81,7 +81,7 @@ def merge(a: BreakdownPartial, b: BreakdownPartial) -> BreakdownPartial:
 def finalize(p: BreakdownPartial, ctx: BreakdownContext) -> BreakdownResult:
     """Segments: the top values by units (ties by text), then (other), (missing), (not reached)
     when they occur; per segment its step rows and a test against the rest."""
-    names, new = _segments(p, ctx.top)
+    names, new, values = _segments(p, ctx.top)
     tally = p.tally.regroup(new, len(names))
     head = {"funnel": ctx.funnel.name, "by": ctx.by_text, "attribution": ctx.attribution}
     steps = pd.DataFrame(
@@ -102,7 +102,7 @@ def finalize(p: BreakdownPartial, ctx: BreakdownContext) -> BreakdownResult:
         **tests,
     })[SEGMENT_COLUMNS]
     return BreakdownResult(ctx.funnel.name, ctx.funnel.label, ctx.by_text, ctx.attribution, ctx.top, p.unit, segments,
-                           steps)
+                           steps, ctx.by, values)
 
 
 def value_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -133,8 +133,9 @@ def _text(value) -> str | None:
     return text if text.strip() else None   # blank is missing; the value itself is kept as written
 
 
-def _segments(p: BreakdownPartial, top: int) -> tuple[list[str], np.ndarray]:
-    """Segment names in listed order, and per group of ``p`` its segment."""
+def _segments(p: BreakdownPartial, top: int) -> tuple[list[str], np.ndarray, tuple]:
+    """Segment names in listed order, per group of ``p`` its segment, and per segment its texts
+    (None for the pooled ones)."""
     n = len(p.texts)
     units = p.tally.at.sum(axis=1)
     ranked = sorted(range(n), key=lambda i: (-units[i], p.texts[i]))
@@ -146,4 +147,5 @@ def _segments(p: BreakdownPartial, top: int) -> tuple[list[str], np.ndarray]:
     new[:n] = slot.get(OTHER, -1)
     new[kept] = np.arange(len(kept))
     new[n], new[n + 1] = slot.get(MISSING, -1), slot.get(NOT_REACHED, -1)
-    return names, new
+    values = tuple(p.texts[i] for i in kept) + (None,) * (len(names) - len(kept))
+    return names, new, values

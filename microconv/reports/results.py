@@ -110,6 +110,8 @@ class BreakdownResult:
     unit: str
     segments: pd.DataFrame
     steps: pd.DataFrame
+    properties: tuple[str, ...] = ()                      # the properties of ``by``, one or several
+    values: tuple[tuple[str, ...] | None, ...] = ()      # per segment its texts; None when pooled
 
     @property
     def missing_share(self) -> float:

@@ -495,6 +495,20 @@ def test_by_twice_segments_by_the_value_combinations(runner, two):
     assert steps.loc[steps["segment"] == "ads · mobile", "users"].tolist() == [2, 1, 1]
 
 
+def test_json_carries_each_property_value_of_a_combination(runner, two):
+    result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "-f", "json", "--by", "channel", "--by", "device",
+                    "--report", "breakdown", cwd=two)
+    assert result.exit_code == 0, result.stderr
+    (b,) = [f["breakdown"] for f in json.loads(result.stdout)["funnels"]]
+    assert b["by"] == "channel · device" and b["properties"] == ["channel", "device"]
+    assert [(s["segment"], s["values"]) for s in b["segments"]] == [
+        ("ads · mobile", ["ads", "mobile"]), ("ads · desktop", ["ads", "desktop"]), ("(missing)", None)]
+    one = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "-f", "json", "--by", "channel", "--report", "breakdown",
+                 cwd=two)
+    (b,) = [f["breakdown"] for f in json.loads(one.stdout)["funnels"]]
+    assert "properties" not in b and all("values" not in s for s in b["segments"])
+
+
 def test_by_a_list_in_the_config_and_top_over_the_combinations(runner, two):
     frame = csv_of(runner, two, "--report", "breakdown", config="cfg2.yaml")
     assert segments(frame) == [("ads · mobile", 2, 1), ("(other)", 1, 1), ("(missing)", 1, 1)]
