@@ -131,7 +131,8 @@ def _read_report_dir(path: Path, attempts: int = 2) -> tuple[dict[str, pd.DataFr
     the directory (a later run swaps a whole new directory in, which the handle does not follow)
     and checked against its manifest's sha256, so a set the manifest does not describe is an error
     rather than a silent mix. A run swapping its set in while this reads (and deleting the old one)
-    makes the check fail once; the read is then tried again on the new set. Also says whether the
+    makes the check fail (or finds the old set already deleted); the read is then tried again on
+    the new set. Also says whether the
     set was written with ``--csv-raw`` (its names then are as they were, no quote to undo)."""
     import hashlib
     from io import BytesIO
@@ -165,6 +166,10 @@ def _read_report_dir(path: Path, attempts: int = 2) -> tuple[dict[str, pd.DataFr
                                 "of an older microconv, or an edit?)", where=str(path),
                                 hint="re-run with --output-dir to write the set again, or pass another baseline")
             parts[name] = pd.read_csv(BytesIO(data)) if data else pd.DataFrame()
+        if manifest is None and all(p.empty for p in parts.values()) and attempts > 1:
+            # everything gone from under the handle: a run swapped its set in and deleted this one
+            # before the manifest was read; read the new set
+            return _read_report_dir(path, attempts - 1)
         return parts, raw
     finally:
         os.close(dir_fd)
