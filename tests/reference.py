@@ -28,7 +28,7 @@ from typing import Any
 
 ORDERS = ("ordered", "strict", "any", "unordered")
 ENTRIES = ("best_attempt", "first")
-COUNTS = ("users", "sessions")
+COUNTS = ("users", "sessions", "totals")
 
 
 @dataclass
@@ -44,6 +44,7 @@ class ReferenceResult:
     matched_rows: dict[Hashable, dict[int, int]] = field(default_factory=dict)
     in_progress_units: set[Hashable] = field(default_factory=set)   # the entrants counted in in_progress
     # per unit that entered (excluded and, with mature_only, left-out units too): all its attempts
+    # (count: totals: its counted attempts only, rule 4.10.1)
     attempts: dict[Hashable, list[_Attempt]] = field(default_factory=dict)
 
     @property
@@ -81,6 +82,8 @@ class _Attempt:
     discarded: bool = False              # rule 4.4.1
     open: bool = False                   # rule 4.8.1
     events_by_step: dict[int, _Event] = field(default_factory=dict)   # any order: first-done event per step
+    gave_up: Any = None                  # rule 4.10.1: when a strict break or a within limit ended it early
+    spoiled_at: Any = None               # rule 4.10.1: the earliest exclusion event that discarded it
 
     @property
     def step_events(self) -> dict[int, _Event]:
@@ -150,22 +153,26 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
             attempts.append(attempt)
         if not attempts:
             continue                                        # never entered (E10, R1's A@0)
+        if count == "totals":                               # rule 4.10: each counted attempt a unit
+            attempts = _one_after_another(attempts, n, window_seconds)
         all_attempts[key] = attempts
-        clean = [a for a in attempts if not a.discarded]
-        if not clean:
-            excluded += 1                                   # rule 4.4.2
-            continue
-        best = max(a.reached for a in clean)                # rule 3.6 over clean attempts
-        counted = next(a for a in clean if a.reached == best)   # rule 3.7: the earliest such attempt
-        unit_in_progress = best < n and any(a.open for a in clean)   # rule 4.8.2
-        if unit_in_progress and mature_only:
-            continue                                        # rule 4.8.3
-        reached[key] = best
-        step_times[key] = counted.times
-        matched_rows[key] = {k: e.index for k, e in counted.step_events.items()}
-        if unit_in_progress:
-            in_progress[best - 1] += 1
-            in_progress_units.add(key)
+        groups = {(key, i): [a] for i, a in enumerate(attempts, start=1)} if count == "totals" else {key: attempts}
+        for key, attempts in groups.items():
+            clean = [a for a in attempts if not a.discarded]
+            if not clean:
+                excluded += 1                                   # rule 4.4.2
+                continue
+            best = max(a.reached for a in clean)                # rule 3.6 over clean attempts
+            counted = next(a for a in clean if a.reached == best)   # rule 3.7: the earliest such attempt
+            unit_in_progress = best < n and any(a.open for a in clean)   # rule 4.8.2
+            if unit_in_progress and mature_only:
+                continue                                        # rule 4.8.3
+            reached[key] = best
+            step_times[key] = counted.times
+            matched_rows[key] = {k: e.index for k, e in counted.step_events.items()}
+            if unit_in_progress:
+                in_progress[best - 1] += 1
+                in_progress_units.add(key)
 
     users = [sum(1 for r in reached.values() if r >= k + 1) for k in range(n)]
     medians: list[float | None] = [None]
@@ -205,7 +212,7 @@ def _units(rows, count: str, session_timeout: float) -> dict[Hashable, _Unit]:
     units: dict[Hashable, _Unit] = {}
     for user, events in by_user.items():
         events = sorted(events, key=lambda e: e.order)
-        if count == "users":
+        if count in ("users", "totals"):
             units[user] = _Unit(events)
             continue
         sessions: list[list[_Event]] = []
@@ -249,7 +256,8 @@ def _replay_ordered(start: _Event, events: list[_Event], steps: Sequence[set[str
         if chosen.ts - start.ts > window:
             break
         if within[k] is not None and chosen.ts - previous.ts > within[k]:
-            break
+            return _Attempt(start, {k + 1: e.ts for k, e in enumerate(matched)}, matched,
+                            gave_up=min(previous.ts + within[k], start.ts + window))
         matched.append(chosen)
     return _Attempt(start, {k + 1: e.ts for k, e in enumerate(matched)}, matched)
 
@@ -265,14 +273,17 @@ def _replay_strict(start: _Event, events: list[_Event], steps: Sequence[set[str]
         if position >= len(events):
             break
         event, previous = events[position], matched[-1]
+        gave_up = None
         if event.name not in steps[k]:
+            gave_up = event.ts
+        elif event.ts - start.ts > window:
             break
-        if event.ts - start.ts > window:
-            break
-        if within[k] is not None and event.ts - previous.ts > within[k]:
-            break
-        if after[k] is not None and event.ts - previous.ts < after[k]:
-            break
+        elif after[k] is not None and event.ts - previous.ts < after[k]:
+            gave_up = event.ts
+        elif within[k] is not None and event.ts - previous.ts > within[k]:
+            gave_up = min(previous.ts + within[k], start.ts + window)
+        if gave_up is not None:
+            return _Attempt(start, {k + 1: e.ts for k, e in enumerate(matched)}, matched, gave_up=gave_up)
         matched.append(event)
     return _Attempt(start, {k + 1: e.ts for k, e in enumerate(matched)}, matched)
 
@@ -296,11 +307,19 @@ def _replay_any(start: _Event, events: list[_Event], steps: Sequence[set[str]], 
 
 
 def _discarded(attempt: _Attempt, events: list[_Event], exclude, window: float) -> bool:
+    """Rule 4.4.1 (see ``_spoiling_times``); records the earliest spoiling event's time for rule 4.10.1."""
+    times = _spoiling_times(attempt, events, exclude, window)
+    attempt.spoiled_at = min(times, default=None)
+    return bool(times)
+
+
+def _spoiling_times(attempt: _Attempt, events: list[_Event], exclude, window: float) -> list[Any]:
     """Rule 4.4.1: an attempt that reached step FROM is discarded by an exclusion event with
     ``t_from < t < t_to`` when it reached step TO, else with ``t_from < t <= t_1 + w``. Any event of
     the unit with an exclusion name counts, whatever else it matches. In any order a step is
     "reached" when it was done, at its first-done time (4.4.3)."""
     t_1 = attempt.done[1]
+    times = []
     for names, lo, hi in exclude:
         if lo not in attempt.done:
             continue
@@ -310,10 +329,10 @@ def _discarded(attempt: _Attempt, events: list[_Event], exclude, window: float) 
                 continue
             if hi in attempt.done:
                 if t_from < e.ts < attempt.done[hi]:
-                    return True
+                    times.append(e.ts)
             elif t_from < e.ts <= t_1 + window:
-                return True
-    return False
+                times.append(e.ts)
+    return times
 
 
 def _is_open(attempt: _Attempt, unit: _Unit, n: int, window: float, within: list, order: str, count: str,
@@ -488,6 +507,7 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
     result = reference_funnel(rows, steps, window_seconds, **funnel_options)
     last_ts = max((ts for _, ts, _ in rows), default=None)
     n = len(steps)
+    totals = funnel_options.get("count") == "totals"
     members: dict[int, list[tuple[int, bool]]] = {}       # cohort start -> (furthest step, in progress)
     still_open: set[int] = set()                           # cohorts with an open clean attempt, counted or not
     for attempts in result.attempts.values():
@@ -497,14 +517,15 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
         for start, own in by_period.items():
             if any(a.open and not a.discarded for a in own):    # a discarded attempt stays discarded
                 still_open.add(start)
-            clean = [a for a in own if not a.discarded]
-            if not clean:
-                continue
-            best = max(a.reached for a in clean)
-            waiting = best < n and any(a.open for a in clean)
-            if waiting and mature_only:
-                continue
-            members.setdefault(start, []).append((best, waiting))
+            for group in ([a] for a in own) if totals else [own]:   # 4.10.2: totals, each attempt alone
+                clean = [a for a in group if not a.discarded]
+                if not clean:
+                    continue
+                best = max(a.reached for a in clean)
+                waiting = best < n and any(a.open for a in clean)
+                if waiting and mature_only:
+                    continue
+                members.setdefault(start, []).append((best, waiting))
     if not members:
         return []
     cohorts = []
@@ -711,3 +732,26 @@ def _replay_unordered(start: _Event, events: list[_Event], steps: Sequence[set[s
             done[j] = e.ts
             by_row[j] = e
     return _Attempt(start, done, [], events_by_step=by_row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 4.10: count: totals.
+
+def _one_after_another(attempts: list[_Attempt], n: int, window: float) -> list[_Attempt]:
+    """Rule 4.10.1: the unit's first attempt counts; then, again and again, the first attempt whose
+    step-1 event is later than the end of the last counted one: the time it did its last step
+    when it did all n (any order: the latest of its step times); when a strict break or a
+    ``within`` limit ended it, that time (the breaking event's, or the limit's end); else the
+    end of its window; and an attempt an exclusion discarded ends at the earliest event that did."""
+    counted: list[_Attempt] = []
+    for attempt in attempts:
+        if counted:
+            last = counted[-1]
+            end = (max(last.done.values()) if last.reached == n else
+                   last.gave_up if last.gave_up is not None else last.start.ts + window)
+            if last.spoiled_at is not None:
+                end = min(end, last.spoiled_at)
+            if not attempt.start.ts > end:
+                continue
+        counted.append(attempt)
+    return counted

@@ -287,7 +287,7 @@ class Funnel(StrictModel):
     label: str | None = None
     order: Literal["ordered", "strict", "any", "unordered"] = "ordered"
     entry: Literal["best_attempt", "first"] = "best_attempt"
-    count: Literal["users", "sessions"] = "users"
+    count: Literal["users", "sessions", "totals"] = "users"
     exclude: list[Exclusion] = []
     breakdown: Breakdown | None = None  # attribution step:N <= len(steps) is checked by parse_config
 

@@ -35,7 +35,7 @@ class EventIndex:
         self._sorted: dict[str, SortedEvents] = {}
 
     def units(self, kind: str) -> unit_kinds.Units:
-        return self.users if kind == "users" else self.sessions
+        return self.sessions if kind == "sessions" else self.users
 
     def order_for(self, units: unit_kinds.Units) -> np.ndarray:
         """Every event in (unit, time, input order) order; the shared sort when the units nest in it."""

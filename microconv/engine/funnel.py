@@ -18,6 +18,7 @@ import pandas as pd
 from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict, replay_unordered)
+from .totals import attempt_ends, one_after_another
 from .units import Units
 
 
@@ -35,6 +36,7 @@ class FunnelPlan:
     entry_range: tuple[int | None, int | None] = (None, None)   # since <= t1 < until, ns
     mature_only: bool = False
     value: np.ndarray | None = None                             # per frame row: the last step's value
+    totals: bool = False                                        # count: totals (4.10): count attempts
 
     def __post_init__(self) -> None:
         k = len(self.masks)
@@ -44,7 +46,9 @@ class FunnelPlan:
 
 @dataclass(frozen=True, eq=False)
 class Replay:
-    """Every attempt of one funnel, and per unit that entered: its best and counted attempt."""
+    """Every attempt of one funnel, and per unit that entered: its best and counted attempt. With
+    ``count: totals`` the per-unit fields are per counted attempt instead (``unit`` then repeats a
+    unit once for each of its counted attempts): every report counts those as its units."""
 
     plan: FunnelPlan
     units: Units
@@ -54,10 +58,27 @@ class Replay:
     open: np.ndarray          # per attempt: could still go further (clean attempts only)
     unit: np.ndarray          # per unit with an attempt: unit code
     best: np.ndarray          # furthest step of a clean attempt (0: every attempt spoiled)
-    counted: np.ndarray       # index of the counted attempt (-1 when excluded)
+    counted: np.ndarray       # index of the counted attempt (-1 when excluded; totals: the attempt, spoiled or not)
     in_progress: np.ndarray
     kept: np.ndarray = field(repr=False)  # counted in the numbers (entered, and mature if asked)
     _step_seconds: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)  # by replay()
+
+    @property
+    def kind(self) -> str:
+        """What the numbers count: "users", "sessions" or "attempts"."""
+        return "attempts" if self.plan.totals else self.units.kind
+
+    def labels(self, which: np.ndarray) -> pd.Index:
+        """The labels of the counted units at indices ``which`` of ``unit``: the unit's own, or with
+        totals (unit label, n), the unit's n-th counted attempt (1, 2, ... in time order)."""
+        own = self.units.labels[self.unit[which]]
+        if not self.plan.totals:
+            return own
+        first = np.searchsorted(self.unit, self.unit)             # each unit's first counted attempt
+        number = (np.arange(len(self.unit)) - first + 1)[which]
+        names = [*(own.names if isinstance(own, pd.MultiIndex) else [own.name]), "attempt"]
+        return pd.MultiIndex.from_arrays([*(own.get_level_values(i) for i in range(own.nlevels)), number],
+                                         names=names)
 
     @cached_property
     def counted_kept(self) -> np.ndarray:
@@ -232,15 +253,22 @@ def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks
         att = replay_unordered(events, anchors, masks, plan.window, out=out)
     else:
         att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
-    spoiled = apply_exclusions(events, att, exclusions, plan.window)
+    ends = attempt_ends(events, att, steps, plan.window, plan.within) if plan.totals else None
+    spoiled, spoiled_at = apply_exclusions(events, att, exclusions, plan.window)
     is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
 
     starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, np.int64)
-    best, counted = _best_attempts(np.where(spoiled, 0, att.reached), starts)
-    any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
+    clean = np.where(spoiled, 0, att.reached)
+    if plan.totals:                 # 4.10: each counted attempt is a unit of its own
+        counted = one_after_another(events, att, starts, np.minimum(ends, spoiled_at))
+        best, unit, any_open = clean[counted], att.unit[counted], is_open[counted]
+    else:
+        best, counted = _best_attempts(clean, starts)
+        unit = att.unit[starts]
+        any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
     kept = (best > 0) & ~(in_progress & plan.mature_only)
-    return _Part(spoiled, is_open, att.unit[starts], best, counted, in_progress, kept)
+    return _Part(spoiled, is_open, unit, best, counted, in_progress, kept)
 
 
 def _best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

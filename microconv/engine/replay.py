@@ -415,14 +415,17 @@ def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[
 
 
 def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[tuple[np.ndarray, int, int]],
-                     window: int) -> np.ndarray:
-    """Rule 4.4: mark (in ``att.stop``/``att.stop_pos``) and return attempts spoiled by an exclusion.
+                     window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 4.4: mark (in ``att.stop``/``att.stop_pos``) and return attempts spoiled by an exclusion,
+    and per attempt the time of the earliest event that spoiled it (``NS_MAX`` when none did:
+    where a counted total ends, 4.10.1).
 
     ``exclusions`` holds (mask over sorted positions, from step, to step), steps 0-based.
     The first exclusion event after the from-step's timestamp is the only one that can fall
     inside the bound, since both bounds are upper limits in time.
     """
     spoiled = np.zeros(len(att.unit), dtype=bool)
+    spoiled_at = np.full(len(att.unit), NS_MAX, dtype=np.int64)
     t1 = events.ts[att.anchor] if exclusions else None
     for mask, lo, hi in exclusions:
         positions = np.flatnonzero(mask)
@@ -436,11 +439,13 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
         end = att.pos[:, hi]
         before_end = np.where(end >= 0, events.ts[cand] < events.ts[np.maximum(end, 0)],
                               elapsed_ns(events.ts[cand], t1) <= window)
-        hit = inside & before_end & ~spoiled
+        spoils = inside & before_end
+        np.minimum(spoiled_at, np.where(spoils, events.ts[cand], NS_MAX), out=spoiled_at)
+        hit = spoils & ~spoiled
         att.stop[hit] = Stop.EXCLUDED
         att.stop_pos[hit] = cand[hit]
         spoiled |= hit
-    return spoiled
+    return spoiled, spoiled_at
 
 
 def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, within: Sequence[int | None],

@@ -43,7 +43,11 @@ def _unit(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> list[str]:
     for row in rows:
         event = ex.events.loc[row]
         out.append(f"    {_t(event['ts'])}  {str(event['event']):<24} {marks.get(row, '')}".rstrip())
-    if len(unit.attempts) > 1:
+    if len(unit.attempts) > 1 and f.count == "totals":
+        inside = len(unit.attempts) - 1
+        out.append(f"    {inside} more attempt{'s' if inside > 1 else ''} started inside this one: not counted "
+                   "(count: totals counts attempts one after another)")
+    elif len(unit.attempts) > 1:
         per = "event of any step" if f.order == "unordered" else "step-1 event"
         out.append(f"    {len(unit.attempts)} attempts (one per {per}): reached "
                    + ", ".join(f"{a.reached}{' (excluded)' if a.spoiled else ''}" for a in unit.attempts)

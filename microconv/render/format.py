@@ -54,7 +54,7 @@ def count(n: int, noun: str) -> str:
 
 def describe(f: FunnelResult) -> list[str]:
     """The settings a reader needs to trust the numbers, shortest first."""
-    parts = [f"window {duration(f.window_seconds)}", count(f.entrants, "entrant" if f.unit == "users" else "session")]
+    parts = [f"window {duration(f.window_seconds)}", count(f.entrants, {"users": "entrant", "attempts": "attempt"}.get(f.unit, "session"))]
     if f.order != "ordered":
         parts.insert(1, f"order {f.order}")
     return parts

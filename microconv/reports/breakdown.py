@@ -64,7 +64,7 @@ def partial(rep: Replay, values: pd.Series | pd.DataFrame, ctx: BreakdownContext
     within = np.full(len(stacked), n, dtype=np.int64)
     within[complete] = combo_code.reshape(-1)
     groups[found] = within
-    return BreakdownPartial(rep.units.kind, texts, Tally.of(rep, groups, n + 2))
+    return BreakdownPartial(rep.kind, texts, Tally.of(rep, groups, n + 2))
 
 
 def merge(a: BreakdownPartial, b: BreakdownPartial) -> BreakdownPartial:

@@ -60,6 +60,7 @@ class FunnelTrace:
     within: tuple[float | None, ...]
     after: tuple[float | None, ...]
     units: tuple[UnitTrace, ...]
+    count: str = "users"           # users | sessions | totals
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def partial(config: Config, events: Events, ctx: ExplainContext) -> ExplainParti
             name, funnel.label or name, funnel.order, funnel.window.total_seconds(), tuple(step_names(funnel)),
             tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
             tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
-            _units(rep, mine),
+            _units(rep, mine), funnel.count,
         ))
     return ExplainPartial(mine.sort_values("ts", kind="stable"), tuple(traces), ())
 
@@ -135,17 +136,22 @@ def finalize(p: ExplainPartial, ctx: ExplainContext) -> Explanation:
 
 
 def _units(rep: Replay, mine: pd.DataFrame) -> tuple[UnitTrace, ...]:
-    """Every unit of the user: those with attempts from the replay, the rest as never entered."""
-    traced = {}
+    """Every unit of the user: those with attempts from the replay, the rest as never entered. With
+    ``count: totals`` each counted attempt is a unit, shown with the attempts that started inside
+    it (4.10.1: counted for nothing)."""
+    traced: dict[int, list[UnitTrace]] = {}
+    keys = rep.labels(np.arange(len(rep.unit)))
     for i, code in enumerate(rep.unit):
-        attempts = tuple(_attempt(rep, a, a == rep.counted[i], mine.index) for a in rep.attempts_of(int(code)))
-        key = rep.units.labels[code]
-        traced[int(code)] = UnitTrace(_label(key), key, int(rep.best[i]), True,
-                                      bool(rep.in_progress[i]), bool(rep.in_progress[i] and not rep.kept[i]),
-                                      attempts)
-    return tuple(traced.get(int(c)) or UnitTrace(_label(rep.units.labels[c]), rep.units.labels[c], 0, False, False,
-                                                 False, ())
-                 for c in np.unique(rep.units.code))
+        attempts = rep.attempts_of(int(code))
+        if rep.plan.totals:
+            later = rep.counted[i + 1] if i + 1 < len(rep.unit) and rep.unit[i + 1] == code else attempts[-1] + 1
+            attempts = np.arange(rep.counted[i], later)
+        traces = tuple(_attempt(rep, a, a == rep.counted[i], mine.index) for a in attempts)
+        traced.setdefault(int(code), []).append(UnitTrace(
+            _label(keys[i], rep.kind), keys[i], int(rep.best[i]), True, bool(rep.in_progress[i]),
+            bool(rep.in_progress[i] and not rep.kept[i]), traces))
+    return tuple(unit for c in np.unique(rep.units.code) for unit in traced.get(int(c)) or [
+        UnitTrace(_label(rep.units.labels[c], rep.units.kind), rep.units.labels[c], 0, False, False, False, ())])
 
 
 def _attempt(rep: Replay, a: int, counted: bool, index: pd.Index) -> AttemptTrace:
@@ -159,8 +165,10 @@ def _attempt(rep: Replay, a: int, counted: bool, index: pd.Index) -> AttemptTrac
                         bool(rep.spoiled[a]), bool(rep.open[a]), bool(counted))
 
 
-def _label(label) -> str:
-    return f"{label[0]} session {label[1]}" if isinstance(label, tuple) else str(label)
+def _label(label, kind: str) -> str:
+    if not isinstance(label, tuple):
+        return str(label)
+    return f"{label[0]} {'attempt' if kind == 'attempts' else 'session'} {label[1]}"
 
 
 def _near(ids: pd.Index, user: str) -> list[str]:

@@ -132,8 +132,8 @@ def partial(rep: Replay, ctx: FunnelContext | None = None) -> FunnelPartial:
     """The table's statistics of the units of ``rep``."""
     kept = int(rep.kept.sum())
     best = rep.best[rep.kept]
-    reached = pd.Series(best, index=rep.units.labels[rep.unit[rep.kept]], name="reached", dtype="int64")
-    return FunnelPartial(rep.plan.order, rep.units.kind, Tally.of(rep, np.zeros(kept, dtype=np.int64), 1),
+    reached = pd.Series(best, index=rep.labels(np.flatnonzero(rep.kept)), name="reached", dtype="int64")
+    return FunnelPartial(rep.plan.order, rep.kind, Tally.of(rep, np.zeros(kept, dtype=np.int64), 1),
                          int((rep.best == 0).sum()), _values(rep), reached)
 
 

@@ -121,7 +121,7 @@ def partial(rep: Replay, index: EventIndex, frame: pd.DataFrame, ctx: PathsConte
             blocks.append(table.assign(step=k, group="converted", kind="between"))
     columns = ["step", "group", "kind", "path", "units"]
     paths = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
-    return PathsPartial(rep.units.kind, rep.plan.order, dropped, waiting, converted, paths)
+    return PathsPartial(rep.kind, rep.plan.order, dropped, waiting, converted, paths)
 
 
 def merge(a: PathsPartial, b: PathsPartial) -> PathsPartial:

@@ -35,7 +35,7 @@ def partial(rep: Replay, ctx: FunnelContext | None = None) -> TimePartial:
     pairs = tuple([(s, s + 1) for s in range(1, k)] + ([(1, k)] if k > 2 else []))
     seconds = tuple(rep.step_seconds(lo) if hi == lo + 1 else
                     elapsed(rep, np.flatnonzero(best >= hi), lo - 1, hi - 1) / 1e9 for lo, hi in pairs)
-    return TimePartial(rep.units.kind, pairs, seconds)
+    return TimePartial(rep.kind, pairs, seconds)
 
 
 def merge(a: TimePartial, b: TimePartial) -> TimePartial:

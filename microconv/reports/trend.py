@@ -53,18 +53,21 @@ def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
     t1 = rep.events.ts[att.pos[:, 0]]
     local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).as_unit("us").tz_convert(ctx.timezone).tz_localize(None)
     ordinal = local.to_period(PERIODS[ctx.period]).asi8  # (1.5)
-    # Attempts come by unit, then step-1 time: a (unit, period) pair is a run of them.
-    starts = (np.flatnonzero(np.r_[True, (att.unit[1:] != att.unit[:-1]) | (ordinal[1:] != ordinal[:-1])])
-              if len(att.unit) else np.zeros(0, dtype=np.int64))
-    reduce = (lambda ufunc, values: ufunc.reduceat(values, starts) if len(starts) else values[:0])
-    best = reduce(np.maximum, np.where(rep.spoiled, 0, att.reached))
-    still_open = reduce(np.logical_or, rep.open)
+    if rep.plan.totals:             # 4.10: each counted attempt in the period of its step-1 event
+        starts = rep.counted
+        best, still_open = np.where(rep.spoiled, 0, att.reached)[starts], rep.open[starts]
+    else:                           # attempts come by unit, then step-1 time: a (unit, period) pair is a run
+        starts = (np.flatnonzero(np.r_[True, (att.unit[1:] != att.unit[:-1]) | (ordinal[1:] != ordinal[:-1])])
+                  if len(att.unit) else np.zeros(0, dtype=np.int64))
+        reduce = (lambda ufunc, values: ufunc.reduceat(values, starts) if len(starts) else values[:0])
+        best = reduce(np.maximum, np.where(rep.spoiled, 0, att.reached))
+        still_open = reduce(np.logical_or, rep.open)
     waiting = still_open & (best < k) & (best > 0)
     kept = (best > 0) & ~(waiting & rep.plan.mature_only)
     ordinals, cohort = np.unique(ordinal[starts][kept], return_inverse=True)
     tally = Tally.of(rep, cohort.astype(np.int64).reshape(-1), len(ordinals), best=best[kept],
                      waiting=waiting[kept], medians=False)
-    return TrendPartial(rep.units.kind, k, ordinals, tally, np.unique(ordinal[starts][still_open]))
+    return TrendPartial(rep.kind, k, ordinals, tally, np.unique(ordinal[starts][still_open]))
 
 
 def merge(a: TrendPartial, b: TrendPartial) -> TrendPartial:

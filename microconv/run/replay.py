@@ -38,6 +38,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         entry_range=entry_range,
         mature_only=mature_only,
         value=_values(config, index, funnel),
+        totals=funnel.count == "totals",
     )
     units = index.units(funnel.count)
     shared = funnel.order == "strict" or (share_sort and units.nests)

@@ -52,9 +52,10 @@ def _options(case, n_steps: int) -> dict:
 
 
 def _reached(case) -> dict:
-    """With ``count: sessions`` a key ``"u1#2"`` is the unit ``("u1", 2)``."""
+    """With ``count: sessions`` a key ``"u1#2"`` is the unit ``("u1", 2)``; with ``count: totals``, u1's
+    second counted attempt."""
     reached = case["expect"]["reached"]
-    if (case.get("options") or {}).get("count") != "sessions":
+    if (case.get("options") or {}).get("count") not in ("sessions", "totals"):
         return reached
     return {(user, int(n)): r for key, r in reached.items() for user, n in [key.split("#")]}
 

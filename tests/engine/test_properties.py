@@ -187,7 +187,7 @@ def scenarios(draw, vary: frozenset[str] = VARIED, orders: tuple[str, ...] = ORD
     if "exclude" in vary and n > 1:
         options["exclude"] = draw(st.lists(exclusions(n), min_size=min_exclusions, max_size=2))
     if "count" in vary:
-        options["count"] = draw(st.sampled_from(["users", "sessions"]))
+        options["count"] = draw(st.sampled_from(["users", "sessions", "totals"]))
     if options.get("count") == "sessions":
         options["session_timeout"] = draw(st.integers(0, 10))
     if "range" in vary:
@@ -320,13 +320,24 @@ def test_mature_only_leaves_out_exactly_the_in_progress_units(scenario):
 @given(scenario=scenarios(vary=VARIED - {"exclude", "mature_only", "entry"}))
 def test_entry_first_never_goes_further_than_the_best_attempt(scenario):
     """Rule 4.5 on the reference, without exclusions: the same entrants, each reaching at most as
-    far as with every attempt tried (the first attempt is one of them)."""
+    far as with every attempt tried (the first attempt is one of them). (Totals count attempts:
+    with entry first, one per user; rule 4.10 has its own tests.)"""
     rows, steps, window, options = scenario
+    assume(options.get("count") != "totals")
     note(describe(rows, steps, window, options))
     best = reference_funnel(rows, steps, window, **options).reached
     first = reference_funnel(rows, steps, window, **options, entry="first").reached
     assert first.keys() == best.keys()
     assert all(first[u] <= best[u] for u in first), {u: (first[u], best[u]) for u in first if first[u] > best[u]}
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "range", "mature_only"}),
+                          count="totals"))
+def test_engine_matches_reference_totals(scenario):
+    """Rule 4.10 in every order, with the other options drawn at random: strict breaks, within
+    limits and exclusions are where the end of one counted attempt is decided."""
+    check_against_reference(scenario)
 
 
 def _replay(scenario, threads: int, share_sort: bool = False):

@@ -108,6 +108,38 @@ def test_sessions_are_traced_one_by_one():
     assert [(u.unit, u.reached) for u in units] == [("u1 session 1", 1), ("u1 session 2", 2)]
 
 
+def test_totals_trace_each_counted_attempt_with_the_ones_inside_it():
+    """Rule 4.10: which attempts a total counted (T2, T1): A@3 starts inside A@0's attempt."""
+    cfg = _config(count="totals", steps=[{"event": "A"}, {"event": "B"}])
+    ex = explain_user(cfg, _events("u1 0 A\nu1 3 A\nu1 4 B\nu1 20 A\nu1 21 X", cfg), "u1")
+    units = ex.funnels[0].units
+    assert [(u.unit, u.key, u.reached, u.in_progress) for u in units] == [
+        ("u1 attempt 1", ("u1", 1), 2, False), ("u1 attempt 2", ("u1", 2), 1, True)]
+    assert [a.counted for a in units[0].attempts] == [True, False]     # A@0 counted, A@3 inside it
+    text = render_explain_text(ex)
+    assert "  u1 attempt 1: verdict: reached step 2 of 2 ('B'), completed" in text
+    assert "1 more attempt started inside this one: not counted" in text
+    assert "  u1 attempt 2: verdict: reached step 1 of 2 ('A'); in progress" in text
+
+
+def test_cli_totals_count_attempts(tmp_path):
+    """T9 through the command: u1's two attempts and u2's two, 'attempts' in the unit column."""
+    (tmp_path / "e.csv").write_text("user_id,timestamp,event_name\n" + "".join(
+        f"{u},2026-01-01T00:00:{t:02d}Z,{e}\n" for u, t, e in
+        [("u1", 0, "A"), ("u1", 1, "B"), ("u2", 0, "A"), ("u1", 11, "A"), ("u1", 12, "B"), ("u2", 30, "A")]))
+    (tmp_path / "f.yaml").write_text("funnels:\n  f:\n    steps: [{event: A}, {event: B}]\n    window: 10s\n"
+                                    "    count: totals\n")
+    got = CliRunner().invoke(app, ["analyze", str(tmp_path / "e.csv"), "-c", str(tmp_path / "f.yaml"),
+                                   "--format", "csv", "--report", "funnels"])
+    assert got.exit_code == 0, got.stderr
+    rows = [line.split(",") for line in got.stdout.strip().splitlines()]
+    unit, users = rows[0].index("unit"), rows[0].index("users")
+    assert [(r[users], r[unit]) for r in rows[1:]] == [("4", "attempts"), ("2", "attempts")]
+    table = CliRunner().invoke(app, ["analyze", str(tmp_path / "e.csv"), "-c", str(tmp_path / "f.yaml"),
+                                     "--report", "funnels"])
+    assert "4 attempts" in table.stdout and "sessions" not in table.stdout
+
+
 def test_verdict_agrees_with_counts_on_the_example_data():
     cfg = microconv.load_config(ROOT / "funnels.example.yaml")
     events, _ = microconv.load_events([ROOT / "examples" / "shop_events.csv"], cfg)

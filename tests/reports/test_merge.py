@@ -104,7 +104,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
 scenario = st.fixed_dictionaries({
     "rows": logs(),
     "order": st.sampled_from(["ordered", "strict", "any"]),
-    "count": st.sampled_from(["users", "users", "sessions"]),
+    "count": st.sampled_from(["users", "users", "sessions", "totals"]),
     "window": st.sampled_from([0, 1800, 86400, 3 * 86400]),
     "exclude": st.booleans(),
     "steps": st.sampled_from([["view", "buy"], ["view", "C", "buy"], ["A", "B", "C", "buy"], ["view"]]),

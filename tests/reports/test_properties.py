@@ -118,7 +118,7 @@ def scenarios(draw, *, order: str | None = None, vary: frozenset[str] = frozense
                                draw(st.integers(lo + 1, n))))
         options["exclude"] = exclusions
     if "count" in vary:
-        options["count"] = draw(st.sampled_from(["users", "sessions"]))
+        options["count"] = draw(st.sampled_from(["users", "sessions", "totals"]))
         if options["count"] == "sessions":
             options["session_timeout"] = draw(st.integers(0, 10)) * scale
     if "range" in vary:

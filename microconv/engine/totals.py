@@ -1,0 +1,62 @@
+"""``count: totals``: which attempts of a unit are counted, one after another (docs/semantics.md 4.10).
+
+A unit's attempts overlap whenever a step-1 event falls inside an earlier attempt, so "every
+attempt" needs a rule saying which ones: the first attempt counts, and the next counted one is
+the first whose step-1 event comes after the previous counted attempt ended (completed, or its
+window closed). That is a chain per unit, ``next[i]`` the attempt after attempt ``i``; its
+members are found by pointer doubling (each round doubles the stretch of the chain that is
+marked), so the cost is about log2 of the longest chain in passes over the attempts, whatever
+the number of units or of attempts per unit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from collections.abc import Sequence
+
+from .clock import NS_MAX, plus_ns
+from .replay import Attempts, SortedEvents, Stop
+
+
+def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
+                 within: Sequence[int | None]) -> np.ndarray:
+    """Per attempt, the time after which it could go no further (4.10.1): its last step's event when
+    it did every step (in any order: the latest of its steps); a strict break's event; the end of
+    the next step's ``within`` when that ran out; else the end of its window. (Read before any
+    exclusion marks the attempt's stop; an excluded attempt ends sooner, at the event that
+    spoiled it, which the caller takes from ``apply_exclusions``.)"""
+    ends = plus_ns(events.ts[att.anchor], window)
+    complete = np.flatnonzero(att.reached >= steps)
+    ends[complete] = events.ts.take(np.maximum(att.pos[complete], 0)).max(axis=1)
+    broke = np.flatnonzero(np.isin(att.stop, (Stop.STRICT_BREAK, Stop.TOO_SOON)))
+    ends[broke] = events.ts.take(att.stop_pos[broke])
+    late = np.flatnonzero(att.stop == Stop.WITHIN)
+    if len(late):                   # the step after the last one done: its within, saturating
+        limit = np.array([min(w or 0, NS_MAX) for w in (*within, None)], dtype=np.int64)[att.reached[late]]
+        last = events.ts.take(att.pos[late, att.reached[late] - 1])
+        ends[late] = np.minimum(ends[late], np.minimum(last, NS_MAX - limit) + limit)
+    return ends
+
+
+def one_after_another(events: SortedEvents, att: Attempts, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the counted attempts: each unit's first (``starts``: the index of each
+    unit's first attempt), then per unit the first attempt whose step-1 event is later than the
+    end of the one counted before it."""
+    n = len(att.unit)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    anchors = att.anchor
+    after = events.first_at_or_after(anchors, att.unit, ends, 1)       # first step-1 event > the end
+    mine = after < n
+    mine[mine] = att.unit[after[mine]] == att.unit[mine]
+    jump = np.where(mine, after, n).astype(np.int64)
+    jump = np.append(jump, n)                                            # n: past the chain's end
+    marked = np.zeros(n + 1, dtype=bool)
+    marked[starts] = True
+    while True:            # marked: the first 2**r attempts of each chain; jump: 2**r attempts on
+        at = np.flatnonzero(marked[:n])
+        further = jump[at]
+        if (further == n).all():
+            return at
+        marked[further] = True
+        jump = jump[jump]
