@@ -65,7 +65,7 @@ class EngineResult:
 
 
 def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="ordered", entry="best_attempt",
-                  within=None, after=None, exclude=(), count="users", session_timeout=1800) -> dict:
+                  within=None, after=None, exclude=(), count="users", session_timeout=1800, hold=False) -> dict:
     """The config a user would write for the reference's arguments (see reference_funnel)."""
     step_items = []
     for k, names in enumerate(steps):
@@ -78,6 +78,8 @@ def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="or
                               "entry": entry, "count": count}
     if exclude:
         funnel["exclude"] = [{"event": sorted(names), "between": [lo, hi]} for names, lo, hi in exclude]
+    if hold:
+        funnel["hold"] = ["p"]
     return {
         "columns": {"user": "user_id", "event": "event_name", "timestamp": "timestamp", "timestamp_unit": "s"},
         "funnels": {"f": funnel},
@@ -86,15 +88,18 @@ def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="or
 
 
 def engine_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[str]],
-                  window_seconds: float, *, since=None, until=None, mature_only=False, **options) -> Any:
+                  window_seconds: float, *, since=None, until=None, mature_only=False, held=None, **options) -> Any:
     """The engine's result for the one funnel ``steps``, built from rows the way a user's file would be.
-    Timestamps are seconds after EPOCH; ``since``/``until`` are in the same seconds."""
-    cfg = microconv.parse_config(funnel_config(steps, window_seconds, **options))
+    Timestamps are seconds after EPOCH; ``since``/``until`` are in the same seconds; ``held``: per
+    row the value of a property ``p`` the funnel holds constant (None: missing)."""
+    cfg = microconv.parse_config(funnel_config(steps, window_seconds, hold=held is not None, **options))
     raw = pd.DataFrame({
         "user_id": pd.Series([str(u) for u, _, _ in rows], dtype=object),
         "timestamp": pd.Series([EPOCH.value // 10**9 + ts for _, ts, _ in rows], dtype="int64"),
         "event_name": pd.Series([e for *_, e in rows], dtype=object),
     })
+    if held is not None:
+        raw["p"] = pd.Series(list(held), dtype=object)
     events, _quality = microconv.canonicalize(raw, cfg)
     bound = {k: None if v is None else EPOCH + pd.Timedelta(seconds=v) for k, v in (("since", since), ("until", until))}
     return microconv.analyze(cfg, events, mature_only=mature_only, **bound).funnels[0]

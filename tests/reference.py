@@ -60,6 +60,7 @@ class _Event:
     ts: Any
     index: int
     name: str
+    value: Any = None           # the held property's value (rule 4.11); None: missing
 
     @property
     def order(self) -> tuple[Any, int]:
@@ -108,7 +109,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
                      within: Sequence[float | None] | None = None, after: Sequence[float | None] | None = None,
                      exclude: Sequence[tuple[set[str], int, int]] = (), count: str = "users",
                      session_timeout: float = 1800, since: float | None = None, until: float | None = None,
-                     mature_only: bool = False) -> ReferenceResult:
+                     mature_only: bool = False, held: Sequence[Any] | None = None) -> ReferenceResult:
     """rows: (user, ts, event) in input order (list index is the tie-breaker); ts in seconds.
 
     steps: step k is matched by an event whose name is in ``steps[k]``.
@@ -118,6 +119,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     a session is keyed (user, n) with n = 1, 2, ... in time order over all of the user's events.
     since / until: entry bounds ``since <= t_1 < until`` (rule 4.7).
     mature_only: leave in-progress units out (rule 4.8.3). T is the largest ts of all rows.
+    held: None, or per row the value of the one held property (None: missing), rule 4.11.
 
     Returns reached (entrants only), users per step, median seconds from the previous step per
     step, each entrant's counted-attempt times, in-progress units per step and the excluded count.
@@ -135,18 +137,19 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     all_attempts: dict[Hashable, list[_Attempt]] = {}
     in_progress = [0] * n
     excluded = 0
-    for key, unit in _units(rows, count, session_timeout).items():
+    for key, unit in _units(rows, count, session_timeout, held).items():
         attempts = []
         entry_names = set().union(*steps) if order == "unordered" else steps[0]   # rule 4.9.1
         for start in _entries(unit.events, entry_names, entry, since, until):
+            pool = unit.events if held is None else _same_values(start, unit.events)
             if order == "strict":
-                attempt = _replay_strict(start, unit.events, steps, window_seconds, within, after)
+                attempt = _replay_strict(start, unit.events, steps, window_seconds, within, after, held is not None)
             elif order == "any":
-                attempt = _replay_any(start, unit.events, steps, window_seconds)
+                attempt = _replay_any(start, pool, steps, window_seconds)
             elif order == "unordered":
-                attempt = _replay_unordered(start, unit.events, steps, window_seconds)
+                attempt = _replay_unordered(start, pool, steps, window_seconds)
             else:
-                attempt = _replay_ordered(start, unit.events, steps, window_seconds, within, after)
+                attempt = _replay_ordered(start, pool, steps, window_seconds, within, after)
             attempt.discarded = _discarded(attempt, unit.events, exclude, window_seconds)
             attempt.open = _is_open(attempt, unit, n, window_seconds, within, order, count, session_timeout,
                                     last_ts)
@@ -202,13 +205,13 @@ def _check(n, order, entry, within, after, exclude, count) -> None:
             raise ValueError(f"exclusion between steps {lo} and {hi} of a {n}-step funnel")
 
 
-def _units(rows, count: str, session_timeout: float) -> dict[Hashable, _Unit]:
+def _units(rows, count: str, session_timeout: float, held: Sequence[Any] | None = None) -> dict[Hashable, _Unit]:
     """Rules 1.4 and 4.6.2: each user's events sorted by (timestamp, input order); with sessions, a
     new session starts where the gap from the previous event of the user exceeds the timeout (an
     equal gap stays). Every event of the user counts for the gaps, not only step events."""
     by_user: dict[Hashable, list[_Event]] = {}
     for index, (user, ts, name) in enumerate(rows):
-        by_user.setdefault(user, []).append(_Event(ts, index, name))
+        by_user.setdefault(user, []).append(_Event(ts, index, name, None if held is None else held[index]))
     units: dict[Hashable, _Unit] = {}
     for user, events in by_user.items():
         events = sorted(events, key=lambda e: e.order)
@@ -262,10 +265,17 @@ def _replay_ordered(start: _Event, events: list[_Event], steps: Sequence[set[str
     return _Attempt(start, {k + 1: e.ts for k, e in enumerate(matched)}, matched)
 
 
+def _same_values(start: _Event, events: list[_Event]) -> list[_Event]:
+    """Rule 4.11.1: the events an attempt from ``start`` may use: those with its held value (a
+    missing value equals nothing), and ``start`` itself."""
+    return [e for e in events if e is start or (start.value is not None and e.value == start.value)]
+
+
 def _replay_strict(start: _Event, events: list[_Event], steps: Sequence[set[str]], window: float,
-                   within: list, after: list) -> _Attempt:
+                   within: list, after: list, hold: bool = False) -> _Attempt:
     """Rules 4.1 and 4.3.2: step k+1 must be the very next event of the unit (any event, in the order
-    of rule 1.4, no re-ordering of equal timestamps) and must be inside the window and both limits."""
+    of rule 1.4, no re-ordering of equal timestamps) and must be inside the window and both limits;
+    with ``hold`` (4.11.1) it must also have step 1's value, else it breaks the attempt."""
     matched = [start]
     position = events.index(start)
     for k in range(1, len(steps)):
@@ -274,7 +284,7 @@ def _replay_strict(start: _Event, events: list[_Event], steps: Sequence[set[str]
             break
         event, previous = events[position], matched[-1]
         gave_up = None
-        if event.name not in steps[k]:
+        if event.name not in steps[k] or (hold and (start.value is None or event.value != start.value)):
             gave_up = event.ts
         elif event.ts - start.ts > window:
             break

@@ -132,9 +132,16 @@ def _cross_reference(data: Any, located: Located):
     if not funnels and not conversions:
         yield Problem("the config defines no funnels and no conversions", located.where(),
                       "add a 'funnels:' section; see funnels.example.yaml")
+    columns = data.get("columns") if isinstance(data.get("columns"), dict) else {}
     for fname, funnel in funnels.items():
         if isinstance(funnel, dict):
             yield from _check_funnel(fname, funnel, conversions, located)
+            held = funnel.get("hold")
+            if (held == "$session" or isinstance(held, list) and "$session" in held) and not columns.get("session"):
+                yield Problem(f"funnel {fname!r} holds $session constant, but the config names no session column",
+                              located.where("funnels", fname, "hold"),
+                              "set columns.session to the export's session id column, or use count: sessions "
+                              "(sessions by inactivity)")
     alerts = data.get("alerts") if isinstance(data.get("alerts"), list) else []
     for i, alert in enumerate(alerts):
         if isinstance(alert, dict):

@@ -273,12 +273,17 @@ class Breakdown(StrictModel):
         for name in value:
             if name in ("user", "ts", "$session"):
                 raise ValueError(f"cannot break down by {name!r}: use a property (or 'event' for the event name)")
-            if not name:
-                raise ValueError("a breakdown property name cannot be empty")
-        twice = [name for i, name in enumerate(value) if name in value[:i]]
-        if twice:
-            raise ValueError(f"{twice[0]!r} is given twice in the breakdown's by")
-        return value
+        return distinct_names(value, "a breakdown property", "the breakdown's by")
+
+
+def distinct_names(value: tuple[str, ...], what: str, where: str) -> tuple[str, ...]:
+    """``value`` when none of its names is empty or given twice."""
+    if any(not name for name in value):
+        raise ValueError(f"{what} name cannot be empty")
+    twice = [name for i, name in enumerate(value) if name in value[:i]]
+    if twice:
+        raise ValueError(f"{twice[0]!r} is given twice in {where}")
+    return value
 
 
 class Funnel(StrictModel):
@@ -290,6 +295,21 @@ class Funnel(StrictModel):
     count: Literal["users", "sessions", "totals"] = "users"
     exclude: list[Exclusion] = []
     breakdown: Breakdown | None = None  # attribution step:N <= len(steps) is checked by parse_config
+    hold: tuple[str, ...] = ()          # properties every step of an attempt shares (semantics 4.11)
+
+    @field_validator("hold", mode="before")
+    @classmethod
+    def _one_held(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("hold")
+    @classmethod
+    def _held(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name in ("user", "ts"):
+                raise ValueError(f"cannot hold {name!r} constant: every step of an attempt already has the same "
+                                 "user, and times differ; hold a property (or $session, or event)")
+        return distinct_names(value, "a held property", "hold")
 
     def step_index(self, ref: str | int) -> int | None:
         """0-based index of a step named by 1-based number, conversion name or label."""

@@ -18,6 +18,7 @@ import pandas as pd
 from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict, replay_unordered)
+from .hold import Held, to_real
 from .totals import attempt_ends, one_after_another
 from .units import Units
 
@@ -37,6 +38,7 @@ class FunnelPlan:
     mature_only: bool = False
     value: np.ndarray | None = None                             # per frame row: the last step's value
     totals: bool = False                                        # count: totals (4.10): count attempts
+    hold: np.ndarray | None = None                              # per frame row: held values' code (4.11)
 
     def __post_init__(self) -> None:
         k = len(self.masks)
@@ -133,18 +135,28 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     cuts = _cuts(events.unit[anchors], threads)
     bounds = [0, *(int(np.searchsorted(events.unit, events.unit[anchors[c]])) for c in cuts[1:-1]), len(events)]
     att = Attempts.empty(len(anchors), len(plan.masks), events)
+    codes = None if plan.hold is None else plan.hold.take(events.row)
+    held = Held.of(events, flags, codes) if codes is not None and plan.order != "strict" else None
 
     def part(i: int) -> tuple[_Part, list[np.ndarray]]:
         """Run i: its attempts over its units' events alone (a slice), so that each thread's work
-        over every event of a step (its positions, their running count) covers its own events."""
+        over every event of a step (its positions, their running count) covers its own events.
+        (A run of whole units has the same bounds in the held order: see ``hold``.)"""
         lo, hi = bounds[i], bounds[i + 1]
         mine, mine_flags = events.slice(lo, hi), flags[lo:hi]
-        masks = [first[lo:hi] if plan.order != "unordered" else _bit(mine_flags, 0),
-                 *(_bit(mine_flags, s) for s in range(1, k))]
         exclusions = [(_bit(mine_flags, k + x), a, b) for x, (_, a, b) in enumerate(plan.exclusions)]
+        starts = anchors[cuts[i]:cuts[i + 1]] - lo
+        on = mine if held is None else held.events.slice(lo, hi)
+        on_flags = mine_flags if held is None else held.flags[lo:hi]
+        if held is not None:
+            starts = np.sort(held.held[starts + lo]) - lo
+        masks = [_bit(on_flags, 0) if plan.order == "unordered" or held is not None else first[lo:hi],
+                 *(_bit(on_flags, s) for s in range(1, k))]
         out = att.rows(cuts[i], cuts[i + 1])
-        done = _replay_part(mine, anchors[cuts[i]:cuts[i + 1]] - lo, out, masks, exclusions, plan, last_ts,
-                            units.open)
+        _replay_attempts(on, starts, out, masks, plan, None if codes is None else codes[lo:hi])
+        if held is not None:
+            to_real(out, held.real[lo:hi] - lo, mine)
+        done = _replay_part(mine, out, exclusions, plan, last_ts, units.open)
         seconds = _step_seconds(mine, out, done, plan.order)
         out.shift(lo)
         return done, seconds
@@ -242,17 +254,23 @@ class _Part:
     kept: np.ndarray
 
 
-def _replay_part(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks: list[np.ndarray],
-                 exclusions: list, plan: FunnelPlan, last_ts: int, unit_open: np.ndarray) -> _Part:
-    steps = len(masks)
+def _replay_attempts(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks: list[np.ndarray],
+                     plan: FunnelPlan, codes: np.ndarray | None) -> None:
+    """The attempts from ``anchors``, written into ``out``, by the replay of the funnel's order."""
     if plan.order == "strict":
-        att = replay_strict(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
+        replay_strict(events, anchors, masks, plan.window, plan.within, plan.after, out=out, held=codes)
     elif plan.order == "any":
-        att = replay_any(events, anchors, masks, plan.window, out=out)
+        replay_any(events, anchors, masks, plan.window, out=out)
     elif plan.order == "unordered":
-        att = replay_unordered(events, anchors, masks, plan.window, out=out)
+        replay_unordered(events, anchors, masks, plan.window, out=out)
     else:
-        att = replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
+        replay_ordered(events, anchors, masks, plan.window, plan.within, plan.after, out=out)
+
+
+def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: FunnelPlan, last_ts: int,
+                 unit_open: np.ndarray) -> _Part:
+    """Exclusions, open attempts and the counted attempt per unit, over one run's replayed attempts."""
+    steps = len(plan.masks)
     ends = attempt_ends(events, att, steps, plan.window, plan.within) if plan.totals else None
     spoiled, spoiled_at = apply_exclusions(events, att, exclusions, plan.window)
     is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .clock import NS_MAX, elapsed_ns, plus_ns
+from .distinct import distinct
 
 
 class Stop(IntEnum):
@@ -27,6 +28,7 @@ class Stop(IntEnum):
     TOO_SOON = 4      # strict: the next event came before the step's ``after`` limit
     STRICT_BREAK = 5  # strict: the next event was not the next step
     EXCLUDED = 6      # an exclusion event fell inside the attempt
+    HELD = 7          # strict with hold: the next event was the next step with other held values
 
 
 def position_dtype(n: int) -> type:
@@ -177,8 +179,8 @@ class SortedEvents:
     @cached_property
     def _key(self) -> tuple[np.ndarray, np.ndarray]:
         """A scalar that orders like (unit, time): unit * (#distinct times + 1) + rank of the time."""
-        times = np.unique(self.ts)
-        return self.unit.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, self.ts), times
+        times, rank = np.unique(self.ts, return_inverse=True)     # (return_inverse: a sort, several times
+        return self.unit.astype(np.int64) * (len(times) + 1) + rank.reshape(-1), times   # faster than without)
 
     def first_at_or_after(self, positions: np.ndarray, unit: np.ndarray, t: np.ndarray, plus: int = 0) -> np.ndarray:
         """Index into ``positions`` of the first event with (unit, time) >= (``unit``, ``t + plus``),
@@ -307,17 +309,25 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
 
 
 def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.ndarray], window: int,
-                  within: Sequence[int | None], after: Sequence[int | None], out: Attempts | None = None) -> Attempts:
-    """Rule 4.1: step k+1 must be the unit's very next event. ``events`` holds every event."""
+                  within: Sequence[int | None], after: Sequence[int | None], out: Attempts | None = None,
+                  held: np.ndarray | None = None) -> Attempts:
+    """Rule 4.1: step k+1 must be the unit's very next event. ``events`` holds every event. With
+    ``held`` (per position, the code of its held values, 4.11) that event must also carry the
+    step-1 event's code (a missing one never does): a next event of the step with another code
+    breaks the attempt as any other event would (``Stop.HELD``)."""
     att = _start(events, anchors, len(masks), out)
     pos, reached, stop, stop_pos, unit = att.pos, att.reached, att.stop, att.stop_pos, att.unit
     t1 = events.ts[anchors]
+    code1 = None if held is None else np.where(held[anchors] >= 0, held[anchors], -2)   # -2: matches no code
     at, live = anchors, EVERY
     n = len(events)
     for k in range(1, len(masks)):
         nxt = np.minimum(at + 1, n - 1)
         exists = (at + 1 < n) & (events.unit.take(nxt) == unit[live])
         matches = masks[k].take(nxt)
+        if code1 is not None:
+            other = matches & (held.take(nxt) != code1[live])
+            matches = matches & ~other
         delta = elapsed_ns(events.ts.take(nxt), events.ts.take(at))      # (uint64: exact where exists)
         in_window = elapsed_ns(events.ts.take(nxt), t1[live]) <= window
         in_limit = True if within[k] is None else delta <= within[k]
@@ -326,6 +336,8 @@ def replay_strict(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.
         failed = np.flatnonzero(~ok)
         code = np.select([~exists.take(failed), ~matches.take(failed), ~in_window.take(failed), soon.take(failed)],
                          [Stop.NO_MATCH, Stop.STRICT_BREAK, Stop.WINDOW, Stop.TOO_SOON], Stop.WITHIN)
+        if code1 is not None:
+            code[other.take(failed) & exists.take(failed)] = Stop.HELD
         live, at = _advance(k, live, ok, failed, code, nxt, exists, pos, reached, stop, stop_pos)
         if not len(live):
             break
@@ -379,7 +391,7 @@ def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[
     start = events.tie_start(anchors)
     t1 = events.ts[anchors]
     cand_pos, cand_pat = [], []
-    for p in np.unique(pattern[pattern != 0]).tolist():
+    for p in distinct(pattern[pattern != 0]).tolist():
         of_p = pattern == p
         positions = np.flatnonzero(of_p)
         last = len(positions) - 1

@@ -28,7 +28,7 @@ def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
     ends = plus_ns(events.ts[att.anchor], window)
     complete = np.flatnonzero(att.reached >= steps)
     ends[complete] = events.ts.take(np.maximum(att.pos[complete], 0)).max(axis=1)
-    broke = np.flatnonzero(np.isin(att.stop, (Stop.STRICT_BREAK, Stop.TOO_SOON)))
+    broke = np.flatnonzero(np.isin(att.stop, (Stop.STRICT_BREAK, Stop.TOO_SOON, Stop.HELD)))
     ends[broke] = events.ts.take(att.stop_pos[broke])
     late = np.flatnonzero(att.stop == Stop.WITHIN)
     if len(late):                   # the step after the last one done: its within, saturating

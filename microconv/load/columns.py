@@ -28,6 +28,7 @@ def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
         names.update(dict.fromkeys(m.where))
     names.update(dict.fromkeys(c.value for c in config.conversions.values() if c.value))
     names.update(dict.fromkeys(p for f in config.funnels.values() if f.breakdown for p in f.breakdown.by))
+    names.update(dict.fromkeys(p for f in config.funnels.values() for p in f.hold))
     names.update(dict.fromkeys(extra))
     for name in RESERVED:
         names.pop(name, None)

@@ -82,6 +82,13 @@ def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
     prev = ex.events.loc[a.rows[-1], "ts"]
     start = ex.events.loc[a.rows[0], "ts"]
     window = duration(f.window_seconds)
+    if a.held_row is not None:
+        first = _held(ex, f, a.rows[0])
+        if None in first.values():
+            return (f"step 1 has {_values(first)}: a missing held value matches no later step, so "
+                    f"{_event(ex, a.held_row)} does not count (hold: {', '.join(f.hold)})")
+        return (f"held property changed: {_event(ex, a.held_row)} has {_values(_held(ex, f, a.held_row))}, "
+                f"step 1 had {_values(first)} (hold: {', '.join(f.hold)})")
     if a.stop == Stop.NO_MATCH:
         if f.order == "unordered":       # semantics 4.9.2: no more steps fillable in the window
             return (f"no event fills another step within the window ({window}) from the attempt's first "
@@ -106,10 +113,20 @@ def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
     return f"stopped ({a.stop.name})"
 
 
+def _held(ex: Explanation, f: FunnelTrace, row: int) -> dict[str, str | None]:
+    """The held properties' values of one event as written (None: missing)."""
+    event = ex.events.loc[row]
+    return {p: str(event[p]) if p in event.index and not pd.isna(event[p]) else None for p in f.hold}
+
+
+def _values(values: dict[str, str | None]) -> str:
+    return ", ".join(f"no {p}" if v is None else f"{p} = {v!r}" for p, v in values.items())
+
+
 def _stop_word(stop: Stop) -> str:
     return {Stop.WINDOW: "outside the window", Stop.WITHIN: "over the 'within' limit",
             Stop.TOO_SOON: "sooner than 'after'", Stop.STRICT_BREAK: "breaks the strict sequence",
-            Stop.EXCLUDED: "exclusion: spoils the attempt"}.get(stop, stop.name.lower())
+            Stop.EXCLUDED: "exclusion: spoils the attempt", Stop.HELD: "other held values"}.get(stop, stop.name.lower())
 
 
 def _event(ex: Explanation, row: int | None) -> str:

@@ -17,6 +17,8 @@ import pandas as pd
 from ..run.plan import choose_funnels, entry_range_ns, last_timestamp, step_names
 from ..run.replay import replay_funnel
 from ..config import Config
+from ..engine.clock import elapsed_ns
+from ..engine.distinct import distinct
 from ..engine.funnel import Replay
 from ..engine.replay import Stop
 from ..errors import DataError, did_you_mean
@@ -35,6 +37,7 @@ class AttemptTrace:
     spoiled: bool
     open: bool
     counted: bool
+    held_row: int | None = None    # hold (4.11): the next step's event that had other held values
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class FunnelTrace:
     after: tuple[float | None, ...]
     units: tuple[UnitTrace, ...]
     count: str = "users"           # users | sessions | totals
+    hold: tuple[str, ...] = ()     # held properties (4.11)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def partial(config: Config, events: Events, ctx: ExplainContext) -> ExplainParti
             name, funnel.label or name, funnel.order, funnel.window.total_seconds(), tuple(step_names(funnel)),
             tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
             tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
-            _units(rep, mine), funnel.count,
+            _units(rep, mine), funnel.count, funnel.hold,
         ))
     return ExplainPartial(mine.sort_values("ts", kind="stable"), tuple(traces), ())
 
@@ -150,7 +154,7 @@ def _units(rep: Replay, mine: pd.DataFrame) -> tuple[UnitTrace, ...]:
         traced.setdefault(int(code), []).append(UnitTrace(
             _label(keys[i], rep.kind), keys[i], int(rep.best[i]), True, bool(rep.in_progress[i]),
             bool(rep.in_progress[i] and not rep.kept[i]), traces))
-    return tuple(unit for c in np.unique(rep.units.code) for unit in traced.get(int(c)) or [
+    return tuple(unit for c in distinct(rep.units.code) for unit in traced.get(int(c)) or [
         UnitTrace(_label(rep.units.labels[c], rep.units.kind), rep.units.labels[c], 0, False, False, False, ())])
 
 
@@ -161,8 +165,27 @@ def _attempt(rep: Replay, a: int, counted: bool, index: pd.Index) -> AttemptTrac
     steps = tuple(int(k) + 1 for k in np.flatnonzero(pos >= 0))
     rows = tuple(int(index[rep.events.row[p]]) for p in pos[pos >= 0])
     stop_row = int(index[rep.events.row[att.stop_pos[a]]]) if att.stop_pos[a] >= 0 else None
+    held = _held_change(rep, a)
     return AttemptTrace(rows, steps, int(att.reached[a]), Stop(int(att.stop[a])), stop_row,
-                        bool(rep.spoiled[a]), bool(rep.open[a]), bool(counted))
+                        bool(rep.spoiled[a]), bool(rep.open[a]), bool(counted),
+                        stop_row if att.stop[a] == Stop.HELD else None if held is None else int(index[held]))
+
+
+def _held_change(rep: Replay, a: int) -> int | None:
+    """Ordered with ``hold``: the frame row of the first event of the step the attempt did not reach,
+    inside its window and not before its last step, that has other held values than its step-1
+    event (the one it would have taken without the hold); None when there is none."""
+    att, plan = rep.attempts, rep.plan
+    k = int(att.reached[a])
+    if plan.hold is None or plan.order != "ordered" or k >= len(plan.masks) or att.stop[a] == Stop.EXCLUDED:
+        return None
+    rows, ts, first = rep.events.row, rep.events.ts, att.pos[a, 0]
+    t1, t_last = ts[first], ts[att.pos[a, k - 1]]
+    inside = (ts >= t_last) & (elapsed_ns(ts, np.full(len(ts), t1)) <= plan.window)
+    other = plan.masks[k][rows] & ((plan.hold[rows] != plan.hold[rows[first]]) | (plan.hold[rows] < 0))
+    at = np.flatnonzero(inside & other & (rep.events.unit == rep.events.unit[first]))
+    at = at[~np.isin(at, att.pos[a, :k])]                      # one event, one step
+    return int(rows[at[0]]) if len(at) else None
 
 
 def _label(label, kind: str) -> str:

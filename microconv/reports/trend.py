@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.clock import NS_MAX
+from ..engine.distinct import distinct
 from ..engine.funnel import Replay
 from ..load.timestamps import localize
 from .funnel import FunnelContext, Tally
@@ -67,7 +68,7 @@ def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
     ordinals, cohort = np.unique(ordinal[starts][kept], return_inverse=True)
     tally = Tally.of(rep, cohort.astype(np.int64).reshape(-1), len(ordinals), best=best[kept],
                      waiting=waiting[kept], medians=False)
-    return TrendPartial(rep.kind, k, ordinals, tally, np.unique(ordinal[starts][still_open]))
+    return TrendPartial(rep.kind, k, ordinals, tally, distinct(ordinal[starts][still_open]))
 
 
 def merge(a: TrendPartial, b: TrendPartial) -> TrendPartial:

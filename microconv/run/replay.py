@@ -9,7 +9,9 @@ from ..config import Config, Funnel
 from ..engine.clock import duration_ns
 from ..engine.conversions import EventIndex
 from ..engine.funnel import FunnelPlan, Replay, replay
+from ..engine.hold import MISSING
 from ..engine.matching import match_mask
+from ..reports.breakdown import value_codes
 
 
 def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: EventIndex | None = None,
@@ -39,10 +41,24 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         mature_only=mature_only,
         value=_values(config, index, funnel),
         totals=funnel.count == "totals",
+        hold=held_codes(frame, funnel.hold) if funnel.hold else None,
     )
     units = index.units(funnel.count)
     shared = funnel.order == "strict" or (share_sort and units.nests)
     return replay(frame, plan, units, index.last_ts, index.sorted_for(units) if shared else None, threads=threads)
+
+
+def held_codes(frame: pd.DataFrame, properties: tuple[str, ...]) -> np.ndarray:
+    """Per frame row, one code per distinct combination of the properties' value texts (values
+    compare as a breakdown's do, 8.2.2: ``3`` and ``3.0`` are one value), ``MISSING`` when any is
+    missing (4.11.2)."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for prop in properties:
+        code, texts = value_codes(frame[prop])
+        combined = np.where((combined < 0) | (code < 0), MISSING, combined * (len(texts) + 1) + code)
+        present = combined >= 0
+        combined[present] = np.unique(combined[present], return_inverse=True)[1].reshape(-1)
+    return combined
 
 
 def _values(config: Config, index: EventIndex, funnel: Funnel) -> np.ndarray | None:

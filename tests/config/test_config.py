@@ -187,3 +187,22 @@ def test_exclusions_need_two_steps(tmp_path):
     errors = errors_of(tmp_path, "funnels:\n  f:\n    steps: [{event: a}]\n    exclude: [{event: r}]\n")
     assert errors == ["f.yaml:4:5: funnel 'f' has exclusions but one step: an exclusion needs a step before "
                       "and after (add steps, or remove 'exclude')"]
+
+
+@pytest.mark.parametrize("hold,message", [
+    ("[user]", "f.yaml:4:5: cannot hold 'user' constant"),
+    ("[p, p]", "f.yaml:4:5: 'p' is given twice in hold"),
+    ("['']", "f.yaml:4:5: a held property name cannot be empty"),
+    ("[$session]", "f.yaml:4:5: funnel 'f' holds $session constant, but the config names no session column"),
+])
+def test_hold_names_a_property_once(tmp_path, hold, message):
+    """Rule 4.11.4: what cannot be held, each at its place in the file."""
+    errors = errors_of(tmp_path, f"funnels:\n  f:\n    steps: [{{event: a}}, {{event: b}}]\n    hold: {hold}\n")
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+
+
+def test_hold_takes_one_name_or_several():
+    one = parse_config({"funnels": {"f": {"steps": [{"event": "a"}], "hold": "product_id"}}})
+    two = parse_config({"funnels": {"f": {"steps": [{"event": "a"}], "hold": ["product_id", "$session"]}},
+                        "columns": {"session": "sid"}})
+    assert one.funnels["f"].hold == ("product_id",) and two.funnels["f"].hold == ("product_id", "$session")

@@ -3,7 +3,7 @@
 Each ``tests/cases/*.yaml`` is a list of cases: ``name`` (the doc's example id first, when it
 is one), ``steps``, ``window``, optional ``options`` (the keyword options of
 ``reference_funnel`` in YAML form, see ``_options``), ``events`` ("user ts event" lines in input
-order) and ``expect`` (``users``, ``reached``; optional ``median``, ``in_progress``, ``dropped``,
+order; a fourth word is the value of the property the funnel holds constant, ``-`` for none) and ``expect`` (``users``, ``reached``; optional ``median``, ``in_progress``, ``dropped``,
 ``excluded``).
 """
 from __future__ import annotations
@@ -31,13 +31,15 @@ def _names(value) -> set[str]:
 
 
 def _inputs(case):
-    rows = []
+    """Rows and, when some line has a fourth word, the held values (4.11; ``-`` for a missing one)."""
+    rows, held = [], []
     for line in case["events"].strip().splitlines():
-        user, ts, event = line.split()
+        user, ts, event, *value = line.split()
         rows.append((user, int(ts), event))
+        held.append(None if value in ([], ["-"]) else value[0])
     steps = [_names(s) for s in case["steps"]]
     window = int(case["window"].removesuffix("s"))
-    return rows, steps, window
+    return rows, steps, window, held if any(len(line.split()) > 3 for line in case["events"].splitlines()) else None
 
 
 def _options(case, n_steps: int) -> dict:
@@ -68,8 +70,8 @@ def test_case_names_are_unique():
 @pytest.mark.parametrize("case", list(_load()))
 @pytest.mark.parametrize("impl", [run_engine, reference_funnel], ids=["engine", "reference"])
 def test_case(case, impl):
-    rows, steps, window = _inputs(case)
-    got = impl(rows, steps, window, **_options(case, len(steps)))
+    rows, steps, window, held = _inputs(case)
+    got = impl(rows, steps, window, **_options(case, len(steps)), **({} if held is None else {"held": held}))
     expect = case["expect"]
     assert got.users == expect["users"]
     assert got.reached == _reached(case)

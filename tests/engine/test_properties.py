@@ -67,12 +67,15 @@ def describe(rows: list[Row], steps: list[set[str]], window: int, options: dict 
     """A readable failing case: the funnel, the window, the options that are not the default,
     and each user's events in input order."""
     lines = [f"funnel {[sorted(s) for s in steps]} window {window}s"]
+    held = (options or {}).get("held") or [None] * len(rows)
     for key, value in (options or {}).items():
         if key == "exclude":
             value = [f"{sorted(names)} between {lo} and {hi}" for names, lo, hi in value]
-        lines.append(f"  {key}: {value}")
-    for user in sorted({u for u, _, _ in rows}):
-        lines.append(f"  u{user}: " + " ".join(f"{e}@{t}" for u, t, e in rows if u == user))
+        if key != "held":
+            lines.append(f"  {key}: {value}")
+    for user in sorted({u for u, _, _ in rows}):      # with hold, each event's value after a colon
+        lines.append(f"  u{user}: " + " ".join(f"{e}@{t}" + (f":{v}" if "held" in (options or {}) else "")
+                                               for (u, t, e), v in zip(rows, held) if u == user))
     return "\n".join(lines)
 
 
@@ -144,7 +147,8 @@ def _assert_rate(got: float, num: int, den: int) -> None:
 
 OPTION_ALPHABET = "ABCDXR"      # R never matches a step: a pure exclusion (or strict breaker)
 ORDERS = ("ordered", "strict", "any")
-VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "mature_only"})
+VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "mature_only", "hold"})
+HELD_VALUES = st.sampled_from(["x", "y", None])    # two values and a missing one (4.11)
 
 # mostly 2-4 steps: limits, exclusions and the any-order rows need a second step
 option_funnels = st.one_of(*[st.lists(st.sets(st.sampled_from(STEP_NAMES), min_size=1, max_size=3),
@@ -197,6 +201,8 @@ def scenarios(draw, vary: frozenset[str] = VARIED, orders: tuple[str, ...] = ORD
         options["until"] = None if length is None else (since or 0) + length
     if "mature_only" in vary:
         options["mature_only"] = draw(st.booleans())
+    if "hold" in vary and draw(st.booleans()):
+        options["held"] = draw(st.lists(HELD_VALUES, min_size=len(rows), max_size=len(rows)))
     return rows, steps, window, options
 
 
@@ -342,13 +348,31 @@ def test_engine_matches_reference_totals(scenario):
 
 def _replay(scenario, threads: int, share_sort: bool = False):
     rows, steps, window, options = scenario
-    options = {k: v for k, v in options.items() if k not in ("since", "until", "mature_only")}
-    cfg = microconv.parse_config(funnel_config(steps, window, **options))
-    return replay_funnel(cfg, events_of(rows, cfg).frame, "f", threads=threads, share_sort=share_sort)
+    held = options.get("held")
+    options = {k: v for k, v in options.items() if k not in ("since", "until", "mature_only", "held")}
+    cfg = microconv.parse_config(funnel_config(steps, window, hold=held is not None, **options))
+    rows = rows if held is None else [(*row, value) for row, value in zip(rows, held)]
+    frame = events_of(rows, cfg, ["p"] if held is not None else []).frame
+    return replay_funnel(cfg, frame, "f", threads=threads, share_sort=share_sort)
 
 
 @settings(max_examples=examples(300), deadline=None)
-@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count"})))
+@given(scenario=scenarios(vary=frozenset({"order", "entry", "exclude", "count", "limits"}),
+                          orders=("ordered", "strict", "any", "unordered")), data=st.data())
+def test_engine_matches_reference_hold(scenario, data):
+    """Rule 4.11 in every order (its own replay order for all but strict), with entry, exclusions,
+    sessions, totals and limits drawn at random; values x, y and missing."""
+    rows, steps, window, options = scenario
+    options = dict(options)
+    if options.get("order") == "unordered":         # 4.9.5: no exclusions or limits there
+        for key in ("exclude", "within", "after"):
+            options.pop(key, None)
+    options["held"] = data.draw(st.lists(HELD_VALUES, min_size=len(rows), max_size=len(rows)), label="held")
+    check_against_reference((rows, steps, window, options))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count", "hold"})))
 def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
     """Not only the counts: every attempt, stop reason and culprit that explain shows."""
     one, two = _replay(scenario, 1), _replay(scenario, 2)
@@ -363,7 +387,7 @@ def test_a_replay_in_two_parts_is_the_replay_in_one(scenario):
 
 
 @settings(max_examples=examples(300), deadline=None)
-@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count"})))
+@given(scenario=scenarios(vary=frozenset({"order", "entry", "limits", "exclude", "count", "hold"})))
 def test_a_replay_from_the_runs_shared_sort_is_the_replay_from_its_own(scenario):
     """Several funnels take their events and masks from one sort of every event (api.replay_funnel's
     share_sort): the same attempts, positions and counts as a funnel sorting its own events."""

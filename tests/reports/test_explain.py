@@ -19,12 +19,15 @@ EPOCH = pd.Timestamp("2026-01-01", tz="UTC")
 
 
 def _events(text: str, cfg):
+    """Lines "user ts event [value]": a fourth word is the property ``p`` (``-``: no value)."""
     rows = [line.split() for line in text.strip().splitlines()]
     raw = pd.DataFrame({
         "user_id": [r[0] for r in rows],
         "timestamp": [(EPOCH + pd.Timedelta(seconds=int(r[1]))).isoformat() for r in rows],
         "event_name": [r[2] for r in rows],
     })
+    if any(len(r) > 3 for r in rows):
+        raw["p"] = [None if r[3:] in ([], ["-"]) else r[3] for r in rows]
     return microconv.canonicalize(raw, cfg)[0]
 
 
@@ -138,6 +141,29 @@ def test_cli_totals_count_attempts(tmp_path):
     table = CliRunner().invoke(app, ["analyze", str(tmp_path / "e.csv"), "-c", str(tmp_path / "f.yaml"),
                                      "--report", "funnels"])
     assert "4 attempts" in table.stdout and "sessions" not in table.stdout
+
+
+@pytest.mark.parametrize("order,says", [
+    ("ordered", "reached step 2 of 3 ('B'); stopped: held property changed: 'C' at 2026-01-01 00:00:02 "
+                "has p = 'y', step 1 had p = 'x' (hold: p)"),
+    ("strict", "reached step 2 of 3 ('B'); stopped: held property changed: 'C' at 2026-01-01 00:00:02 "
+               "has p = 'y', step 1 had p = 'x' (hold: p)"),
+])
+def test_hold_verdict_names_the_event_with_other_values(order, says):
+    """Rule 4.11 (H2): the attempt stops because the next step's event has another value."""
+    cfg = _config(hold=["p"], window="2s", order=order)
+    ex = explain_user(cfg, _events("u1 0 A x\nu1 1 B x\nu1 2 C y", cfg), "u1")
+    f = ex.funnels[0]
+    assert f.units[0].reached == 2 and verdict(ex, f, f.units[0]) == says
+
+
+def test_hold_verdict_for_a_missing_value_at_step_1():
+    cfg = _config(hold=["p"], window="1s")
+    ex = explain_user(cfg, _events("u1 0 A -\nu1 1 B -", cfg), "u1")
+    f = ex.funnels[0]
+    assert verdict(ex, f, f.units[0]) == (
+        "reached step 1 of 3 ('A'); stopped: step 1 has no p: a missing held value matches no later step, "
+        "so 'B' at 2026-01-01 00:00:01 does not count (hold: p)")
 
 
 def test_verdict_agrees_with_counts_on_the_example_data():
