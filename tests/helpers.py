@@ -65,7 +65,8 @@ class EngineResult:
 
 
 def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="ordered", entry="best_attempt",
-                  within=None, after=None, exclude=(), count="users", session_timeout=1800, hold=False) -> dict:
+                  within=None, after=None, exclude=(), count="users", session_timeout=1800, hold=False,
+                  optional=None) -> dict:
     """The config a user would write for the reference's arguments (see reference_funnel)."""
     step_items = []
     for k, names in enumerate(steps):
@@ -73,6 +74,8 @@ def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="or
         for key, limits in (("within", within), ("after", after)):
             if limits is not None and limits[k] is not None:
                 item[key] = f"{limits[k]}s"
+        if optional is not None and optional[k]:
+            item["optional"] = True
         step_items.append(item)
     funnel: dict[str, Any] = {"steps": step_items, "window": f"{window_seconds}s", "order": order,
                               "entry": entry, "count": count}

@@ -46,13 +46,18 @@ class ReferenceResult:
     # per unit that entered (excluded and, with mature_only, left-out units too): all its attempts
     # (count: totals: its counted attempts only, rule 4.10.1)
     attempts: dict[Hashable, list[_Attempt]] = field(default_factory=dict)
+    # per step (0-based): the step its rate, drop-offs and median are taken from (rule 4.12.3)
+    previous: list[int] = field(default_factory=list)
 
     @property
     def dropped(self) -> list[int]:
-        """Rule 5.1 per step: units that stopped at the step before and are not in progress (0 at step 1)."""
-        stopped = [sum(1 for key, r in self.reached.items() if r == k and key not in self.in_progress_units)
-                   for k in range(1, len(self.users) + 1)]
-        return [0] + stopped[:-1]
+        """Rule 5.1 per step: units that stopped at the step before (the required one before, 4.12.3)
+        and are not in progress; 0 at step 1 and at an optional step."""
+        previous = self.previous or list(range(-1, len(self.users) - 1))
+        optional = [0 < k < len(previous) - 1 and k not in previous for k in range(len(previous))]
+        return [0 if k == 0 or optional[k] else
+                sum(1 for key, r in self.reached.items() if r == p + 1 and key not in self.in_progress_units)
+                for k, p in enumerate(previous)]
 
 
 @dataclass(frozen=True)
@@ -93,14 +98,22 @@ class _Attempt:
             return self.events_by_step
         return {k + 1: e for k, e in enumerate(self.matched)}
 
+    furthest: int | None = None          # rule 4.12.2: the furthest required step done (steps around optional ones)
+    n_steps: int = 0                     # rule 4.12.4: the funnel's steps (with optional steps: times per step)
+
     @property
     def reached(self) -> int:
-        """Rules 3.2 and 4.2.2: the last step matched, or 1 + the distinct steps 2..k done."""
-        return len(self.done)
+        """Rules 3.2 and 4.2.2: the last step matched, or 1 + the distinct steps 2..k done; with
+        optional steps (4.12.2) the furthest required step done."""
+        return len(self.done) if self.furthest is None else self.furthest
 
     @property
     def times(self) -> list[Any]:
-        """Rules 3.8 and 4.2.4: the step times in step order, or the first-done times sorted."""
+        """Rules 3.8 and 4.2.4: the step times in step order, or the first-done times sorted; with
+        optional steps (4.12.4) one per step, None where a step was not done."""
+        if self.furthest is not None:
+            return [self.events_by_step[k].ts if k in self.events_by_step else None
+                    for k in range(1, self.n_steps + 1)]
         return sorted(self.done.values())
 
 
@@ -109,7 +122,8 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
                      within: Sequence[float | None] | None = None, after: Sequence[float | None] | None = None,
                      exclude: Sequence[tuple[set[str], int, int]] = (), count: str = "users",
                      session_timeout: float = 1800, since: float | None = None, until: float | None = None,
-                     mature_only: bool = False, held: Sequence[Any] | None = None) -> ReferenceResult:
+                     mature_only: bool = False, held: Sequence[Any] | None = None,
+                     optional: Sequence[bool] | None = None) -> ReferenceResult:
     """rows: (user, ts, event) in input order (list index is the tie-breaker); ts in seconds.
 
     steps: step k is matched by an event whose name is in ``steps[k]``.
@@ -120,6 +134,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     since / until: entry bounds ``since <= t_1 < until`` (rule 4.7).
     mature_only: leave in-progress units out (rule 4.8.3). T is the largest ts of all rows.
     held: None, or per row the value of the one held property (None: missing), rule 4.11.
+    optional: None, or per step whether it is optional (rule 4.12; order ordered only).
 
     Returns reached (entrants only), users per step, median seconds from the previous step per
     step, each entrant's counted-attempt times, in-progress units per step and the excluded count.
@@ -127,7 +142,9 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     n = len(steps)
     within = list(within) if within is not None else [None] * n
     after = list(after) if after is not None else [None] * n
-    _check(n, order, entry, within, after, exclude, count)
+    optional = list(optional) if optional is not None else [False] * n
+    _check(n, order, entry, within, after, exclude, count, optional)
+    previous = [max((j for j in range(k) if not optional[j]), default=-1) for k in range(n)]
     last_ts = max((ts for _, ts, _ in rows), default=None)   # T of rule 4.8.1
 
     reached: dict[Hashable, int] = {}
@@ -142,7 +159,9 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
         entry_names = set().union(*steps) if order == "unordered" else steps[0]   # rule 4.9.1
         for start in _entries(unit.events, entry_names, entry, since, until):
             pool = unit.events if held is None else _same_values(start, unit.events)
-            if order == "strict":
+            if any(optional):
+                attempt = _replay_optional(start, pool, steps, window_seconds, within, after, optional)
+            elif order == "strict":
                 attempt = _replay_strict(start, unit.events, steps, window_seconds, within, after, held is not None)
             elif order == "any":
                 attempt = _replay_any(start, pool, steps, window_seconds)
@@ -152,7 +171,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
                 attempt = _replay_ordered(start, pool, steps, window_seconds, within, after)
             attempt.discarded = _discarded(attempt, unit.events, exclude, window_seconds)
             attempt.open = _is_open(attempt, unit, n, window_seconds, within, order, count, session_timeout,
-                                    last_ts)
+                                    last_ts, optional)
             attempts.append(attempt)
         if not attempts:
             continue                                        # never entered (E10, R1's A@0)
@@ -177,17 +196,29 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
                 in_progress[best - 1] += 1
                 in_progress_units.add(key)
 
-    users = [sum(1 for r in reached.values() if r >= k + 1) for k in range(n)]
+    users = [sum(1 for key, r in reached.items() if (k + 1 in matched_rows[key] if optional[k] else r >= k + 1))
+             for k in range(n)]                              # 4.12.3: an optional step, who did it
+    return ReferenceResult(reached, users, _medians(step_times, previous), step_times, in_progress, excluded,
+                           matched_rows, in_progress_units, all_attempts, previous)
+
+
+def _medians(step_times: dict[Hashable, list[Any]], previous: list[int]) -> list[float | None]:
+    """Rules 3.8, 4.2.4 and 4.12.4: per step from the second, the median of its time minus the time of
+    ``previous[k]`` over the units whose counted attempt did it (a time list holds None for an
+    optional step not done)."""
     medians: list[float | None] = [None]
-    for k in range(1, n):
-        gaps = [t[k] - t[k - 1] for t in step_times.values() if len(t) > k]
+    for k in range(1, len(previous)):
+        gaps = [t[k] - t[previous[k]] for t in step_times.values() if len(t) > k and t[k] is not None]
         medians.append(float(statistics.median(gaps)) if gaps else None)
-    return ReferenceResult(reached, users, medians[:n], step_times, in_progress, excluded, matched_rows,
-                           in_progress_units, all_attempts)
+    return medians
 
 
-def _check(n, order, entry, within, after, exclude, count) -> None:
-    """The argument combinations the config rejects (rule 4.2.5) or that make no sense."""
+def _check(n, order, entry, within, after, exclude, count, optional) -> None:
+    """The argument combinations the config rejects (rules 4.2.5, 4.9.5, 4.12.1) or that make no sense."""
+    if any(optional) and (order != "ordered" or optional[0] or optional[-1]
+                          or any(o and (w is not None or a is not None) for o, w, a in zip(optional, within, after))
+                          or any(optional[lo - 1] or optional[hi - 1] for _names, lo, hi in exclude)):
+        raise ValueError("optional steps: order ordered, not first or last, no limits, not in 'between' (rule 4.12.1)")
     if n < 1:
         raise ValueError("a funnel has at least one step")
     if order not in ORDERS or entry not in ENTRIES or count not in COUNTS:
@@ -346,7 +377,7 @@ def _spoiling_times(attempt: _Attempt, events: list[_Event], exclude, window: fl
 
 
 def _is_open(attempt: _Attempt, unit: _Unit, n: int, window: float, within: list, order: str, count: str,
-             session_timeout: float, last_ts) -> bool:
+             session_timeout: float, last_ts, optional: list) -> bool:
     """Rule 4.8.1, condition by condition: not at the last step; ``t_1 + w > T``; the next step's
     ``within`` ends after T; strict: no event of the unit follows the last step's event; sessions:
     the unit is the user's last session and its last event + the timeout is after T."""
@@ -355,7 +386,8 @@ def _is_open(attempt: _Attempt, unit: _Unit, n: int, window: float, within: list
         return False
     if not attempt.done[1] + window > last_ts:
         return False
-    if within[k] is not None and not attempt.done[k] + within[k] > last_ts:
+    following = next(j for j in range(k, n) if not optional[j])     # the next required step (4.12)
+    if within[following] is not None and not attempt.done[k] + within[following] > last_ts:
         return False
     if order == "strict" and unit.events.index(attempt.matched[-1]) < len(unit.events) - 1:
         return False
@@ -387,18 +419,17 @@ def _restrict(result: ReferenceResult, keys, n: int) -> ReferenceResult:
     keys = [k for k in result.reached if k in set(keys)]
     reached = {k: result.reached[k] for k in keys}
     step_times = {k: result.step_times[k] for k in keys}
-    users = [sum(1 for r in reached.values() if r >= k + 1) for k in range(n)]
-    medians: list[float | None] = [None]
-    for k in range(1, n):
-        gaps = [t[k] - t[k - 1] for t in step_times.values() if len(t) > k]
-        medians.append(float(statistics.median(gaps)) if gaps else None)
+    previous = result.previous or list(range(-1, n - 1))
+    optional = [0 < k < n - 1 and k not in previous for k in range(n)]
+    users = [sum(1 for key, r in reached.items() if (k + 1 in result.matched_rows[key] if optional[k] else r >= k + 1))
+             for k in range(n)]
     in_progress = [0] * n
     for k in keys:
         if k in result.in_progress_units:
             in_progress[reached[k] - 1] += 1
-    return ReferenceResult(reached, users, medians[:n], step_times, in_progress, 0,
+    return ReferenceResult(reached, users, _medians(step_times, previous), step_times, in_progress, 0,
                            {k: result.matched_rows[k] for k in keys},
-                           {k for k in keys if k in result.in_progress_units})
+                           {k for k in keys if k in result.in_progress_units}, previous=previous)
 
 
 def attributed_row(matched: dict[int, int], rows: Sequence[tuple[Hashable, Any, str]], attribution: str,
@@ -765,3 +796,33 @@ def _one_after_another(attempts: list[_Attempt], n: int, window: float) -> list[
                 continue
         counted.append(attempt)
     return counted
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule 4.12: optional steps (ordered funnels).
+
+def _replay_optional(start: _Event, events: list[_Event], steps: Sequence[set[str]], window: float,
+                     within: list, after: list, optional: list) -> _Attempt:
+    """Rule 4.12.2: the required steps replayed alone as an ordered funnel (3.2-3.5, 4.3); then each
+    optional step k between required steps a and b is done by its earliest event that no required
+    step used, with ``t_a <= t`` and ``t <= t_b`` when the attempt did b, else ``t <= t_1 + w``
+    (ties: in step order, k after a and before b)."""
+    n = len(steps)
+    required = [k for k in range(n) if not optional[k]]
+    sub = _replay_ordered(start, events, [steps[k] for k in required], window,
+                          [within[k] for k in required], [after[k] for k in required])
+    by_step = {required[i] + 1: e for i, e in enumerate(sub.matched)}
+    done = {step: e.ts for step, e in by_step.items()}
+    extra = {}
+    for k in (k for k in range(n) if optional[k]):
+        a = max(j for j in required if j < k) + 1
+        b = min(j for j in required if j > k) + 1
+        if a not in by_step:
+            continue
+        candidates = [e for e in events if e.name in steps[k] and e not in sub.matched
+                      and e.ts >= by_step[a].ts
+                      and (e.ts <= by_step[b].ts if b in by_step else e.ts <= start.ts + window)]
+        if candidates:
+            extra[k + 1] = min(candidates, key=lambda e: e.order)
+    return _Attempt(start, done, sub.matched, events_by_step={**by_step, **extra}, gave_up=sub.gave_up,
+                    furthest=max(by_step), n_steps=n)

@@ -192,6 +192,9 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
                 yield Problem(f"{limit!r} needs a previous step, which order: {funnel['order']} does not have",
                               located.where("funnels", fname, "steps", i, limit),
                               "remove it, or use order: ordered or strict")
+    optional = [i for i, step in enumerate(steps) if isinstance(step, dict) and step.get("optional") is True]
+    for i in optional:
+        yield from _check_optional(fname, funnel, i, len(steps), located)
     names = [_step_names(s) for s in steps]
     split = funnel.get("breakdown")
     if isinstance(split, dict) and "attribution" in split and steps:
@@ -228,6 +231,29 @@ def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located)
         if None not in found and found[0] >= found[1]:
             yield Problem(f"'between' must name an earlier step first, got steps {found[0] + 1} and {found[1] + 1}",
                           located.where(*loc, "between", value=True))
+        for k, idx in enumerate(found):
+            if idx in optional:
+                yield Problem(f"'between' names step {idx + 1}, which is optional: an attempt may not have done it",
+                              located.where(*loc, "between", k, value=True),
+                              "name the required step before or after it")
+
+
+def _check_optional(fname: str, funnel: dict, i: int, n: int, located: Located):
+    """Rule 4.12.1: an optional step sits between two required ones, in an ordered funnel, without
+    limits of its own."""
+    loc = ("funnels", fname, "steps", i, "optional")
+    if i in (0, n - 1):
+        yield Problem(f"step {i + 1} of funnel {fname!r} is its {'first' if i == 0 else 'last'} step, which cannot "
+                      "be optional", located.where(*loc), "an optional step lies between two required steps")
+    order = funnel.get("order", "ordered")
+    if order != "ordered":
+        yield Problem(f"funnel {fname!r} has an optional step, which order: {order} does not support "
+                      "(semantics 4.12.1)", located.where(*loc), "use order: ordered, or make the step required")
+    for limit in ("within", "after"):
+        if limit in funnel["steps"][i]:
+            yield Problem(f"step {i + 1} of funnel {fname!r} is optional and cannot have {limit!r}",
+                          located.where("funnels", fname, "steps", i, limit),
+                          "limits on the next required step run from the required step before it")
 
 
 def _check_ref(item: Any, conversions: dict, located: Located, loc: tuple, what: str):

@@ -211,6 +211,7 @@ class Step(ConversionOrInline):
     label: str | None = None
     within: Duration | None = None
     after: Duration | None = None
+    optional: bool = False           # may be skipped (4.12; checked against its place by parse_config)
     _what: ClassVar[str] = "step"
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from .clock import elapsed_ns
 from .replay import (Attempts, SortedEvents, apply_exclusions, open_attempts, replay_any, replay_ordered,
                      replay_strict, replay_unordered)
 from .hold import Held, to_real
+from .optional import next_required, previous_required, replay_with_optional
 from .totals import attempt_ends, one_after_another
 from .units import Units
 
@@ -39,11 +40,19 @@ class FunnelPlan:
     value: np.ndarray | None = None                             # per frame row: the last step's value
     totals: bool = False                                        # count: totals (4.10): count attempts
     hold: np.ndarray | None = None                              # per frame row: held values' code (4.11)
+    optional: Sequence[bool] = ()                               # per step: optional (4.12)
 
     def __post_init__(self) -> None:
         k = len(self.masks)
         object.__setattr__(self, "within", tuple(self.within) or (None,) * k)
         object.__setattr__(self, "after", tuple(self.after) or (None,) * k)
+        object.__setattr__(self, "optional", tuple(self.optional) or (False,) * k)
+
+    @cached_property
+    def previous(self) -> tuple[int, ...]:
+        """Per step, the required step its numbers are taken from (4.12): the one before it, or
+        the nearest required one before an optional step."""
+        return previous_required(self.optional)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,11 +102,19 @@ class Replay:
         return self.attempts.pos[self.counted_kept]
 
     def step_seconds(self, step: int) -> np.ndarray:
-        """Seconds from step ``step - 1`` to step ``step`` (0-based) of the counted units that reached
-        ``step``, in ``unit[kept]`` order: the same as :func:`elapsed` of those units, computed by
-        the replay threads (see :func:`_step_seconds`), since the table's medians and time to convert
-        read them all."""
+        """Seconds from step ``plan.previous[step]`` (the one before, but for optional steps, 4.12)
+        to step ``step`` (0-based) of the counted units that did ``step`` (:meth:`did`), in
+        ``unit[kept]`` order: the same as :func:`elapsed` of those units, computed by the replay
+        threads (see :func:`_step_seconds`), since the table's medians and time to convert read
+        them all."""
         return self._step_seconds[step]
+
+    def did(self, step: int) -> np.ndarray:
+        """Per counted unit (``unit[kept]`` order): whether its counted attempt did step ``step``
+        (0-based): got that far, or, for an optional step, did it on the way (4.12.3)."""
+        if any(self.plan.optional):
+            return self.counted_pos[:, step] >= 0
+        return self.best[self.kept] > step
 
     def attempts_of(self, unit_code: int) -> np.ndarray:
         """Indices of one unit's attempts, in order of their step-1 events."""
@@ -157,7 +174,7 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
         if held is not None:
             to_real(out, held.real[lo:hi] - lo, mine)
         done = _replay_part(mine, out, exclusions, plan, last_ts, units.open)
-        seconds = _step_seconds(mine, out, done, plan.order)
+        seconds = _step_seconds(mine, out, done, plan.order, plan.previous)
         out.shift(lo)
         return done, seconds
 
@@ -202,10 +219,13 @@ def _any_bit(flags: np.ndarray) -> np.ndarray:
     return flags.any(axis=1) if flags.ndim == 2 else flags != 0
 
 
-def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) -> list[np.ndarray]:
+def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str,
+                  previous: tuple[int, ...]) -> list[np.ndarray]:
     """Per step from the second, :meth:`Replay.step_seconds` of one run of units, computed by the
-    run's own thread: the table's medians need them all, and the runs' lists join in unit order."""
-    who = np.flatnonzero(done.kept & (done.best > 1))
+    run's own thread: the table's medians need them all, and the runs' lists join in unit order.
+    A step's seconds are from the required step before it (4.12.4), for the units that did it."""
+    optional = previous != tuple(range(-1, len(previous) - 1))
+    who = np.flatnonzero(done.kept if optional else done.kept & (done.best > 1))   # (an optional step 2: any)
     best = done.best[who]
     attempt = done.counted[who]
     if order == "any":
@@ -213,12 +233,16 @@ def _step_seconds(events: SortedEvents, att: Attempts, done: _Part, order: str) 
         times.sort(axis=1)
     out = []
     for step in range(1, att.pos.shape[1]):
-        reached = slice(None) if step == 1 else np.flatnonzero(best > step)
+        if optional:                    # who did the step, not who got past it (4.12.3)
+            reached = np.flatnonzero(att.pos[attempt, step] >= 0)
+        else:
+            reached = slice(None) if step == 1 else np.flatnonzero(best > step)
         if order == "any":
             out.append(elapsed_ns(times[reached, step], times[reached, step - 1]) / 1e9)
         else:                           # only the two steps' columns are gathered
             rows = attempt[reached]
-            out.append(elapsed_ns(events.ts.take(att.pos[rows, step]), events.ts.take(att.pos[rows, step - 1])) / 1e9)
+            out.append(elapsed_ns(events.ts.take(att.pos[rows, step]),
+                                  events.ts.take(att.pos[rows, previous[step]])) / 1e9)
     return out
 
 
@@ -257,7 +281,9 @@ class _Part:
 def _replay_attempts(events: SortedEvents, anchors: np.ndarray, out: Attempts, masks: list[np.ndarray],
                      plan: FunnelPlan, codes: np.ndarray | None) -> None:
     """The attempts from ``anchors``, written into ``out``, by the replay of the funnel's order."""
-    if plan.order == "strict":
+    if any(plan.optional):
+        replay_with_optional(events, anchors, masks, plan.window, plan.within, plan.after, plan.optional, out)
+    elif plan.order == "strict":
         replay_strict(events, anchors, masks, plan.window, plan.within, plan.after, out=out, held=codes)
     elif plan.order == "any":
         replay_any(events, anchors, masks, plan.window, out=out)
@@ -271,9 +297,11 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
                  unit_open: np.ndarray) -> _Part:
     """Exclusions, open attempts and the counted attempt per unit, over one run's replayed attempts."""
     steps = len(plan.masks)
-    ends = attempt_ends(events, att, steps, plan.window, plan.within) if plan.totals else None
+    ends = (attempt_ends(events, att, steps, plan.window, plan.within, next_required(plan.optional))
+            if plan.totals else None)
     spoiled, spoiled_at = apply_exclusions(events, att, exclusions, plan.window)
-    is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open) & ~spoiled
+    is_open = open_attempts(events, att, steps, plan.window, plan.within, plan.order, last_ts, unit_open,
+                            plan.previous) & ~spoiled
 
     starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, np.int64)
     clean = np.where(spoiled, 0, att.reached)
@@ -281,7 +309,7 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
         counted = one_after_another(events, att, starts, np.minimum(ends, spoiled_at))
         best, unit, any_open = clean[counted], att.unit[counted], is_open[counted]
     else:
-        best, counted = _best_attempts(clean, starts)
+        best, counted = best_attempts(clean, starts)
         unit = att.unit[starts]
         any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
@@ -289,7 +317,7 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
     return _Part(spoiled, is_open, unit, best, counted, in_progress, kept)
 
 
-def _best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per unit (its attempts from ``starts``): the most steps a clean attempt reached (rule 3.6),
     and the first attempt that reached them (3.7; -1 when none reached a step). One maximum per
     unit of (steps << 32 | attempts after this one): the larger steps win, then the earlier attempt.

@@ -260,7 +260,7 @@ def _pick(live: np.ndarray | slice, at: np.ndarray) -> np.ndarray:
     return at if isinstance(live, slice) else live[at]
 
 
-def _count_before(mask: np.ndarray) -> np.ndarray:
+def count_before(mask: np.ndarray) -> np.ndarray:
     """Per sorted position, and one past the end: how many positions before it ``mask`` holds. The
     same as ``np.searchsorted(np.flatnonzero(mask), position)`` for every position, by one cumsum
     instead of a binary search per attempt."""
@@ -286,7 +286,7 @@ def replay_ordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np
         if after[k]:
             j = events.first_at_or_after(positions, who, events.ts[at], after[k])
         else:
-            j = _count_before(masks[k]).take(events.tie_start(at))
+            j = count_before(masks[k]).take(events.tie_start(at))
         shared = np.logical_or.reduce(masks[:k]) & masks[k]
         for _ in range(k if shared.any() else 0):      # an event can serve one step only (3.4)
             clash = (j <= last) & (positions[np.minimum(j, last)][:, None] == pos[live, :k]).any(axis=1)
@@ -356,7 +356,7 @@ def replay_any(events: SortedEvents, anchors: np.ndarray, masks: Sequence[np.nda
         if len(positions) == 0:
             continue
         last = len(positions) - 1
-        j = _count_before(masks[k]).take(events.tie_start(anchors))
+        j = count_before(masks[k]).take(events.tie_start(anchors))
         j += (j <= last) & (positions.take(np.minimum(j, last)) == anchors)     # not the anchor itself (3.4)
         cand = positions.take(np.minimum(j, last))
         found = (j <= last) & (events.unit.take(cand) == unit)
@@ -395,7 +395,7 @@ def replay_unordered(events: SortedEvents, anchors: np.ndarray, masks: Sequence[
         of_p = pattern == p
         positions = np.flatnonzero(of_p)
         last = len(positions) - 1
-        j = _count_before(of_p).take(start)
+        j = count_before(of_p).take(start)
         for i in range(bin(p).count("1")):
             cand = positions.take(np.minimum(j + i, last))
             ok = (j + i <= last) & (events.unit.take(cand) == att.unit) & (elapsed_ns(events.ts.take(cand), t1) <= window)
@@ -445,7 +445,7 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
             continue
         last = len(positions) - 1
         start = att.pos[:, lo]
-        j = _count_before(mask)[events.tie_end(np.maximum(start, 0))]
+        j = count_before(mask)[events.tie_end(np.maximum(start, 0))]
         cand = positions[np.minimum(j, last)]
         inside = (start >= 0) & (j <= last) & (events.unit[cand] == att.unit)
         end = att.pos[:, hi]
@@ -461,8 +461,9 @@ def apply_exclusions(events: SortedEvents, att: Attempts, exclusions: Sequence[t
 
 
 def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, within: Sequence[int | None],
-                  order: str, last_ts: int, unit_open: np.ndarray) -> np.ndarray:
-    """Rule 4.8: attempts that events after ``last_ts`` could still take further."""
+                  order: str, last_ts: int, unit_open: np.ndarray, previous: Sequence[int]) -> np.ndarray:
+    """Rule 4.8: attempts that events after ``last_ts`` could still take further. ``previous``: per
+    step, the step its ``within`` runs from (the one before it, but past optional steps, 4.12)."""
     is_open = (att.reached < steps) & (events.ts[att.anchor] > int(last_ts) - window)   # (Python ints: no overflow)
     if not unit_open.all():
         is_open &= unit_open[att.unit]
@@ -471,7 +472,7 @@ def open_attempts(events: SortedEvents, att: Attempts, steps: int, window: int, 
     if order == "strict":
         is_open &= att.stop == Stop.NO_MATCH
     for k, limit in enumerate(within):
-        if limit is not None:
-            waiting = np.flatnonzero(att.reached == k)      # last matched step k-1: its event starts the limit
-            is_open[waiting] &= events.ts[att.pos[waiting, k - 1]] > int(last_ts) - limit
+        if limit is not None:                               # waiting for step k: its limit runs from
+            waiting = np.flatnonzero(att.reached == previous[k] + 1)      # the required step before it
+            is_open[waiting] &= events.ts[att.pos[waiting, previous[k]]] > int(last_ts) - limit
     return is_open

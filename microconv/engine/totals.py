@@ -19,10 +19,11 @@ from .replay import Attempts, SortedEvents, Stop
 
 
 def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
-                 within: Sequence[int | None]) -> np.ndarray:
+                 within: Sequence[int | None], next_step: Sequence[int]) -> np.ndarray:
     """Per attempt, the time after which it could go no further (4.10.1): its last step's event when
     it did every step (in any order: the latest of its steps); a strict break's event; the end of
-    the next step's ``within`` when that ran out; else the end of its window. (Read before any
+    the next step's ``within`` when that ran out (``next_step[r]``: the step after r steps done,
+    past optional ones); else the end of its window. (Read before any
     exclusion marks the attempt's stop; an excluded attempt ends sooner, at the event that
     spoiled it, which the caller takes from ``apply_exclusions``.)"""
     ends = plus_ns(events.ts[att.anchor], window)
@@ -32,7 +33,8 @@ def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
     ends[broke] = events.ts.take(att.stop_pos[broke])
     late = np.flatnonzero(att.stop == Stop.WITHIN)
     if len(late):                   # the step after the last one done: its within, saturating
-        limit = np.array([min(w or 0, NS_MAX) for w in (*within, None)], dtype=np.int64)[att.reached[late]]
+        limits = np.array([min(w or 0, NS_MAX) for w in (*within, None)], dtype=np.int64)
+        limit = limits[np.asarray(next_step)[att.reached[late]]]
         last = events.ts.take(att.pos[late, att.reached[late] - 1])
         ends[late] = np.minimum(ends[late], np.minimum(last, NS_MAX - limit) + limit)
     return ends

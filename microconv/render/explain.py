@@ -68,6 +68,9 @@ def verdict(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> str:
             f" (first: {_event(ex, a.stop_row)})" if a.stop_row is not None else "")
     counted = next(a for a in unit.attempts if a.counted)
     head = f"reached step {unit.reached} of {n} ({f.step_names[unit.reached - 1]!r})"
+    skipped = [s for s in range(1, unit.reached) if f.optional and f.optional[s - 1] and s not in counted.steps]
+    if skipped:                         # 4.12: an optional step on the way that the attempt did not do
+        head += ", skipping optional " + ", ".join(f"step {s} ({f.step_names[s - 1]!r})" for s in skipped)
     if unit.reached == n:
         return head + ", completed"
     if unit.in_progress:
@@ -77,9 +80,10 @@ def verdict(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> str:
 
 
 def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
-    nxt = a.reached  # 0-based index of the step not reached
-    want = f.step_names[nxt] if f.order != "any" else "the remaining steps"
-    prev = ex.events.loc[a.rows[-1], "ts"]
+    nxt = next(k for k in range(a.reached, len(f.step_names)) if not (f.optional and f.optional[k]))
+    want = f.step_names[nxt] if f.order != "any" else "the remaining steps"   # (nxt: the step not reached)
+    last = a.rows[a.steps.index(a.reached)] if f.order in ("ordered", "strict") else a.rows[-1]
+    prev = ex.events.loc[last, "ts"]
     start = ex.events.loc[a.rows[0], "ts"]
     window = duration(f.window_seconds)
     if a.held_row is not None:
@@ -95,7 +99,7 @@ def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
                     f"event; one event fills one step")
         if f.order == "strict":
             return f"no event followed step {a.steps[-1]}"
-        return f"no {want!r} event after step {a.steps[-1]} within the window ({window})"
+        return f"no {want!r} event after step {a.reached} within the window ({window})"
     at = ex.events.loc[a.stop_row, "ts"] if a.stop_row is not None else None
     if a.stop == Stop.WINDOW:
         if at is None:
@@ -103,7 +107,7 @@ def _why(ex: Explanation, f: FunnelTrace, a: AttemptTrace) -> str:
         return (f"the window ran out: the next {want!r} at {_t(at)} is {_dur(at - start)} after step 1 "
                 f"(window {window})")
     if a.stop == Stop.WITHIN:
-        return (f"{_event(ex, a.stop_row)} is {_dur(at - prev)} after step {a.steps[-1]}, over the "
+        return (f"{_event(ex, a.stop_row)} is {_dur(at - prev)} after step {a.reached}, over the "
                 f"'within: {duration(f.within[nxt])}' limit of step {nxt + 1}")
     if a.stop == Stop.TOO_SOON:
         return (f"strict order: the next event {_event(ex, a.stop_row)} came {_dur(at - prev)} after "

@@ -63,6 +63,10 @@ def describe(f: FunnelResult) -> list[str]:
 def caveats(f: FunnelResult) -> list[str]:
     """Revenue, then who is not an ordinary drop-off: excluded and in-progress units (semantics 4.4, 4.8)."""
     notes = []
+    if f.optional:
+        names = ", ".join(f"{s} {f.steps[s - 1].name!r}" for s in f.optional)
+        notes.append(f"optional step{'s' if len(f.optional) > 1 else ''} {names}: counted if done on the way; "
+                     "the next step's rate and drop-off are from the required step before")
     if f.revenue is not None:
         notes.append(f"revenue at the last step: {money(f.revenue)} ({money(f.revenue_per_entrant)} per entrant); "
                      "value lost = dropped × revenue per completer")

@@ -301,7 +301,8 @@ def _steps(f: FunnelResult) -> str:
         if s.step > 1:
             dropped = (f'<td class="num dropmark">{_e(_n(s.dropped))} ▼</td>' if mark
                        else _num(_n(s.dropped)))
-        cells = [f'<td class="name"><span class="stepno">{s.step}.</span>{_e(s.name)}</td>', f"<td>{bar}</td>",
+        optional = ' <span class="optional">(optional)</span>' if s.step in f.optional else ""
+        cells = [f'<td class="name"><span class="stepno">{s.step}.</span>{_e(s.name)}{optional}</td>', f"<td>{bar}</td>",
                  _num(pct(s.rate_from_previous) if s.step > 1 else ""), dropped or _num(""),
                  _num(duration(s.median_seconds_from_previous))]
         if waiting:

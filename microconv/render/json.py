@@ -24,6 +24,7 @@ def render_json(result: AnalysisResult) -> str:
                 "revenue_per_entrant": f.revenue_per_entrant,
                 "largest_drop_step": f.largest_drop_step,
                 "steps": _records(f.to_frame().drop(columns="funnel")),
+                **({"optional_steps": list(f.optional)} if f.optional else {}),
             })
         entry.update({
             "time_to_convert": _records(reports.time.frame.drop(columns="funnel")) if reports.time else None,

@@ -38,6 +38,7 @@ def _funnel(f) -> list[str]:
     out.append("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if waiting else "") + ("---:|" if valued else ""))
     for s in f.steps:
         name = f"**{_cell(s.name)}** (largest drop)" if s.step == f.largest_drop_step else _cell(s.name)
+        name += " (optional)" if s.step in f.optional else ""
         out.append(f"| {s.step} | {name} | {s.users:,} | {pct(s.rate_from_start)} | "
                    f"{pct(s.rate_from_previous) if s.step > 1 else ''} | {s.dropped:,} | "
                    f"{duration(s.median_seconds_from_previous)} |"

@@ -48,7 +48,7 @@ def funnel_table(f: FunnelResult) -> Table:
     for s in f.steps:
         mark = s.step == worst
         table.add_row(
-            text(f"{s.step}. {s.name}"),
+            text(f"{s.step}. {s.name}" + (" (optional)" if s.step in f.optional else "")),
             f"{s.users:,}",
             pct(s.rate_from_start),
             Text(bar(s.rate_from_start, 8), style="cyan"),

@@ -65,6 +65,7 @@ class FunnelTrace:
     units: tuple[UnitTrace, ...]
     count: str = "users"           # users | sessions | totals
     hold: tuple[str, ...] = ()     # held properties (4.11)
+    optional: tuple[bool, ...] = ()  # per step: optional (4.12)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def partial(config: Config, events: Events, ctx: ExplainContext) -> ExplainParti
             name, funnel.label or name, funnel.order, funnel.window.total_seconds(), tuple(step_names(funnel)),
             tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
             tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
-            _units(rep, mine), funnel.count, funnel.hold,
+            _units(rep, mine), funnel.count, funnel.hold, tuple(s.optional for s in funnel.steps),
         ))
     return ExplainPartial(mine.sort_values("ts", kind="stable"), tuple(traces), ())
 

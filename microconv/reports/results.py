@@ -41,6 +41,7 @@ class FunnelResult:
     unit: str = "users"
     excluded: int = 0
     revenue: float | None = None  # the last step's value over completers; None when it has no value
+    optional: tuple[int, ...] = ()  # the optional steps, 1-based (4.12)
 
     @property
     def revenue_per_entrant(self) -> float | None:

@@ -29,12 +29,16 @@ class TimePartial:
 
 
 def partial(rep: Replay, ctx: FunnelContext | None = None) -> TimePartial:
-    """Transitions k-1 -> k (the units that reached k), then step 1 -> last (the completers)."""
+    """Transitions k-1 -> k (the units that reached k; from the required step before k, past an
+    optional one: 4.12.4), then step 1 -> last (the completers)."""
     k = len(rep.plan.masks)
     best = rep.best[rep.kept]
-    pairs = tuple([(s, s + 1) for s in range(1, k)] + ([(1, k)] if k > 2 else []))
-    seconds = tuple(rep.step_seconds(lo) if hi == lo + 1 else
-                    elapsed(rep, np.flatnonzero(best >= hi), lo - 1, hi - 1) / 1e9 for lo, hi in pairs)
+    previous = rep.plan.previous
+    steps = [(previous[s] + 1, s + 1) for s in range(1, k)]
+    whole = [(1, k)] if k > 2 and (1, k) not in steps else []      # (step 1 -> last may be a step's own)
+    pairs = tuple(steps + whole)
+    seconds = tuple(rep.step_seconds(s) for s in range(1, k)) + tuple(
+        elapsed(rep, np.flatnonzero(best >= k), 0, k - 1) / 1e9 for _ in whole)
     return TimePartial(rep.kind, pairs, seconds)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..engine.clock import NS_MAX
 from ..engine.distinct import distinct
-from ..engine.funnel import Replay
+from ..engine.funnel import Replay, best_attempts
 from ..load.timestamps import localize
 from .funnel import FunnelContext, Tally
 from .results import TREND_COLUMNS, TrendResult
@@ -54,20 +54,21 @@ def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
     t1 = rep.events.ts[att.pos[:, 0]]
     local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).as_unit("us").tz_convert(ctx.timezone).tz_localize(None)
     ordinal = local.to_period(PERIODS[ctx.period]).asi8  # (1.5)
+    clean = np.where(rep.spoiled, 0, att.reached)
     if rep.plan.totals:             # 4.10: each counted attempt in the period of its step-1 event
-        starts = rep.counted
-        best, still_open = np.where(rep.spoiled, 0, att.reached)[starts], rep.open[starts]
+        starts = counted = rep.counted
+        best, still_open = clean[starts], rep.open[starts]
     else:                           # attempts come by unit, then step-1 time: a (unit, period) pair is a run
         starts = (np.flatnonzero(np.r_[True, (att.unit[1:] != att.unit[:-1]) | (ordinal[1:] != ordinal[:-1])])
                   if len(att.unit) else np.zeros(0, dtype=np.int64))
-        reduce = (lambda ufunc, values: ufunc.reduceat(values, starts) if len(starts) else values[:0])
-        best = reduce(np.maximum, np.where(rep.spoiled, 0, att.reached))
-        still_open = reduce(np.logical_or, rep.open)
+        best, counted = best_attempts(clean, starts)
+        still_open = np.logical_or.reduceat(rep.open, starts) if len(starts) else rep.open[:0]
     waiting = still_open & (best < k) & (best > 0)
     kept = (best > 0) & ~(waiting & rep.plan.mature_only)
     ordinals, cohort = np.unique(ordinal[starts][kept], return_inverse=True)
+    did = att.pos[counted[kept]] >= 0 if any(rep.plan.optional) else None     # 4.12.3: per (unit, period)
     tally = Tally.of(rep, cohort.astype(np.int64).reshape(-1), len(ordinals), best=best[kept],
-                     waiting=waiting[kept], medians=False)
+                     waiting=waiting[kept], medians=False, did=did)
     return TrendPartial(rep.kind, k, ordinals, tally, distinct(ordinal[starts][still_open]))
 
 

@@ -206,3 +206,21 @@ def test_hold_takes_one_name_or_several():
     two = parse_config({"funnels": {"f": {"steps": [{"event": "a"}], "hold": ["product_id", "$session"]}},
                         "columns": {"session": "sid"}})
     assert one.funnels["f"].hold == ("product_id",) and two.funnels["f"].hold == ("product_id", "$session")
+
+
+@pytest.mark.parametrize("funnel,message", [
+    ("steps: [{event: a, optional: true}, {event: b}, {event: c}]",
+     "f.yaml:3:24: step 1 of funnel 'f' is its first step, which cannot be optional"),
+    ("steps: [{event: a}, {event: b}, {event: c, optional: true}]",
+     "f.yaml:3:48: step 3 of funnel 'f' is its last step, which cannot be optional"),
+    ("steps: [{event: a}, {event: b, optional: true}, {event: c}]\n    order: strict",
+     "f.yaml:3:36: funnel 'f' has an optional step, which order: strict does not support"),
+    ("steps: [{event: a}, {event: b, optional: true, within: 1h}, {event: c}]",
+     "f.yaml:3:52: step 2 of funnel 'f' is optional and cannot have 'within'"),
+    ("steps: [{event: a}, {event: b, optional: true}, {event: c}]\n    exclude: [{event: r, between: [2, 3]}]",
+     "f.yaml:4:36: 'between' names step 2, which is optional"),
+])
+def test_optional_steps_only_where_they_mean_something(tmp_path, funnel, message):
+    """Rule 4.12.1, each error at its place in the file."""
+    errors = errors_of(tmp_path, f"funnels:\n  f:\n    {funnel}\n")
+    assert len(errors) == 1 and errors[0].startswith(message), errors

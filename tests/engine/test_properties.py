@@ -346,6 +346,37 @@ def test_engine_matches_reference_totals(scenario):
     check_against_reference(scenario)
 
 
+def with_optional_steps(scenario, data):
+    """The scenario with random middle steps made optional (rule 4.12), dropping what the config
+    would reject there: limits on an optional step and exclusions that name one."""
+    rows, steps, window, options = scenario
+    n = len(steps)
+    optional = [False, *data.draw(st.lists(st.booleans(), min_size=n - 2, max_size=n - 2), label="optional"), False]
+    options = {**options, "optional": optional}
+    for key in ("within", "after"):
+        if key in options:
+            options[key] = [None if o else x for o, x in zip(optional, options[key])]
+    if "exclude" in options:
+        options["exclude"] = [x for x in options["exclude"] if not (optional[x[1] - 1] or optional[x[2] - 1])]
+    return rows, steps, window, options
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=frozenset(), order="ordered").filter(lambda s: len(s[1]) >= 3), data=st.data())
+def test_engine_matches_reference_optional(scenario, data):
+    """Rule 4.12 alone: middle steps of 3-4 step funnels optional at random."""
+    check_against_reference(with_optional_steps(scenario, data))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(scenario=scenarios(vary=VARIED - {"order"}, order="ordered").filter(lambda s: len(s[1]) >= 3),
+       data=st.data())
+def test_engine_matches_reference_optional_with_any_options(scenario, data):
+    """Rule 4.12 with entry, limits, exclusions, sessions, totals, date range, mature-only and hold
+    drawn at random."""
+    check_against_reference(with_optional_steps(scenario, data))
+
+
 def _replay(scenario, threads: int, share_sort: bool = False):
     rows, steps, window, options = scenario
     held = options.get("held")

@@ -1,6 +1,8 @@
 """explain: the trace's verdict is the count's, and each stop reason is named in words."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pandas as pd
@@ -164,6 +166,34 @@ def test_hold_verdict_for_a_missing_value_at_step_1():
     assert verdict(ex, f, f.units[0]) == (
         "reached step 1 of 3 ('A'); stopped: step 1 has no p: a missing held value matches no later step, "
         "so 'B' at 2026-01-01 00:00:01 does not count (hold: p)")
+
+
+def test_optional_step_skipped_and_done():
+    """Rule 4.12: u1 skipped optional B on its way to C; u2 did B and stopped before C."""
+    steps = [{"event": "A"}, {"event": "B", "optional": True}, {"event": "C"}]
+    assert _verdict("u1 0 A\nu1 2 C", steps=steps)[0] == ("reached step 3 of 3 ('C'), skipping optional step 2 "
+                                                          "('B'), completed")
+    says, unit = _verdict("u2 0 A\nu2 1 B\nu9 30 Z", user="u2", steps=steps)
+    assert says == "reached step 1 of 3 ('A'); stopped: no 'C' event after step 1 within the window (10s)"
+    assert unit.attempts[0].steps == (1, 2)             # the optional step it did is in the trace
+
+
+def test_cli_optional_step_rows(tmp_path):
+    """O4 and O3 through the command: the optional row counts who did it, the next row's rate and
+    drop-off come from step 1, and the table marks the step."""
+    (tmp_path / "e.csv").write_text("user_id,timestamp,event_name\n" + "".join(
+        f"{u},2026-01-01T00:00:{t:02d}Z,{e}\n" for u, t, e in
+        [("u1", 0, "A"), ("u1", 1, "B"), ("u2", 0, "A"), ("u2", 1, "C"), ("u2", 2, "B"), ("u9", 30, "Z")]))
+    (tmp_path / "f.yaml").write_text("funnels:\n  f:\n    steps: [{event: A}, {event: B, optional: true}, "
+                                    "{event: C}]\n    window: 10s\n")
+    args = ["analyze", str(tmp_path / "e.csv"), "-c", str(tmp_path / "f.yaml"), "--report", "funnels"]
+    got = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert got.exit_code == 0, got.stderr
+    rows = list(csv.DictReader(io.StringIO(got.stdout)))
+    assert [(r["users"], r["rate_from_previous"], r["dropped"]) for r in rows] == [
+        ("2", "1", "0"), ("1", "0.5", "0"), ("1", "0.5", "1")]
+    table = CliRunner().invoke(app, args)
+    assert "2. B (optional)" in table.stdout
 
 
 def test_verdict_agrees_with_counts_on_the_example_data():
