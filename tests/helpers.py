@@ -64,10 +64,11 @@ class EngineResult:
     dropped: list[int]
 
 
-def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="ordered", entry="best_attempt",
-                  within=None, after=None, exclude=(), count="users", session_timeout=1800, hold=False,
-                  optional=None) -> dict:
-    """The config a user would write for the reference's arguments (see reference_funnel)."""
+def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order=None, entry=None,
+                  within=None, after=None, exclude=(), count=None, session_timeout=1800, hold=False,
+                  optional=None, open_windows=None, counting=None) -> dict:
+    """The config a user would write for the reference's arguments (see reference_funnel); options
+    left None are not written, so that a ``counting`` preset sets them."""
     step_items = []
     for k, names in enumerate(steps):
         item: dict[str, Any] = {"event": sorted(names)}
@@ -77,8 +78,9 @@ def funnel_config(steps: Sequence[set[str]], window_seconds: float, *, order="or
         if optional is not None and optional[k]:
             item["optional"] = True
         step_items.append(item)
-    funnel: dict[str, Any] = {"steps": step_items, "window": f"{window_seconds}s", "order": order,
-                              "entry": entry, "count": count}
+    funnel: dict[str, Any] = {"steps": step_items, "window": f"{window_seconds}s"}
+    funnel.update({k: v for k, v in (("order", order), ("entry", entry), ("count", count),
+                                     ("open_windows", open_windows), ("counting", counting)) if v is not None})
     if exclude:
         funnel["exclude"] = [{"event": sorted(names), "between": [lo, hi]} for names, lo, hi in exclude]
     if hold:

@@ -27,6 +27,15 @@ from fractions import Fraction
 from typing import Any
 
 ORDERS = ("ordered", "strict", "any", "unordered")
+# Rule 6.1, transcribed from the table in docs/semantics.md: per preset, its entry mode, what
+# order "any" means and whether open windows count as dropped (the attribution default is 8.2.1's).
+PRESET_RULES = {
+    "microconv": {"entry": "best_attempt", "any": "any", "open_windows": "in_progress", "attribution": "first_touch"},
+    "posthog": {"entry": "best_attempt", "any": "unordered", "open_windows": "dropped", "attribution": "first_defined"},
+    "mixpanel": {"entry": "first", "any": "any", "open_windows": "dropped", "attribution": "first_defined"},
+    "amplitude": {"entry": "best_attempt", "any": "any", "open_windows": "dropped", "attribution": "first_touch"},
+    "clickhouse": {"entry": "best_attempt", "any": "any", "open_windows": "dropped", "attribution": "first_touch"},
+}
 ENTRIES = ("best_attempt", "first")
 COUNTS = ("users", "sessions", "totals")
 
@@ -118,12 +127,13 @@ class _Attempt:
 
 
 def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[set[str]],
-                     window_seconds: float, *, order: str = "ordered", entry: str = "best_attempt",
+                     window_seconds: float, *, order: str = "ordered", entry: str | None = None,
                      within: Sequence[float | None] | None = None, after: Sequence[float | None] | None = None,
                      exclude: Sequence[tuple[set[str], int, int]] = (), count: str = "users",
                      session_timeout: float = 1800, since: float | None = None, until: float | None = None,
                      mature_only: bool = False, held: Sequence[Any] | None = None,
-                     optional: Sequence[bool] | None = None) -> ReferenceResult:
+                     optional: Sequence[bool] | None = None, open_windows: str | None = None,
+                     counting: str = "microconv") -> ReferenceResult:
     """rows: (user, ts, event) in input order (list index is the tie-breaker); ts in seconds.
 
     steps: step k is matched by an event whose name is in ``steps[k]``.
@@ -135,11 +145,18 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
     mature_only: leave in-progress units out (rule 4.8.3). T is the largest ts of all rows.
     held: None, or per row the value of the one held property (None: missing), rule 4.11.
     optional: None, or per step whether it is optional (rule 4.12; order ordered only).
+    open_windows: "in_progress", or "dropped": nobody is in progress (rule 4.13).
+    counting: a preset (rule 6.1) giving entry, open_windows and what order "any" means where the
+    caller leaves them (None).
 
     Returns reached (entrants only), users per step, median seconds from the previous step per
     step, each entrant's counted-attempt times, in-progress units per step and the excluded count.
     """
     n = len(steps)
+    preset = PRESET_RULES[counting]
+    entry = preset["entry"] if entry is None else entry
+    open_windows = preset["open_windows"] if open_windows is None else open_windows
+    order = preset["any"] if order == "any" else order
     within = list(within) if within is not None else [None] * n
     after = list(after) if after is not None else [None] * n
     optional = list(optional) if optional is not None else [False] * n
@@ -186,7 +203,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
                 continue
             best = max(a.reached for a in clean)                # rule 3.6 over clean attempts
             counted = next(a for a in clean if a.reached == best)   # rule 3.7: the earliest such attempt
-            unit_in_progress = best < n and any(a.open for a in clean)   # rule 4.8.2
+            unit_in_progress = best < n and any(a.open for a in clean) and open_windows == "in_progress"  # 4.8.2, 4.13
             if unit_in_progress and mature_only:
                 continue                                        # rule 4.8.3
             reached[key] = best
@@ -433,7 +450,7 @@ def _restrict(result: ReferenceResult, keys, n: int) -> ReferenceResult:
 
 
 def attributed_row(matched: dict[int, int], rows: Sequence[tuple[Hashable, Any, str]], attribution: str,
-                   order: str = "ordered") -> int | None:
+                   order: str = "ordered", values: Sequence[Any] | None = None) -> int | None:
     """Rule 8.2.1: the row whose value a unit takes, from its counted attempt's events (step -> row).
 
     first_touch: the step-1 event. last_touch: the latest of the attempt's events by (timestamp,
@@ -442,7 +459,12 @@ def attributed_row(matched: dict[int, int], rows: Sequence[tuple[Hashable, Any, 
     at the previous step's timestamp: then the later row wins (the document's "on equal timestamps
     the later row"). step:N: the event that matched (any order: first did) step N, or None when the
     attempt did not get there. ``order`` is accepted for symmetry; the rule is the same in each.
+    first_defined / last_defined: of the attempt's events by (timestamp, input order), the first /
+    the last whose value (``values``) is not None; the step-1 event when none has one.
     """
+    if attribution in ("first_defined", "last_defined"):
+        valued = sorted((i for i in matched.values() if values[i] is not None), key=lambda i: (rows[i][1], i))
+        return (valued[0] if attribution == "first_defined" else valued[-1]) if valued else matched[1]
     if attribution == "first_touch":
         return matched[1]
     if attribution == "last_touch":
@@ -469,7 +491,7 @@ def reference_segments(rows: Sequence[tuple[Hashable, Any, str]], values: Sequen
     order = funnel_options.get("order", "ordered")
     label_of: dict[Hashable, str] = {}
     for key in result.reached:
-        row = attributed_row(result.matched_rows[key], rows, attribution, order)
+        row = attributed_row(result.matched_rows[key], rows, attribution, order, values)
         if row is None:
             label_of[key] = NOT_REACHED
         elif values[row] is None:
@@ -549,6 +571,8 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
     last_ts = max((ts for _, ts, _ in rows), default=None)
     n = len(steps)
     totals = funnel_options.get("count") == "totals"
+    open_rule = (funnel_options.get("open_windows")
+                 or PRESET_RULES[funnel_options.get("counting", "microconv")]["open_windows"])   # 4.13
     members: dict[int, list[tuple[int, bool]]] = {}       # cohort start -> (furthest step, in progress)
     still_open: set[int] = set()                           # cohorts with an open clean attempt, counted or not
     for attempts in result.attempts.values():
@@ -563,7 +587,7 @@ def reference_trend(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[s
                 if not clean:
                     continue
                 best = max(a.reached for a in clean)
-                waiting = best < n and any(a.open for a in clean)
+                waiting = best < n and any(a.open for a in clean) and open_rule == "in_progress"
                 if waiting and mature_only:
                     continue
                 members.setdefault(start, []).append((best, waiting))

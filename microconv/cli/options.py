@@ -85,7 +85,7 @@ ReportOpt = _library_option("reports", Optional[Report], "--report", case_sensit
 ByOpt = _library_option("by", Optional[list[str]], "--by", help="Break every funnel down by this property "
                         "(a column or a columns.properties name); repeated, by the combinations of their values.")
 AttributionOpt = _library_option("attribution", Optional[str], "--attribution", help="Whose value a unit takes: "
-                                 "first_touch (default), last_touch or step:N.")
+                                 "first_touch (default), last_touch, first_defined, last_defined or step:N.")
 TopOpt = _library_option("top", Optional[int], "--top", min=0, help="Segments for the N values with the most "
                          "entrants, the rest pooled as (other); 0 = all. [default: 10]")
 PathsTopOpt = _library_option("top", int, "--top", min=0, help="Paths listed per step and kind, the rest summed "

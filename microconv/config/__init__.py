@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem, did_you_mean
 from .base import parse_duration
+from .presets import apply_presets
 from .model import (OPERATORS, Condition, Config, Conversion, Exclusion, Funnel, Step, check_attribution_step,
                     parse_attribution)
 from .yaml_source import SourceMap, YamlSyntaxError, load_yaml
@@ -108,9 +109,10 @@ def parse_config(data: Any, *, located: Located | None = None) -> Config:
     if data is None:
         raise ConfigError("the config is empty", where=located.file,
                           hint="define at least one funnel; see funnels.example.yaml")
-    problems = list(_cross_reference(data, located))
+    resolved = apply_presets(data)      # located keeps what the user wrote: has() tells set from preset
+    problems = list(_cross_reference(resolved, located))
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(resolved)
     except ValidationError as exc:
         problems += [_problem(err, located) for err in exc.errors()]
     if problems:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 from .alerts import Alert
+from .presets import Counting
 from .base import Constant, Duration, Name, Names, NamesOrConstant, Scalar, StrictModel, duration_text, parse_duration
 
 
@@ -233,21 +234,22 @@ class Exclusion(ConversionOrInline):
     _what: ClassVar[str] = "exclusion"
 
 
-ATTRIBUTIONS = ("first_touch", "last_touch", "step:N")
+ATTRIBUTIONS = ("first_touch", "last_touch", "first_defined", "last_defined", "step:N")
 
 
 def parse_attribution(value: Any) -> str:
-    """``first_touch``, ``last_touch``, ``step:N`` (also ``step N`` or ``{step: N}``), normalised to
-    ``first_touch`` / ``last_touch`` / ``step:N`` (docs/semantics.md 8.2)."""
+    """``first_touch``, ``last_touch``, ``first_defined``, ``last_defined``, ``step:N`` (also
+    ``step N`` or ``{step: N}``), normalised to those spellings (docs/semantics.md 8.2)."""
     if isinstance(value, dict) and set(value) == {"step"}:
         value = f"step:{value['step']}"
     text = str(value).strip().lower().replace("-", "_")
-    if text in ("first_touch", "last_touch"):
+    if text in ("first_touch", "last_touch", "first_defined", "last_defined"):
         return text
     match = re.fullmatch(r"step\s*[:= ]?\s*(\d+)", text)
     if match and int(match.group(1)) >= 1:
         return f"step:{int(match.group(1))}"
-    raise ValueError(f"{value!r} is not an attribution; expected first_touch, last_touch or step:N (e.g. step:2)")
+    raise ValueError(f"{value!r} is not an attribution; expected first_touch, last_touch, first_defined, "
+                     "last_defined or step:N (e.g. step:2)")
 
 
 Attribution = Annotated[str, BeforeValidator(parse_attribution)]
@@ -297,6 +299,8 @@ class Funnel(StrictModel):
     exclude: list[Exclusion] = []
     breakdown: Breakdown | None = None  # attribution step:N <= len(steps) is checked by parse_config
     hold: tuple[str, ...] = ()          # properties every step of an attempt shares (semantics 4.11)
+    open_windows: Literal["in_progress", "dropped"] = "in_progress"   # semantics 4.13
+    counting: Counting | None = None    # the preset its unset rules came from (filled in by parse_config)
 
     @field_validator("hold", mode="before")
     @classmethod
@@ -417,6 +421,7 @@ class Columns(StrictModel):
 
 
 class Config(StrictModel):
+    counting: Counting = "microconv"      # every funnel's preset, unless it names its own (6.1)
     columns: Columns = Columns()
     conversions: dict[Name, Conversion] = {}
     funnels: dict[Name, Funnel] = {}

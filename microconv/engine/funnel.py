@@ -41,6 +41,7 @@ class FunnelPlan:
     totals: bool = False                                        # count: totals (4.10): count attempts
     hold: np.ndarray | None = None                              # per frame row: held values' code (4.11)
     optional: Sequence[bool] = ()                               # per step: optional (4.12)
+    open_windows: str = "in_progress"                           # or "dropped": no unit is in progress (4.13)
 
     def __post_init__(self) -> None:
         k = len(self.masks)
@@ -313,6 +314,8 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
         unit = att.unit[starts]
         any_open = np.logical_or.reduceat(is_open, starts) if len(starts) else np.zeros(0, bool)
     in_progress = any_open & (best < steps) & (best > 0)
+    if plan.open_windows == "dropped":          # 4.13: the other tools' drop-off, open windows and all
+        in_progress[:] = False
     kept = (best > 0) & ~(in_progress & plan.mature_only)
     return _Part(spoiled, is_open, unit, best, counted, in_progress, kept)
 

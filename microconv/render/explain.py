@@ -76,6 +76,8 @@ def verdict(ex: Explanation, f: FunnelTrace, unit: UnitTrace) -> str:
     if unit.in_progress:
         tail = "; left out by --mature-only" if unit.left_out else ""
         return head + "; in progress: an attempt's window is still open at the end of the data" + tail
+    if f.open_windows == "dropped" and any(a.open and not a.spoiled for a in unit.attempts):
+        return head + "; counted as dropped (open_windows: dropped), although an attempt's window is still open"
     return head + "; stopped: " + _why(ex, f, counted)
 
 

@@ -51,9 +51,12 @@ def partial(rep: Replay, values: pd.Series | pd.DataFrame, ctx: BreakdownContext
     """Split the counted units of ``rep`` by ``values`` (per frame row: the property, or a column
     per property of ``ctx.by``). Each property's texts get codes; the combinations of codes that
     occur are numbered with one ``np.unique`` over the stacked codes, never per unit."""
-    rows = attributed_rows(rep, ctx.attribution)
-    found = rows >= 0
     frame = values.to_frame() if isinstance(values, pd.Series) else values
+    present = None
+    if ctx.attribution.endswith("_defined"):         # 8.2.1: the first/last event with every value
+        present = np.logical_and.reduce([value_codes(frame.iloc[:, k])[0] >= 0 for k in range(frame.shape[1])])
+    rows = attributed_rows(rep, ctx.attribution, present)
+    found = rows >= 0
     coded = [value_codes(frame.iloc[rows[found], k]) for k in range(frame.shape[1])]
     stacked = np.stack([code for code, _ in coded], axis=1) if coded else np.zeros((0, 0), dtype=np.int64)
     complete = (stacked >= 0).all(axis=1)

@@ -66,6 +66,7 @@ class FunnelTrace:
     count: str = "users"           # users | sessions | totals
     hold: tuple[str, ...] = ()     # held properties (4.11)
     optional: tuple[bool, ...] = ()  # per step: optional (4.12)
+    open_windows: str = "in_progress"  # or dropped (4.13)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def partial(config: Config, events: Events, ctx: ExplainContext) -> ExplainParti
             tuple(s.within.total_seconds() if s.within else None for s in funnel.steps),
             tuple(s.after.total_seconds() if s.after else None for s in funnel.steps),
             _units(rep, mine), funnel.count, funnel.hold, tuple(s.optional for s in funnel.steps),
+            funnel.open_windows,
         ))
     return ExplainPartial(mine.sort_values("ts", kind="stable"), tuple(traces), ())
 

@@ -63,7 +63,7 @@ def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
                   if len(att.unit) else np.zeros(0, dtype=np.int64))
         best, counted = best_attempts(clean, starts)
         still_open = np.logical_or.reduceat(rep.open, starts) if len(starts) else rep.open[:0]
-    waiting = still_open & (best < k) & (best > 0)
+    waiting = still_open & (best < k) & (best > 0) & (rep.plan.open_windows != "dropped")     # (4.13)
     kept = (best > 0) & ~(waiting & rep.plan.mature_only)
     ordinals, cohort = np.unique(ordinal[starts][kept], return_inverse=True)
     did = att.pos[counted[kept]] >= 0 if any(rep.plan.optional) else None     # 4.12.3: per (unit, period)

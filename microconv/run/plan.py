@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..config import Config, Funnel, located_of
 from ..config.model import Breakdown, check_attribution_step
+from ..config.presets import PRESETS
 from ..engine.matching import event_names, unknown_event_names
 from ..errors import ConfigError, DataError, OPTION, OptionError, Problem, did_you_mean
 from ..load.frame import Events
@@ -192,7 +193,7 @@ def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFra
     if not by and funnel.breakdown is None:
         return None
     try:
-        base = funnel.breakdown or Breakdown(by=by)
+        base = funnel.breakdown or Breakdown(by=by, attribution=PRESETS[funnel.counting or "microconv"].attribution)
         split = Breakdown(by=by or base.by, attribution=attribution or base.attribution,
                           top=base.top if top is None else top)
         check_attribution_step(split.attribution, len(funnel.steps))

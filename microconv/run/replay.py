@@ -43,6 +43,7 @@ def replay_funnel(config: Config, frame: pd.DataFrame, name: str, *, index: Even
         totals=funnel.count == "totals",
         hold=held_codes(frame, funnel.hold) if funnel.hold else None,
         optional=[s.optional for s in funnel.steps],
+        open_windows=funnel.open_windows,
     )
     units = index.units(funnel.count)
     shared = funnel.order == "strict" or (share_sort and units.nests)

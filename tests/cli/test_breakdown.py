@@ -234,7 +234,7 @@ def test_attribution_step_beyond_the_funnel_in_the_config_is_a_config_error_at_i
 def test_unknown_attribution_is_a_usage_error(runner, shop, value):
     result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "channel", "--attribution", value, cwd=shop)
     assert failed(result, 2) == (f"microconv: error: --attribution: {value!r} is not an attribution; expected "
-                                 "first_touch, last_touch or step:N (e.g. step:2)\n")
+                                 "first_touch, last_touch, first_defined, last_defined or step:N (e.g. step:2)\n")
 
 
 def test_by_a_column_no_file_has_is_a_data_error_with_did_you_mean(runner, shop):

@@ -224,3 +224,26 @@ def test_optional_steps_only_where_they_mean_something(tmp_path, funnel, message
     """Rule 4.12.1, each error at its place in the file."""
     errors = errors_of(tmp_path, f"funnels:\n  f:\n    {funnel}\n")
     assert len(errors) == 1 and errors[0].startswith(message), errors
+
+
+def test_counting_presets_fill_in_only_what_a_funnel_leaves_unset():
+    """Rule 6.1: the top level's preset, a funnel's own, and the funnel's own options over both."""
+    cfg = parse_config({"counting": "mixpanel", "funnels": {
+        "a": {"steps": [{"event": "x"}, {"event": "y"}], "order": "any"},
+        "b": {"steps": [{"event": "x"}, {"event": "y"}], "order": "any", "counting": "posthog"},
+        "c": {"steps": [{"event": "x"}], "entry": "best_attempt", "open_windows": "in_progress"},
+        "d": {"steps": [{"event": "x"}], "breakdown": "plan"}}})
+    f = cfg.funnels
+    assert (f["a"].entry, f["a"].order, f["a"].open_windows) == ("first", "any", "dropped")
+    assert (f["b"].entry, f["b"].order, f["b"].open_windows) == ("best_attempt", "unordered", "dropped")
+    assert (f["c"].entry, f["c"].open_windows, f["c"].counting) == ("best_attempt", "in_progress", "mixpanel")
+    assert f["d"].breakdown.attribution == "first_defined"
+    default = parse_config({"funnels": {"f": {"steps": [{"event": "x"}], "order": "any"}}}).funnels["f"]
+    assert (default.entry, default.order, default.open_windows, default.counting) == (
+        "best_attempt", "any", "in_progress", "microconv")
+
+
+def test_unknown_counting_preset_is_located(tmp_path):
+    errors = errors_of(tmp_path, "counting: posthg\nfunnels:\n  f:\n    steps: [{event: a}]\n")
+    assert errors == ["f.yaml:1:1: counting must be one of 'microconv', 'posthog', 'mixpanel', 'amplitude', "
+                      "'clickhouse', got 'posthg' (did you mean 'posthog'?)"]

@@ -147,7 +147,8 @@ def _assert_rate(got: float, num: int, den: int) -> None:
 
 OPTION_ALPHABET = "ABCDXR"      # R never matches a step: a pure exclusion (or strict breaker)
 ORDERS = ("ordered", "strict", "any")
-VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "mature_only", "hold"})
+VARIED = frozenset({"order", "entry", "limits", "exclude", "count", "range", "mature_only", "hold", "counting"})
+PRESETS = ("microconv", "posthog", "mixpanel", "amplitude", "clickhouse")
 HELD_VALUES = st.sampled_from(["x", "y", None])    # two values and a missing one (4.11)
 
 # mostly 2-4 steps: limits, exclusions and the any-order rows need a second step
@@ -203,6 +204,12 @@ def scenarios(draw, vary: frozenset[str] = VARIED, orders: tuple[str, ...] = ORD
         options["mature_only"] = draw(st.booleans())
     if "hold" in vary and draw(st.booleans()):
         options["held"] = draw(st.lists(HELD_VALUES, min_size=len(rows), max_size=len(rows)))
+    if "counting" in vary and draw(st.booleans()):
+        options["counting"] = draw(st.sampled_from(PRESETS))
+        if options["counting"] == "posthog" and options.get("order") == "any":
+            options.pop("exclude", None)                  # its any order is unordered (4.9.5)
+        if draw(st.booleans()):
+            options["open_windows"] = draw(st.sampled_from(["in_progress", "dropped"]))
     return rows, steps, window, options
 
 

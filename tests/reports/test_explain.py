@@ -196,6 +196,17 @@ def test_cli_optional_step_rows(tmp_path):
     assert "2. B (optional)" in table.stdout
 
 
+def test_open_window_counted_as_dropped():
+    """Rule 4.13 (W1's u3): with open_windows: dropped the verdict says so, not "in progress"."""
+    says, unit = _verdict("u3 15 A\nu1 0 A", user="u3", open_windows="dropped",
+                          steps=[{"event": "A"}, {"event": "B"}])
+    assert not unit.in_progress
+    assert says == ("reached step 1 of 2 ('A'); counted as dropped (open_windows: dropped), although an "
+                    "attempt's window is still open")
+    says, _ = _verdict("u3 15 A\nu1 0 A", user="u3", counting="posthog", steps=[{"event": "A"}, {"event": "B"}])
+    assert "counted as dropped" in says
+
+
 def test_verdict_agrees_with_counts_on_the_example_data():
     cfg = microconv.load_config(ROOT / "funnels.example.yaml")
     events, _ = microconv.load_events([ROOT / "examples" / "shop_events.csv"], cfg)

@@ -37,9 +37,19 @@ DEVICES = ("m", "d · x", None)   # "·" inside a value: the combination labels 
 
 
 def config(order: str, count: str, window: int, exclude: bool, steps: list[str],
-           by: tuple[str, ...] = ("seg",)) -> microconv.Config:
-    funnel = {"steps": [s if s in ("view", "buy") else {"event": s} for s in steps], "window": f"{window}s",
+           by: tuple[str, ...] = ("seg",), rule: str | None = None) -> microconv.Config:
+    """``rule``: one more counting rule, "optional" (step 2 of an ordered funnel of 3+ steps),
+    "hold" (the device), or "dropped" (open windows count as dropped)."""
+    items = [s if s in ("view", "buy") else {"event": s} for s in steps]
+    if rule == "optional" and order == "ordered" and len(steps) >= 3:
+        items[1] = {"conversion": items[1]} if isinstance(items[1], str) else {**items[1]}
+        items[1]["optional"] = True
+    funnel = {"steps": items, "window": f"{window}s",
               "order": order, "count": count, "breakdown": {"by": by[0] if len(by) == 1 else list(by), "top": 2}}
+    if rule == "hold":
+        funnel["hold"] = ["dev"]
+    if rule == "dropped":
+        funnel["open_windows"] = "dropped"
     if exclude and len(steps) > 1:
         funnel["exclude"] = [{"event": "D", "between": [1, len(steps)]}]
     return microconv.parse_config({
@@ -112,6 +122,7 @@ scenario = st.fixed_dictionaries({
     "seed": st.integers(0, 2**16),
     "mature_only": st.booleans(),
     "by": st.sampled_from([("seg",), ("seg", "dev"), ("dev", "seg")]),
+    "rule": st.sampled_from([None, None, "optional", "hold", "dropped"]),
 })
 
 
@@ -122,7 +133,7 @@ def test_shards_merged_give_the_one_pass(s):
     if not rows:
         return
     note(f"{s}")
-    cfg = config(s["order"], s["count"], s["window"], s["exclude"], s["steps"], s["by"])
+    cfg = config(s["order"], s["count"], s["window"], s["exclude"], s["steps"], s["by"], s["rule"])
     events, _ = microconv.canonicalize(_frame(rows), cfg)
     plan = plan_run(cfg, events, Options(trend="day", mature_only=s["mature_only"]))
     one = local.finalize(plan, local.partials(plan, events, population=events.summary.users))

@@ -30,7 +30,7 @@ ALPHABET = "ABCDXR"             # X and R never match a step: strict breakers, e
 STEP_NAMES = "ABCD"
 SEG_VALUES = ("x", "y", "z", None)
 ORDERS = ("ordered", "strict", "any")
-ATTRIBUTIONS = ("first_touch", "last_touch", "step")   # "step": step:N with N drawn per example
+ATTRIBUTIONS = ("first_touch", "last_touch", "first_defined", "last_defined", "step")   # "step": step:N, N drawn
 SPECIAL = (OTHER, MISSING, NOT_REACHED)
 
 funnels = st.lists(st.sets(st.sampled_from(STEP_NAMES), min_size=1, max_size=3), min_size=1, max_size=4)
@@ -128,6 +128,7 @@ def scenarios(draw, *, order: str | None = None, vary: frozenset[str] = frozense
         options["until"] = None if length is None else ((since or 0) + length) * scale + shift
     if "mature_only" in vary:
         options["mature_only"] = draw(st.booleans())
+        options["open_windows"] = draw(st.sampled_from(["in_progress", "dropped"]))   # (4.13, with 4.8.3)
     return Scenario(rows, values, steps, window, options, scale)
 
 
