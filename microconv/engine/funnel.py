@@ -83,14 +83,13 @@ class Replay:
     def labels(self, which: np.ndarray) -> pd.Index:
         """The labels of the counted units at indices ``which`` of ``unit``: the unit's own, or with
         totals (unit label, n), the unit's n-th counted attempt (1, 2, ... in time order)."""
-        own = self.units.labels[self.unit[which]]
         if not self.plan.totals:
-            return own
+            return self.units.labels[self.unit[which]]
         first = np.searchsorted(self.unit, self.unit)             # each unit's first counted attempt
-        number = (np.arange(len(self.unit)) - first + 1)[which]
-        names = [*(own.names if isinstance(own, pd.MultiIndex) else [own.name]), "attempt"]
-        return pd.MultiIndex.from_arrays([*(own.get_level_values(i) for i in range(own.nlevels)), number],
-                                         names=names)
+        number = (np.arange(len(self.unit)) - first)[which]      # 0-based; totals count users' attempts
+        return pd.MultiIndex(levels=[self.units.labels, np.arange(1, number.max(initial=-1) + 2)],
+                             codes=[self.unit[which], number], names=[self.units.labels.name, "attempt"],
+                             verify_integrity=False)             # (from codes: no factorizing of the ids)
 
     @cached_property
     def counted_kept(self) -> np.ndarray:

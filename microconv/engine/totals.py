@@ -47,8 +47,11 @@ def one_after_another(events: SortedEvents, att: Attempts, starts: np.ndarray, e
     n = len(att.unit)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    anchors = att.anchor
-    after = events.first_at_or_after(anchors, att.unit, ends, 1)       # first step-1 event > the end
+    starts_at = events.ts[att.anchor]                 # ascending within each unit, units ascending
+    times, rank = np.unique(np.concatenate([starts_at, ends]), return_inverse=True)   # one order for both
+    rank = rank.reshape(-1)
+    unit = att.unit.astype(np.int64) * (len(times) + 1)
+    after = np.searchsorted(unit + rank[:n], unit + rank[n:], side="right")   # first start > the end
     mine = after < n
     mine[mine] = att.unit[after[mine]] == att.unit[mine]
     jump = np.where(mine, after, n).astype(np.int64)

@@ -54,12 +54,15 @@ def held_codes(frame: pd.DataFrame, properties: tuple[str, ...]) -> np.ndarray:
     """Per frame row, one code per distinct combination of the properties' value texts (values
     compare as a breakdown's do, 8.2.2: ``3`` and ``3.0`` are one value), ``MISSING`` when any is
     missing (4.11.2)."""
-    combined = np.zeros(len(frame), dtype=np.int64)
+    combined = None
     for prop in properties:
-        code, texts = value_codes(frame[prop])
-        combined = np.where((combined < 0) | (code < 0), MISSING, combined * (len(texts) + 1) + code)
-        present = combined >= 0
-        combined[present] = np.unique(combined[present], return_inverse=True)[1].reshape(-1)
+        code = value_codes(frame[prop])[0].astype(np.int64)
+        if combined is None:
+            combined = code                          # one property: its codes are the combinations'
+            continue
+        pair = np.where((combined < 0) | (code < 0), -1, combined * (int(code.max(initial=0)) + 1) + code)
+        combined = pd.factorize(pair, use_na_sentinel=False)[0].astype(np.int64)   # dense again (a hash:
+        combined[pair < 0] = MISSING                 # codes need only be equal or not, in no order)
     return combined
 
 
