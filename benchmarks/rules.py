@@ -11,21 +11,28 @@ has landed.
     python benchmarks/rules.py [--log /tmp/bench30m.parquet] [--rounds 2]
 
 One line per config: wall median, CPU median, every run's wall, peak MiB, and wall and peak as a
-ratio to ordered.yaml. Each config's last output (table, -q) is left in /tmp/rules_NAME.out.
+ratio to ordered.yaml. Each config's last output (table, -q) is left in /tmp/rules_NAME.out. The
+anchors of compare.py (ClickHouse windowFunnel through chdb, DuckDB ASOF joins: the ordered funnel
+only, since neither has the other rules) run in the same rounds when they are installed
+(``pip install '.[bench]'``), so their lines compare with runs made side by side.
 """
 import argparse, os, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TREE = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from compare import CHDB, DUCKDB, WINDOW  # noqa: E402  (a sibling script: the same anchor queries)
+
 CONFIGS = ["ordered", "unordered", "totals", "hold", "optional"]
+ANCHORS = {"chdb": ("chdb", CHDB), "duckdb": ("duckdb", DUCKDB)}    # name: (module, script)
 COMMAND = [sys.executable, "-c", "from microconv.cli import main; main()"]
 CONFIG_ERROR = 3
 
 
-def run(args: list[str], out) -> tuple[int, float, float, float]:
+def run(args: list[str], out, command: list[str] = COMMAND) -> tuple[int, float, float, float]:
     """Exit code, wall s, CPU s and peak RSS MiB of one child process."""
     t = time.perf_counter()
-    p = subprocess.Popen([*COMMAND, *args], stdout=out, stderr=subprocess.PIPE,
+    p = subprocess.Popen([*command, *args], stdout=out, stderr=subprocess.PIPE,
                          env={**os.environ, "PYTHONPATH": TREE}, cwd="/tmp")
     err = p.stderr.read()
     _, st, ru = os.wait4(p.pid, 0)
@@ -49,16 +56,25 @@ def main() -> None:
     names = [n for n in CONFIGS if run(["validate", "-c", path[n]], subprocess.DEVNULL)[0] == 0]
     if "ordered" not in names:
         sys.exit("ordered.yaml is rejected: no baseline")
+    anchors = [a for a, (module, _) in ANCHORS.items()
+               if subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0]
+    if len(anchors) < len(ANCHORS):
+        print(f"anchors not installed (pip install '.[bench]'): {sorted(set(ANCHORS) - set(anchors))}",
+              file=sys.stderr)
     res: dict[str, list[tuple[float, float, float]]] = {}
+    everything = names + anchors
     for r in range(opts.rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in (everything if r % 2 == 0 else everything[::-1]):
             with open(f"/tmp/rules_{name}.out", "w") as out:
-                code, *figures = run(["analyze", opts.log, "-c", path[name], "-q"], out)
+                if name in ANCHORS:
+                    code, *figures = run([opts.log, str(WINDOW)], out, [sys.executable, "-c", ANCHORS[name][1]])
+                else:
+                    code, *figures = run(["analyze", opts.log, "-c", path[name], "-q"], out)
             if code == 0:
                 res.setdefault(name, []).append(tuple(figures))
     base_wall = statistics.median(w for w, _, _ in res["ordered"])
     base_peak = max(m for _, _, m in res["ordered"])
-    for name in (n for n in CONFIGS if n in res):
+    for name in (n for n in [*CONFIGS, *ANCHORS] if n in res):
         w = [a for a, _, _ in res[name]]; c = [b for _, b, _ in res[name]]; peak = max(m for _, _, m in res[name])
         print(f"{name:9} wall median {statistics.median(w):.3f} s  cpu median {statistics.median(c):.2f} s  "
               f"runs {' '.join(f'{x:.2f}' for x in w)}  peak {peak:.0f} MiB  "
