@@ -58,7 +58,7 @@ def users_renderable(result: UsersResult, *, rows: int = TABLE_ROWS) -> Group:
             table.add_column(column.replace("_", " "), justify="right" if numeric else "left",
                              overflow="fold", max_width=40)
         for record in shown.itertuples(index=False):
-            table.add_row(*(text(v) if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+            table.add_row(*(text(v) if isinstance(v, str) else ("yes" if v else "") if isinstance(v, bool) else str(v)
                             for v in record))
         items.append(table)
         if len(frame) > rows:

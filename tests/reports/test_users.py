@@ -173,6 +173,15 @@ def test_cli_json_table_and_note(runner, small):
     assert "1 of the 4 users listed are in progress" in table.stderr
 
 
+def test_table_shows_the_first_rows_and_says_how_many_more():
+    from microconv.render.users import render_users_text
+
+    out = render_users_text(run(U1, selection={"reached": 1}), rows=2)
+    assert "Checkout" not in out and "f  ·  4 users reached step 1 (A)" in out
+    assert "u2" in out and "u3" not in out and "… 2 more: -f csv or -f json for the whole list" in out
+    assert "no users" in render_users_text(run(U1, since=29, selection={"reached": 1}))
+
+
 def test_cli_errors(runner, small):
     for args in (["--reached", "1", "--converted"], ["--reached", "1", "--dropped-after", "1"], []):
         result = cli(runner, small, *args)
