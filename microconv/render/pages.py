@@ -120,8 +120,9 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def render_pages_json(result: PagesResult) -> str:
     """One document: the settings, each segment's totals and ranked pages, the funnel's steps."""
-    segments = [{**seg, "pages": _records(_rows(result, seg["segment"]).drop(columns="segment"))} |
-                {"page_count": seg["pages"]} for seg in result.segments.to_dict("records")]
+    segments = [{"segment": seg["segment"], "sessions": seg["sessions"], "views": seg["views"],
+                 "page_count": seg["pages"], "pages": _records(_rows(result, seg["segment"]).drop(columns="segment"))}
+                for seg in result.segments.to_dict("records")]
     doc = {"page": result.page, "page_events": list(result.page_events),
            "sessions": {"column": result.session_column, "timeout_seconds": result.session_timeout_seconds,
                         "with_page_view": result.sessions},

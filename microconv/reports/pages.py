@@ -105,6 +105,7 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
     prop = _page_column(config, frame, page)
     names = _page_event_names(frame, page_events)
     if by is not None:
+        _not_core(by, "by")
         require_property([c for c in frame.columns if c not in _CORE], by, f"{OPTION} {by!r}", option="by")
     goal = macro_goal(config, macro)
     index = EventIndex(config, frame, last_timestamp(events))
@@ -240,9 +241,15 @@ def page_name(config: Config, page: str | None = None) -> str:
                           where=located_of(config).file,
                           hint="name the property holding the page with --page PROPERTY, or add e.g. "
                                "page_path: {from: page_url, url: path} to columns.properties")
-    if prop in _CORE:
-        raise OptionError(f"{OPTION} {prop!r}: the page must be a property, not {prop!r}", option="page")
+    _not_core(prop, "page")
     return prop
+
+
+def _not_core(name: str, option: str) -> None:
+    """The page and the segments are properties: user, ts, event and $session are not (8.1.4)."""
+    if name in _CORE:
+        raise OptionError(f"{OPTION} {name!r}: a property is needed here, not the canonical column {name!r}",
+                          option=option)
 
 
 def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str:

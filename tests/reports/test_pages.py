@@ -240,6 +240,8 @@ def test_cli_csv(runner, small):
 def test_cli_json_markdown_table_and_steps(runner, small):
     doc = json.loads(invoke(runner, "pages", "e.csv", "-c", "f.yaml", "-f", "json", "--funnel", "f", cwd=small).stdout)
     assert doc["page"] == "page" and doc["macro"] == "buy" and doc["sessions"]["with_page_view"] == 3
+    assert {k: doc["segments"][0][k] for k in ("segment", "sessions", "views", "page_count")} == {
+        "segment": "(all)", "sessions": 3, "views": 4, "page_count": 3}
     assert doc["segments"][0]["pages"][0] == {"rank": 1, "page": "/home", "views": 2, "sessions": 2, "exits": 1,
                                               "exit_rate": 0.5, "macro_sessions": 1, "macro_after": 0.5}
     assert [s["reached"] for s in doc["funnel"]["steps"]] == [2, 1] and doc["funnel"]["steps"][1]["went_on"] is None
@@ -258,6 +260,7 @@ def test_cli_json_markdown_table_and_steps(runner, small):
     ("f.yaml", ["--page", "nope"], 4, "'nope'"),
     ("f.yaml", ["--page-event", "pageview"], 2, "--page-event 'pageview': no event of that name"),
     ("f.yaml", ["--by", "nope"], 4, "'nope'"),
+    ("f.yaml", ["--by", "event"], 2, "--by 'event': a property is needed here, not the canonical column"),
     ("f.yaml", ["--macro", "nope"], 3, "not a macro conversion"),
     ("f.yaml", ["--funnel", "g"], 3, "unknown funnel 'g'"),
     ("f.yaml", ["-f", "html"], 2, "--format 'html' is not one of"),
