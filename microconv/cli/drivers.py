@@ -1,0 +1,87 @@
+"""``microconv drivers``: which events and property values go with reaching a goal."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from ..output import OutputPolicy
+from . import emit
+from .boundary import error_boundary
+from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, MacroOpt, MatureOpt, OutputOpt,
+                      QuietOpt, SinceOpt, StrictOpt, UntilOpt)
+
+# Strings, not the shared Format enum: drivers has four of its formats, checked in the body (exit 2).
+DriversFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or markdown.")]
+GoalFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", help="Goal: reaching --step of this funnel, "
+                                                      "among its counted units.")]
+# Not in cli.options' library options: "--step" and "--property" are spelled from the names the library's
+# OptionError gives ("step", "property"), which no other command takes.
+StepOpt = Annotated[Optional[int], typer.Option("--step", help="With --funnel: the step to reach (2 to the last; "
+                                                "default the last).")]
+PropertyOpt = Annotated[Optional[list[str]], typer.Option("--property", help="Also rank every value of this "
+                                                          "property, as P=value (repeatable).")]
+DriversTopOpt = Annotated[int, typer.Option("--top", min=0, help="Rows listed per direction (positive, negative); "
+                                            "0 = all.")]
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def drivers(
+    events: EventsArg,
+    config: ConfigOpt = Path("funnels.yaml"),
+    funnel: GoalFunnelOpt = None,
+    step: StepOpt = None,
+    macro: MacroOpt = None,
+    properties: PropertyOpt = None,
+    top: DriversTopOpt = 10,
+    fmt: DriversFormatOpt = "table",
+    output: OutputOpt = None,
+    csv_raw: CsvRawOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mature_only: MatureOpt = False,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    input_format: InputFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Every event name (and every value of --property) ranked by its association with reaching the
+    goal: odds ratio with a 95% interval, Fisher's p corrected over every row, implied steps apart
+    (docs/semantics.md section 13). Goal: --funnel F [--step N], else --macro (default the first
+    macro conversion).
+
+    Example: microconv drivers examples/shop_events.csv -c funnels.example.yaml --property signup_method
+    """
+    from .. import load_config, load_events
+    from ..api import choose_funnels
+    from ..render.drivers import (drivers_renderable, render_drivers_csv, render_drivers_json,
+                                  render_drivers_markdown)
+    from ..reports.drivers import drivers as find_drivers
+
+    policy = OutputPolicy(quiet=quiet)
+    with error_boundary(debug):
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format {fmt!r} is not one of {', '.join(map(repr, FORMATS))}")
+        cfg = load_config(config)
+        if funnel is not None:
+            choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
+        props = list(properties or [])
+        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=props)
+        emit.note_quality(quality, policy, strict)
+        result = find_drivers(cfg, evts, funnel=funnel, step=step, macro=macro, properties=props, top=top,
+                              since=since, until=until, mature_only=mature_only, strict=strict)
+        emit.warn(policy, result.warnings)
+        if result.in_progress:
+            policy.note(f"{result.in_progress:,} {result.unit} still in progress (window open at the end of the data) "
+                        "count as failures; --mature-only leaves them out")
+        if fmt == "table" and output is None:
+            emit.show(drivers_renderable(result))
+            return
+        render = {"csv": lambda r: render_drivers_csv(r, raw=csv_raw), "json": render_drivers_json,
+                  "markdown": render_drivers_markdown}.get(fmt)
+        if render is None:
+            from ..render.drivers import render_drivers_text as render
+        emit.write(render(result), output)

@@ -1,0 +1,129 @@
+"""Views of a :class:`DriversResult` (docs/semantics.md 13): rich table, tidy CSV, JSON, Markdown."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..reports.drivers import DriversResult
+from .escape import csv_text, json_text, markdown, terminal, text
+from .format import count, p_text, pct
+
+GROUP_TITLES = {"positive": "More likely to reach {goal}", "negative": "Less likely to reach {goal}",
+                "implied": "Implied: every success did it on the way (no finding, never starred)"}
+DRIVERS_CAPTION = ("with = units that did it before success (successes, failures); odds ratio with PostHog's +1 "
+                   "in each cell and its 95% interval; p adj = Fisher's exact test, Benjamini-Hochberg over every "
+                   "row, * = significant (p adj < 0.05, not too few); 'too few' = under 30 on a side or under 5 "
+                   "successes expected; an association, not a cause")
+
+
+def headline(result: DriversResult) -> str:
+    """What is compared with what, in one line."""
+    if result.mode == "funnel":
+        goal = f"funnel {result.funnel}: reached step {result.step} ({result.goal})"
+    else:
+        goal = f"did {result.goal}"
+    noun = result.unit[:-1]
+    share = pct(result.successes / result.population) if result.population else ""
+    return (f"Drivers of {goal}  ·  {count(result.population, noun)}, {result.successes:,} succeeded"
+            + (f" ({share})" if share else ""))
+
+
+def ratio_text(value: float) -> str:
+    """Three significant digits, whole numbers from 100 up (``25.8``, ``0.722``, ``4,302``)."""
+    if value != value:
+        return ""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _p_cell(row) -> str:
+    if row.implied:
+        return "implied"
+    if row.too_few:
+        return "too few"
+    return p_text(row)
+
+
+def _table(rows: pd.DataFrame, unit: str) -> Table:
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("event", overflow="fold", min_width=12, max_width=40)
+    table.add_column("success with", justify="right", no_wrap=True)
+    table.add_column("failure with", justify="right", no_wrap=True)
+    table.add_column("odds ratio", justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    table.add_column("p adj", justify="right", no_wrap=True)
+    for row in rows.itertuples(index=False):
+        table.add_row(str(row.rank), text(row.event), f"{row.success_with:,}", f"{row.failure_with:,}",
+                      ratio_text(row.odds_ratio), f"{ratio_text(row.odds_ratio_low)}–{ratio_text(row.odds_ratio_high)}",
+                      _p_cell(row))
+    return table
+
+
+def drivers_renderable(result: DriversResult) -> Group:
+    """The headline, then the positive, negative and implied rows, each a table of its own."""
+    items: list = [Text(headline(result), style="bold")]
+    frame = result.frame
+    for group, title in GROUP_TITLES.items():
+        rows = frame[frame["group"] == group]
+        if len(rows):
+            items += [Text(""), Text(title.format(goal=terminal(result.goal)), style="bold"), _table(rows, result.unit)]
+    if not len(frame):
+        items += [Text(""), Text("no event happened in the counted spans" if result.population else
+                                 "nobody to compare: the population is empty")]
+    others = result.rows - len(frame)
+    if others > 0:
+        items.append(Text(f"{others:,} more rows: --top 0 lists every row", style="dim"))
+    items += [Text(""), Text(DRIVERS_CAPTION, style="dim")]
+    return Group(*items)
+
+
+def render_drivers_text(result: DriversResult, *, width: int = 100) -> str:
+    """The tables without colour, at a fixed width: for files and tests."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
+        drivers_renderable(result))
+    return buf.getvalue()
+
+
+def render_drivers_csv(result: DriversResult, *, raw: bool = False) -> str:
+    """The tidy frame (DRIVERS_COLUMNS); text cells a spreadsheet would run as a formula start
+    with ``'`` unless ``raw`` (escape.csv_text)."""
+    return csv_text(result.frame, raw=raw)
+
+
+def render_drivers_json(result: DriversResult) -> str:
+    """One document: what was compared, then the listed rows by group."""
+    frame = result.frame
+    doc = {"mode": result.mode, "goal": result.goal, "funnel": result.funnel, "step": result.step,
+           "unit": result.unit, "population": result.population, "successes": result.successes,
+           "failures": result.failures, "in_progress": result.in_progress, "properties": list(result.properties),
+           "top": result.top, "rows": result.rows,
+           **{group: frame[frame["group"] == group].drop(columns="group").to_dict("records") for group in GROUP_TITLES},
+           "warnings": [str(w) for w in result.warnings]}
+    return json_text(doc) + "\n"
+
+
+def render_drivers_markdown(result: DriversResult) -> str:
+    """One GitHub table per group, for tickets and chat."""
+    out = [f"### {markdown(headline(result))}\n"]
+    frame = result.frame
+    for group, title in GROUP_TITLES.items():
+        rows = frame[frame["group"] == group]
+        if not len(rows):
+            continue
+        out += [f"#### {markdown(title.format(goal=result.goal))}\n",
+                "| # | event | success with | failure with | odds ratio | 95% CI | p adj |",
+                "|---:|---|---:|---:|---:|---:|---:|"]
+        for row in rows.itertuples(index=False):
+            out.append(f"| {row.rank} | {markdown(row.event)} | {row.success_with:,} | {row.failure_with:,} | "
+                       f"{ratio_text(row.odds_ratio)} | {ratio_text(row.odds_ratio_low)}–"
+                       f"{ratio_text(row.odds_ratio_high)} | {markdown(_p_cell(row))} |")
+        out.append("")
+    out.append(f"_{DRIVERS_CAPTION}_\n")
+    return "\n".join(out)
+
