@@ -11,7 +11,7 @@ import typer
 from .. import __version__
 from ..errors import ExitCode, MicroconvError
 from ..output import GuardedStream, OutputPolicy
-from . import analyze, check, drivers, explain, init, paths, users, validate
+from . import analyze, check, drivers, explain, init, pages, paths, users, validate
 from .boundary import report_error
 from .options import OnceCommand
 
@@ -31,7 +31,7 @@ app = typer.Typer(
 )
 
 for _command in (analyze.analyze, check.check, validate.validate, explain.explain, init.init, paths.paths, users.users,
-                 drivers.drivers):
+                 pages.pages, drivers.drivers):
     app.command(epilog=EXIT_CODES_HELP, cls=OnceCommand)(_command)
 
 
