@@ -14,7 +14,7 @@ from .escape import csv_text, json_text, markdown, terminal, text
 from .format import count, p_text, pct
 
 GROUP_TITLES = {"positive": "More likely to reach {goal}", "negative": "Less likely to reach {goal}",
-                "implied": "Implied: every success did it on the way (no finding, never starred)"}
+                "implied": "Implied: a step of the goal, or done by every success first (no finding, never starred)"}
 DRIVERS_CAPTION = ("with = units that did it before success (successes, failures); odds ratio with PostHog's +1 "
                    "in each cell and its 95% interval; p adj = Fisher's exact test, Benjamini-Hochberg over every "
                    "row, * = significant (p adj < 0.05, not too few); 'too few' = under 30 on a side or under 5 "
@@ -29,8 +29,11 @@ def headline(result: DriversResult) -> str:
         goal = f"did {result.goal}"
     noun = result.unit[:-1]
     share = pct(result.successes / result.population) if result.population else ""
-    return (f"Drivers of {goal}  ·  {count(result.population, noun)}, {result.successes:,} succeeded"
+    line = (f"Drivers of {goal}  ·  {count(result.population, noun)}, {result.successes:,} succeeded"
             + (f" ({share})" if share else ""))
+    if result.population and not result.comparable:
+        line += "  ·  " + ("nobody succeeded" if not result.successes else "nobody failed") + ": nothing to compare"
+    return line
 
 
 def ratio_text(value: float) -> str:

@@ -25,7 +25,8 @@ from ..engine.conversions import NEVER, EventIndex
 from ..engine.distinct import distinct
 from ..errors import OPTION, OptionError, Problem
 from ..load.frame import Events
-from ..run.plan import check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property
+from ..run.plan import (check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property,
+                        step_names)
 from ..run.replay import replay_funnel
 from .breakdown import value_codes
 from .micro import macro_goal
@@ -62,6 +63,11 @@ class DriversResult:
     @property
     def failures(self) -> int:
         return self.population - self.successes
+
+    @property
+    def comparable(self) -> bool:
+        """Both sides have someone: else every row compares with an empty group."""
+        return self.successes > 0 and self.failures > 0
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame
@@ -119,8 +125,7 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
         step = _check_step(config, name, step)
         bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
         p = funnel_partial(config, index, name, step, props, entry_range=bounds, mature_only=mature_only)
-        unit, goal = ("users" if config.funnels[name].count == "users" else "sessions",
-                      config.funnels[name].steps[step - 1].name)
+        unit, goal = config.funnels[name].count, step_names(config.funnels[name])[step - 1]
     else:
         if step is not None:
             raise OptionError(f"{OPTION} {step}: a step is a funnel's; name the funnel too", option="step")
@@ -172,7 +177,7 @@ def funnel_partial(config: Config, index: EventIndex, name: str, step: int, prop
     mine = slot >= 0
     at = np.where(mine, slot, 0)
     keep = mine & (ts > entry[at]) & (ts <= last[at])
-    steps = frozenset(e for s in spec.steps for e in (config.conversions[s.ref].events if s.ref else s.event))
+    steps = frozenset(e for s in spec.steps[:step] for e in (config.conversions[s.ref].events if s.ref else s.event))
     waiting = int((rep.in_progress[rep.kept] & ~success).sum())
     return _partial(frame, np.where(keep, slot, -1), success, properties, steps, waiting)
 

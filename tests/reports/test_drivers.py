@@ -74,6 +74,7 @@ def test_w1_funnel_table_by_hand():
     assert (x.odds_ratio_low, x.odds_ratio_high) == pytest.approx((ci.low, ci.high))
     assert x.odds_ratio_low == pytest.approx(6.25 * math.exp(-1.96 * math.sqrt(1.4)), rel=1e-3)  # 0.616
     assert x.p_value == pytest.approx(stats.fisher_exact([[4, 1], [1, 4]]).pvalue) == pytest.approx(0.2063, abs=1e-4)
+    assert x.p_adjusted == pytest.approx(2 * x.p_value)     # Benjamini-Hochberg over the two rows (X, A)
     assert x.group == "positive" and x["rank"] == 1 and x.too_few and not x.significant and not x.implied
     a = row(r, "A")                        # u1's second A: a step's own event, implied by definition
     assert (a.success_with, a.failure_with, a.group, a.implied, a.significant) == (1, 0, "implied", True, False)
@@ -251,3 +252,14 @@ def test_example_funnel_steps_are_implied(shop):
     assert not r.frame.loc[r.frame["implied"], "significant"].any()
     for render in (render_drivers_csv, render_drivers_json, render_drivers_markdown, render_drivers_text):
         assert "add_to_cart" in render(r)
+
+
+@pytest.mark.parametrize("funnel", ["cart_to_purchase", "pricing_to_purchase", "engagement_any_order"])
+def test_example_population_is_the_funnel_tables(shop, funnel):
+    """Sessions, inline steps, order any: the comparison's units are the table's step 1 and last step."""
+    cfg, events = shop
+    r = drivers(cfg, events, funnel=funnel, mature_only=True)
+    table = microconv.analyze(cfg, events, funnels=[funnel], reports=["funnels"], mature_only=True).funnels[0]
+    steps = table.steps
+    assert (r.unit, r.population, r.successes) == (table.unit, steps[0].users, steps[-1].users)
+    assert r.goal == steps[-1].name and r.comparable == (0 < steps[-1].users < steps[0].users)
