@@ -13,8 +13,8 @@ from .boundary import error_boundary
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, OutputOpt, QuietOpt,
                       StrictOpt)
 
-FORMATS = ("table", "csv", "json", "markdown")
-PagesFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or markdown.")]
+FORMATS = ("table", "csv", "json", "markdown", "html")
+PagesFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, json, markdown or html.")]
 PagesPageOpt = Annotated[Optional[str], typer.Option("--page", help="The property holding the page (default: the "
                                                      "config's page or page_path property).")]
 PageEventOpt = Annotated[Optional[list[str]], typer.Option("--page-event", help="An event name that is a page view "
@@ -56,7 +56,8 @@ def pages(
     Example: microconv pages examples/shop_events.csv -c funnels.example.yaml --funnel checkout --top 10
     """
     from .. import load_config, load_events
-    from ..render.pages import pages_renderable, render_pages_csv, render_pages_json, render_pages_markdown
+    from ..render.pages import (pages_renderable, render_pages_csv, render_pages_html, render_pages_json,
+                                render_pages_markdown)
     from ..reports.pages import page_name, page_report
 
     policy = OutputPolicy(quiet=quiet)
@@ -90,5 +91,5 @@ def pages(
         elif fmt == "csv":
             text = render_pages_csv(result, raw=csv_raw, table=table)
         else:
-            text = {"json": render_pages_json, "markdown": render_pages_markdown}[fmt](result)
+            text = {"json": render_pages_json, "markdown": render_pages_markdown, "html": render_pages_html}[fmt](result)
         emit.write(text, output)

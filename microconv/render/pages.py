@@ -1,4 +1,4 @@
-"""Views of a :class:`PagesResult` (docs/semantics.md 12): rich tables, tidy CSV, JSON, Markdown.
+"""Views of a :class:`PagesResult` (docs/semantics.md 12): rich tables, tidy CSV, JSON, Markdown, HTML.
 
 Page values and segment names come from the log, so each medium's escape (render/escape.py) is
 applied to them and never to the fixed words around them."""
@@ -156,3 +156,48 @@ def render_pages_markdown(result: PagesResult) -> str:
                        f"{pct(row.drop_off)} |")
         out += ["", f"_{markdown(STEPS_CAPTION)}_\n"]
     return "\n".join(out)
+
+
+def _html_pages(result: PagesResult, segment: str) -> str:
+    from .html import _e, _num, _table, _w
+
+    head = ['<th class="num">#</th>', "<th>page</th>", *(f'<th class="num">{h}</th>' for h in ("views", "sessions",
+            "exits")), "<th>exit rate</th>", '<th class="num">macro after</th>']
+    rows = []
+    for row in _rows(result, segment).itertuples(index=False):
+        bar = (f'<div class="track"><span class="fill" style="width:{_w(row.exit_rate)}"></span>'
+               f'<span class="label out" style="left:{_w(row.exit_rate)}">{_e(pct(row.exit_rate))}</span></div>')
+        rows.append(f"<tr>{_num(str(row.rank))}<td class=\"name\">{_e(row.page)}</td>{_num(f'{row.views:,}')}"
+                    f"{_num(f'{row.sessions:,}')}{_num(f'{row.exits:,}')}<td>{bar}</td>{_num(pct(row.macro_after))}</tr>")
+    return _table("pages", head, rows)
+
+
+def _html_steps(result: PagesResult) -> str:
+    from .html import _e, _num, _table
+
+    head = ["<th>step</th>", "<th>page</th>", *(f'<th class="num">{_e(h)}</th>' for h in (
+        "share", result.steps["unit"].iloc[0], "went on", "dropped", "in progress", "drop-off"))]
+    rows = [f'<tr><td class="name"><span class="stepno">{row.step}.</span>{_e(row.name)}</td>'
+            f'<td class="name">{_e(row.page)}</td>{_num(pct(row.page_share))}{_num(f"{row.reached:,}")}'
+            f"{_num(_int(row.went_on))}{_num(_int(row.dropped))}{_num(f'{row.in_progress:,}')}{_num(pct(row.drop_off))}</tr>"
+            for row in result.steps.itertuples(index=False)]
+    return _table("steps", head, rows)
+
+
+def render_pages_html(result: PagesResult) -> str:
+    """One self-contained page (the analyze report's CSS and policy: no scripts, nothing fetched)."""
+    from .html import CSP, CSS, _caption, _e
+
+    body = ['<header class="run"><h1>Pages</h1>', f'<p class="sub">{_e(" · ".join(headline(result)))}</p></header>']
+    for seg in result.segments.itertuples(index=False):
+        body += ["<section>", f"<h2>{_e(segment_title(result, seg))}</h2>", _html_pages(result, seg.segment),
+                 "</section>"]
+    body.append(_caption(PAGES_CAPTION.format(macro=result.macro or "the macro goal")))
+    if result.steps is not None:
+        body += ["<section>", f"<h2>{_e(result.funnel_label)}: drop-off between its steps' pages</h2>",
+                 _html_steps(result), _caption(STEPS_CAPTION), "</section>"]
+    return "\n".join(['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+                      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                      f"<title>Pages · {_e(result.page)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>",
+                      *body, "</main>\n</body>\n</html>"]) + "\n"

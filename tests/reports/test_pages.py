@@ -13,8 +13,8 @@ from microconv.engine.conversions import EventIndex
 from microconv.errors import ConfigError, DataError, UsageError
 from microconv.reports import pages as pages_mod
 from microconv.reports.pages import PAGES_COLUMNS, STEPS_COLUMNS, page_report
-from microconv.render.pages import (render_pages_csv, render_pages_json, render_pages_markdown,
-                                    render_pages_text)
+from microconv.render.pages import (render_pages_csv, render_pages_html, render_pages_json,
+                                    render_pages_markdown, render_pages_text)
 from helpers import EXAMPLE_CONFIG, EXAMPLE_CSV, invoke
 
 BASE = int(pd.Timestamp("2026-01-01", tz="UTC").timestamp())
@@ -180,7 +180,7 @@ def test_library_errors():
         page_report(*setup([("u1", 0, "page_view", "/a", None, None)]), page="src")
 
 
-HOSTILE = ["=HYPERLINK(\"http://x\")", "\x1b[31mred", "|pipe*[link](x)", "-1"]
+HOSTILE = ["=HYPERLINK(\"http://x\")", "\x1b[31mred", "|pipe*[link](x)", "-1", "<script>x</script>"]
 
 
 def test_page_values_are_escaped_per_medium():
@@ -194,6 +194,9 @@ def test_page_values_are_escaped_per_medium():
     assert "\x1b" not in text and "\\x1b[31mred" in text
     md = render_pages_markdown(r)
     assert "\x1b" not in md and "\\|pipe\\*\\[link\\](x)" in md
+    page = render_pages_html(r)
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page and "\x1b" not in page
+    assert "\\x1b[31mred" in page and "&quot;http://x&quot;" in page
     doc = render_pages_json(r)
     assert "\x1b" not in doc and json.loads(doc)["segments"][0]["pages"][0]["page"] in HOSTILE
 
@@ -247,6 +250,9 @@ def test_cli_json_markdown_table_and_steps(runner, small):
     assert [s["reached"] for s in doc["funnel"]["steps"]] == [2, 1] and doc["funnel"]["steps"][1]["went_on"] is None
     md = invoke(runner, "pages", "e.csv", "-c", "f.yaml", "-f", "markdown", cwd=small)
     assert md.exit_code == 0 and "| 1 | /home | 2 | 2 | 1 | 50.0% | 50.0% |" in md.stdout
+    page = invoke(runner, "pages", "e.csv", "-c", "f.yaml", "-f", "html", "--funnel", "f", cwd=small)
+    assert page.exit_code == 0 and page.stdout.startswith("<!DOCTYPE html>") and "'=cmd" not in page.stdout
+    assert '<td class="name">/home</td><td class="num">2</td>' in page.stdout and "went on" in page.stdout
     shown = invoke(runner, "pages", "e.csv", "-c", "f.yaml", "--funnel", "f", cwd=small)
     assert shown.exit_code == 0 and "3 sessions, 4 views, 3 of 3 pages shown" in shown.stdout
     assert "drop-off between its steps' pages" in shown.stdout
@@ -263,7 +269,7 @@ def test_cli_json_markdown_table_and_steps(runner, small):
     ("f.yaml", ["--by", "event"], 2, "--by 'event': a property is needed here, not the canonical column"),
     ("f.yaml", ["--macro", "nope"], 3, "not a macro conversion"),
     ("f.yaml", ["--funnel", "g"], 3, "unknown funnel 'g'"),
-    ("f.yaml", ["-f", "html"], 2, "--format 'html' is not one of"),
+    ("f.yaml", ["-f", "xml"], 2, "--format 'xml' is not one of"),
     ("f.yaml", ["--table", "steps"], 2, "--table steps needs --funnel"),
     ("f.yaml", ["--top", "-1"], 2, "--top"),
 ])
