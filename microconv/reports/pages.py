@@ -89,7 +89,7 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
         by: a property: the same table per segment, a session taking its first value of it.
         top: pages listed per segment, by exits; 0 lists all.
         macro: the macro conversion (default: the first ``kind: macro`` one).
-        funnel: also that funnel's step table, with the page of each step (12.6).
+        funnel: also that funnel's step table, with the page of each step (12.7).
         mature_only: for the funnel's step table, as for :func:`microconv.analyze` (4.8).
 
     Raises:
@@ -142,7 +142,7 @@ class PagesPartial:
 
 def partial(index: EventIndex, prop: str, page_events: Sequence[str], by: str | None,
             macro: str | None) -> PagesPartial:
-    """The page counts of every session of ``index`` (12.1-12.5)."""
+    """The page counts of every session of ``index`` (12.1-12.6)."""
     frame = index.frame
     units = index.sessions                          # (gap sessions: cut here, with their sort)
     srt = index.sorted_for(units)
@@ -278,7 +278,7 @@ def _page_event_names(frame: pd.DataFrame, page_events: Sequence[str] | None) ->
 
 def _steps(config: Config, index: EventIndex, name: str, prop: str, mature_only: bool) -> pd.DataFrame:
     """The funnel's step table (section 5, as ``analyze`` counts it) with each step's page: the most
-    common page value of the counted attempts' step events (12.6)."""
+    common page value of the counted attempts' step events (12.7)."""
     spec = config.funnels[name]
     frame = index.frame
     rep = replay_funnel(config, frame, name, index=index, mature_only=mature_only)
