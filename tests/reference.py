@@ -193,7 +193,7 @@ def reference_funnel(rows: Sequence[tuple[Hashable, Any, str]], steps: Sequence[
         if not attempts:
             continue                                        # never entered (E10, R1's A@0)
         if count == "totals":                               # rule 4.10: each counted attempt a unit
-            attempts = _one_after_another(attempts, n, window_seconds)
+            attempts = _one_after_another(attempts, n, window_seconds, held is not None)
         all_attempts[key] = attempts
         groups = {(key, i): [a] for i, a in enumerate(attempts, start=1)} if count == "totals" else {key: attempts}
         for key, attempts in groups.items():
@@ -333,11 +333,11 @@ def _replay_strict(start: _Event, events: list[_Event], steps: Sequence[set[str]
         event, previous = events[position], matched[-1]
         gave_up = None
         if event.name not in steps[k] or (hold and (start.value is None or event.value != start.value)):
-            gave_up = event.ts
+            gave_up = event.ts - 1e-9                   # 4.10.1: just before the breaking event
         elif event.ts - start.ts > window:
             break
         elif after[k] is not None and event.ts - previous.ts < after[k]:
-            gave_up = event.ts
+            gave_up = event.ts - 1e-9
         elif within[k] is not None and event.ts - previous.ts > within[k]:
             gave_up = min(previous.ts + within[k], start.ts + window)
         if gave_up is not None:
@@ -802,24 +802,32 @@ def _replay_unordered(start: _Event, events: list[_Event], steps: Sequence[set[s
 # ---------------------------------------------------------------------------------------------
 # Rule 4.10: count: totals.
 
-def _one_after_another(attempts: list[_Attempt], n: int, window: float) -> list[_Attempt]:
+def _one_after_another(attempts: list[_Attempt], n: int, window: float, hold: bool = False) -> list[_Attempt]:
     """Rule 4.10.1: the unit's first attempt counts; then, again and again, the first attempt whose
     step-1 event is later than the end of the last counted one: the time it did its last step
     when it did all n (any order: the latest of its step times); when a strict break or a
-    ``within`` limit ended it, that time (the breaking event's, or the limit's end); else the
-    end of its window; and an attempt an exclusion discarded ends at the earliest event that did."""
+    ``within`` limit ended it, that time (just before the breaking event, or the limit's end);
+    else the end of its window; and an attempt an exclusion discarded ends at the earliest event
+    that did. With ``hold`` (4.11.3) each held value's attempts follow one another on their own
+    (a missing value's attempt alone), in the order of their step-1 events."""
+    chains: dict[Any, list[_Attempt]] = {}
+    for i, attempt in enumerate(attempts):
+        key = (attempt.start.value if attempt.start.value is not None else ("missing", i)) if hold else None
+        chains.setdefault(key, []).append(attempt)
     counted: list[_Attempt] = []
-    for attempt in attempts:
-        if counted:
-            last = counted[-1]
-            end = (max(last.done.values()) if last.reached == n else
-                   last.gave_up if last.gave_up is not None else last.start.ts + window)
-            if last.spoiled_at is not None:
-                end = min(end, last.spoiled_at)
-            if not attempt.start.ts > end:
-                continue
-        counted.append(attempt)
-    return counted
+    for chain in chains.values():
+        last = None
+        for attempt in chain:
+            if last is not None:
+                end = (max(last.done.values()) if last.reached == n else
+                       last.gave_up if last.gave_up is not None else last.start.ts + window)
+                if last.spoiled_at is not None:
+                    end = min(end, last.spoiled_at)
+                if not attempt.start.ts > end:
+                    continue
+            counted.append(attempt)
+            last = attempt
+    return sorted(counted, key=lambda a: a.start.order)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -828,8 +836,8 @@ def _one_after_another(attempts: list[_Attempt], n: int, window: float) -> list[
 def _replay_optional(start: _Event, events: list[_Event], steps: Sequence[set[str]], window: float,
                      within: list, after: list, optional: list) -> _Attempt:
     """Rule 4.12.2: the required steps replayed alone as an ordered funnel (3.2-3.5, 4.3); then each
-    optional step k between required steps a and b is done by its earliest event that no required
-    step used, with ``t_a <= t`` and ``t <= t_b`` when the attempt did b, else ``t <= t_1 + w``
+    optional step k between required steps a and b, in step order, is done by its earliest event
+    that no required step and no earlier optional step used, with ``t_a <= t`` and ``t <= t_b`` when the attempt did b, else ``t <= t_1 + w``
     (ties: in step order, k after a and before b)."""
     n = len(steps)
     required = [k for k in range(n) if not optional[k]]
@@ -844,6 +852,7 @@ def _replay_optional(start: _Event, events: list[_Event], steps: Sequence[set[st
         if a not in by_step:
             continue
         candidates = [e for e in events if e.name in steps[k] and e not in sub.matched
+                      and e not in extra.values()           # one event, one step: an earlier optional step's too
                       and e.ts >= by_step[a].ts
                       and (e.ts <= by_step[b].ts if b in by_step else e.ts <= start.ts + window)]
         if candidates:

@@ -306,7 +306,7 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
     starts = np.flatnonzero(np.r_[True, att.unit[1:] != att.unit[:-1]]) if len(att.unit) else np.zeros(0, np.int64)
     clean = np.where(spoiled, 0, att.reached)
     if plan.totals:                 # 4.10: each counted attempt is a unit of its own
-        counted = one_after_another(events, att, starts, np.minimum(ends, spoiled_at))
+        counted = one_after_another(_chains(att, events, plan), events.ts[att.anchor], np.minimum(ends, spoiled_at))
         best, unit, any_open = clean[counted], att.unit[counted], is_open[counted]
     else:
         best, counted = best_attempts(clean, starts)
@@ -317,6 +317,18 @@ def _replay_part(events: SortedEvents, att: Attempts, exclusions: list, plan: Fu
         in_progress[:] = False
     kept = (best > 0) & ~(in_progress & plan.mature_only)
     return _Part(spoiled, is_open, unit, best, counted, in_progress, kept)
+
+
+def _chains(att: Attempts, events: SortedEvents, plan: FunnelPlan) -> np.ndarray:
+    """Per attempt, what its counted totals chain by (4.10.1, 4.11.3): the unit, or with ``hold``
+    the unit and its step-1 event's held values (a missing value: a chain of its own)."""
+    chain = att.unit.astype(np.int64)
+    if plan.hold is None:
+        return chain
+    code = plan.hold.take(events.row[att.anchor]).astype(np.int64)
+    missing = code < 0
+    code = np.where(missing, code.max(initial=-1) + np.cumsum(missing), code)
+    return chain * (int(code.max(initial=0)) + 1) + code
 
 
 def best_attempts(clean: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -51,17 +51,20 @@ def replay_with_optional(events: SortedEvents, anchors: np.ndarray, masks: Seque
     out.stop_pos[:] = sub.stop_pos
     t1 = events.ts[anchors]
     before = previous_required(optional)
+    taken = list(required)                    # one event, one step: the steps before take theirs first
     for k in (k for k, skip in enumerate(optional) if skip):
         a, b = before[k], next(j for j in range(k + 1, len(optional)) if not optional[j])
-        out.pos[:, k] = _done_between(events, out, masks[k], a, b, required, t1, window)
+        out.pos[:, k] = _done_between(events, out, masks[k], a, b, taken, t1, window)
+        taken.append(k)
     return out
 
 
 def _done_between(events: SortedEvents, att: Attempts, mask: np.ndarray, a: int, b: int, required: list[int],
                   t1: np.ndarray, window: int) -> np.ndarray:
     """Per attempt, the first event of ``mask`` from the step-a event's timestamp on (ties: in step
-    order, the optional step comes after a and before b) that no required step used, and that is
-    not later than the step-b event (when the attempt did b) or than the window's end; -1 if none."""
+    order, the optional step comes after a and before b) that none of the steps ``required`` (the
+    required ones and the optional ones before) used, and that is not later than the step-b event
+    (when the attempt did b) or than the window's end; -1 if none."""
     done = np.full(len(att.unit), -1, dtype=att.pos.dtype)
     live = np.flatnonzero(att.pos[:, a] >= 0)
     positions = np.flatnonzero(mask)

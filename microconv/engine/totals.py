@@ -21,16 +21,18 @@ from .replay import Attempts, SortedEvents, Stop
 def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
                  within: Sequence[int | None], next_step: Sequence[int]) -> np.ndarray:
     """Per attempt, the time after which it could go no further (4.10.1): its last step's event when
-    it did every step (in any order: the latest of its steps); a strict break's event; the end of
-    the next step's ``within`` when that ran out (``next_step[r]``: the step after r steps done,
-    past optional ones); else the end of its window. (Read before any
-    exclusion marks the attempt's stop; an excluded attempt ends sooner, at the event that
-    spoiled it, which the caller takes from ``apply_exclusions``.)"""
+    it did every step (in any order: the latest of its steps; a skipped optional step has none);
+    just before a strict break's event (which may start the next attempt); the end of the next
+    step's ``within`` when that ran out (``next_step[r]``: the step after r steps done, past
+    optional ones); else the end of its window. (Read before any exclusion marks the attempt's
+    stop; an excluded attempt ends sooner, at the event that spoiled it, which the caller takes
+    from ``apply_exclusions``.)"""
     ends = plus_ns(events.ts[att.anchor], window)
     complete = np.flatnonzero(att.reached >= steps)
-    ends[complete] = events.ts.take(np.maximum(att.pos[complete], 0)).max(axis=1)
+    done = att.pos[complete]
+    ends[complete] = np.where(done >= 0, events.ts.take(np.maximum(done, 0)), np.iinfo(np.int64).min).max(axis=1)
     broke = np.flatnonzero(np.isin(att.stop, (Stop.STRICT_BREAK, Stop.TOO_SOON, Stop.HELD)))
-    ends[broke] = events.ts.take(att.stop_pos[broke])
+    ends[broke] = events.ts.take(att.stop_pos[broke]) - 1
     late = np.flatnonzero(att.stop == Stop.WITHIN)
     if len(late):                   # the step after the last one done: its within, saturating
         limits = np.array([min(w or 0, NS_MAX) for w in (*within, None)], dtype=np.int64)
@@ -40,28 +42,32 @@ def attempt_ends(events: SortedEvents, att: Attempts, steps: int, window: int,
     return ends
 
 
-def one_after_another(events: SortedEvents, att: Attempts, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Indices (ascending) of the counted attempts: each unit's first (``starts``: the index of each
-    unit's first attempt), then per unit the first attempt whose step-1 event is later than the
-    end of the one counted before it."""
-    n = len(att.unit)
+def one_after_another(chain: np.ndarray, starts_at: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the counted attempts: per ``chain`` (the unit, or with ``hold`` the
+    unit and its held values, 4.11.3) its first attempt, then again and again the first attempt
+    whose step-1 event (``starts_at``) is later than the end of the one counted before it."""
+    n = len(chain)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    starts_at = events.ts[att.anchor]                 # ascending within each unit, units ascending
+    ordered = bool((chain[1:] >= chain[:-1]).all())            # by unit (and time) already: no sort
+    order = np.arange(n) if ordered else np.lexsort((starts_at, chain))
+    chain, starts_at, ends = chain[order], starts_at[order], ends[order]
+    first = np.ones(n, dtype=bool)
+    np.not_equal(chain[1:], chain[:-1], out=first[1:])
     times, rank = np.unique(np.concatenate([starts_at, ends]), return_inverse=True)   # one order for both
     rank = rank.reshape(-1)
-    unit = att.unit.astype(np.int64) * (len(times) + 1)
-    after = np.searchsorted(unit + rank[:n], unit + rank[n:], side="right")   # first start > the end
+    base = (np.cumsum(first) - 1).astype(np.int64) * (len(times) + 1)
+    after = np.searchsorted(base + rank[:n], base + rank[n:], side="right")   # first start > the end
     mine = after < n
-    mine[mine] = att.unit[after[mine]] == att.unit[mine]
+    mine[mine] = chain[after[mine]] == chain[mine]
     jump = np.where(mine, after, n).astype(np.int64)
     jump = np.append(jump, n)                                            # n: past the chain's end
     marked = np.zeros(n + 1, dtype=bool)
-    marked[starts] = True
+    marked[np.flatnonzero(first)] = True
     while True:            # marked: the first 2**r attempts of each chain; jump: 2**r attempts on
         at = np.flatnonzero(marked[:n])
         further = jump[at]
         if (further == n).all():
-            return at
+            return np.sort(order[at])
         marked[further] = True
         jump = jump[jump]

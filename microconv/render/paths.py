@@ -97,7 +97,8 @@ def paths_renderable(result: PathsResult) -> Group:
                 block.append(path_table(result, step, "next_path"))
             blocks.append(block)
         if result.converted[k]:
-            blocks.append([Text(f"{step}. {terminal(names[k])} → {step + 1}. {terminal(names[k + 1])}: "
+            to = result.next_step(step)
+            blocks.append([Text(f"{step}. {terminal(names[k])} → {to}. {terminal(names[to - 1])}: "
                                 f"{count(result.converted[k], noun)} went on", style="bold"),
                            path_table(result, step, "between")])
     if len(blocks) == 1:

@@ -98,6 +98,7 @@ class PathsPartial:
     in_progress: np.ndarray
     converted: np.ndarray
     paths: pd.DataFrame
+    following: tuple[int | None, ...] = ()    # per step: the step the units that went on reached next
 
 
 def partial(rep: Replay, index: EventIndex, frame: pd.DataFrame, ctx: PathsContext) -> PathsPartial:
@@ -107,7 +108,10 @@ def partial(rep: Replay, index: EventIndex, frame: pd.DataFrame, ctx: PathsConte
     counted = _Counted.of(rep, timeline)
     blocks = []
     dropped, waiting, converted = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    for k in range(1, n):
+    following = next_steps(rep.plan.previous)
+    for k, to in enumerate(following, start=1):      # from step k to step ``to`` (1-based; past optional ones)
+        if to is None:
+            continue
         waiting[k - 1] = int((counted.waiting & (counted.best == k)).sum())
         gone = (counted.best == k) & ~counted.waiting
         dropped[k - 1] = int(gone.sum())
@@ -117,16 +121,27 @@ def partial(rep: Replay, index: EventIndex, frame: pd.DataFrame, ctx: PathsConte
             for kind, table in _dropped_paths(timeline, counted, gone).items():
                 blocks.append(table.assign(step=k, group="dropped", kind=kind))
         if on.any():
-            table = _between_paths(timeline, counted, on, k, rep.plan.order)
+            table = _between_paths(timeline, counted, on, k, to, rep.plan.order)
             blocks.append(table.assign(step=k, group="converted", kind="between"))
     columns = ["step", "group", "kind", "path", "units"]
     paths = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
-    return PathsPartial(rep.kind, rep.plan.order, dropped, waiting, converted, paths)
+    return PathsPartial(rep.kind, rep.plan.order, dropped, waiting, converted, paths, following)
+
+
+def next_steps(previous: tuple[int, ...]) -> tuple[int | None, ...]:
+    """Per step (1-based order): the step that units who went on from it reached next, 1-based
+    (past optional steps, 4.12: paths run between required steps); None for an optional step and
+    the last one."""
+    out: list[int | None] = [None] * len(previous)
+    for to in range(1, len(previous)):
+        if to == len(previous) - 1 or to in previous:             # a required step: some step's next
+            out[previous[to]] = to + 1
+    return tuple(out)
 
 
 def merge(a: PathsPartial, b: PathsPartial) -> PathsPartial:
     return PathsPartial(a.unit, a.order, a.dropped + b.dropped, a.in_progress + b.in_progress,
-                        a.converted + b.converted, pd.concat([a.paths, b.paths], ignore_index=True))
+                        a.converted + b.converted, pd.concat([a.paths, b.paths], ignore_index=True), a.following)
 
 
 def finalize(p: PathsPartial, ctx: PathsContext, warnings: tuple = ()) -> PathsResult:
@@ -135,7 +150,8 @@ def finalize(p: PathsPartial, ctx: PathsContext, warnings: tuple = ()) -> PathsR
     names = f.step_names
     blocks = []
     for (k, group, kind), table in p.paths.groupby(["step", "group", "kind"], sort=False):
-        head = {"step": k, "name": names[k - 1] if group == "dropped" else f"{names[k - 1]}{ARROW}{names[k]}"}
+        to = p.following[k - 1]
+        head = {"step": k, "name": names[k - 1] if group == "dropped" else f"{names[k - 1]}{ARROW}{names[to - 1]}"}
         total = p.dropped[k - 1] if group == "dropped" else p.converted[k - 1]
         blocks.append((k, group != "dropped", KINDS.index(kind),
                        _rows(table[["path", "units"]], ctx.top, int(total), head, group, kind)))
@@ -146,7 +162,8 @@ def finalize(p: PathsPartial, ctx: PathsContext, warnings: tuple = ()) -> PathsR
     body = body[PATHS_COLUMNS].astype({"step": "int64", "units": "int64", "share": "float64"})
     return PathsResult(f.name, f.label, p.unit, p.order, f.window_seconds, names,
                        tuple(int(x) for x in p.dropped), tuple(int(x) for x in p.in_progress),
-                       tuple(int(x) for x in p.converted), ctx.top, ctx.page, body, tuple(warnings))
+                       tuple(int(x) for x in p.converted), ctx.top, ctx.page, body, tuple(warnings),
+                       p.following)
 
 
 def _page_column(config: Config, frame: pd.DataFrame, page: str | None) -> str | None:
@@ -238,12 +255,13 @@ def _dropped_paths(timeline: _Timeline, counted: _Counted, gone: np.ndarray) -> 
     return out
 
 
-def _between_paths(timeline: _Timeline, counted: _Counted, on: np.ndarray, k: int, order: str) -> pd.DataFrame:
-    """Paths of 9.6 for the units ``on`` that reached step k+1 (k is 1-based)."""
+def _between_paths(timeline: _Timeline, counted: _Counted, on: np.ndarray, k: int, to: int,
+                   order: str) -> pd.DataFrame:
+    """Paths of 9.6 for the units ``on`` that reached step ``to`` from step k (1-based)."""
     steps = counted.steps[on]
     if order == "any":  # the k-th and (k+1)-th events done, in time order
         steps = np.sort(np.where(steps >= 0, steps, np.iinfo(np.int64).max), axis=1)
-    lo, hi = steps[:, k - 1], steps[:, k]
+    lo, hi = steps[:, k - 1], steps[:, to - 1]
     inside = np.maximum(hi - lo - 1, 0)
     codes = np.stack([_code_at(timeline.event, lo + 1 + j, lo + 1 + inside) for j in range(BETWEEN_DEPTH)], axis=1)
     return _count(codes, timeline.event_names, DIRECT, more=np.maximum(inside - BETWEEN_DEPTH, 0))

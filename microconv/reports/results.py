@@ -254,6 +254,12 @@ class PathsResult:
     page: str | None                 # the page property of next_page rows; None: no such rows
     frame: pd.DataFrame
     warnings: tuple[Problem, ...] = ()
+    following: tuple[int | None, ...] = ()   # per step: the step that those who went on reached (4.12)
+
+    def next_step(self, step: int) -> int:
+        """The step (1-based) after ``step`` that the units going on from it reached: the next one,
+        or past optional steps the next required one."""
+        return self.following[step - 1] if self.following and self.following[step - 1] else step + 1
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame

@@ -114,7 +114,7 @@ def test_every_command_has_help_ending_with_its_example_and_the_exit_codes(runne
 
 
 def test_help_lists_the_commands_in_order(runner):
-    assert COMMANDS == ["analyze", "check", "validate", "explain", "init", "paths"]
+    assert COMMANDS == ["analyze", "check", "validate", "explain", "init", "paths", "users", "pages", "drivers"]
     result = invoke(runner, "--help")
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:\n")[1].split("\n\n")[0]

@@ -199,6 +199,9 @@ def test_cli_output_and_quiet(runner, small):
     result = invoke(runner, "drivers", "e.csv", "-c", "f.yaml", "-f", "csv", "-o", "out.csv", "-q", cwd=small)
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
     assert (small / "out.csv").read_text().startswith(",".join(DRIVERS_COLUMNS) + "\n")
+    table = invoke(runner, "drivers", "e.csv", "-c", "f.yaml", "--funnel", "ab", "-o", "out.txt", cwd=small)
+    assert table.exit_code == 0 and table.stdout == ""
+    assert (small / "out.txt").read_text().startswith("Drivers of funnel ab: reached step 2 (B)  ·  10 users, 5 succeeded")
 
 
 @pytest.mark.parametrize("args, code, message", [
