@@ -42,11 +42,13 @@ def apply_presets(data: Any) -> Any:
     top = data.get("counting", "microconv")
     funnels = {}
     for name, funnel in data["funnels"].items():
-        preset = PRESETS.get(funnel.get("counting", top)) if isinstance(funnel, dict) else None
+        chosen = funnel.get("counting", top) if isinstance(funnel, dict) else None
+        preset = PRESETS.get(chosen) if isinstance(chosen, str) else None     # (others: the schema's error)
         if preset is None:
             funnels[name] = funnel
             continue
-        funnel = {"entry": preset.entry, "open_windows": preset.open_windows, **funnel}
+        entry = {} if funnel.get("count") == "totals" else {"entry": preset.entry}   # totals re-enter (6.1)
+        funnel = {**entry, "open_windows": preset.open_windows, **funnel}
         if funnel.get("order") == "any":
             funnel["order"] = preset.any_order
         split = funnel.get("breakdown")
