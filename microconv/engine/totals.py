@@ -57,7 +57,9 @@ def one_after_another(chain: np.ndarray, starts_at: np.ndarray, ends: np.ndarray
     times, rank = np.unique(np.concatenate([starts_at, ends]), return_inverse=True)   # one order for both
     rank = rank.reshape(-1)
     base = (np.cumsum(first) - 1).astype(np.int64) * (len(times) + 1)
-    after = np.searchsorted(base + rank[:n], base + rank[n:], side="right")   # first start > the end
+    after = np.searchsorted(base + rank[:n], base + rank[n:], side="right")   # first start > the end,
+    np.maximum(after, np.arange(1, n + 1), out=after)      # and after the attempt itself: an end just before
+                                                          # a break at the step-1 time must not point back
     mine = after < n
     mine[mine] = chain[after[mine]] == chain[mine]
     jump = np.where(mine, after, n).astype(np.int64)
