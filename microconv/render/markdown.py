@@ -45,7 +45,7 @@ def _funnel(f) -> list[str]:
                    + (f" {s.in_progress:,} |" if waiting else "")
                    + (f" {money(s.value_lost) if s.step > 1 else ''} |" if valued else ""))
     out.append("")
-    out += [f"_{note}_\n" for note in caveats(f)]
+    out += [f"_{_cell(note)}_\n" for note in caveats(f)]   # (a caveat may name a step: config text)
     return out
 
 
