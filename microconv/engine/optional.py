@@ -27,6 +27,14 @@ def previous_required(optional: Sequence[bool]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def optional_steps(previous: Sequence[int]) -> list[bool]:
+    """The inverse of :func:`previous_required`: per step, whether it is optional, which is whether
+    no later step takes its numbers from it (the first and last steps are always required)."""
+    n = len(previous)
+    later = set(previous)
+    return [0 < k < n - 1 and k not in later for k in range(n)]
+
+
 def next_required(optional: Sequence[bool]) -> tuple[int, ...]:
     """Per number of steps reached r (0..n, with r the 1-based index of the furthest required step
     done), the 0-based index of the required step to do next (n when none is left)."""

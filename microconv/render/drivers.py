@@ -1,17 +1,17 @@
 """Views of a :class:`DriversResult` (docs/semantics.md 13): rich table, tidy CSV, JSON, Markdown."""
 from __future__ import annotations
 
-import io
 
 import pandas as pd
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..reports.drivers import DriversResult
 from .escape import csv_text, json_text, markdown, terminal, text
 from .format import count, p_text, pct
+from .table import plain_text
 
 GROUP_TITLES = {"positive": "More likely to reach {goal}", "negative": "Less likely to reach {goal}",
                 "implied": "Implied: a step of the goal, or done by every success first (no finding, never starred)"}
@@ -87,10 +87,7 @@ def drivers_renderable(result: DriversResult) -> Group:
 
 def render_drivers_text(result: DriversResult, *, width: int = 100) -> str:
     """The tables without colour, at a fixed width: for files and tests."""
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
-        drivers_renderable(result))
-    return buf.getvalue()
+    return plain_text(drivers_renderable(result), width)
 
 
 def render_drivers_csv(result: DriversResult, *, raw: bool = False) -> str:

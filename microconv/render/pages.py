@@ -4,17 +4,17 @@ Page values and segment names come from the log, so each medium's escape (render
 applied to them and never to the fixed words around them."""
 from __future__ import annotations
 
-import io
 
 import pandas as pd
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..reports.pages import ALL, PagesResult
 from .escape import csv_text, json_text, markdown, terminal, text
 from .format import bar, count, duration, pct
+from .table import plain_text
 
 PAGES_CAPTION = ("views = page views; sessions = sessions with a view of the page; exits = sessions whose last page "
                  "view it was; exit rate = exits / sessions; macro after = share of those sessions where {macro} "
@@ -102,10 +102,7 @@ def pages_renderable(result: PagesResult) -> Group:
 
 def render_pages_text(result: PagesResult, *, width: int = 100) -> str:
     """The tables without colour, at a fixed width: for files and tests."""
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
-        pages_renderable(result))
-    return buf.getvalue()
+    return plain_text(pages_renderable(result), width)
 
 
 def render_pages_csv(result: PagesResult, *, raw: bool = False, table: str = "pages") -> str:

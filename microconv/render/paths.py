@@ -1,17 +1,17 @@
 """Views of a :class:`PathsResult` (docs/semantics.md 9): rich tables, tidy CSV, JSON."""
 from __future__ import annotations
 
-import io
 
 import pandas as pd
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..reports.results import PathsResult
 from .escape import csv_text, json_text, terminal, text
 from .format import bar, count, duration, pct
+from .table import plain_text
 from ..reports.paths import NEXT_DEPTH
 
 KIND_HEADERS = {"next_event": "next event", "next_path": f"next {NEXT_DEPTH} events", "next_page": "next page",
@@ -113,10 +113,7 @@ def paths_renderable(result: PathsResult) -> Group:
 
 def render_paths_text(result: PathsResult, *, width: int = 100) -> str:
     """The tables without colour, at a fixed width: for files and tests."""
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
-        paths_renderable(result))
-    return buf.getvalue()
+    return plain_text(paths_renderable(result), width)
 
 
 def render_paths_csv(result: PathsResult, *, raw: bool = False) -> str:

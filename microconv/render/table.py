@@ -149,10 +149,14 @@ def result_renderable(result: AnalysisResult) -> Group:
     return Group(*spaced)
 
 
+def plain_text(renderable, width: int = 100) -> str:
+    """A renderable without colour, at a fixed width: what every command writes to a file or a pipe,
+    and what the golden tests compare."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(renderable)
+    return buf.getvalue()
+
+
 def render_table_text(result: AnalysisResult, *, width: int = 100) -> str:
     """The table without colour, at a fixed width: for files and golden tests."""
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
-        result_renderable(result)
-    )
-    return buf.getvalue()
+    return plain_text(result_renderable(result), width)

@@ -3,17 +3,17 @@ for the list itself. Times are written in ISO 8601, UTC (``2026-10-02T11:03:29Z`
 fraction of a second only when some time has one), so a mailing tool reads them as they are."""
 from __future__ import annotations
 
-import io
 
 import pandas as pd
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from ..reports.users import TIME_COLUMNS, UsersResult
 from .escape import csv_text, json_text, terminal, text
 from .format import count
+from .table import plain_text
 
 TABLE_ROWS = 50   # rows a terminal shows; the list itself is for -f csv / json
 
@@ -70,10 +70,7 @@ def users_renderable(result: UsersResult, *, rows: int = TABLE_ROWS) -> Group:
 
 def render_users_text(result: UsersResult, *, width: int = 100, rows: int = TABLE_ROWS) -> str:
     """The table without colour, at a fixed width: for files and tests."""
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(
-        users_renderable(result, rows=rows))
-    return buf.getvalue()
+    return plain_text(users_renderable(result, rows=rows), width)
 
 
 def render_users_csv(result: UsersResult, *, raw: bool = False) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.funnel import Replay
+from ..engine.optional import optional_steps
 from ..engine.sums import exact_sum
 from .results import FunnelResult, StepRow
 
@@ -83,12 +84,8 @@ class Tally:
 
     @property
     def optional(self) -> np.ndarray:
-        """Per step: whether it is optional (no later step takes its numbers from it)."""
-        k = len(self.previous)
-        required = np.zeros(k, dtype=bool)
-        required[[0, k - 1]] = True
-        required[[p for p in self.previous if p >= 0]] = True
-        return ~required
+        """Per step: whether it is optional (4.12)."""
+        return np.array(optional_steps(self.previous), dtype=bool)
 
     def in_progress(self) -> np.ndarray:
         """(groups, steps): in-progress units whose furthest step it is."""
@@ -187,8 +184,7 @@ def step_rows(counts: np.ndarray, in_progress: np.ndarray, medians: np.ndarray,
     (4.12.3) "k-1" is ``previous[k]``, the required step before k, and nobody drops at an optional
     step (skipping it is allowed)."""
     previous = tuple(range(-1, len(counts) - 1)) if previous is None else previous
-    later = set(previous)
-    optional = [0 < s < len(counts) - 1 and s not in later for s in range(len(counts))]
+    optional = optional_steps(previous)
     return tuple(
         StepRow(
             step=s + 1,

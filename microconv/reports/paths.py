@@ -19,6 +19,7 @@ from ..config import Config
 from ..engine.clock import plus_ns
 from ..engine.conversions import EventIndex
 from ..engine.funnel import Replay
+from ..engine.optional import optional_steps
 from ..errors import OPTION, OptionError
 from ..load.frame import Events
 from ..run.plan import check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property, step_names
@@ -133,8 +134,8 @@ def next_steps(previous: tuple[int, ...]) -> tuple[int | None, ...]:
     (past optional steps, 4.12: paths run between required steps); None for an optional step and
     the last one."""
     out: list[int | None] = [None] * len(previous)
-    for to in range(1, len(previous)):
-        if to == len(previous) - 1 or to in previous:             # a required step: some step's next
+    for to, skip in enumerate(optional_steps(previous)):
+        if to and not skip:                                       # a required step: some step's next
             out[previous[to]] = to + 1
     return tuple(out)
 
