@@ -13,6 +13,7 @@ from .config import Config
 from .load.frame import Events
 from .load.quality import DataQualityReport
 from .engine.conversions import EventIndex
+from .engine.engagement import add_engagement
 from .reports import REPORT_NAMES
 from .reports.results import AnalysisResult, FunnelReports, RunMeta
 from .run import local
@@ -75,6 +76,7 @@ def analyze(
     check_rows_suffice(config, events, choose_funnels(config, funnels), as_of)
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
+    events = add_engagement(config, events)       # after the cut: a level counts what happened by as_of (8.5)
     plan = plan_run(config, events, options)
     log = events.summary
     index = EventIndex(config, events.frame, plan.last_ts)

@@ -144,6 +144,8 @@ def _cross_reference(data: Any, located: Located):
                               located.where("funnels", fname, "hold"),
                               "set columns.session to the export's session id column, or use count: sessions "
                               "(sessions by inactivity)")
+    properties = columns.get("properties") if isinstance(columns.get("properties"), dict) else {}
+    yield from _check_engagement(properties, conversions, funnels, located)
     alerts = data.get("alerts") if isinstance(data.get("alerts"), list) else []
     for i, alert in enumerate(alerts):
         if isinstance(alert, dict):
@@ -174,6 +176,51 @@ def _check_alert(i: int, alert: dict, funnels: dict, conversions: dict, located:
             yield Problem(f"alert {i + 1}: {cname!r} is the macro goal; the micro-conversion report has a row "
                           "per milestone and secondary conversion", located.where(*loc, "conversion", value=True),
                           "watch the goal through a funnel's last step instead")
+
+
+def _check_engagement(properties: dict, conversions: dict, funnels: dict, located: Located):
+    """An engagement level (semantics 8.5) counts conversions that exist; and as it is computed
+    from conversions after loading, no event matcher may test it, nor a funnel hold it."""
+    levels = [name for name, spec in properties.items() if isinstance(spec, dict) and "count_of" in spec]
+    for name in levels:
+        spec, loc = properties[name], ("columns", "properties", name)
+        counted = spec["count_of"]
+        refs = [(c, (*loc, "count_of", k)) for k, c in enumerate(counted)] if isinstance(counted, list) else \
+            [(counted, (*loc, "count_of"))]
+        refs += [(spec["before"], (*loc, "before"))] if "before" in spec else []
+        for conv, at in refs:
+            if isinstance(conv, str) and conv not in conversions:
+                yield Problem(f"engagement property {name!r} names unknown conversion {conv!r}",
+                              located.where(*at, value=True),
+                              did_you_mean(conv, conversions, what="conversions") or "define it under 'conversions:'")
+    if not levels:
+        return
+    for at, where in _where_maps(conversions, funnels):
+        for name in levels:
+            if name in where:
+                yield Problem(f"{name!r} is an engagement level, computed from the conversions after loading: "
+                              "an event condition cannot test it", located.where(*at, "where", name),
+                              f"break down by it instead (--by {name}, or breakdown: {{by: {name}}})")
+    for fname, funnel in funnels.items():
+        held = funnel.get("hold") if isinstance(funnel, dict) else None
+        for name in levels:
+            if held == name or isinstance(held, list) and name in held:
+                yield Problem(f"funnel {fname!r} holds {name!r}, an engagement level: it is one value per user, "
+                              "so holding it changes nothing", located.where("funnels", fname, "hold"),
+                              f"remove it from hold; break down by it instead (--by {name})")
+
+
+def _where_maps(conversions: dict, funnels: dict):
+    """(location, where mapping) of every conversion, funnel step and exclusion written with ``where``."""
+    for cname, conv in conversions.items():
+        if isinstance(conv, dict) and isinstance(conv.get("where"), dict):
+            yield ("conversions", cname), conv["where"]
+    for fname, funnel in funnels.items():
+        for part in ("steps", "exclude"):
+            items = funnel.get(part) if isinstance(funnel, dict) and isinstance(funnel.get(part), list) else []
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and isinstance(item.get("where"), dict):
+                    yield ("funnels", fname, part, i), item["where"]
 
 
 def _check_funnel(fname: str, funnel: dict, conversions: dict, located: Located):

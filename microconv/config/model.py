@@ -340,13 +340,17 @@ def check_attribution_step(attribution: str, steps: int) -> None:
 
 
 class DerivedProperty(StrictModel):
-    """A property computed from a column: a URL part, a JSON field, and/or one value per user (8.1)."""
+    """A property computed from a column: a URL part, a JSON field, and/or one value per user (8.1);
+    or, with ``count_of``, from conversions: each user's engagement level (8.5), which no file holds."""
 
-    from_: Names = Field(alias="from")
+    from_: Names = Field([], alias="from")      # [] only for an engagement level: it reads no column
     query: str | None = Field(None, min_length=1)
     url: Literal["path", "host"] | None = None
     json_: str | None = Field(None, alias="json")
     per_user: Literal["first", "last"] | None = None
+    count_of: Names | None = None               # engagement: how many of these conversions ...
+    before: Name | None = None                  # ... before the first of this one (None: ever)
+    levels: int | None = Field(None, ge=1)      # "0" ... "levels-1", then "levels+"; see .top
 
     @model_validator(mode="before")
     @classmethod
@@ -358,7 +362,46 @@ class DerivedProperty(StrictModel):
         given = [k for k, v in (("query", self.query), ("url", self.url), ("json", self.json_)) if v is not None]
         if len(given) > 1:
             raise ValueError(f"use one of query, url and json, not {' and '.join(given)}")
+        if self.count_of is not None:
+            return self._engagement(given)
+        if not self.from_:
+            raise ValueError("missing required key 'from'")   # as pydantic says it: count_of is the exception
+        extra = [k for k in ("before", "levels") if k in self.model_fields_set]
+        if extra:
+            raise ValueError(f"{' and '.join(map(repr, extra))} go with 'count_of' (an engagement level, "
+                             "semantics 8.5)")
         return self
+
+    def _engagement(self, given: list[str]) -> DerivedProperty:
+        """An engagement level is computed, not read, and each of its levels can be reached."""
+        read = [k for k, v in (("from", self.from_), ("per_user", self.per_user)) if v] + given
+        if read:
+            raise ValueError(f"an engagement level (count_of) is computed from conversions, not read from a "
+                             f"column: remove {' and '.join(map(repr, read))}")
+        names = distinct_names(tuple(self.count_of), "a counted conversion", "count_of")
+        if self.before in names:
+            raise ValueError(f"{self.before!r} is the 'before' conversion, so it cannot be counted before itself: "
+                             "remove it from count_of")
+        if self.levels is not None and self.levels > len(names):
+            raise ValueError(f"levels: {self.levels} needs at least {self.levels} conversions in count_of (it has "
+                             f"{len(names)}), or level {self.levels}+ can never be reached")
+        return self
+
+    @property
+    def engagement(self) -> bool:
+        """Whether this is an engagement level: a value per user computed after loading, not a column read."""
+        return self.count_of is not None
+
+    @property
+    def top(self) -> int:
+        """The engagement level counted as ``N+``: ``levels``, by default 3 (at most one per conversion
+        counted, so that every level can be reached)."""
+        return self.levels if self.levels is not None else min(3, len(self.count_of or ()))
+
+    @property
+    def labels(self) -> list[str]:
+        """An engagement level's values in order: ``"0"``, ``"1"``, ... ``"N-1"``, ``"N+"`` (N = :attr:`top`)."""
+        return [str(k) for k in range(self.top)] + [f"{self.top}+"]
 
     @property
     def columns(self) -> list[str]:

@@ -22,7 +22,8 @@ from .sources import Source
 
 
 def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
-    """Property names the config refers to (``where`` keys, ``value:``, ``breakdown.by``), plus ``extra``."""
+    """Property names to read that the config refers to (``where`` keys, ``value:``, ``breakdown.by``),
+    plus ``extra``; not engagement levels (8.5): they are computed after loading, from no column."""
     names: dict[str, None] = {}
     for _, m in config.matchers():
         names.update(dict.fromkeys(m.where))
@@ -30,7 +31,7 @@ def needed_properties(config: Config, extra: Iterable[str] = ()) -> list[str]:
     names.update(dict.fromkeys(p for f in config.funnels.values() if f.breakdown for p in f.breakdown.by))
     names.update(dict.fromkeys(p for f in config.funnels.values() for p in f.hold))
     names.update(dict.fromkeys(extra))
-    for name in RESERVED:
+    for name in [*RESERVED, *(p for p, spec in config.columns.properties.items() if spec.engagement)]:
         names.pop(name, None)
     if config.columns.session:
         names[SESSION] = None

@@ -24,6 +24,7 @@ from ..engine.clock import duration_ns, plus_ns
 from ..engine.conversions import NEVER, EventIndex
 from ..engine.distinct import distinct
 from ..errors import OPTION, OptionError, Problem
+from ..engine.engagement import add_engagement
 from ..load.frame import Events
 from ..run.plan import (check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property,
                         step_names)
@@ -107,6 +108,7 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
         UsageError: ``step`` out of range, ``top`` negative, ``macro`` with ``funnel``, a property
             that was not read, a ``count: totals`` funnel.
     """
+    events = add_engagement(config, events)     # an engagement level is a property like any (8.5)
     frame = events.frame
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")

@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import Config, located_of
 from ..engine.conversions import EventIndex
 from ..errors import OPTION, ConfigError, DataError, OptionError, did_you_mean
+from ..engine.engagement import add_engagement
 from ..load.frame import Events
 from ..run.plan import choose_funnels, last_timestamp, require_property, step_names
 from ..run.replay import replay_funnel
@@ -98,6 +99,7 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
             a ``page_events`` name never occurs.
         DataError: no event of the page-view names has a page value.
     """
+    events = add_engagement(config, events)     # an engagement level is a property like any (8.5)
     frame = events.frame
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
