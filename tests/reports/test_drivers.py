@@ -266,3 +266,31 @@ def test_example_population_is_the_funnel_tables(shop, funnel):
     steps = table.steps
     assert (r.unit, r.population, r.successes) == (table.unit, steps[0].users, steps[-1].users)
     assert r.goal == steps[-1].name and r.comparable == (0 < steps[-1].users < steps[0].users)
+
+
+def test_w1_w2_numbers_as_semantics_13_works_them():
+    """The numbers the worked examples W1 and W2 of semantics 13 give, to the digits shown there."""
+    cfg, events = setup(LOG)
+    x = row(drivers(cfg, events, funnel="f"), "X")
+    assert (round(x.odds_ratio_low, 3), round(x.odds_ratio_high, 1)) == (0.615, 63.5)
+    assert (round(x.p_value, 4), round(x.p_adjusted, 4)) == (0.2063, 0.4127)
+    assert row(drivers(cfg, events, funnel="f"), "A").p_value == pytest.approx(1.0)
+    z = row(drivers(cfg, events), "Z")             # macro mode: zz's Z, a failure's event
+    assert (z.success_with, z.failure_with, z.success_without, z.failure_without) == (0, 1, 5, 5)
+    assert z.odds_ratio == pytest.approx(1 * 6 / (2 * 6)) and z.group == "negative"
+
+
+def test_w4_events_at_the_entry_or_goal_time_do_not_count_and_in_progress_units_fail():
+    """Semantics 13, W4: u1 A@0 Y@0 W@3 Z@5 B@5 (input order), u2 A@0 W@1, data end at 50 s with a
+    100 s window: Y (the entry's time) and Z (B's time) are no rows; u2, in progress, is a failure."""
+    rows = [("u1", 0, "A"), ("u1", 0, "Y"), ("u1", 3, "W"), ("u1", 5, "Z"), ("u1", 5, "B"),
+            ("u2", 0, "A"), ("u2", 1, "W"), ("zz", 50, "Q")]      # zz enters nothing: the data end at 50
+    cfg, events = setup(rows)
+    r = drivers(cfg, events, funnel="f", top=0)
+    assert (r.population, r.successes, r.failures, r.in_progress) == (2, 1, 1, 1)
+    w = row(r, "W")
+    assert (w.success_with, w.failure_with, w.success_without, w.failure_without) == (1, 1, 0, 0)
+    assert w.implied and w.group == "implied"      # the one success did it (c = 0)
+    assert set(r.frame["event"]) == {"W"}          # no Y, Z, B; zz's Q is no counted unit's
+    mature = drivers(cfg, events, funnel="f", mature_only=True)
+    assert (mature.population, mature.successes, mature.in_progress) == (1, 1, 0)

@@ -268,3 +268,9 @@ def test_example_with_optional_steps_and_totals_matches_the_table():
         if f.name == "checkout_optional":
             assert funnel_units(cfg, events, f.name, dropped_after=1).count == f.steps[2].dropped
         assert funnel_units(cfg, events, f.name, converted=True).count == f.steps[n - 1].users
+
+
+def test_u5_ids_are_sorted_as_text():
+    """Semantics 11, U5: u10 before u2, whatever the input order."""
+    rows = [("u2", 0, "A"), ("u10", 1, "A"), END]
+    assert ids(run(rows, steps="AB", selection={"reached": 1})) == ["u10", "u2"]
