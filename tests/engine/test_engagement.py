@@ -4,16 +4,15 @@ and through the commands that break down by a property."""
 from __future__ import annotations
 
 import io
-import os
 
 import pandas as pd
 import pytest
 from builders import events_of
+from helpers import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microconv
-from microconv.cli import app
 from microconv.engine.engagement import add_engagement
 from microconv.errors import ConfigError, ExitCode
 
@@ -253,12 +252,7 @@ def shop(tmp_path):
 
 
 def run_csv(runner, cwd, *args) -> pd.DataFrame:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    result = invoke(runner, *args, cwd=cwd)
     assert result.exit_code == 0, result.stderr
     return pd.read_csv(io.StringIO(result.stdout), dtype={"segment": str, "value": str}, keep_default_na=False)
 
@@ -294,12 +288,7 @@ def test_cli_drivers_property_engagement(runner, shop):
 
 def test_cli_unknown_counted_conversion_is_a_config_error(runner, shop):
     (shop / "f.yaml").write_text(CLI_CONFIG.replace("count_of: [newsletter,", "count_of: [newsleter,"))
-    old = os.getcwd()
-    os.chdir(shop)
-    try:
-        result = runner.invoke(app, ["analyze", "e.csv", "-c", "f.yaml", "--by", "engagement", "-f", "csv"])
-    finally:
-        os.chdir(old)
+    result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "engagement", "-f", "csv", cwd=shop)
     assert result.exit_code == ExitCode.CONFIG
     assert "f.yaml:6:" in result.stderr and "unknown conversion 'newsleter'" in result.stderr
     assert "did you mean 'newsletter'?" in result.stderr
