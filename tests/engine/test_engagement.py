@@ -126,6 +126,14 @@ def test_analyze_breaks_down_by_it_after_the_as_of_cut():
     assert list(zip(cut["segment"], cut["entrants"], cut["converted"])) == [("1", 3, 0)]
 
 
+def test_a_funnel_breakdown_in_the_config_reads_it_too():
+    cfg = config_of(FULL, funnels={"f": {"steps": [{"event": "sign_up"}, "purchase"],
+                                         "breakdown": {"by": "engagement", "attribution": "last_touch"}}})
+    seg = microconv.analyze(cfg, events_of(rows_of(LOG), cfg), reports=["breakdown"]).breakdowns[0].segments
+    assert sorted(zip(seg["segment"], seg["entrants"], seg["converted"])) == [
+        ("1", 3, 2), ("2", 1, 1), ("3+", 1, 0)]
+
+
 # --- config errors ------------------------------------------------------------------------------
 
 def problems(engagement: dict, **extra) -> list[str]:
