@@ -39,6 +39,7 @@ def analyze(
     attribution: str | None = None,
     top: int | None = None,
     trend: str | None = None,
+    control: str | None = None,
     as_of: str | None = None,
     reports: Sequence[str] = REPORTS,
 ) -> AnalysisResult:
@@ -58,7 +59,10 @@ def analyze(
         by, attribution, top: break every funnel down by this property, or by the combinations
             of the values of several (docs/semantics.md 8.2),
             overriding the funnels' ``breakdown:``; ``attribution`` and ``top`` alone adjust those.
-        trend: "day", "week" or "month": step numbers per entry cohort (8.3).
+        trend: "day", "week" or "month": step numbers per entry cohort (8.3), and the micro
+            report per cohort of first events (7.7).
+        control: with ``by``, the micro report tests each segment against this one instead of
+            against the rest (7.6).
         as_of: analyse as if the data ended at the end of this date (or at this date-time):
             later events are left out and relative ranges count back from it (4.7).
         reports: which of REPORTS to compute ("breakdown" and "trend" only where asked for).
@@ -71,9 +75,9 @@ def analyze(
             have; ``trend`` is not a period. Its ``option`` names the argument.
     """
     options = Options(funnels=funnels, strict=strict, since=since, until=until, mature_only=mature_only,
-                      macro=macro, by=by, attribution=attribution, top=top, trend=trend, as_of=as_of,
-                      reports=reports)
-    check_rows_suffice(config, events, choose_funnels(config, funnels), as_of)
+                      macro=macro, by=by, attribution=attribution, top=top, trend=trend, control=control,
+                      as_of=as_of, reports=reports)
+    check_rows_suffice(config, events, choose_funnels(config, funnels), as_of, options.micro_groups)
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
     events = add_engagement(config, events)       # after the cut: a level counts what happened by as_of (8.5)

@@ -859,3 +859,37 @@ def _replay_optional(start: _Event, events: list[_Event], steps: Sequence[set[st
             extra[k + 1] = min(candidates, key=lambda e: e.order)
     return _Attempt(start, done, sub.matched, events_by_step={**by_step, **extra}, gave_up=sub.gave_up,
                     furthest=max(by_step), n_steps=n)
+
+
+@dataclass
+class ReferenceMicroGroup:
+    population: int
+    did: dict[str, int]            # conversion -> users of the group who did it before their first macro
+    converters: int
+
+
+def reference_micro_groups(rows: Sequence[tuple[Hashable, Any, str]], values: Sequence[Any],
+                           conversions: dict[str, set[str]], macro: set[str],
+                           period: str | None = None) -> dict[Any, ReferenceMicroGroup]:
+    """Rules 7.2.2, 7.6.1 and 7.7, one user at a time: group -> its users, who did each conversion
+    (an event of it strictly before the user's first macro event) and who converted. The group is
+    the value (as text) of the user's first event in (time, input order) that has one, else
+    (missing); with ``period``, the start of the period of the user's first event instead."""
+    by_user: dict[Hashable, list[int]] = {}
+    for i, (user, _, _) in enumerate(rows):
+        by_user.setdefault(user, []).append(i)
+    groups: dict[Any, ReferenceMicroGroup] = {}
+    for user, idx in by_user.items():
+        idx.sort(key=lambda i: (rows[i][1], i))
+        if period is not None:
+            key: Any = period_start(rows[idx[0]][1], period)
+        else:
+            valued = [i for i in idx if values[i] is not None and str(values[i]).strip()]
+            key = str(values[valued[0]]) if valued else MISSING
+        goal = min((rows[i][1] for i in idx if rows[i][2] in macro), default=None)
+        group = groups.setdefault(key, ReferenceMicroGroup(0, {name: 0 for name in conversions}, 0))
+        group.population += 1
+        group.converters += goal is not None
+        for name, events in conversions.items():
+            group.did[name] += any(rows[i][2] in events and (goal is None or rows[i][1] < goal) for i in idx)
+    return groups

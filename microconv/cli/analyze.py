@@ -10,7 +10,7 @@ from ..render import Format
 from ..reports import TABLES, report_of
 from . import emit
 from .boundary import error_boundary
-from .options import (AsOfOpt, AttributionOpt, ByOpt, ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FormatOpt, FunnelsOpt,
+from .options import (AsOfOpt, AttributionOpt, ByOpt, ConfigOpt, ControlOpt, CsvRawOpt, DebugOpt, EventsArg, FormatOpt, FunnelsOpt,
                       InputFormatOpt, MacroOpt, MatureOpt, OutputDirOpt, OutputOpt, QuietOpt, Report, ReportOpt,
                       SinceOpt, StrictOpt, TopOpt, TrendOpt, UntilOpt)
 
@@ -34,6 +34,7 @@ def analyze(
     output_dir: OutputDirOpt = None,
     csv_raw: CsvRawOpt = False,
     macro: MacroOpt = None,
+    control: ControlOpt = None,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
     debug: DebugOpt = False,
@@ -63,18 +64,21 @@ def analyze(
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
         reports = REPORTS if chosen == "all" else (report_of(chosen).name,)
+        if control is not None and not by:
+            raise UsageError("--control needs --by PROPERTY: the control is one of its segments")
+        micro_groups = "micro" in reports and bool(by or trend)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
         with policy.progress("reading events") as progress:
             evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=by or [],
-                                        only_events=needed_events(cfg, funnel) if as_of is None else None,
+                                        only_events=needed_events(cfg, funnel, micro_groups=micro_groups) if as_of is None else None,
                                         count_users=(fmt is not Format.csv or report_of(chosen).counts_users
                                                      or output_dir is not None),
                                         progress=progress)
         emit.note_quality(quality, policy, strict)
         options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
                    "macro": macro, "by": _one_or_all(by), "attribution": attribution, "top": top,
-                   "trend": trend.value if trend else None}
+                   "trend": trend.value if trend else None, "control": control}
         result = run_analysis(cfg, evts, quality=quality, strict=strict, reports=reports, **options)
         emit.warn(policy, result.warnings)
         if output_dir is not None:

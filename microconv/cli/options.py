@@ -92,6 +92,8 @@ PathsTopOpt = _library_option("top", int, "--top", min=0, help="Paths listed per
                               "as (other); 0 = all.")
 TrendOpt = _library_option("trend", Optional[Period], "--trend", case_sensitive=False,
                            help="Step numbers per entry cohort: day, week or month.")
+ControlOpt = _library_option("control", Optional[str], "--control", help="With --by, the micro-conversion "
+                             "report tests each segment against this one instead of against the rest.")
 MacroOpt = _library_option("macro", Optional[str], "--macro", help="The macro conversion the micro-conversion "
                            "report measures against (default: the first kind: macro).")
 UserOpt = _library_option("user", str, "--user", "-u", help="The user id to trace.", show_default=False)

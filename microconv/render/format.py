@@ -79,14 +79,21 @@ def caveats(f: FunnelResult) -> list[str]:
 
 
 MICRO_CAPTION = ("Only actions before a user's first {macro} count. with / without: {macro} rate of users "
-                 "who did / did not do it; lift = with / without; value = with × average value; "
-                 "* = significant after Benjamini-Hochberg correction (p adj < 0.05); "
+                 "who did / did not do it; lift = with / without; adj. OR: odds ratio with every other "
+                 "conversion held fixed (one logistic model); +value = (with − without) × average value, "
+                 "can be negative; * = significant after Benjamini-Hochberg correction (p < 0.05); "
                  "'too few' = under 30 users on a side or under 5 converters expected; "
-                 "∞ = every converter did it first.")
+                 "implied = every converter did it first (on the way, not a cause: no lift, no test).")
+MICRO_GROUPS_CAPTION = ("Each cell: share of the {groups}'s users who did it before any {macro}; * = differs from "
+                        "{versus} (Benjamini-Hochberg over the whole table, p < 0.05). early read = {macro} rate "
+                        "expected from the {groups}'s micro-conversions (the joint model; docs 7.6), "
+                        "beside the observed rate.")
 
 
 def lift_text(row) -> tuple[str, str]:
     """The lift and its interval as shown to people; rows too small to judge say so instead."""
+    if row.implied:
+        return "implied", ""
     if row.too_few:
         return "too few", ""
     if row.lift != row.lift:
@@ -103,6 +110,20 @@ def p_text(row) -> str:
 
 
 P_FLOOR = 0.001
+
+
+def odds_text(row) -> str:
+    """The adjusted odds ratio with its interval, starred when significant; empty when the joint
+    model left the conversion out."""
+    if row.adjusted_odds_ratio != row.adjusted_odds_ratio:
+        return ""
+    star = " *" if row.adjusted_significant else ""
+    return f"{row.adjusted_odds_ratio:.2f} ({row.adjusted_low:.2f}–{row.adjusted_high:.2f}){star}"
+
+
+def share_text(share: float, significant) -> str:
+    """A conversion's share of a group's users, starred when it differs significantly."""
+    return pct(share) + ("*" if significant is True else "")
 
 
 def p_value(p: float) -> str:

@@ -14,9 +14,9 @@ import pandas as pd
 from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelReports, FunnelResult, MicroReport, RunMeta, TimeResult,
                        TrendResult)
 from .escape import html as escape
-from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION,
-                     attribution_text, caveats, count, describe, duration, interval, lift_text, money, p_text, pct,
-                     segment_p_text)
+from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TIME_CAPTION,
+                     TREND_CAPTION, attribution_text, caveats, count, describe, duration, interval, lift_text, money,
+                     odds_text, p_text, pct, segment_p_text, share_text)
 
 CSS = """\
 :root {
@@ -464,7 +464,7 @@ def _micro_section(m: MicroReport) -> str:
     head = ["<th>conversion</th>", "<th>kind</th>", '<th class="num">users</th>', '<th class="num">share</th>',
             '<th class="num">with</th>', '<th class="num">without</th>', f"<th>with / without{_axis(top)}</th>",
             '<th class="num">lift</th>', '<th class="num">95% CI</th>', '<th class="num">p adj</th>',
-            '<th class="num">value</th>']
+            '<th class="num">adj. OR (95% CI)</th>', '<th class="num">+value</th>']
     rows = []
     for row in rows_frame.itertuples(index=False):
         lift, ci = lift_text(row)
@@ -477,7 +477,8 @@ def _micro_section(m: MicroReport) -> str:
                     f"{_num(pct(row.macro_rate_without))}<td>{mini}</td>"
                     f"{_num(lift)}{_num(ci)}"
                     f'<td class="num{" mark" if row.significant else ""}">{_e(p_text(row))}</td>'
-                    f"{_num(money(row.value_per_conversion))}</tr>")
+                    f'<td class="num{" mark" if row.adjusted_significant else ""}">{_e(odds_text(row))}</td>'
+                    f"{_num(money(row.incremental_value))}</tr>")
     legend = ('<p class="legend"><i style="background:var(--accent)"></i>' + _e(m.macro) + ' rate of users who did it'
               '<i style="background:#cbd2d9"></i>of users who did not</p>')
     return "\n".join([
@@ -486,5 +487,33 @@ def _micro_section(m: MicroReport) -> str:
         f'<p class="sub">{_e(" · ".join(sub))}</p>',
         _table("micro", head, rows),
         legend + _caption(MICRO_CAPTION.format(macro=m.macro)),
+        _caption(m.model_note) if m.model_note else "",
+        _micro_groups(m, "segments") if m.segments is not None else "",
+        _micro_groups(m, "periods") if m.periods is not None else "",
         "</section>",
     ])
+
+
+def _micro_groups(m: MicroReport, kind: str) -> str:
+    """Segments (ranked by early read) or cohorts: observed and expected macro rate, each
+    conversion's share; a significant difference is marked."""
+    head, cells, labels = m.groups(kind)
+    segments = kind == "segments"
+    what = f"by {m.by}" if segments else f"by {m.period} of first event"
+    versus = f"the {m.control} segment" if m.control else "the other users"
+    th = ['<th>' + _e("segment" if segments else m.period) + '</th>', '<th class="num">users</th>',
+          f'<th class="num">{_e(m.macro)} observed</th>', '<th class="num">95% CI</th>',
+          '<th class="num">early read</th>', '<th class="num">95% CI</th>',
+          *(f'<th class="num">{_e(name)}</th>' for name in labels)]
+    rows = []
+    for g, row in enumerate(head.itertuples(index=False)):
+        key = row.segment if segments else row.period
+        badge = '<span class="badge open">open</span>' if not segments and row.open else ""
+        shares = "".join(f'<td class="num{" mark" if mark is True else ""}">{_e(share_text(share, mark))}</td>'
+                         for share, mark in cells.iloc[g])
+        rows.append(f'<tr><td class="name">{_e(key)} {badge}</td>{_num(_n(row.population))}{_num(pct(row.macro_rate))}'
+                    f"{_num(interval(row.macro_rate_low, row.macro_rate_high))}{_num(pct(row.macro_expected))}"
+                    f"{_num(interval(row.macro_expected_low, row.macro_expected_high))}{shares}</tr>")
+    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
+    return (f"<h3>{_e(what)}" + (' <span class="dim">· ranked by early read</span>' if segments else "") + "</h3>"
+            + _table(f"micro-{kind}", th, rows) + _caption(caption))

@@ -2,7 +2,8 @@
 micro-conversion report, run metadata and warnings."""
 from __future__ import annotations
 
-from ..reports.results import AnalysisResult, BreakdownResult, TrendResult
+from ..reports.results import (MICRO_OVERALL_ONLY, MICRO_PERIOD_ONLY, MICRO_SEGMENT_ONLY, AnalysisResult, BreakdownResult,
+                               TrendResult)
 from .escape import json_text
 
 
@@ -41,7 +42,14 @@ def render_json(result: AnalysisResult) -> str:
             "users": micro.users,
             "converters": micro.converters,
             "average_value": micro.average_value,
-            "conversions": _records(micro.rows),
+            "model_note": micro.model_note,
+            "conversions": _records(micro.rows.drop(columns=[*MICRO_SEGMENT_ONLY, *MICRO_PERIOD_ONLY])),
+            **({"by": micro.by, "control": micro.control, "segment_note": micro.segment_note,
+                "segments": _records(micro.segments.drop(columns=[*MICRO_OVERALL_ONLY, *MICRO_PERIOD_ONLY]))}
+               if micro.segments is not None else {}),
+            **({"period": micro.period,
+                "periods": _records(micro.periods.drop(columns=[*MICRO_OVERALL_ONLY, *MICRO_SEGMENT_ONLY]))}
+               if micro.periods is not None else {}),
         },
         "meta": {
             "sources": list(meta.sources),

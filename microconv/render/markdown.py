@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
 from .escape import markdown as _cell   # a data or config string as one cell's or heading's text
-from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPTION, attribution_text, caveats,
-                     describe, duration, interval, lift_text, money, p_text, pct, segment_p_text)
+from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TREND_CAPTION,
+                     attribution_text, caveats, describe, duration, interval, lift_text, money, odds_text, p_text, pct,
+                     segment_p_text, share_text)
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -16,18 +17,49 @@ def render_markdown(result: AnalysisResult) -> str:
         out += _trend(f.trend) if f.trend is not None and len(f.trend.frame) else []
     m = result.micro
     if m is not None:
-        out.append(f"### Micro-conversions → {_cell(m.macro)} ({m.users:,} users, {m.converters:,} converted)\n")
-        out.append("| conversion | kind | users | share | rate with | without | lift | 95% CI | p adj | value each |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for row in m.rows.itertuples(index=False):
-            lift, ci = lift_text(row)
-            p = p_text(row)
-            out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | "
-                       f"{pct(row.macro_rate_with)} | {pct(row.macro_rate_without)} | {lift} | {ci} | {p} | "
-                       f"{money(row.value_per_conversion)} |")
-        out.append("")
-        out.append(f"_{MICRO_CAPTION.format(macro=_cell(m.macro))}_\n")
+        out += _micro(m)
+        out += _micro_groups(m, "segments") if m.segments is not None else []
+        out += _micro_groups(m, "periods") if m.periods is not None else []
     return "\n".join(out)
+
+
+def _micro(m) -> list[str]:
+    out = [f"### Micro-conversions → {_cell(m.macro)} ({m.users:,} users, {m.converters:,} converted)\n"]
+    out.append("| conversion | kind | users | share | rate with | without | lift | 95% CI | p adj | adj. OR (95% CI) "
+               "| +value |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in m.rows.itertuples(index=False):
+        lift, ci = lift_text(row)
+        out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | "
+                   f"{pct(row.macro_rate_with)} | {pct(row.macro_rate_without)} | {lift} | {ci} | {p_text(row)} | "
+                   f"{odds_text(row)} | {money(row.incremental_value)} |")
+    out.append("")
+    out.append(f"_{_cell(MICRO_CAPTION.format(macro=m.macro))}_\n")
+    if m.model_note:
+        out.append(f"_{_cell(m.model_note)}_\n")
+    return out
+
+
+def _micro_groups(m, kind: str) -> list[str]:
+    """Segments or periods as rows: observed and expected macro rate, then each conversion's share."""
+    head, cells, labels = m.groups(kind)
+    segments = kind == "segments"
+    what = f"by {_cell(m.by)}" if segments else f"by {_cell(m.period)} of first event"
+    versus = f"the {m.control} segment" if m.control else "the other users"
+    out = [f"### Micro-conversions {what} → {_cell(m.macro)}\n"]
+    out.append(f"| {'segment' if segments else _cell(m.period)} | users | {_cell(m.macro)} observed | 95% CI | "
+               f"early read | 95% CI | " + " | ".join(_cell(name) for name in labels) + " |")
+    out.append("|---|---:|---:|---:|---:|---:|" + "---:|" * len(labels))
+    for g, row in enumerate(head.itertuples(index=False)):
+        key = _cell(row.segment if segments else row.period) + (" (open)" if not segments and row.open else "")
+        shares = " | ".join(_cell(share_text(*cells.iat[g, c])) for c in range(len(labels)))
+        out.append(f"| {key} | {row.population:,} | {pct(row.macro_rate)} | "
+                   f"{interval(row.macro_rate_low, row.macro_rate_high)} | {pct(row.macro_expected)} | "
+                   f"{interval(row.macro_expected_low, row.macro_expected_high)} | {shares} |")
+    out.append("")
+    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
+    out.append(f"_{_cell(caption)}_\n")
+    return out
 
 
 def _funnel(f) -> list[str]:

@@ -10,8 +10,9 @@ from rich.text import Text
 
 from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, TimeResult, TrendResult
 from .escape import terminal, text
-from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION, attribution_text, bar, caveats,
-                     count, describe, duration, interval, lift_text, money, p_text, pct, segment_p_text, sparkline)
+from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TIME_CAPTION, TREND_CAPTION,
+                     attribution_text, bar, caveats, count, describe, duration, interval, lift_text, money,
+                     p_text, pct, segment_p_text, share_text, sparkline)
 
 
 def _table(title: str, caption: str | None) -> Table:
@@ -65,18 +66,62 @@ def micro_table(m: MicroReport) -> Table:
     rate = m.converters / m.users if m.users else float("nan")
     title = (f"Micro-conversions → {terminal(m.macro)}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
              + (f"  ·  average value {m.average_value:,.2f}" if m.average_value is not None else ""))
-    table = _table(title, MICRO_CAPTION.format(macro=terminal(m.macro)))
-    table.add_column("conversion", overflow="fold", min_width=14, max_width=28)
-    table.add_column("kind", no_wrap=True)
-    for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "value"):
+    caption = MICRO_CAPTION.format(macro=terminal(m.macro))
+    table = _table(title, caption + (f"\n{terminal(m.model_note)}" if m.model_note else ""))
+    table.add_column("conversion", overflow="fold", min_width=12, max_width=24)
+    # 100 columns hold these; the kind and the adjusted odds ratio's interval are in CSV, JSON, HTML.
+    for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "adj. OR", "+value"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in m.rows.itertuples(index=False):
         lift, ci = lift_text(row)
-        p = p_text(row)
-        table.add_row(text(row.label), text(row.kind), f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
-                      pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few else ""), ci, p,
-                      money(row.value_per_conversion))
+        odds = "" if row.adjusted_odds_ratio != row.adjusted_odds_ratio else (
+            f"{row.adjusted_odds_ratio:.2f}" + (" *" if row.adjusted_significant else ""))
+        table.add_row(text(row.label), f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
+                      pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few or row.implied else ""), ci,
+                      p_text(row), odds, money(row.incremental_value))
     return table
+
+
+GROUPS_PER_TABLE = 8     # share columns per table: a label and 8 columns fit 100 characters
+
+
+def micro_groups_table(m: MicroReport, kind: str) -> Group:
+    """Segments (ranked by early read) or cohort periods: one row each with the observed and the
+    expected macro rate; then each conversion's share per group, groups as columns, 8 at a time
+    (so that any number of conversions and groups fits the width)."""
+    head, cells, labels = m.groups(kind)
+    segments = kind == "segments"
+    what = f"by {terminal(m.by)}" if segments else f"by {terminal(m.period)} of first event"
+    versus = f"the {terminal(m.control)} segment" if m.control else "the other users"
+    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=terminal(m.macro),
+                                          versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
+    summary = _table(f"Micro-conversions {what} → {terminal(m.macro)}" + ("  ·  ranked by early read" if segments else ""),
+                     None)
+    summary.add_column("segment" if segments else m.period, overflow="fold", min_width=10, max_width=30)
+    summary.add_column("users", justify="right", no_wrap=True)
+    summary.add_column(f"{terminal(m.macro)} observed (95% CI)", justify="right", no_wrap=True)
+    summary.add_column("early read (95% CI)", justify="right", no_wrap=True)
+    if not segments:
+        summary.add_column("", no_wrap=True)
+    keys = [row.segment if segments else row.period for row in head.itertuples(index=False)]
+    for key, row in zip(keys, head.itertuples(index=False)):
+        observed = f"{pct(row.macro_rate)} ({interval(row.macro_rate_low, row.macro_rate_high)})"
+        early = (f"{pct(row.macro_expected)} ({interval(row.macro_expected_low, row.macro_expected_high)})"
+                 if row.macro_expected == row.macro_expected else "")
+        summary.add_row(text(key), f"{row.population:,}", observed, early,
+                        *([] if segments else ["◔ open" if row.open else ""]))
+    parts = [summary]
+    for start in range(0, len(keys), GROUPS_PER_TABLE):
+        chunk = range(start, min(start + GROUPS_PER_TABLE, len(keys)))
+        last = chunk.stop == len(keys)
+        shares = _table("", caption if last else None)
+        shares.add_column("share who did it", overflow="fold", min_width=12, max_width=24)
+        for g in chunk:
+            shares.add_column(text(keys[g]), justify="right", overflow="fold", max_width=12)
+        for c, name in enumerate(labels):
+            shares.add_row(text(name), *(share_text(*cells.iat[g, c]) for g in chunk))
+        parts.append(shares)
+    return Group(*parts)
 
 
 def time_table(t: TimeResult) -> Table:
@@ -143,6 +188,8 @@ def result_renderable(result: AnalysisResult) -> Group:
         items += [trend_table(f.trend)] if f.trend is not None and len(f.trend.frame) else []
     if result.micro is not None:
         items.append(micro_table(result.micro))
+        items += [micro_groups_table(result.micro, "segments")] if result.micro.segments is not None else []
+        items += [micro_groups_table(result.micro, "periods")] if result.micro.periods is not None else []
     spaced = []
     for i, item in enumerate(items):
         spaced += [Text("")] * bool(i) + [item]

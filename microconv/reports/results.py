@@ -67,24 +67,68 @@ class FunnelResult:
 
 
 MICRO_COLUMNS = [
-    "conversion", "kind", "label", "users", "share", "macro", "macro_rate_with", "macro_rate_without",
-    "lift", "lift_low", "lift_high", "p_value", "p_adjusted", "significant", "too_few",
-    "value_per_conversion", "revenue",
+    "conversion", "kind", "label", "segment", "period", "open", "population", "users", "share", "share_low",
+    "share_high", "macro", "macro_rate_with", "macro_rate_without", "lift", "lift_low", "lift_high", "p_value",
+    "p_adjusted", "significant", "too_few", "implied", "adjusted_odds_ratio", "adjusted_low", "adjusted_high",
+    "adjusted_p", "adjusted_significant", "incremental_value", "value_per_user_with", "revenue", "share_rest",
+    "p_segment", "p_segment_adjusted", "segment_significant", "macro_rate", "macro_rate_low", "macro_rate_high",
+    "macro_expected", "macro_expected_low", "macro_expected_high",
 ]
+MICRO_FLAGS = ("open", "significant", "too_few", "implied", "adjusted_significant", "segment_significant")
+# Filled on the rows of one kind only (docs/semantics.md 7.4): the rest are empty there.
+MICRO_SEGMENT_ONLY = ("segment", "share_rest", "p_segment", "p_segment_adjusted", "segment_significant")
+MICRO_PERIOD_ONLY = ("period", "open")
+MICRO_OVERALL_ONLY = ("lift", "lift_low", "lift_high", "p_value", "p_adjusted", "significant", "too_few",
+                      "adjusted_odds_ratio", "adjusted_low", "adjusted_high", "adjusted_p", "adjusted_significant",
+                      "incremental_value", "value_per_user_with", "revenue")
 
 
 @dataclass(frozen=True, eq=False)
 class MicroReport:
-    """One row per micro-conversion (``rows``, columns MICRO_COLUMNS), against one macro goal."""
+    """Micro-conversions against one macro goal (docs/semantics.md 7): ``rows`` has one row per
+    conversion over everyone; ``segments`` one per (conversion, segment of ``by``), ``periods``
+    one per (conversion, cohort period), None when not asked. All have MICRO_COLUMNS."""
 
     macro: str
     users: int                     # everyone with an event: the population
     converters: int                # users with the macro conversion
     average_value: float | None    # mean ``value`` per macro event (None without ``value:``)
     rows: pd.DataFrame
+    segments: pd.DataFrame | None = None
+    periods: pd.DataFrame | None = None
+    by: str | None = None          # the --by properties as one name
+    control: str | None = None     # the segment the others are tested against (None: the rest)
+    period: str | None = None      # day | week | month
+    model_note: str | None = None  # what the joint model left out, or why it has no estimate
+    segment_note: str | None = None  # what the early read by segment left out (7.6.6)
+
+    def groups(self, kind: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """The ``segments`` or ``periods`` rows reshaped for a table: one row per group (its label,
+        users, macro rate observed and expected, ``open``), in the report's order; beside it each
+        group's share per conversion and whether it differs (columns: the conversions' labels,
+        the secondary ones and the milestones that are not implied)."""
+        rows = self.segments if kind == "segments" else self.periods
+        key = "segment" if kind == "segments" else "period"
+        first = rows[rows["conversion"] == rows["conversion"].iloc[0]]
+        head = first[[key, "open", "population", "macro_rate", "macro_rate_low", "macro_rate_high",
+                      "macro_expected", "macro_expected_low", "macro_expected_high"]].reset_index(drop=True)
+        shown = rows[~rows["implied"].astype(bool)]
+        names = list(dict.fromkeys(shown["conversion"]))
+        share = shown.pivot(index=key, columns="conversion", values="share").reindex(index=head[key], columns=names)
+        mark = (shown.pivot(index=key, columns="conversion", values="segment_significant")
+                .reindex(index=head[key], columns=names) if kind == "segments" else None)
+        cells = pd.DataFrame({c: list(zip(share[c], mark[c] if mark is not None else [None] * len(share)))
+                              for c in names})
+        labels = shown.drop_duplicates("conversion").set_index("conversion")["label"].reindex(names).tolist()
+        return head, cells, labels
 
     def to_frame(self) -> pd.DataFrame:
-        return self.rows
+        """Every row: the overall ones, then the segments', then the periods' (the micro CSV)."""
+        parts = [f for f in (self.rows, self.segments, self.periods) if f is not None and len(f)]
+        if not parts:
+            return pd.DataFrame(columns=MICRO_COLUMNS)
+        frame = pd.concat([p.astype({c: object for c in MICRO_FLAGS}) for p in parts], ignore_index=True)
+        return frame[MICRO_COLUMNS]
 
 
 SEGMENT_COLUMNS = [

@@ -30,7 +30,7 @@ def adjust(p: np.ndarray) -> np.ndarray:
 def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: np.ndarray) -> dict[str, np.ndarray]:
     """Per segment: rate with a Wilson interval, the rest's rate, a test against the rest and
     Benjamini-Hochberg over the tested segments (8.2.4, 8.2.5)."""
-    from scipy.stats import binomtest, chi2_contingency, fisher_exact
+    from scipy.stats import binomtest
 
     total, total_converted = entrants.sum(), converted.sum()
     g = len(entrants)
@@ -48,16 +48,36 @@ def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: 
         too_small[i] = n < MIN_GROUP or rest_n < MIN_GROUP or n * total_converted / total < MIN_EXPECTED
         if not testable[i] or not n or not rest_n:
             continue
-        table = np.array([[c, n - c], [rest_c, rest_n - rest_c]])
-        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
-        if (expected >= MIN_CELL).all():
-            out["p_value"][i], out["test"][i] = chi2_contingency(table, correction=False).pvalue, "chi2"
-        else:
-            out["p_value"][i], out["test"][i] = fisher_exact(table).pvalue, "fisher"
+        out["p_value"][i], out["test"][i] = two_groups(c, n, rest_c, rest_n)
     out["p_adjusted"] = adjust(out["p_value"])
     out["significant"] = (out["p_adjusted"] < ALPHA) & ~too_small
     out["too_small"] = too_small & testable
     return out
+
+
+def two_groups(c1: int, n1: int, c0: int, n0: int) -> tuple[float, str]:
+    """p-value of ``c1`` of ``n1`` against ``c0`` of ``n0``: Pearson's chi-square without
+    continuity correction when every expected cell holds at least MIN_CELL units, else Fisher's
+    exact test; and which test it was."""
+    from scipy.stats import chi2_contingency, fisher_exact
+
+    table = np.array([[c1, n1 - c1], [c0, n0 - c0]])
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / (n1 + n0)
+    if (expected >= MIN_CELL).all():
+        return float(chi2_contingency(table, correction=False).pvalue), "chi2"
+    return float(fisher_exact(table).pvalue), "fisher"
+
+
+def wilson(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rates and their 95% Wilson intervals, elementwise; NaN where there are no trials."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    successes, trials = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+    some = trials > 0
+    safe = np.where(some, trials, 1.0)
+    low, high = proportion_confint(successes, safe, alpha=1 - 0.95, method="wilson")
+    nan = np.full(successes.shape, np.nan)
+    return (np.where(some, successes / safe, nan), np.where(some, low, nan), np.where(some, high, nan))
 
 
 def relative_risk(a: int, n1: int, c: int, n0: int) -> tuple[float, float, float, float]:

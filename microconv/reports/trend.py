@@ -51,9 +51,7 @@ def partial(rep: Replay, ctx: TrendContext) -> TrendPartial:
     of its clean attempts there (8.3.1)."""
     att = rep.attempts
     k = len(rep.plan.masks)
-    t1 = rep.events.ts[att.pos[:, 0]]
-    local = pd.DatetimeIndex(pd.to_datetime(t1, utc=True)).as_unit("us").tz_convert(ctx.timezone).tz_localize(None)
-    ordinal = local.to_period(PERIODS[ctx.period]).asi8  # (1.5)
+    ordinal = period_ordinals(rep.events.ts[att.pos[:, 0]], ctx.period, ctx.timezone)
     clean = np.where(rep.spoiled, 0, att.reached)
     if rep.plan.totals:             # 4.10: each counted attempt in the period of its step-1 event
         starts = counted = rep.counted
@@ -89,17 +87,30 @@ def finalize(p: TrendPartial, ctx: TrendContext) -> TrendResult:
     first = int(p.ordinals[0])
     n = int(p.ordinals[-1]) - first + 1
     tally = p.tally.regroup(p.ordinals - first, n)
-    periods = pd.period_range(start=pd.Period(ordinal=first, freq=PERIODS[ctx.period]), periods=n)
-    ends = _utc_ns((periods + 1).to_timestamp(), ctx.timezone)
+    starts, ended = period_range(first, n, ctx.period, ctx.timezone, ctx.last_ts)
     runs = p.open - first
     inside = runs[(runs >= 0) & (runs < n)]
-    is_open = (ends > int(ctx.last_ts)) | (np.bincount(inside, minlength=n) > 0)
+    is_open = ~ended | (np.bincount(inside, minlength=n) > 0)
     rows = [
-        {"funnel": f.name, "period": period.start_time.strftime("%Y-%m-%d"), "open": bool(is_open[g]), **vars(row)}
-        for g, (period, steps) in enumerate(zip(periods, tally.rows(f.step_names)))
+        {"funnel": f.name, "period": start, "open": bool(is_open[g]), **vars(row)}
+        for g, (start, steps) in enumerate(zip(starts, tally.rows(f.step_names)))
         for row in steps
     ]
     return TrendResult(f.name, f.label, ctx.period, p.unit, pd.DataFrame(rows)[TREND_COLUMNS])
+
+
+def period_ordinals(ts_ns: np.ndarray, period: str, timezone: str) -> np.ndarray:
+    """Per UTC timestamp (ns): the pandas ordinal of its local ``period`` (1.5)."""
+    local = pd.DatetimeIndex(pd.to_datetime(ts_ns, utc=True)).as_unit("us").tz_convert(timezone).tz_localize(None)
+    return local.to_period(PERIODS[period]).asi8
+
+
+def period_range(first: int, n: int, period: str, timezone: str, last_ts: int) -> tuple[list[str], np.ndarray]:
+    """The ``n`` periods from ordinal ``first``: each one's first day (YYYY-MM-DD), and whether it
+    had ended at T (``last_ts``, ns), in local time."""
+    periods = pd.period_range(start=pd.Period(ordinal=first, freq=PERIODS[period]), periods=n)
+    ends = _utc_ns((periods + 1).to_timestamp(), timezone)
+    return [p.start_time.strftime("%Y-%m-%d") for p in periods], ends <= int(last_ts)
 
 
 def _utc_ns(local_midnights: pd.DatetimeIndex, timezone: str) -> np.ndarray:

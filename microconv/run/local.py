@@ -94,7 +94,7 @@ def _compute(plan: RunPlan, events: Events, index: EventIndex | None, population
     schedule = _most_events_first(plan, frame) if len(runs) > 1 else list(runs)
     tasks: list[Callable[[], object]] = [lambda run=run: one_funnel(run) for run in schedule]
     if plan.macro is not None:
-        tasks.insert(0, lambda: then(plan, None, micro.partial(config, index, plan.macro, population=population)))
+        tasks.insert(0, lambda: then(plan, None, micro.partial(config, index, plan.micro, population=population)))
     outcomes = _run_all(tasks, index, [(config.funnels[r.name].count, config.funnels[r.name].order) for r in runs],
                         share_sort=len(plan.chosen) > 1)
     done = dict(zip((r.name for r in schedule), outcomes[1:] if plan.macro is not None else outcomes))
@@ -126,7 +126,7 @@ def _finalize_funnel(run: FunnelRun, f: FunnelPartials) -> tuple:
 
 
 def _finalize_micro(plan: RunPlan, p):
-    return micro.finalize(p, plan.config) if p is not None else None
+    return micro.finalize(p, plan.config, plan.micro) if p is not None else None
 
 
 def invalid_value_notes(plan: RunPlan, index: EventIndex) -> list[Problem]:

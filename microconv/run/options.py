@@ -24,8 +24,14 @@ class Options:
     attribution: str | None = None
     top: int | None = None
     trend: str | None = None
+    control: str | None = None                 # the micro report's segments are tested against this one
     as_of: str | None = None
     reports: tuple[str, ...] = REPORT_NAMES
+
+    @property
+    def micro_groups(self) -> bool:
+        """The micro report is asked per segment or per period: it reads every row (7.6)."""
+        return "micro" in self.reports and bool(self.by or self.trend)
 
     def __post_init__(self) -> None:
         if self.funnels is not None:

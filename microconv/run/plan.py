@@ -21,7 +21,7 @@ from ..load.frame import Events
 from ..reports import REPLAYED
 from ..reports.breakdown import BreakdownContext
 from ..reports.funnel import FunnelContext
-from ..reports.micro import macro_goal
+from ..reports.micro import MicroContext, macro_goal
 from ..reports.trend import PERIODS, TrendContext
 from .dates import entry_bound
 from .options import Options
@@ -47,8 +47,12 @@ class RunPlan:
     funnels: tuple[FunnelRun, ...]        # those replayed (none when only micro is asked for)
     last_ts: int                          # T (4.8): the end of the data, ns
     entry_range: tuple[int | None, int | None]
-    macro: str | None                     # the micro report's goal; None: no micro report
+    micro: MicroContext | None            # the micro report's goal and groups; None: no micro report
     warnings: tuple[Problem, ...]
+
+    @property
+    def macro(self) -> str | None:
+        return self.micro.macro if self.micro is not None else None
 
 
 def plan_run(config: Config, events: Events, options: Options) -> RunPlan:
@@ -68,6 +72,7 @@ def plan_run(config: Config, events: Events, options: Options) -> RunPlan:
     wants_micro = "micro" in wanted and goal and has_micro
     if wants_micro and log.users is None:
         raise ValueError("the micro-conversion report needs the users of every row: load_events(count_users=True)")
+    micro = _micro_of(config, goal, options, frame, last_ts) if wants_micro else None
     runs = []
     for name in (chosen if REPLAYED & wanted else []):
         funnel = config.funnels[name]
@@ -80,8 +85,18 @@ def plan_run(config: Config, events: Events, options: Options) -> RunPlan:
             TrendContext(ctx, options.trend, config.columns.timezone, last_ts)
             if options.trend is not None and "trend" in wanted else None,
             "time" in wanted, "funnels" in wanted))
-    return RunPlan(config, options, tuple(chosen), tuple(runs), last_ts, bounds, goal if wants_micro else None,
-                   tuple(warnings))
+    return RunPlan(config, options, tuple(chosen), tuple(runs), last_ts, bounds, micro, tuple(warnings))
+
+
+def _micro_of(config: Config, goal: str, options: Options, frame: pd.DataFrame, last_ts: int) -> MicroContext:
+    """The micro report's context: segments by the ``by`` properties, cohorts by ``trend`` (7.6, 7.7)."""
+    by = (options.by,) if isinstance(options.by, str) else tuple(options.by or ())
+    for prop in by:
+        require_property(frame.columns, prop, f"cannot break down by {prop!r}", option="by")
+    if options.control is not None and not by:
+        raise OptionError(f"{OPTION} needs by: the control is one of its segments", option="control")
+    return MicroContext(goal, by, 10 if options.top is None else options.top, options.control, options.trend,
+                        config.columns.timezone, last_ts)
 
 
 def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
@@ -95,11 +110,15 @@ def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
     return list(names)
 
 
-def needed_events(config: Config, funnels: Sequence[str] | None = None) -> frozenset[str] | None:
+def needed_events(config: Config, funnels: Sequence[str] | None = None, *,
+                  micro_groups: bool = False) -> frozenset[str] | None:
     """The event names whose rows ``analyze`` reads for these funnels and every conversion, for
     ``load_events(only_events=...)``; None when it needs every row: strict order (the next event
-    of any name), sessions cut by inactivity, session thresholds, ``per_user`` properties."""
+    of any name), sessions cut by inactivity, session thresholds, ``per_user`` properties, and
+    micro-conversion segments or periods (``micro_groups``: each user's first value and first event)."""
     cols = config.columns
+    if micro_groups:
+        return None
     if any(p.per_user for p in cols.properties.values()):
         return None
     for name in choose_funnels(config, funnels):
@@ -112,11 +131,12 @@ def needed_events(config: Config, funnels: Sequence[str] | None = None) -> froze
     return frozenset(name for _, match in config.matchers() for name in event_names(match))
 
 
-def check_rows_suffice(config: Config, events: Events, chosen: Sequence[str], as_of: str | None) -> None:
+def check_rows_suffice(config: Config, events: Events, chosen: Sequence[str], as_of: str | None,
+                       micro_groups: bool = False) -> None:
     """A frame of only some events' rows must hold every row this run reads."""
     if events.only_events is None:
         return
-    needed = needed_events(config, chosen)
+    needed = needed_events(config, chosen, micro_groups=micro_groups)
     if needed is None or not needed <= events.only_events or as_of is not None:
         raise ValueError("these events were loaded with only_events: this run needs "
                          + ("every row" if needed is None or as_of is not None else

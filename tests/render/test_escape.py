@@ -386,7 +386,7 @@ def test_output_dir_is_neutralised_and_read_back_as_a_baseline(hostile):
     funnels = (hostile / "last" / "funnels.csv").read_text()
     assert funnels.splitlines()[1].startswith("'=f,1,view,14,")
     micro = (hostile / "last" / "micro.csv").read_text().splitlines()
-    assert micro[1].startswith("'@d,secondary,[b]bold[/b] <i>x</i> | =1+2,1,")   # a label from [ is no formula
+    assert micro[1].startswith("'@d,secondary,[b]bold[/b] <i>x</i> | =1+2,,,,14,1,")   # a label from [ is no formula; no segment, period, open
     again = run("check", "h.jsonl", "--baseline", "last")
     assert "not checked" not in again.stderr                     # '=f and '@d were matched to =f and @d
     (hostile / "f.csv").write_text(run("analyze", "h.jsonl", "-f", "csv").stdout)    # funnels only: the

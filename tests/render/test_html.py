@@ -193,7 +193,10 @@ def test_markdown_for_tickets_keeps_its_tables_whole():
         elif current:
             tables.append(current)
             current = []
-    assert len(tables) == 5 and all(len(set(borders)) == 1 for borders in tables), tables
+    # funnel, breakdown, trend, micro; the micro report by segment and by day (--by and --trend apply to it too)
+    assert len(tables) == 7 and all(len(set(borders)) == 1 for borders in tables), tables
+    assert "| mail\\|x | 2 | 50.0% | 9.5–90.5% |  |  | 0% |" in md       # 1 of 2 bought; neither saw the promo
+    assert "| 2026-01-06 (open) | 1 | 0% | 0–79.3% |  |  | 0% |" in md
     assert "| day | users | B | buy | in progress | |" in md
     assert "| 2026-01-05 | 3 | 66.7% | 33.3% | 0 |  |" in md and "| 2026-01-06 | 1 | 0% | 0% | 1 | open |" in md
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import microconv
+from microconv.reports.results import MICRO_COLUMNS
 from conftest import ROOT, examples
 from microconv.cli import app
 
@@ -103,11 +104,12 @@ def test_only_actions_before_the_first_macro_count():
     assert row["users"] == 100 and row["macro_rate_without"] == pytest.approx(0.1)
 
 
-def test_value_per_conversion_and_revenue():
+def test_value_per_user_with_incremental_value_and_revenue():
     rows = _log((100, 20), (300, 30), amount=10.0) + [("v0", 6, "purchase", 40.0)]
     row = report_for(rows).rows.set_index("conversion").loc["video"]
     average = (50 * 10 + 40) / 51           # mean value per purchase event
-    assert row["value_per_conversion"] == pytest.approx(0.2 * average)
+    assert row["value_per_user_with"] == pytest.approx(0.2 * average)
+    assert row["incremental_value"] == pytest.approx((0.2 - 0.1) * average)   # (with - without) x average
     assert row["revenue"] == pytest.approx(20 * 10 + 40)   # every purchase by a watcher
 
 
@@ -117,9 +119,18 @@ def test_small_groups_are_flagged_not_judged():
     assert row["too_few"] and not row["significant"]
 
 
-def test_every_converter_did_it_means_infinite_lift():
+def test_every_converter_did_it_is_implied_with_no_lift_no_star():
     row = report_for(_log((100, 20), (300, 0))).rows.set_index("conversion").loc["video"]
-    assert math.isinf(row["lift"]) and row["macro_rate_without"] == 0
+    assert row["implied"] and row["macro_rate_without"] == 0 and row["macro_rate_with"] == pytest.approx(0.2)
+    assert math.isnan(row["lift"]) and math.isnan(row["p_value"]) and not row["significant"]
+    assert math.isnan(row["incremental_value"]) and math.isnan(row["adjusted_odds_ratio"])
+
+
+def test_a_negative_association_has_a_negative_incremental_value():
+    """Watchers buy less (10 of 100) than the others (60 of 300): each watcher 'costs' 0.1 x 10."""
+    row = report_for(_log((100, 10), (300, 60), amount=10.0)).rows.set_index("conversion").loc["video"]
+    assert row["incremental_value"] == pytest.approx((0.1 - 0.2) * 10.0)
+    assert row["value_per_user_with"] == pytest.approx(0.1 * 10.0) and not row["implied"]
 
 
 def test_unknown_macro_is_a_config_error():
@@ -156,10 +167,9 @@ def test_cli_micro_csv_has_the_stable_columns():
                                       str(ROOT / "funnels.example.yaml"), "-f", "csv", "--report", "micro", "-q"])
     assert result.exit_code == 0, result.stderr
     frame = pd.read_csv(io.StringIO(result.stdout))
-    assert list(frame.columns)[:12] == ["conversion", "kind", "label", "users", "share", "macro",
-                                        "macro_rate_with", "macro_rate_without", "lift", "lift_low",
-                                        "lift_high", "p_value"]
-    assert {"p_adjusted", "value_per_conversion"} <= set(frame.columns)
+    assert list(frame.columns) == list(MICRO_COLUMNS)
+    assert {"p_adjusted", "value_per_user_with", "incremental_value", "implied", "adjusted_odds_ratio"} <= set(frame.columns)
+    assert frame["segment"].isna().all() and frame["period"].isna().all()   # no --by, no --trend: overall rows only
     assert frame.set_index("conversion").loc["video_play", "users"] == 800
 
 
@@ -222,7 +232,7 @@ def test_revenue_of_values_that_would_overflow():
         "3 'revenue' values of 'buy' events are infinite or beyond ±1e+290: left out of revenue, like missing values"]
     micro = result.micro.rows.set_index("conversion")
     assert result.micro.average_value == 25.0
-    assert micro.loc["video", "revenue"] == 0.0 and micro.loc["video", "value_per_conversion"] == 0.0  # u5: no buy
+    assert micro.loc["video", "revenue"] == 0.0 and micro.loc["video", "value_per_user_with"] == 0.0  # u5: no buy
 
 
 def test_funnel_without_a_valued_last_step_has_no_revenue():
