@@ -72,6 +72,11 @@ class EventIndex:
     def _ts(self) -> np.ndarray:
         return self.frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
 
+    @property
+    def ts(self) -> np.ndarray:
+        """Every event's time, UTC nanoseconds (made once per run)."""
+        return self._ts
+
     def mask(self, name: str) -> np.ndarray:
         """Events at which conversion ``name`` has happened (cached per run)."""
         if name not in self._masks:

@@ -23,31 +23,51 @@ from .trend import period_ordinals, period_range
 
 def user_segments(index: EventIndex, values: pd.DataFrame) -> tuple[np.ndarray, tuple[tuple[str, ...], ...]]:
     """Per user code: the code of its segment in the returned texts (one text per property), or
-    -1 when no event of the user has a value of every property."""
+    -1 when no event of the user has a value of every property. No sort of the log: the first
+    valued event per user is the least (time, row) among its valued rows, two ``minimum.at``."""
     coded = [value_codes(values.iloc[:, k]) for k in range(values.shape[1])]
-    per_row = np.stack([code for code, _ in coded], axis=1)
-    present = (per_row >= 0).all(axis=1)
-    order = index.order                                   # (user, time, input order): shared with the funnels
-    users = index.frame["user"].cat.codes.to_numpy()
-    rows = order[present[order]]
-    first = rows[np.r_[True, users[rows][1:] != users[rows][:-1]]] if len(rows) else rows
-    combos, which = np.unique(per_row[first], axis=0, return_inverse=True)
-    codes = np.full(len(index.frame["user"].cat.categories), -1, dtype=np.int64)
-    codes[users[first]] = which.reshape(-1)
-    texts = tuple(tuple(coded[k][1][c] for k, c in enumerate(combo)) for combo in combos)
-    return codes, texts
+    key, sizes = coded[0][0].astype(np.int64), [len(coded[0][1])]
+    for code, texts in coded[1:]:          # mixed radix: one int64 per combination of codes
+        key = np.where((key >= 0) & (code >= 0), key * len(texts) + code, -1)
+        sizes.append(len(texts))
+    rows = np.flatnonzero(key >= 0)
+    users = index.frame["user"].cat.codes.to_numpy()          # (int32: gathered below, not widened)
+    first = _first_rows(users[rows], index.ts[rows], len(index.frame["user"].cat.categories))
+    done = first >= 0
+    combos, which = np.unique(key[rows[first[done]]], return_inverse=True)
+    codes = np.full(len(first), -1, dtype=np.int64)
+    codes[done] = which.reshape(-1)
+    texts = []
+    for combo in combos.tolist():
+        parts = []
+        for size, (_, names) in zip(reversed(sizes), reversed(coded)):
+            combo, c = divmod(combo, size)
+            parts.append(names[c])
+        texts.append(tuple(reversed(parts)))
+    return codes, tuple(texts)
 
 
 def user_cohorts(index: EventIndex, period: str, timezone: str) -> np.ndarray:
     """Per user code: the ordinal of the period of the user's first event."""
-    order = index.order
     users = index.frame["user"].cat.codes.to_numpy()
-    sorted_users = users[order]
-    first = order[np.r_[True, sorted_users[1:] != sorted_users[:-1]]] if len(order) else order
-    ts = index.frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    out = np.zeros(len(index.frame["user"].cat.categories), dtype=np.int64)
-    out[users[first]] = period_ordinals(ts[first], period, timezone)
+    ts = index.ts
+    first = np.full(len(index.frame["user"].cat.categories), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, users, ts)
+    out = np.zeros(len(first), dtype=np.int64)
+    seen = first < np.iinfo(np.int64).max
+    out[seen] = period_ordinals(first[seen], period, timezone)
     return out
+
+
+def _first_rows(users: np.ndarray, ts: np.ndarray, n: int) -> np.ndarray:
+    """Per user code (``n``): the position of its least (time, position) entry, -1 for none."""
+    never = np.iinfo(np.int64).max
+    least = np.full(n, never, dtype=np.int64)
+    np.minimum.at(least, users, ts)
+    at = np.flatnonzero(ts == least[users])
+    first = np.full(n, never, dtype=np.int64)
+    np.minimum.at(first, users[at], at)
+    return np.where(first == never, -1, first)
 
 
 def segment_groups(cells: Cells, texts: tuple[tuple[str, ...], ...], top: int,
