@@ -9,11 +9,11 @@ the same alternated rounds. Wall, CPU and peak RSS of each child process (rules.
 The anchors count plain conversions only (not the count threshold two_videos) and fit no model:
 they are the floor of the counting, not the whole report.
 """
-import argparse, os, statistics, subprocess, sys
+import os, statistics, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from rules import TREE, run  # noqa: E402  (a sibling script: the same child-process measurement)
+from rules import installed, options, run  # noqa: E402  (a sibling script: the same child-process measurement)
 
 CONFIG = f"{HERE}/micro_groups.yaml"
 EVENTS = ["view_item", "add_to_cart", "begin_checkout", "video_play", "sign_up", "share", "add_to_wishlist",
@@ -58,15 +58,8 @@ ANCHORS = {"duckdb": ("duckdb", DUCKDB), "chdb": ("chdb", CHDB)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--log", default="/tmp/bench30m.parquet")
-    ap.add_argument("--rounds", type=int, default=2)
-    opts = ap.parse_args()
-    if not os.path.exists(opts.log):
-        sys.exit(f"{opts.log} does not exist; generate it first (see the usage in {__file__})")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", f"{TREE}/microconv"], check=True)
-    anchors = [a for a, (module, _) in ANCHORS.items()
-               if subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0]
+    opts = options(__doc__, __file__)
+    anchors = installed(ANCHORS)
     res: dict[str, list[tuple[float, float, float]]] = {}
     everything = [*RUNS, *anchors]
     for r in range(opts.rounds):

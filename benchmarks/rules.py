@@ -44,20 +44,32 @@ def run(args: list[str], out, command: list[str] = COMMAND) -> tuple[int, float,
     return code, time.perf_counter() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(doc: str, script: str) -> argparse.Namespace:
+    """--log and --rounds of a benchmark script; the log must exist; the tree is compiled first
+    (so that no run pays for writing .pyc files)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--log", default="/tmp/bench30m.parquet")
     ap.add_argument("--rounds", type=int, default=2)
     opts = ap.parse_args()
     if not os.path.exists(opts.log):
-        sys.exit(f"{opts.log} does not exist; generate it first (see the usage in {__file__})")
+        sys.exit(f"{opts.log} does not exist; generate it first (see the usage in {script})")
     subprocess.run([sys.executable, "-m", "compileall", "-q", f"{TREE}/microconv"], check=True)
+    return opts
+
+
+def installed(anchors: dict) -> list[str]:
+    """The anchors whose module imports here (``pip install '.[bench]'``)."""
+    return [a for a, (module, _) in anchors.items()
+            if subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0]
+
+
+def main() -> None:
+    opts = options(__doc__, __file__)
     path = {name: f"{HERE}/rules/{name}.yaml" for name in CONFIGS}
     names = [n for n in CONFIGS if run(["validate", "-c", path[n]], subprocess.DEVNULL)[0] == 0]
     if "ordered" not in names:
         sys.exit("ordered.yaml is rejected: no baseline")
-    anchors = [a for a, (module, _) in ANCHORS.items()
-               if subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0]
+    anchors = installed(ANCHORS)
     if len(anchors) < len(ANCHORS):
         print(f"anchors not installed (pip install '.[bench]'): {sorted(set(ANCHORS) - set(anchors))}",
               file=sys.stderr)
