@@ -511,7 +511,7 @@ def _micro_groups(m: MicroReport, kind: str) -> str:
         badge = '<span class="badge open">open</span>' if not segments and row.open else ""
         shares = "".join(f'<td class="num{" mark" if mark is True else ""}">{_e(share_text(share, mark))}</td>'
                          for share, mark in cells.iloc[g])
-        rows.append(f'<tr><td class="name">{_e(key)} {badge}</td>{_num(_n(row.population))}{_num(pct(row.macro_rate))}'
+        rows.append(f'<tr><td class="{"name" if segments else "period"}">{_e(key)} {badge}</td>{_num(_n(row.population))}{_num(pct(row.macro_rate))}'
                     f"{_num(interval(row.macro_rate_low, row.macro_rate_high))}{_num(pct(row.macro_expected))}"
                     f"{_num(interval(row.macro_expected_low, row.macro_expected_high))}{shares}</tr>")
     caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
