@@ -457,3 +457,19 @@ def test_a_raw_baseline_dir_is_read_as_written(tmp_path, raw, name):
                                        "sha256": hashlib.sha256(table.encode()).hexdigest()}}}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert load_baseline(tmp_path).steps["funnel"].tolist() == [name]
+
+
+def test_micro_by_segment_in_csv_and_json_carries_hostile_segments(hostile):
+    """The micro report per segment (7.6) names segments by their values: neutralised in CSV,
+    as they are in JSON, and every value is a segment of its own (one user each)."""
+    rows = _csv_rows(run("analyze", "h.jsonl", "--by", "src", "--top", "0", "-f", "csv", "--report", "micro").stdout)
+    segment = rows[0].index("segment")
+    segments = {r[segment] for r in rows[1:] if r[segment]}
+    assert "'=HYPERLINK(\"http://x\")" in segments and "'@SUM(1)" in segments and "'\t=1+2" in segments
+    assert not any(cell.startswith(FORMULA_START) for row in rows[1:] for cell in row
+                   if not NUMBER_LIKE.fullmatch(cell))
+    doc = json.loads(run("analyze", "h.jsonl", "--by", "src", "--top", "0", "-f", "json").stdout,
+                     parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    micro = doc["micro"]["segments"]
+    assert {s["segment"] for s in micro} == set(HOSTILE)
+    assert all(s["population"] == 1 for s in micro)
