@@ -26,7 +26,7 @@ def headline(result: DriversResult) -> str:
     if result.mode == "funnel":
         goal = f"funnel {result.funnel}: reached step {result.step} ({result.goal})"
     else:
-        goal = f"did {result.goal}"
+        goal = result.goal
     noun = result.unit[:-1]
     share = pct(result.successes / result.population) if result.population else ""
     line = (f"Drivers of {goal}  ·  {count(result.population, noun)}, {result.successes:,} succeeded"
@@ -80,7 +80,7 @@ def drivers_renderable(result: DriversResult) -> Group:
                                  "nobody to compare: the population is empty")]
     others = result.rows - len(frame)
     if others > 0:
-        items.append(Text(f"{others:,} more rows: --top 0 lists every row", style="dim"))
+        items.append(Text(f"{others:,} more row{'s' if others != 1 else ''}: --top 0 lists every row", style="dim"))
     items += [Text(""), Text(DRIVERS_CAPTION, style="dim")]
     return Group(*items)
 

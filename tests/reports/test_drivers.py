@@ -190,7 +190,7 @@ def test_cli_formats(runner, small):
     assert (doc["mode"], doc["step"], doc["population"], doc["successes"], doc["rows"]) == ("funnel", 2, 10, 5, 2)
     assert doc["positive"][0]["event"] == "X" and doc["implied"][0]["event"] == "A" and doc["negative"] == []
     md = invoke(runner, "drivers", "e.csv", "-c", "f.yaml", "-f", "markdown", cwd=small).stdout
-    assert "| 1 | X | 4 | 3 | 2.5 |" in md and "did buy" in md
+    assert "| 1 | X | 4 | 3 | 2.5 |" in md and "Drivers of buy ·" in md
     table = invoke(runner, "drivers", "e.csv", "-c", "f.yaml", "--funnel", "ab", cwd=small)
     assert table.exit_code == 0 and "More likely to reach B" in table.stdout and "too few" in table.stdout
 
