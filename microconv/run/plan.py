@@ -224,6 +224,12 @@ def _breakdown_of(name: str, funnel: Funnel, options: Options, frame: pd.DataFra
             raise OptionError(f"funnel {name!r}: {message}", option="funnels",
                               hint=f"pick funnels with enough steps with {OPTION}") from None
         raise OptionError(message, option="by") from None
+    if split.attribution.startswith("step:"):
+        k = int(split.attribution.removeprefix("step:"))
+        if funnel.steps[k - 1].optional:
+            raise OptionError(f"funnel {name!r}: attribution {split.attribution} names an optional step (4.12), "
+                              "which a unit may have skipped", option="attribution",
+                              hint="attribute to a required step, or use first_touch / last_touch")
     for prop in split.by:
         require_property(frame.columns, prop, f"cannot break down by {prop!r}", option="by")
     return split

@@ -535,3 +535,19 @@ def test_an_option_that_takes_one_value_given_twice_is_a_usage_error(runner, sho
 def test_by_a_core_column_is_a_usage_error_with_a_hint(runner, shop, column):
     err = failed(invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "channel", "--by", column, cwd=shop), 2)
     assert f"cannot break down by {column!r}: use a property" in err
+
+
+def test_attribution_to_an_optional_step_is_an_option_error(runner, tmp_path):
+    """4.12: a unit may skip an optional step, so its event cannot speak for the unit."""
+    import json as _json
+
+    config = tmp_path / "f.yaml"
+    config.write_text("columns: {user: u, event: e, timestamp: t, timestamp_unit: s}\n"
+                      "funnels:\n  f:\n    steps: [{event: a}, {event: b, optional: true}, {event: c}]\n")
+    log = tmp_path / "e.jsonl"
+    log.write_text("".join(_json.dumps({"u": "x", "e": e, "t": t, "ch": "m"}) + "\n"
+                           for t, e in enumerate("abc")))
+    result = invoke(runner, "analyze", log, "-c", config, "--by", "ch", "--attribution", "step:2")
+    assert result.exit_code == 2 and "names an optional step" in result.stderr
+    ok = invoke(runner, "analyze", log, "-c", config, "--by", "ch", "--attribution", "step:3")
+    assert ok.exit_code == 0, ok.stderr
