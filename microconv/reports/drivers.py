@@ -131,6 +131,10 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
     else:
         if step is not None:
             raise OptionError(f"{OPTION} {step}: a step is a funnel's; name the funnel too", option="step")
+        for option, value in (("since", since), ("until", until), ("mature_only", mature_only or None)):
+            if value is not None:       # they bound a funnel's entries; macro mode has none (13.2)
+                raise OptionError(f"{OPTION} bounds a funnel's entries: against the macro every user counts; "
+                                  "name a --funnel", option=option)
         goal = macro_goal(config, macro)
         if goal is None:
             raise OptionError("the config has no kind: macro conversion: name a funnel (and a step) instead",

@@ -294,3 +294,12 @@ def test_w4_events_at_the_entry_or_goal_time_do_not_count_and_in_progress_units_
     assert set(r.frame["event"]) == {"W"}          # no Y, Z, B; zz's Q is no counted unit's
     mature = drivers(cfg, events, funnel="f", mature_only=True)
     assert (mature.population, mature.successes, mature.in_progress) == (1, 1, 0)
+
+
+def test_macro_mode_refuses_funnel_bounds(runner, small):
+    """--since, --until and --mature-only bound a funnel's entries (13.1); against the macro every
+    user counts (13.2), so they were silently ignored there: now an option error."""
+    for extra in (["--since", "2026-01-01"], ["--until", "2026-01-02"], ["--mature-only"]):
+        result = invoke(runner, "drivers", "e.csv", "-c", "f.yaml", *extra, cwd=small)
+        assert result.exit_code == 2 and "name a --funnel" in result.stderr, (extra, result.stderr)
+    assert invoke(runner, "drivers", "e.csv", "-c", "f.yaml", "--funnel", "ab", "--mature-only", cwd=small).exit_code == 0
