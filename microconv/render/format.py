@@ -71,7 +71,8 @@ def caveats(f: FunnelResult) -> list[str]:
         notes.append(f"revenue at the last step: {money(f.revenue)} ({money(f.revenue_per_entrant)} per entrant); "
                      "value lost = dropped × revenue per completer")
     if f.excluded:
-        notes.append(f"{count(f.excluded, f.unit[:-1])} excluded: an exclusion event spoiled every attempt")
+        what = "an exclusion event spoiled it" if f.unit == "attempts" else "an exclusion event spoiled every attempt"
+        notes.append(f"{count(f.excluded, f.unit[:-1])} excluded: {what}")   # totals: each attempt is a unit (4.10)
     if f.in_progress:
         notes.append(f"{count(f.in_progress, f.unit[:-1])} in progress: window still open at the end of the data "
                      "(counted at the step reached; --mature-only leaves them out)")

@@ -73,3 +73,16 @@ def test_csv_and_json_keep_full_precision(tmp_path):
     doc = json.loads(render_text(result, Format.json))
     assert doc["funnels"][0]["steps"][1]["rate_from_start"] == 1 / 4000
     assert "0.025%" in render_text(result, Format.table)
+
+
+def test_the_excluded_caveat_speaks_of_the_unit_counted():
+    """A user is excluded when every attempt is spoiled (4.4); under count: totals each attempt is
+    a unit (4.10), so an excluded attempt is one spoiled attempt, not "every attempt"."""
+    from microconv.render.format import caveats
+
+    def funnel(unit):
+        return SimpleNamespace(optional=(), revenue=None, excluded=2, in_progress=0, unit=unit, order="ordered",
+                               steps=())
+
+    assert "2 attempts excluded: an exclusion event spoiled it" in caveats(funnel("attempts"))
+    assert "2 users excluded: an exclusion event spoiled every attempt" in caveats(funnel("users"))
