@@ -12,13 +12,12 @@ import pandas as pd
 from .config import Config
 from .load.frame import Events
 from .load.quality import DataQualityReport
-from .engine.conversions import EventIndex
-from .engine.engagement import add_engagement
+from .engine.engagement import with_engagement
 from .reports import REPORT_NAMES
 from .reports.results import AnalysisResult, FunnelReports, RunMeta
 from .run import local
 from .run.options import Options
-from .run.plan import check_rows_suffice, choose_funnels, cut_at, needed_events, plan_run
+from .run.plan import check_rows_suffice, choose_funnels, cut_at, last_timestamp, needed_events, plan_run
 
 REPORTS = REPORT_NAMES
 __all__ = ["REPORTS", "analyze", "choose_funnels", "needed_events"]
@@ -80,10 +79,10 @@ def analyze(
     check_rows_suffice(config, events, choose_funnels(config, funnels), as_of, options.micro_groups)
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
-    events = add_engagement(config, events)       # after the cut: a level counts what happened by as_of (8.5)
+    # After the cut: a level counts what happened by as_of (8.5). One index for the levels and the run.
+    events, index = with_engagement(config, events, last_timestamp(events))
     plan = plan_run(config, events, options)
     log = events.summary
-    index = EventIndex(config, events.frame, plan.last_ts)
     done = local.one_pass(plan, events, index, population=log.users)
     warnings = [*plan.warnings, *local.invalid_value_notes(plan, index)]
     per_funnel = tuple(FunnelReports(run.name, run.context.label, *reports)

@@ -8,6 +8,7 @@ event per user is when the user first reached it.
 """
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 
 import numpy as np
@@ -126,6 +127,19 @@ class EventIndex:
     def before(self, deadline: np.ndarray) -> np.ndarray:
         """Per event: whether it happened before its user's ``deadline`` (ns per user code)."""
         return self._ts < deadline.take(self.frame["user"].cat.codes.to_numpy())
+
+    def done_before(self, names, deadline: np.ndarray | None) -> list[np.ndarray]:
+        """Per conversion of ``names``, per user code: whether the user did it strictly before their
+        ``deadline`` (ns per user code, e.g. their first macro conversion: 7.2.2); ever when None."""
+        early = None if deadline is None else self.before(deadline)        # one comparison for them all
+        return [self.users_with(self.mask(name) if early is None else self.mask(name) & early) for name in names]
+
+    def over(self, frame: pd.DataFrame) -> EventIndex:
+        """This index over ``frame``: the same rows in the same order, with columns added (an
+        engagement level, 8.5), so that every mask, sort and unit already made still holds."""
+        other = copy.copy(self)
+        other.frame = frame
+        return other
 
     def users_with(self, flags: np.ndarray | None = None) -> np.ndarray:
         """Per user code: whether any of the flagged events (None: any event) is the user's. (Marked

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..config import Config
 from ..load.frame import Events
-from .conversions import NEVER, EventIndex
+from .conversions import EventIndex
 
 
 def engagement_names(config: Config) -> list[str]:
@@ -32,25 +32,30 @@ def add_engagement(config: Config, events: Events, last_ts: int | None = None) -
         last_ts: the end of the data (ns; semantics 4.8), where sessions by inactivity end; by
             default that of ``events``.
     """
+    return with_engagement(config, events, events.summary.last_ts or 0 if last_ts is None else last_ts)[0]
+
+
+def with_engagement(config: Config, events: Events, last_ts: int) -> tuple[Events, EventIndex]:
+    """:func:`add_engagement`, and the run's :class:`EventIndex` over the result: the levels are
+    made from the index's conversion masks, which the run's reports then use again instead of
+    matching the same conversions a second time."""
+    index = EventIndex(config, events.frame, last_ts)
     names = engagement_names(config)
     if not names:
-        return events
+        return events, index
     frame = events.frame
-    index = EventIndex(config, frame, events.summary.last_ts or 0 if last_ts is None else last_ts)
     users = frame["user"].cat.codes.to_numpy()
     columns = {name: _levels(config.columns.properties[name], index).take(users) for name in names}
     labelled = {name: pd.Categorical.from_codes(codes, dtype=_dtype(config, name)) for name, codes in columns.items()}
-    return replace(events, frame=frame.assign(**labelled))
+    levelled = replace(events, frame=frame.assign(**labelled))
+    return levelled, index.over(levelled.frame)
 
 
 def _levels(spec, index: EventIndex) -> np.ndarray:
     """Per user code: the level's code, the number of distinct conversions of ``count_of`` done
     strictly before the first ``before`` (ever, without one or for users who never did it), capped at N."""
-    users = len(index.frame["user"].cat.categories)
-    deadline = index.first_by_user(spec.before) if spec.before else np.full(users, NEVER, dtype=np.int64)
-    done = np.zeros(users, dtype=np.int64)
-    for conversion in spec.count_of:                         # distinct conversions: each adds 0 or 1
-        done += index.users_with(index.mask(conversion) & index.before(deadline))
+    deadline = index.first_by_user(spec.before) if spec.before else None
+    done = np.sum(index.done_before(spec.count_of, deadline), axis=0, dtype=np.int64)   # distinct: each 0 or 1
     return np.minimum(done, spec.top).astype(np.int8 if spec.top < 127 else np.int64)
 
 

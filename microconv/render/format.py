@@ -113,6 +113,16 @@ def p_text(row) -> str:
 P_FLOOR = 0.001
 
 
+def micro_groups_text(m, kind: str) -> tuple[str, str]:
+    """The heading ("by utm_source", "by week of first event") and the caption of the micro
+    report's segment or period table, as plain text: each renderer escapes both for its medium."""
+    segments = kind == "segments"
+    what = f"by {m.by}" if segments else f"by {m.period} of first event"
+    versus = f"the {m.control} segment" if m.control else "the other users"
+    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus)
+    return what, caption + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
+
+
 def odds_text(row) -> str:
     """The adjusted odds ratio with its interval, starred when significant; empty when the joint
     model left the conversion out."""

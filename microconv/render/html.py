@@ -14,7 +14,7 @@ import pandas as pd
 from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelReports, FunnelResult, MicroReport, RunMeta, TimeResult,
                        TrendResult)
 from .escape import html as escape
-from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TIME_CAPTION,
+from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, micro_groups_text,
                      TREND_CAPTION, attribution_text, caveats, count, describe, duration, interval, lift_text, money,
                      odds_text, p_text, pct, segment_p_text, share_text)
 
@@ -499,8 +499,7 @@ def _micro_groups(m: MicroReport, kind: str) -> str:
     conversion's share; a significant difference is marked."""
     head, cells, labels = m.groups(kind)
     segments = kind == "segments"
-    what = f"by {m.by}" if segments else f"by {m.period} of first event"
-    versus = f"the {m.control} segment" if m.control else "the other users"
+    what, caption = micro_groups_text(m, kind)
     th = ['<th>' + _e("segment" if segments else m.period) + '</th>', '<th class="num">users</th>',
           f'<th class="num">{_e(m.macro)} observed</th>', '<th class="num">95% CI</th>',
           '<th class="num">early read</th>', '<th class="num">95% CI</th>',
@@ -514,6 +513,5 @@ def _micro_groups(m: MicroReport, kind: str) -> str:
         rows.append(f'<tr><td class="{"name" if segments else "period"}">{_e(key)} {badge}</td>{_num(_n(row.population))}{_num(pct(row.macro_rate))}'
                     f"{_num(interval(row.macro_rate_low, row.macro_rate_high))}{_num(pct(row.macro_expected))}"
                     f"{_num(interval(row.macro_expected_low, row.macro_expected_high))}{shares}</tr>")
-    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
     return (f"<h3>{_e(what)}" + (' <span class="dim">· ranked by early read</span>' if segments else "") + "</h3>"
             + _table(f"micro-{kind}", th, rows) + _caption(caption))

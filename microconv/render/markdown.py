@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, TimeResult, TrendResult
 from .escape import markdown as _cell   # a data or config string as one cell's or heading's text
-from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TREND_CAPTION,
+from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPTION, micro_groups_text,
                      attribution_text, caveats, describe, duration, interval, lift_text, money, odds_text, p_text, pct,
                      segment_p_text, share_text)
 
@@ -44,9 +44,8 @@ def _micro_groups(m, kind: str) -> list[str]:
     """Segments or periods as rows: observed and expected macro rate, then each conversion's share."""
     head, cells, labels = m.groups(kind)
     segments = kind == "segments"
-    what = f"by {_cell(m.by)}" if segments else f"by {_cell(m.period)} of first event"
-    versus = f"the {m.control} segment" if m.control else "the other users"
-    out = [f"### Micro-conversions {what} → {_cell(m.macro)}\n"]
+    what, caption = micro_groups_text(m, kind)
+    out = [f"### Micro-conversions {_cell(what)} → {_cell(m.macro)}\n"]
     out.append(f"| {'segment' if segments else _cell(m.period)} | users | {_cell(m.macro)} observed | 95% CI | "
                f"early read | 95% CI | " + " | ".join(_cell(name) for name in labels) + " |")
     out.append("|---|---:|---:|---:|---:|---:|" + "---:|" * len(labels))
@@ -57,7 +56,6 @@ def _micro_groups(m, kind: str) -> list[str]:
                    f"{interval(row.macro_rate_low, row.macro_rate_high)} | {pct(row.macro_expected)} | "
                    f"{interval(row.macro_expected_low, row.macro_expected_high)} | {shares} |")
     out.append("")
-    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=m.macro, versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
     out.append(f"_{_cell(caption)}_\n")
     return out
 

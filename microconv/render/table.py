@@ -10,7 +10,7 @@ from rich.text import Text
 
 from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, TimeResult, TrendResult
 from .escape import terminal, text
-from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, MICRO_GROUPS_CAPTION, TIME_CAPTION, TREND_CAPTION,
+from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION, micro_groups_text,
                      attribution_text, bar, caveats, count, describe, duration, interval, lift_text, money,
                      p_text, pct, segment_p_text, share_text, sparkline)
 
@@ -91,10 +91,7 @@ def micro_groups_table(m: MicroReport, kind: str) -> Group:
     (so that any number of conversions and groups fits the width)."""
     head, cells, labels = m.groups(kind)
     segments = kind == "segments"
-    what = f"by {terminal(m.by)}" if segments else f"by {terminal(m.period)} of first event"
-    versus = f"the {terminal(m.control)} segment" if m.control else "the other users"
-    caption = MICRO_GROUPS_CAPTION.format(groups="segment" if segments else "cohort", macro=terminal(m.macro),
-                                          versus=versus) + (f" Note: {m.segment_note}." if segments and m.segment_note else "")
+    what, caption = (terminal(t) for t in micro_groups_text(m, kind))
     summary = _table(f"Micro-conversions {what} → {terminal(m.macro)}" + ("  ·  ranked by early read" if segments else ""),
                      None)
     summary.add_column("segment" if segments else m.period, overflow="fold", min_width=10, max_width=30)

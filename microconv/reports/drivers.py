@@ -24,7 +24,7 @@ from ..engine.clock import duration_ns, plus_ns
 from ..engine.conversions import NEVER, EventIndex
 from ..engine.distinct import distinct
 from ..errors import OPTION, OptionError, Problem
-from ..engine.engagement import add_engagement
+from ..engine.engagement import with_engagement
 from ..load.frame import Events
 from ..run.plan import (check_event_names, choose_funnels, entry_range_ns, last_timestamp, require_property,
                         step_names)
@@ -108,7 +108,8 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
         UsageError: ``step`` out of range, ``top`` negative, ``macro`` with ``funnel``, a property
             that was not read, a ``count: totals`` funnel.
     """
-    events = add_engagement(config, events)     # an engagement level is a property like any (8.5)
+    last_ts = last_timestamp(events)
+    events, index = with_engagement(config, events, last_ts)     # a property like any (8.5)
     frame = events.frame
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
@@ -118,8 +119,6 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
         if prop in _CORE or prop not in frame.columns:
             require_property([c for c in frame.columns if c not in _CORE], prop, f"{OPTION} {prop!r}",
                              option="property")
-    last_ts = last_timestamp(events)
-    index = EventIndex(config, frame, last_ts)
     if funnel is not None:
         if macro is not None:
             raise OptionError(f"{OPTION} {macro!r}: give a funnel or a macro conversion, not both", option="macro")

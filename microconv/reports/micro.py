@@ -95,18 +95,12 @@ def partial(config: Config, index: EventIndex, ctx: MicroContext | str, populati
     # Per user code. Users without a row here did nothing, like the users the frame lacks: both are
     # counted from the population, not given a slot each.
     goal = index.first_by_user(macro)
-    early = index.before(goal)          # events before their user's first macro conversion
     converted = goal < NEVER
     payers, values = _revenue(index, macro, config.conversions[macro].value)
-    names, did, paid = [], [], []
-    for name, conv in config.conversions.items():
-        if conv.kind == "macro":
-            continue
-        users = index.users_with(index.mask(name) & early)     # the same as first_by_user(name) < goal, in half the time
-        names.append(name)
-        did.append(users[present])
-        if payers is not None:
-            paid.append(payers.amounts[users.take(payers.payers)])
+    names = [name for name, conv in config.conversions.items() if conv.kind != "macro"]
+    done = index.done_before(names, goal)      # the same as first_by_user(name) < goal, in half the time
+    did = [users[present] for users in done]
+    paid = [payers.amounts[users.take(payers.payers)] for users in done] if payers is not None else []
     converted = converted[present]
     cells = Cells.of(did, converted, absent=population - in_frame)
     segments = periods = ordinals = None
@@ -158,6 +152,10 @@ def finalize(p: MicroPartial, config: Config, ctx: MicroContext | None = None) -
                  exact_sum(p.paid[i]) if p.paid is not None else np.nan)
             for i, (name, n1, a, imp) in enumerate(zip(p.names, did, both, implied))]
     frame = pd.DataFrame(rows)
+    frame["share"], frame["share_low"], frame["share_high"] = wilson(did, np.full(len(did), p.population))
+    for column, values_ in zip(("macro_rate", "macro_rate_low", "macro_rate_high"),
+                               wilson(np.array([converters]), np.array([p.population]))):
+        frame[column] = float(values_[0])          # the population's, the same on every overall row
     frame["p_adjusted"] = adjust(frame["p_value"].to_numpy(dtype=float))
     frame["significant"] = (frame["p_adjusted"] < ALPHA) & ~frame["too_few"] & ~frame["implied"]
     candidates = ~implied & (both > 0) & (both < did)
@@ -200,17 +198,15 @@ def _row(name, conv, n1: int, a: int, implied: bool, p: MicroPartial, average: f
     with_rate = a / n1 if n1 else np.nan
     without = c / n0 if n0 else np.nan
     pvalue, lift, low, high = (np.nan,) * 4 if implied else relative_risk(a, n1, c, n0)
-    share, share_low, share_high = (float(x[0]) for x in wilson(np.array([n1]), np.array([population])))
-    macro, macro_low, macro_high = (float(x[0]) for x in wilson(np.array([p.converters]), np.array([population])))
     return {
         "conversion": name, "kind": conv.kind, "label": conv.label or name, "population": population,
-        "users": n1, "share": share, "share_low": share_low, "share_high": share_high, "macro": p.macro,
+        "users": n1, "macro": p.macro,
         "macro_rate_with": with_rate, "macro_rate_without": without,
         "lift": lift, "lift_low": low, "lift_high": high, "p_value": pvalue,
         "too_few": too_few(n1, n0, a + c, population), "implied": implied,
         "incremental_value": (with_rate - without) * average if average is not None and not implied else np.nan,
         "value_per_user_with": with_rate * average if average is not None else np.nan,
-        "revenue": revenue, "macro_rate": macro, "macro_rate_low": macro_low, "macro_rate_high": macro_high,
+        "revenue": revenue,
     }
 
 

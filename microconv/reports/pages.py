@@ -24,7 +24,7 @@ import pandas as pd
 from ..config import Config, located_of
 from ..engine.conversions import EventIndex
 from ..errors import OPTION, ConfigError, DataError, OptionError, did_you_mean
-from ..engine.engagement import add_engagement
+from ..engine.engagement import with_engagement
 from ..load.frame import Events
 from ..run.plan import choose_funnels, last_timestamp, require_property, step_names
 from ..run.replay import replay_funnel
@@ -99,7 +99,7 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
             a ``page_events`` name never occurs.
         DataError: no event of the page-view names has a page value.
     """
-    events = add_engagement(config, events)     # an engagement level is a property like any (8.5)
+    events, index = with_engagement(config, events, last_timestamp(events))   # a property like any (8.5)
     frame = events.frame
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
@@ -110,7 +110,6 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
         _not_core(by, "by")
         require_property([c for c in frame.columns if c not in _CORE], by, f"{OPTION} {by!r}", option="by")
     goal = macro_goal(config, macro)
-    index = EventIndex(config, frame, last_timestamp(events))
     p = partial(index, prop, names, by, goal)
     if not len(p.counts):
         raise DataError(f"no {' or '.join(repr(n) for n in names)} event has a {prop!r} value",

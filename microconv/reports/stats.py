@@ -30,19 +30,14 @@ def adjust(p: np.ndarray) -> np.ndarray:
 def compare_with_rest(converted: np.ndarray, entrants: np.ndarray, *, testable: np.ndarray) -> dict[str, np.ndarray]:
     """Per segment: rate with a Wilson interval, the rest's rate, a test against the rest and
     Benjamini-Hochberg over the tested segments (8.2.4, 8.2.5)."""
-    from scipy.stats import binomtest
-
     total, total_converted = entrants.sum(), converted.sum()
     g = len(entrants)
-    out = {k: np.full(g, np.nan) for k in ("rate", "rate_low", "rate_high", "rate_rest", "p_value", "p_adjusted")}
+    out = {k: np.full(g, np.nan) for k in ("rate_rest", "p_value", "p_adjusted")}
+    out["rate"], out["rate_low"], out["rate_high"] = wilson(converted, entrants)
     out["test"] = np.full(g, "", dtype=object)
     too_small = np.zeros(g, dtype=bool)
     for i, (c, n) in enumerate(zip(converted.tolist(), entrants.tolist())):
         rest_n, rest_c = total - n, total_converted - c
-        if n:
-            out["rate"][i] = c / n
-            ci = binomtest(c, n).proportion_ci(confidence_level=0.95, method="wilson")
-            out["rate_low"][i], out["rate_high"][i] = ci.low, ci.high
         if rest_n:
             out["rate_rest"][i] = rest_c / rest_n
         too_small[i] = n < MIN_GROUP or rest_n < MIN_GROUP or n * total_converted / total < MIN_EXPECTED

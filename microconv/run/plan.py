@@ -95,8 +95,8 @@ def _micro_of(config: Config, goal: str, options: Options, frame: pd.DataFrame, 
         require_property(frame.columns, prop, f"cannot break down by {prop!r}", option="by")
     if options.control is not None and not by:
         raise OptionError(f"{OPTION} needs by: the control is one of its segments", option="control")
-    return MicroContext(goal, by, 10 if options.top is None else options.top, options.control, options.trend,
-                        config.columns.timezone, last_ts)
+    top = Breakdown.model_fields["top"].default if options.top is None else options.top   # as a funnel's (8.2)
+    return MicroContext(goal, by, top, options.control, options.trend, config.columns.timezone, last_ts)
 
 
 def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
