@@ -1,4 +1,4 @@
-"""microconv against ClickHouse `windowFunnel` (chdb) and DuckDB on the same Parquet log.
+"""microconv against ClickHouse `windowFunnel` (chdb) and DuckDB on the same log.
 
 Each engine runs as its own child process (imports, reading, computing, printing: what a
 cron job pays), one run of each per round so that each round compares runs made side by side;
@@ -8,6 +8,12 @@ per step for the benchmark funnel (view_item -> add_to_cart -> begin_checkout ->
 
     python -m pip install '.[bench]'
     python benchmarks/compare.py --users 3000000 --events 30000000 --repeat 3
+    python benchmarks/compare.py --ids int --order time --format csv      # one shape of export
+    python benchmarks/compare.py --matrix --repeat 3                        # {int,str} x {time,user} x {parquet,csv}
+
+CPU time is the child's user + system time (``wait4``), so a multi-threaded engine's wall time and
+its cost show apart. ``--five`` adds a run of ``five.yaml`` (five funnels and ten
+micro-conversions; microconv only: the anchors compute one funnel) to each round.
 """
 from __future__ import annotations
 
@@ -29,13 +35,15 @@ CHDB = """
 import sys, chdb
 path, window = sys.argv[1], int(sys.argv[2])
 conds = ", ".join(f"event_name = '{s}'" for s in {steps!r})
+fmt = "CSVWithNames" if path.endswith(".csv") else "Parquet"
 query = f'''
 SELECT level, count() AS users FROM (
     SELECT user_id, windowFunnel({window})(toDateTime(timestamp), {conds}) AS level
-    FROM file('{path}', Parquet)
+    FROM file('{path}', {fmt})
     WHERE event_name IN {tuple(STEPS)!r}
     GROUP BY user_id)
-WHERE level > 0 GROUP BY level ORDER BY level FORMAT CSV'''
+WHERE level > 0 GROUP BY level ORDER BY level
+SETTINGS date_time_input_format = 'best_effort' FORMAT CSV'''
 levels = dict(tuple(map(int, line.split(","))) for line in chdb.query(query).bytes().decode().split())
 print(",".join(str(sum(n for lv, n in levels.items() if lv >= k)) for k in range(1, {n} + 1)))
 """.replace("{steps!r}", repr(STEPS)).replace("{tuple(STEPS)!r}", repr(tuple(STEPS))).replace("{n}", str(len(STEPS)))
@@ -49,9 +57,10 @@ path, window = sys.argv[1], int(sys.argv[2])
 con = duckdb.connect()
 con.execute("SET preserve_insertion_order = false")
 con.execute("SET enable_progress_bar = false")
+reader = f"read_csv('{path}')" if path.endswith(".csv") else f"read_parquet('{path}')"
 con.execute(f'''
-CREATE TEMP TABLE e AS SELECT user_id, epoch_ms(timestamp) AS t, event_name AS n
-FROM read_parquet('{path}') WHERE event_name IN {tuple(STEPS)!r}''')
+CREATE TEMP TABLE e AS SELECT user_id, epoch_ms(timestamp::TIMESTAMPTZ) AS t, event_name AS n
+FROM {reader} WHERE event_name IN {tuple(STEPS)!r}''')
 w = window * 1000
 rows = con.execute(f'''
 WITH s1 AS (SELECT user_id, t AS t1 FROM e WHERE n = 'view_item'),
@@ -71,8 +80,8 @@ print(",".join(str(sum(n for lv, n in levels.items() if lv >= k)) for k in range
 """.replace("{tuple(STEPS)!r}", repr(tuple(STEPS))).replace("{n}", str(len(STEPS)))
 
 
-def run(args: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS bytes and stdout of one child process."""
+def run(args: list[str]) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS bytes, stdout and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE)
     out = proc.stdout.read().decode()
@@ -80,7 +89,7 @@ def run(args: list[str]) -> tuple[float, int, str]:
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(args[:4])} ...")
-    return elapsed, usage.ru_maxrss * 1024, out
+    return elapsed, usage.ru_maxrss * 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def microconv_counts(out: str) -> str:
@@ -91,50 +100,83 @@ def microconv_counts(out: str) -> str:
     return ",".join(r["users"] for r in sorted(rows, key=lambda r: int(r["step"])))
 
 
+def engines(log: Path, five: bool) -> dict[str, tuple[list[str], object]]:
+    """The commands of one round on ``log`` (a file, or a directory of daily files), each with
+    the parser of its users per step (None: not compared)."""
+    files = str(log / f"*.{next(log.iterdir()).suffix[1:]}") if log.is_dir() else str(log)
+    cli = [sys.executable, "-m", "microconv", "analyze", files, "-f", "csv", "-q"]
+    out = {
+        "microconv": (cli + ["-c", str(HERE / "bench.yaml")], microconv_counts),
+        "chdb windowFunnel": ([sys.executable, "-c", CHDB, files, str(WINDOW)], str.strip),
+        "duckdb ASOF": ([sys.executable, "-c", DUCKDB, files, str(WINDOW)], str.strip),
+    }
+    if five:
+        out["microconv five.yaml"] = (cli + ["-c", str(HERE / "five.yaml")], microconv_counts)
+    return out
+
+
+def measure(log: Path, repeat: int, wanted: list[str], five: bool) -> tuple[dict, dict]:
+    """Runs of every engine, round-robin (the machine's speed drifts from minute to minute, so
+    each round's ratios compare runs made side by side), and their users per step."""
+    chosen = {k: v for k, v in engines(log, five).items() if k.split()[0] in wanted}
+    runs: dict[str, list] = {name: [] for name in chosen}
+    for _ in range(repeat):
+        for name, (cmd, _) in chosen.items():
+            runs[name].append(run(cmd))
+    counts = {name: parse(runs[name][0][2]) for name, (_, parse) in chosen.items()}
+    return runs, counts
+
+
+def table(runs: dict, counts: dict, events: int, label: str = "") -> list[str]:
+    """The markdown rows of one log: medians of wall and CPU, the largest peak, and microconv's
+    ratios to each engine (of the medians, and the median of per-round ratios)."""
+    med = {name: (statistics.median(r[0] for r in rs), statistics.median(r[3] for r in rs), max(r[1] for r in rs))
+           for name, rs in runs.items()}
+    base = runs.get("microconv")
+    rows = []
+    for name, (wall, cpu, peak) in med.items():
+        ratio = ""
+        if base and name == "microconv five.yaml":
+            ratio = f"{wall / med['microconv'][0]:.2f}× one funnel's wall, {cpu / med['microconv'][1]:.2f}× its CPU"
+        elif base and name != "microconv":
+            per_round = statistics.median(m[0] / r[0] for m, r in zip(base, runs[name]))
+            ratio = (f"{med['microconv'][0] / wall:.2f}× wall ({per_round:.2f}× per round), "
+                     f"{med['microconv'][1] / cpu:.2f}× CPU, {med['microconv'][2] / peak:.2f}× peak")
+        rows.append(f"| {label} | {name} | {wall:.2f} s | {cpu:.2f} s | {peak / 2**20:,.0f} MiB | {ratio} |")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=3_000_000)
     ap.add_argument("--events", type=int, default=30_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--ids", choices=["str", "int"], default="str")
+    ap.add_argument("--order", choices=["user", "time"], default="user")
+    ap.add_argument("--daily", action="store_true", help="a directory of one file per day")
+    ap.add_argument("--matrix", action="store_true", help="every {ids} x {order} x {format}")
+    ap.add_argument("--five", action="store_true", help="also five.yaml (microconv only)")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     ap.add_argument("--only", default="microconv,chdb,duckdb")
     opts = ap.parse_args()
-    log = generated_log(opts.data_dir, opts.users, opts.events, opts.format)
+    shapes = ([(i, o, f) for f in ("parquet", "csv") for o in ("time", "user") for i in ("int", "str")]
+              if opts.matrix else [(opts.ids, opts.order, opts.format)])
     compile_package()
-    engines = {
-        "microconv": ([sys.executable, "-m", "microconv", "analyze", str(log), "-c", str(HERE / "bench.yaml"),
-                       "-f", "csv", "-q"], microconv_counts),
-        "chdb windowFunnel": ([sys.executable, "-c", CHDB, str(log), str(WINDOW)], str.strip),
-        "duckdb ASOF": ([sys.executable, "-c", DUCKDB, str(log), str(WINDOW)], str.strip),
-    }
-    wanted = opts.only.split(",")
-    engines = {k: v for k, v in engines.items() if k.split()[0] in wanted}
-    # Round-robin, one run of each engine per round: the machine's speed drifts from minute to
-    # minute, so each round's ratios compare runs made side by side.
-    runs: dict[str, list] = {name: [] for name in engines}
-    for _ in range(opts.repeat):
-        for name, (cmd, _) in engines.items():
-            runs[name].append(run(cmd))
-    counts = {name: parse(runs[name][0][2]) for name, (_, parse) in engines.items()}
-    results = {name: (statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
-    size = log.stat().st_size / 2**20
-    print(f"log: {log.name}, {opts.events:,} events, {opts.users:,} users, {size:,.0f} MiB; median of {opts.repeat}")
-    same = len(set(counts.values())) == 1
-    print(f"users per step: {'identical' if same else 'DIFFERENT'}")
-    for name, c in counts.items():
-        print(f"  {name:<18} {c}")
-    base = results.get("microconv")
-    print("| engine | wall (median) | peak RSS | bytes/event | microconv / engine: of medians | per round (median) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (wall, peak) in results.items():
-        ratio = per_round = ""
-        if base:
-            rounds = [m[0] / r[0] for m, r in zip(runs["microconv"], runs[name])]
-            ratio, per_round = f"{base[0] / wall:.2f}×", f"{statistics.median(rounds):.2f}×"
-        print(f"| {name} | {wall:.2f} s | {peak / 2**20:,.0f} MiB | {peak / opts.events:.0f} | {ratio} | {per_round} |")
-    if not same:
-        sys.exit(1)
+    print(f"{opts.events:,} events, {opts.users:,} users; medians of {opts.repeat} alternated rounds")
+    print("| log | engine | wall | CPU | peak RSS | microconv / engine |")
+    print("|---|---|---:|---:|---:|---|")
+    different = []
+    for ids, order, fmt in shapes:
+        log = generated_log(opts.data_dir, opts.users, opts.events, fmt, ids, order, opts.daily)
+        runs, counts = measure(log, opts.repeat, opts.only.split(","), opts.five)
+        if len(set(counts.values())) != 1:
+            different.append(f"{log.name}: {counts}")
+        for row in table(runs, counts, opts.events, f"{ids} ids, {order} order, {fmt}{', daily' if opts.daily else ''}"):
+            print(row, flush=True)
+    if different:
+        sys.exit("users per step DIFFER:\n" + "\n".join(different))
+    print("users per step: identical in every log")
 
 
 if __name__ == "__main__":

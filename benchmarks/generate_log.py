@@ -9,14 +9,21 @@ ParquetWriter (one row group per chunk, under pyarrow's default 1Mi-row cap) or 
 so memory stays bounded whatever the size.
 
     python benchmarks/generate_log.py OUT --users N --events M [--seed S]
-        [--format parquet|csv] [--int-ids]
+        [--format parquet|csv] [--ids str|int] [--order user|time] [--daily]
 
-Exactly M rows over N users. Columns: user_id (``u0000001`` or int64 with --int-ids),
+Exactly M rows over N users. Columns: user_id (``u0000001``, or int64 with ``--ids int``),
 timestamp (timestamp[ms, UTC] in Parquet, ``2026-10-05T14:03:22Z`` in CSV; second
 precision, from 2026-10-01), event_name (23 names, page_view most common), utm_source (25
 values, Zipf-like) and device (3 values), both fixed per user, and revenue (float64 on
-purchase rows, null elsewhere). Rows are sorted by timestamp within each chunk, not across
-chunks.
+purchase rows, null elsewhere).
+
+Two row orders, the two shapes exports come in. ``--order user`` (the default): chunks of whole
+users, rows sorted by timestamp within each chunk, not across chunks, so each chunk's users are
+contiguous (a warehouse dump grouped by user). ``--order time``: the whole log in global time
+order, every user's events interleaved with everyone's (GA4, Segment and Snowplow exports: each
+day's file sorted by time); the same rows, so the same answers. ``--daily`` writes OUT as a
+directory of one file per UTC day (``events_20261001.parquet`` ...), as those exports arrive;
+with ``--order user`` a day's file keeps the chunk order.
 
 Events per user are multinomial over lognormal(0, 1.2) weights (mean M/N, at least one each
 when M >= N). Up to four of a user's events are funnel steps, the depth drawn as view_item
@@ -34,6 +41,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -113,6 +121,53 @@ def as_csv(table: pa.Table) -> pa.Table:
     return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", iso)
 
 
+def in_time_order(tables: list[pa.Table]):
+    """The whole log sorted by timestamp (stable: ties keep the generated order), in slices of
+    ``ROWS_PER_CHUNK`` rows. Holds the log in memory once (about 1.3 GB at 30M rows)."""
+    table = pa.concat_tables(tables).combine_chunks()
+    tables.clear()
+    order = np.argsort(table["timestamp"].cast(pa.int64()).to_numpy(), kind="stable")
+    table = table.take(pa.array(order))
+    for start in range(0, table.num_rows, ROWS_PER_CHUNK):
+        yield table.slice(start, ROWS_PER_CHUNK)
+
+
+class Writers:
+    """One Parquet or CSV writer, or with ``daily`` one per UTC day of the rows' timestamps (a
+    table spanning several days is split at the day boundaries)."""
+
+    def __init__(self, out: Path, fmt: str, daily: bool):
+        self.out, self.fmt, self.daily = out, fmt, daily
+        self.open: dict[str, object] = {}
+        if daily:
+            out.mkdir(parents=True, exist_ok=True)
+
+    def __enter__(self) -> Writers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for writer in self.open.values():
+            writer.close()
+
+    def write(self, table: pa.Table) -> None:
+        if not self.daily:
+            self._writer(self.out, table).write_table(as_csv(table) if self.fmt == "csv" else table)
+            return
+        day = table["timestamp"].cast(pa.int64()).to_numpy() // (DAY * 1000)
+        for d in np.unique(day):
+            part = table.filter(pa.array(day == d))
+            name = np.datetime64(int(d), "D").astype(str).replace("-", "")
+            path = self.out / f"events_{name}.{self.fmt}"
+            self._writer(path, part).write_table(as_csv(part) if self.fmt == "csv" else part)
+
+    def _writer(self, path: Path, table: pa.Table):
+        if path not in self.open:
+            schema = as_csv(table.slice(0, 0)).schema if self.fmt == "csv" else table.schema
+            self.open[path] = (pq.ParquetWriter(path, schema) if self.fmt == "parquet" else
+                               pacsv.CSVWriter(path, schema, write_options=pacsv.WriteOptions(quoting_style="none")))
+        return self.open[path]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
@@ -120,7 +175,10 @@ def main(argv=None) -> None:
     ap.add_argument("--events", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    ap.add_argument("--int-ids", action="store_true")
+    ap.add_argument("--ids", choices=["str", "int"], default="str")
+    ap.add_argument("--int-ids", action="store_true", help="the same as --ids int")
+    ap.add_argument("--order", choices=["user", "time"], default="user")
+    ap.add_argument("--daily", action="store_true", help="OUT is a directory of one file per UTC day")
     args = ap.parse_args(argv)
     if args.users < 1 or args.events < 0:
         ap.error("--users must be >= 1 and --events >= 0")
@@ -128,22 +186,15 @@ def main(argv=None) -> None:
     began = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     per_chunk = max(1, round(args.users * ROWS_PER_CHUNK / max(args.events, 1)))
-    writer = None
-    try:
-        for u0 in range(0, args.users, per_chunk):
-            u1 = min(u0 + per_chunk, args.users)
-            n_events = args.events * u1 // args.users - args.events * u0 // args.users
-            table = chunk_table(rng, u0, u1 - u0, n_events, args.int_ids)
-            if args.format == "csv":
-                table = as_csv(table)
-            if writer is None:
-                writer = (pq.ParquetWriter(args.out, table.schema) if args.format == "parquet" else
-                          pacsv.CSVWriter(args.out, table.schema,
-                                          write_options=pacsv.WriteOptions(quoting_style="none")))
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    chunks = (chunk_table(rng, u0, min(u0 + per_chunk, args.users) - u0,
+                          args.events * min(u0 + per_chunk, args.users) // args.users - args.events * u0 // args.users,
+                          args.int_ids or args.ids == "int")
+              for u0 in range(0, args.users, per_chunk))
+    if args.order == "time":
+        chunks = in_time_order(list(chunks))
+    with Writers(Path(args.out), args.format, args.daily) as writers:
+        for table in chunks:
+            writers.write(table)
     print(f"{args.out}: {args.events:,} rows, {args.users:,} users, {time.perf_counter() - began:.1f} s",
           file=sys.stderr)
 

@@ -40,13 +40,17 @@ def compile_package() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(microconv.__file__).parent)], check=True)
 
 
-def generated_log(data_dir: Path, users: int, events: int, fmt: str) -> Path:
-    """The seeded log of that size in ``data_dir``, generated the first time it is asked for."""
+def generated_log(data_dir: Path, users: int, events: int, fmt: str, ids: str = "str", order: str = "user",
+                  daily: bool = False) -> Path:
+    """The seeded log of that size and shape in ``data_dir`` (a directory of daily files when
+    ``daily``), generated the first time it is asked for."""
     data_dir.mkdir(exist_ok=True)
-    log = data_dir / f"log_{users}u_{events}e.{fmt}"
+    shape = "" if (ids, order, daily) == ("str", "user", False) else f"_{ids}_{order}{'_daily' if daily else ''}"
+    log = data_dir / (f"log_{users}u_{events}e{shape}" + ("" if daily else f".{fmt}"))
     if not log.exists():
         subprocess.run([sys.executable, str(HERE / "generate_log.py"), str(log), "--users", str(users),
-                        "--events", str(events), "--format", fmt], check=True)
+                        "--events", str(events), "--format", fmt, "--ids", ids, "--order", order]
+                       + (["--daily"] if daily else []), check=True)
     return log
 
 
