@@ -160,6 +160,73 @@ class Ids:
         return cls(parted, moved.take(codes))
 
 
+@dataclass
+class NumericIds:
+    """The ids of one piece of an integer column (Parquet's int64 ``user_id``, Amplitude's numeric
+    ids): the kept rows' ids as numbers and, when users are counted, the distinct ids of the
+    usable rows. An integer's text is its digits, one text per number and one number per text, so
+    coding the numbers codes their texts (rule 1.1 holds: such a column has no ``007`` to keep),
+    and only the kept rows (the config's events, often a tenth of the log) are hashed at all:
+    casting every row to text to hash strings was most of the load of a numeric log."""
+
+    values: np.ndarray              # int64, per kept row
+    present: np.ndarray | None      # distinct int64 ids of the usable rows (users counted), else None
+
+    @classmethod
+    def of(cls, column: pa.ChunkedArray | pa.Array, keep: np.ndarray, usable: np.ndarray | None,
+           count_users: bool) -> NumericIds:
+        """``column``'s ids at the ``keep`` row numbers; with ``count_users``, the distinct ids of
+        the rows ``usable`` marks (every row when None)."""
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        values = column.take(pa.array(keep)).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        present = None
+        if count_users:
+            counted = column if usable is None else column.filter(pa.array(usable))
+            present = pc.unique(counted.drop_null()).to_numpy().astype(np.int64, copy=False)
+        return cls(values, present)
+
+    def as_text(self) -> Ids:
+        """The same ids as text (a numeric piece among text ones: a Parquet file and a CSV export
+        of the same users)."""
+        codes, uniques = pd.factorize(self.values)
+        if self.present is not None:
+            uniques = np.concatenate([uniques, np.setdiff1d(self.present, uniques, assume_unique=True)])
+        names = pa.array(uniques, pa.int64()).cast(pa.string())
+        return Ids.of(codes.astype(np.int32), names, np.arange(len(names), dtype=np.int32)
+                      if self.present is not None else None)
+
+
+def is_numeric_ids(column) -> bool:
+    """An integer user column: its ids are coded as numbers (:class:`NumericIds`). (uint64 is
+    not: its numbers above 2**63 have no int64.)"""
+    return (isinstance(column, (pa.Array, pa.ChunkedArray)) and pa.types.is_integer(column.type)
+            and column.type != pa.uint64())
+
+
+def _numeric_categorical(pieces: Sequence[NumericIds]) -> tuple[pa.Array, np.ndarray, int]:
+    """Every piece's kept ids coded as numbers: the distinct ids as text (the categories), a code
+    per kept row, and how many distinct ids the usable rows hold (the kept rows' when not counted).
+    Ids in a narrow range (auto-increment keys) are coded through a table indexed by the number
+    itself; others are hashed."""
+    values = np.concatenate([p.values for p in pieces])
+    counted = [p.present for p in pieces if p.present is not None]
+    if len(values) and int(values.max()) - int(values.min()) < 4 * len(values) + 1024:
+        low = values.min()
+        seen = np.zeros(int(values.max() - low) + 1, dtype=bool)
+        seen[values - low] = True
+        uniques = np.flatnonzero(seen)
+        number = np.zeros(len(seen), dtype=np.int32)
+        number[uniques] = np.arange(len(uniques), dtype=np.int32)
+        codes, uniques = number[values - low], uniques + low
+    else:
+        codes, uniques = pd.factorize(values)
+        codes = codes.astype(np.int32, copy=False)
+    distinct = len(uniques)
+    if counted:
+        distinct = len(pd.unique(np.concatenate(counted))) if len(counted) > 1 else len(counted[0])
+    return pa.array(uniques, pa.int64()).cast(pa.string()), codes, distinct
+
+
 def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The names (of ``size``) that ``present`` codes (all in [0, size)) use, and ``codes`` renumbered
     into those. (Marked in a boolean array, not counted by a bincount: 6.2M codes of 3M names in
@@ -203,7 +270,7 @@ def _hash_parts(pieces: Sequence[_Parted]) -> tuple[list[np.ndarray], pa.Array]:
     return np.split(by_piece, ends[:-1]), pa.concat_arrays(names)
 
 
-def categorical_ids(pieces: Sequence[Ids], every_name_kept: bool,
+def categorical_ids(pieces: Sequence[Ids | NumericIds], every_name_kept: bool,
                     rename: Callable[[pa.Array], tuple[np.ndarray, pa.Array]] | None = None) -> tuple[pd.Series, int]:
     """The kept rows' ids as a categorical of their text, and how many distinct ids the pieces
     hold; when not ``every_name_kept``, ids no kept row has are dropped from the categories.
@@ -211,6 +278,10 @@ def categorical_ids(pieces: Sequence[Ids], every_name_kept: bool,
     they are counted: rule 1.9's joins, done once per id rather than per row.
     Factorized categories are unique by construction, so the dtype is built without pandas'
     check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
+    if pieces and all(isinstance(p, NumericIds) for p in pieces) and rename is None:
+        names, codes, distinct = _numeric_categorical(pieces)
+        return _categorical(codes, names), distinct
+    pieces = [p.as_text() if isinstance(p, NumericIds) else p for p in pieces]
     code_of, names = _hash_parts([p.names for p in pieces])
     if rename is not None:
         user_of, names = rename(names)
@@ -222,9 +293,13 @@ def categorical_ids(pieces: Sequence[Ids], every_name_kept: bool,
     if not every_name_kept:
         used, codes = _drop_unused(codes, len(names), codes)
         names = names if len(used) == len(names) else names.take(pa.array(used))
+    return _categorical(codes, names), distinct
+
+
+def _categorical(codes: np.ndarray, names: pa.Array) -> pd.Series:
     categories = pd.Index(names.to_pandas())
     try:
         dtype = pd.CategoricalDtype._from_fastpath(categories, False)
     except AttributeError:                  # a pandas without the fast path: the checked one
         dtype = pd.CategoricalDtype(categories)
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False)), distinct
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))

@@ -25,7 +25,7 @@ from .derived import derive, per_user
 from .paths import check_single_values, read_paths, what_is_at
 from .frame import SESSION, Events, LogSummary, codes_in
 from .identity import Joined, PieceLinks, piece_user
-from .ids import Ids, categorical_ids, event_codes, piece_ids
+from .ids import Ids, NumericIds, categorical_ids, event_codes, is_numeric_ids, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
 from .sources import NotSplittable, Source, expand_paths
@@ -130,7 +130,7 @@ class _Scan:
         self.config, self.report = config, report
         self.only = None if only_events is None else frozenset(only_events)
         self.count_users = count_users
-        self.users: list[Ids] = []
+        self.users: list[Ids | NumericIds] = []
         self.ts: list[np.ndarray] = []
         self.event: list[tuple[np.ndarray, list[str]]] = []     # per piece: kept rows' codes into its names
         self.props: list[dict[str, pd.Series]] = []
@@ -256,7 +256,7 @@ class _Piece:
     usable: int
     first: int | None
     last: int | None
-    user: Ids                                   # kept rows from here on
+    user: Ids | NumericIds                      # kept rows from here on
     ts: np.ndarray
     event: np.ndarray                            # code into ``names``
     props: pa.Table | None
@@ -272,11 +272,14 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     raw = _columns_from_table(table, core, table.num_rows, arrow=tuple(core))
     rows = table.num_rows
     anonymous = [raw[k] for k in core if k.startswith(ANONYMOUS)]
+    numeric = not anonymous and is_numeric_ids(raw["user"])
     if anonymous:
         user, names, identity = piece_user(raw["user"], anonymous)
+    elif numeric:
+        user, names, identity = None, None, None
     else:
         (user, names), identity = piece_ids(raw["user"]), None
-    no_user = user < 0
+    no_user = raw["user"].is_null().to_numpy(zero_copy_only=False) if numeric else user < 0
     stamps = piece_stamps(raw["timestamp"], config)
     codes, event_names = event_codes(raw["event"])
     unusable = no_user | stamps.missing | (codes < 0)
@@ -303,7 +306,8 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         rows=rows, dropped=dropped, names=event_names, usable=n_usable,
         first=int(low) * stamps.scale if n_usable else None,
         last=int(high) * stamps.scale if n_usable else None,
-        user=Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None)),
+        user=(NumericIds.of(raw["user"], keep, None if every else usable, count_users) if numeric else
+              Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None))),
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
         props=table.select(prop_cols).filter(mask) if prop_cols is not None else None,

@@ -39,6 +39,37 @@ def test_ids_hashed_in_parts_name_each_row_its_own_id(pieces, counted):
     assert distinct == (len({r for rows in pieces for r in rows}) if counted else len(users.cat.categories))
 
 
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(st.sampled_from([0, 1, 2, 10, 20, 2**40, -5, None]), max_size=12)),
+                max_size=5), st.booleans(), st.booleans())
+def test_numeric_pieces_name_each_row_the_text_of_its_number(pieces, counted, dense):
+    """Pieces of integer ids, alone or among pieces that hold the same ids as text (a Parquet file
+    and a CSV export of the same users): each kept row's user is its number's digits, a number and
+    its text are one user (rule 1.1), and users are counted over the usable rows. ``dense`` keeps
+    the numbers in a narrow range (coded through a table), else they spread (hashed)."""
+    from microconv.load.ids import Ids, NumericIds, categorical_ids
+    ids, kept, usable_ids = [], [], set()
+    for numeric, rows in pieces:
+        rows = [r if r is None or dense or r in (None, -5) else r * 2**20 for r in rows]
+        usable = [i for i, r in enumerate(rows) if r is not None]
+        keep = usable[::2]                                     # every other usable row is kept
+        kept += [str(rows[i]) for i in keep]
+        usable_ids |= {rows[i] for i in usable}
+        if numeric:
+            ids.append(NumericIds.of(pa.array(rows, pa.int64()), np.array(keep, dtype=np.int64),
+                                     np.array([r is not None for r in rows], dtype=bool), counted))
+        else:
+            distinct = list(dict.fromkeys(str(r) for r in rows if r is not None))
+            names = pa.array(["never used", *distinct])
+            codes = np.array([distinct.index(str(rows[i])) + 1 for i in usable], dtype=np.int32)
+            ids.append(Ids.of(np.array([distinct.index(str(rows[i])) + 1 for i in keep], dtype=np.int32), names,
+                              codes if counted else None))
+    users, distinct = categorical_ids(ids, every_name_kept=not counted)
+    assert users.astype(object).tolist() == kept
+    assert len(users.cat.categories) == len(set(users.cat.categories)) == len(set(kept))
+    assert distinct == (len(usable_ids) if counted else len(set(kept)))
+
+
 def test_the_part_of_an_id_depends_only_on_its_bytes():
     from microconv.load.ids import _part_of
     ids = pa.array(["", "abc", "u1", "", "abc", "é", "u1"])

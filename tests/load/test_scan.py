@@ -400,6 +400,20 @@ def test_parquet_nullable_integer_user_ids(tmp_path):
     assert report.dropped == {"without a user id": 1}
 
 
+def test_numeric_parquet_ids_meet_their_text_in_a_csv_but_not_a_padded_one(tmp_path):
+    """Integer ids are coded as numbers (fast), yet a number is its text (rule 1.1): 7 in a Parquet
+    file and "7" in a CSV are one user; "007" is another. 2**40 has all its digits."""
+    numeric = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"user_id": pa.array([7, 2**40, 7, None], pa.int64()), "event_name": ["a"] * 4,
+                             "timestamp": pa.array(range(4), pa.timestamp("s", tz="UTC"))}), numeric, row_group_size=2)
+    text = write(tmp_path / "b.csv", "user_id,timestamp,event_name\n7,2026-01-01T00:00:00Z,a\n007,2026-01-01T00:00:01Z,a\n")
+    events, report = microconv.load_events([numeric, text], config())
+    assert events.frame["user"].tolist() == ["7", "1099511627776", "7", "7", "007"]
+    assert events.log.users == 3 and report.dropped == {"without a user id": 1}
+    alone, _ = microconv.load_events([numeric], config())
+    assert alone.frame["user"].tolist() == ["7", "1099511627776", "7"] and alone.log.users == 2
+
+
 
 def test_ids_of_unicode_whitespace_are_blank_and_non_ascii_ids_are_kept(tmp_path):
     path = tmp_path / "e.parquet"
