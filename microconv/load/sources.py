@@ -22,6 +22,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from ..errors import DataError
+from . import remote
 from .formats import COMPRESSIONS, format_of
 from .json_depth import MAX_JSON_DEPTH, first_too_deep, line_bounds
 
@@ -46,10 +47,14 @@ def detect_format(path: Path) -> str:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files in the order given; a directory or a glob pattern stands for its files, sorted."""
+    """Files in the order given; a directory or a glob pattern stands for its files, sorted. An
+    fsspec URL (``s3://...``, globs too) stands for local copies of its files (``remote``)."""
     out: list[Path] = []
     for raw in paths:
-        path = Path(raw)
+        if (url := remote.url_of(raw)) is not None:
+            out.extend(remote.fetch(u) for u in remote.expand_url(url))
+            continue
+        path = Path(remote.local_of(raw))
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
             if not files:
