@@ -57,6 +57,7 @@ def analyze(
                              hint="or --format json for all of them")
         chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
         _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
+        view = _table_view(report, by, trend, breakdown_asked=bool(by) or attribution is not None or top is not None)
         if attribution is not None:
             from ..config.model import parse_attribution
             try:
@@ -64,6 +65,8 @@ def analyze(
             except ValueError as exc:
                 raise UsageError(f"--attribution: {exc}") from None
         reports = REPORTS if chosen == "all" else (report_of(chosen).name,)
+        if fmt is Format.table and report is None and output_dir is None:
+            reports = tuple(r for r in reports if r in view["parts"] or r == "micro")   # the summary's micro rows
         if control is not None and not by:
             raise UsageError("--control needs --by PROPERTY: the control is one of its segments")
         micro_groups = "micro" in reports and bool(by or trend)
@@ -83,7 +86,7 @@ def analyze(
         emit.warn(policy, result.warnings)
         if output_dir is not None:
             emit.write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
-        _emit(result, fmt, output, chosen, csv_raw=csv_raw)
+        _emit(result, fmt, output, chosen, view, csv_raw=csv_raw)
 
 
 def _one_or_all(by: list[str] | None) -> str | tuple[str, ...] | None:
@@ -105,12 +108,37 @@ def _check_report_inputs(report: str, cfg, by: list[str] | None, trend, funnels:
         raise UsageError("--report trend needs --trend day, week or month")
 
 
-def _emit(result, fmt: Format, output: Path | None, report: str, *, csv_raw: bool) -> None:
-    """The table on a terminal or pipe as rich draws it; every other format (and any --output) as text."""
-    if fmt is Format.table and output is None:
-        from ..render.table import result_renderable
+def _table_view(report, by: list[str] | None, trend, *, breakdown_asked: bool) -> dict:
+    """What the table format draws. Without --report: the summary, then the funnels' step tables,
+    and the tables of the options given on the command line (--by: the breakdowns and the micro
+    report per segment; --trend: the trends and the micro report per period); the time tables, a
+    config's own breakdowns and the whole micro table wait for --report all (or their name), so
+    that the first funnels are still on the screen when the output ends. ``--report all``: the
+    summary and every table; ``--report NAME``: that table alone, as in the other formats."""
+    from ..render.table import PARTS
 
-        emit.show(result_renderable(result))
+    if report is Report.all:
+        return {"summary": True, "parts": PARTS}
+    if report is not None:
+        return {"summary": False, "parts": PARTS}
+    parts = ("funnels",) + (("breakdown", "micro_groups") if breakdown_asked else ()) + (
+        ("trend", "micro_groups") if trend else ())
+    return {"summary": True, "parts": parts,
+            "more": "time to convert, every breakdown and every micro-conversion: --report all "
+                    "(or one table: --report NAME)"}
+
+
+def _emit(result, fmt: Format, output: Path | None, report: str, view: dict, *, csv_raw: bool) -> None:
+    """The table on a terminal or pipe as rich draws it (``view``: see ``_table_view``), or in a
+    file at 100 columns without colour; every other format as text."""
+    if fmt is Format.table:
+        from ..render.table import plain_text, result_renderable
+
+        renderable = result_renderable(result, **view)
+        if output is None:
+            emit.show(renderable)
+        else:
+            emit.write(plain_text(renderable), output)
         return
     from ..render import render_text
 

@@ -3,6 +3,7 @@
 ``microconv.render``; writing files in ``microconv.output``."""
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Iterable
@@ -27,10 +28,19 @@ def write(text: str, output: Path | None = None) -> None:
 
 
 def show(renderable: object) -> None:
-    """A rich table on stdout: as wide as the terminal, or ``PIPE_WIDTH`` when piped."""
+    """A rich table on stdout: as wide as the terminal, or ``PIPE_WIDTH`` when piped. Piped, the
+    lines lose the padding rich puts at their end (a table pads every line to its width), which
+    only gets in the way of ``diff``, ``grep ' $'`` and a reader's editor."""
     from rich.console import Console
 
-    Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH).print(renderable)
+    from ..render.table import strip_padding
+
+    if sys.stdout.isatty():
+        Console(highlight=False).print(renderable)
+        return
+    buf = io.StringIO()
+    Console(highlight=False, width=PIPE_WIDTH, file=buf).print(renderable)
+    sys.stdout.write(strip_padding(buf.getvalue()))
 
 
 def say(lines: Iterable[str], *, quiet: bool) -> None:

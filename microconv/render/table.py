@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..reports.results import BUCKETS, AnalysisResult, BreakdownResult, FunnelResult, MicroReport, TimeResult, TrendResult
+from ..reports.summary import Summary, summarize
 from .escape import terminal, text
 from .format import (BREAKDOWN_CAPTION, MICRO_CAPTION, TIME_CAPTION, TREND_CAPTION, micro_groups_text,
                      attribution_text, bar, caveats, count, describe, duration, interval, lift_text, money,
@@ -176,21 +177,85 @@ def trend_table(t: TrendResult) -> Table:
     return table
 
 
-def result_renderable(result: AnalysisResult) -> Group:
-    items = []
+SUMMARY_CAPTION = ("converted = reached the last step; lost = dropped before that step (not in progress), as a "
+                   "share of those at the step before; in progress = window still open at the end of the data")
+SUMMARY_MICRO_CAPTION = ("share = users who did it before any {macro}; with / without: {macro} rate of those who "
+                         "did / did not; ranked by how far the lift is from 1 (significant first); "
+                         "* = significant after Benjamini-Hochberg (p < 0.05)")
+PARTS = ("funnels", "time", "breakdown", "trend", "micro", "micro_groups")
+"""What ``result_renderable`` can draw after the summary: the tables of REGISTRY's reports, and
+the micro report's segment and period tables apart from its main one."""
+
+
+def summary_renderable(s: Summary, *, more: str | None = None) -> Group:
+    """The one-screen summary: a line per funnel, then the top micro-conversions. ``more`` (a
+    sentence saying how to see the rest) closes the micro table's caption."""
+    parts = []
+    if s.funnels:
+        data = [count(s.users, "user")] if s.users is not None else []
+        units = [f"{terminal(f.label)} counts {f.unit}" for f in s.funnels if f.unit != "users"]
+        table = _table("  ·  ".join(["Summary", count(len(s.funnels), "funnel"), *data, count(s.events, "event")]),
+                       "\n".join([SUMMARY_CAPTION, *units]))
+        table.add_column("funnel", overflow="fold", min_width=12, max_width=36)
+        for header in ("entrants", "converted", ""):
+            table.add_column(header, justify="right", no_wrap=True)
+        table.add_column("largest drop-off\nbefore step", overflow="fold", min_width=12, max_width=28)
+        for header in ("lost", "", "in\nprogress"):
+            table.add_column(header, justify="right", no_wrap=True)
+        for f in s.funnels:
+            table.add_row(text(f.label), f"{f.entrants:,}", f"{f.converted:,}", pct(f.rate),
+                          text(f"{f.drop_step}. {f.drop_name}") if f.drop_step else "",
+                          Text(f"{f.dropped:,}", style="bold red") if f.drop_step else "",
+                          pct(f.drop_share), f"{f.in_progress:,}" if f.in_progress else "")
+        parts.append(table)
+    if s.micro is not None and (len(s.micro) or s.implied):
+        macro = terminal(s.macro)
+        rate = s.converters / s.population if s.population else float("nan")
+        notes = [SUMMARY_MICRO_CAPTION.format(macro=macro)]
+        if len(s.micro) < s.ranked:
+            notes.append(f"the top {len(s.micro)} of {s.ranked} shown")
+        if s.implied:
+            notes.append("implied (every converter did it first; on the way, not ranked): "
+                         + ", ".join(terminal(label) for label in s.implied))
+        if more:
+            notes.append(more)
+        table = _table(f"Top micro-conversions → {macro}  ·  {pct(rate)} of {s.population:,} users converted",
+                       "\n".join(notes))
+        table.add_column("conversion", overflow="fold", min_width=12, max_width=28)
+        for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj"):
+            table.add_column(header, justify="right", no_wrap=True)
+        for row in s.micro.itertuples(index=False):
+            lift, ci = lift_text(row)
+            table.add_row(text(row.label), f"{row.users:,}", pct(row.share), pct(row.macro_rate_with),
+                          pct(row.macro_rate_without), Text(lift, style="dim" if row.too_few else ""), ci, p_text(row))
+        parts.append(table)
+    return Group(*_spaced(parts))
+
+
+def result_renderable(result: AnalysisResult, *, summary: bool = False, parts=PARTS, more: str | None = None) -> Group:
+    """The result's tables in reading order: with ``summary``, the summary first (see
+    :func:`summary_renderable` for ``more``); then of ``parts`` (names in PARTS) those the result
+    holds, each funnel's together, the micro report last."""
+    items = [summary_renderable(summarize(result), more=more)] if summary else []
     for f in result.per_funnel:
-        items += [funnel_table(f.steps)] if f.steps is not None else []
-        items += [time_table(f.time)] if f.time is not None and len(f.time.frame) else []
-        items += [breakdown_table(f.breakdown)] if f.breakdown is not None else []
-        items += [trend_table(f.trend)] if f.trend is not None and len(f.trend.frame) else []
+        items += [funnel_table(f.steps)] if "funnels" in parts and f.steps is not None else []
+        items += [time_table(f.time)] if "time" in parts and f.time is not None and len(f.time.frame) else []
+        items += [breakdown_table(f.breakdown)] if "breakdown" in parts and f.breakdown is not None else []
+        items += [trend_table(f.trend)] if "trend" in parts and f.trend is not None and len(f.trend.frame) else []
     if result.micro is not None:
-        items.append(micro_table(result.micro))
-        items += [micro_groups_table(result.micro, "segments")] if result.micro.segments is not None else []
-        items += [micro_groups_table(result.micro, "periods")] if result.micro.periods is not None else []
+        items += [micro_table(result.micro)] if "micro" in parts else []
+        if "micro" in parts or "micro_groups" in parts:
+            items += [micro_groups_table(result.micro, "segments")] if result.micro.segments is not None else []
+            items += [micro_groups_table(result.micro, "periods")] if result.micro.periods is not None else []
+    return Group(*_spaced(items))
+
+
+def _spaced(items: list) -> list:
+    """``items`` with an empty line between each two."""
     spaced = []
     for i, item in enumerate(items):
         spaced += [Text("")] * bool(i) + [item]
-    return Group(*spaced)
+    return spaced
 
 
 def plain_text(renderable, width: int = 100) -> str:
@@ -198,7 +263,12 @@ def plain_text(renderable, width: int = 100) -> str:
     and what the golden tests compare."""
     buf = io.StringIO()
     Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False).print(renderable)
-    return buf.getvalue()
+    return strip_padding(buf.getvalue())
+
+
+def strip_padding(text: str) -> str:
+    """``text`` without the spaces rich pads each line of a table with (to the table's width)."""
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 def render_table_text(result: AnalysisResult, *, width: int = 100) -> str:

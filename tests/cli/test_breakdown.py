@@ -433,12 +433,14 @@ def test_json_without_by_or_trend_has_null_breakdown_and_trend(runner, shop):
     assert [t["units"] for t in shop_["time_to_convert"]] == [4, 3, 3]
 
 
-def test_table_shows_time_breakdown_and_trend(runner, shop):
+@pytest.mark.parametrize("more", [[], ["--report", "all"]])
+def test_table_shows_breakdown_and_trend_asked_for_and_time_with_report_all(runner, shop, more):
     result = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "--by", "channel", "--trend", "week",
-                    "--attribution", "last_touch", "--top", "1", cwd=shop)
+                    "--attribution", "last_touch", "--top", "1", *more, cwd=shop)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert "shop: time to convert" in out and "whole funnel" in out
+    assert out.startswith("Summary  ·  1 funnel")
+    assert ("shop: time to convert" in out and "whole funnel" in out) == bool(more)
     assert "shop by channel  ·  last touch  ·  top 1" in out
     assert "(other)" in out and "(missing)" not in out          # last touch: every unit has a value
     assert "2026-01-12" in out and "◔ open" in out

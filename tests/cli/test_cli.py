@@ -56,8 +56,10 @@ def test_same_counts_in_every_format(runner, tiny):
     markdown = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", "-f", "markdown", cwd=tiny).stdout
     assert "| 2 | B | 2 | 66.7% | 66.7% | 0 | 1s | 1 |" in markdown and "largest drop" not in markdown
     table = invoke(runner, "analyze", "e.csv", "-c", "f.yaml", cwd=tiny).stdout
-    assert "3 entrants" in table and "\x1b[" not in table and "largest drop-off" not in table
-    assert " 2. B                 2     66.7%  █████       66.7%        0      1s         1 " in table
+    assert "3 entrants" in table and "\x1b[" not in table and "largest drop-off:" not in table
+    assert " 2. B                 2     66.7%  █████       66.7%        0      1s         1\n" in table
+    # the summary: 3 entrants, 1 converted (33.3%), nobody dropped, 2 in progress
+    assert " abc                  3          1  33.3%                                   2\n" in table
 
 
 def test_quiet_keeps_stderr_empty(runner, tiny):
@@ -190,10 +192,12 @@ def test_every_command_has_help(runner, command):
     assert "Example: microconv" in result.stdout and "Exit codes:" in result.stdout
 
 
-@pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("csv", "csv"), ("json", "json"), ("markdown", "md")])
-def test_example_golden(runner, tmp_path, update_golden, fmt, suffix):
+@pytest.mark.parametrize("fmt,suffix,more", [("table", "txt", []), ("table", "all.txt", ["--report", "all"]),
+                                             ("csv", "csv", []), ("json", "json", []), ("markdown", "md", [])])
+def test_example_golden(runner, tmp_path, update_golden, fmt, suffix, more):
+    """The table: the summary and the funnels by default, every table with --report all."""
     out = tmp_path / f"out.{suffix}"
-    result = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-f", fmt, "-o", out)
+    result = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-f", fmt, "-o", out, *more)
     assert result.exit_code == 0, result.stderr
     golden = GOLDEN / f"analyze_example.{suffix}"
     if update_golden:
