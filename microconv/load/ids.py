@@ -77,6 +77,29 @@ def piece_ids(values) -> tuple[np.ndarray, pa.Array]:
     return _joined(codes), pa.concat_arrays(names) if names else pa.array([], pa.string())
 
 
+def blank_ids(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per row of a text id column, whether it holds no id (rule 1.1: missing, empty or all
+    whitespace), without trimming every row: only a value whose first byte is a control or space
+    character, or starts a non-ASCII character (Unicode spaces), can be blank, and only those are
+    trimmed."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    _, offsets, data = values.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[values.offset:values.offset + len(values) + 1]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    empty = bounds[1:] == bounds[:-1]
+    first = np.append(text, np.uint8(0))[np.where(empty, len(text), bounds[:-1])]
+    blank = empty | (first <= 0x20) | (first >= 0x80)
+    if values.null_count:
+        blank |= values.is_null().to_numpy(zero_copy_only=False)
+    maybe = np.flatnonzero(blank & ~empty)
+    if len(maybe):
+        trimmed = pc.binary_length(pc.utf8_trim_whitespace(values.take(pa.array(maybe))))
+        blank[maybe] = pc.fill_null(pc.equal(trimmed, 0), True).to_numpy(zero_copy_only=False)
+    return blank
+
+
 def _through(index: pa.Array, lookup: np.ndarray) -> np.ndarray:
     """Per row of a dictionary chunk, ``lookup`` of its index into the dictionary, -1 where the
     index is missing. When ``lookup`` only adds the same number to every index (the usual case:

@@ -25,7 +25,7 @@ from .derived import derive, per_user
 from .paths import check_single_values, read_paths, what_is_at
 from .frame import SESSION, Events, LogSummary, codes_in
 from .identity import Joined, PieceLinks, piece_user
-from .ids import Ids, NumericIds, categorical_ids, event_codes, is_numeric_ids, piece_ids
+from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
 from .sources import NotSplittable, Source, expand_paths
@@ -77,7 +77,12 @@ def load_events(
         cols = list(dict.fromkeys(c for c, _ in plan.values() if c is not None))
         ids = [plan[k] for k in id_keys(plan) if plan[k][0] is not None]
         event = [plan["event"][0]] if plan["event"][0] is not None else []      # a constant: no column
-        pieces = partial(src.pieces, cols, dictionary=list(dict.fromkeys(event + [c for c, p in ids if not p])),
+        # Ids are read dictionary-encoded when every row's id is hashed (users counted, or joined
+        # to anonymous ids); else as plain text, and only the kept rows' are hashed: a Parquet
+        # file in time order holds too many ids per row group for a dictionary, so asking for
+        # one would hash every row.
+        coded = [c for c, p in ids if not p] if count_users or config.columns.anonymous_user else []
+        pieces = partial(src.pieces, cols, dictionary=list(dict.fromkeys(event + coded)),
                          text=list(dict.fromkeys(c for c, _ in ids)))
         try:
             try:
@@ -273,13 +278,17 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
     rows = table.num_rows
     anonymous = [raw[k] for k in core if k.startswith(ANONYMOUS)]
     numeric = not anonymous and is_numeric_ids(raw["user"])
+    # Text ids read as plain text (users not counted: load_events does not ask for a dictionary)
+    # are checked on every row but hashed only on the kept ones.
+    later = not (anonymous or numeric or count_users) and _plain_text(raw["user"])
     if anonymous:
         user, names, identity = piece_user(raw["user"], anonymous)
-    elif numeric:
+    elif numeric or later:
         user, names, identity = None, None, None
     else:
         (user, names), identity = piece_ids(raw["user"]), None
-    no_user = raw["user"].is_null().to_numpy(zero_copy_only=False) if numeric else user < 0
+    no_user = (raw["user"].is_null().to_numpy(zero_copy_only=False) if numeric else blank_ids(raw["user"]) if later
+               else user < 0)
     stamps = piece_stamps(raw["timestamp"], config)
     codes, event_names = event_codes(raw["event"])
     unusable = no_user | stamps.missing | (codes < 0)
@@ -307,6 +316,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         first=int(low) * stamps.scale if n_usable else None,
         last=int(high) * stamps.scale if n_usable else None,
         user=(NumericIds.of(raw["user"], keep, None if every else usable, count_users) if numeric else
+              Ids.of(*piece_ids(raw["user"].take(pa.array(keep))), None) if later else
               Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None))),
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
@@ -316,6 +326,11 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         with_user=rows - int(np.count_nonzero(no_user)),
         first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
     )
+
+
+def _plain_text(values) -> bool:
+    return isinstance(values, (pa.Array, pa.ChunkedArray)) and (pa.types.is_string(values.type)
+                                                                or pa.types.is_large_string(values.type))
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:

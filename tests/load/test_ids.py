@@ -116,3 +116,20 @@ def test_id_parts_are_the_defined_hash(ids, cut):
 
     arr = pa.array(["pad"] * cut + ids + ["pad"] * cut, pa.string()).slice(cut, len(ids))
     assert _part_of(arr).tolist() == [_part_by_hand(t) for t in ids]
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\n\x1f\x00\u00a0\u2003\u3000é€ab1", max_size=4)),
+                max_size=20), st.integers(0, 3))
+def test_blank_ids_are_those_that_trim_to_nothing(ids, cut):
+    """The cheap check of plain-text ids (only values that start with a control, space or non-ASCII
+    byte are trimmed) agrees with trimming every value, also on a sliced array."""
+    from microconv.load.ids import blank_ids
+    values = pa.array(ids, pa.string()).slice(min(cut, len(ids)))
+    expected = [v is None or pc_trim(v) == "" for v in values.to_pylist()]
+    assert blank_ids(values).tolist() == expected
+
+
+def pc_trim(value: str) -> str:
+    import pyarrow.compute as pc
+    return pc.utf8_trim_whitespace(pa.array([value])).to_pylist()[0]
