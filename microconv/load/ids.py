@@ -87,10 +87,13 @@ def blank_ids(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
         values = values.cast(pa.string())
     _, offsets, data = values.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int32)[values.offset:values.offset + len(values) + 1]
-    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    if data is None or bounds[-1] == bounds[0]:
+        return np.ones(len(values), dtype=bool)
+    text = np.frombuffer(data, dtype=np.uint8)
     empty = bounds[1:] == bounds[:-1]
-    first = np.append(text, np.uint8(0))[np.where(empty, len(text), bounds[:-1])]
-    blank = empty | (first <= 0x20) | (first >= 0x80)
+    first = text.take(np.minimum(bounds[:-1], bounds[-1] - 1))   # an empty id's is its neighbour's
+    blank = (first - np.uint8(0x21)) > np.uint8(0x5E)             # below "!" (wraps around) or non-ASCII
+    blank |= empty
     if values.null_count:
         blank |= values.is_null().to_numpy(zero_copy_only=False)
     maybe = np.flatnonzero(blank & ~empty)
