@@ -80,6 +80,22 @@ print(",".join(str(sum(n for lv, n in levels.items() if lv >= k)) for k in range
 """.replace("{tuple(STEPS)!r}", repr(tuple(STEPS))).replace("{n}", str(len(STEPS)))
 
 
+# The floor: a process that only imports pyarrow and reads the three columns every engine needs
+# (user_id, timestamp, event_name), whole, with Arrow's own threads; nothing is computed.
+FLOOR = """
+import sys, glob
+import pyarrow.csv as pacsv, pyarrow.parquet as pq
+columns = ["user_id", "timestamp", "event_name"]
+rows = 0
+for path in sorted(glob.glob(sys.argv[1])):
+    if path.endswith(".csv"):
+        rows += pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns)).num_rows
+    else:
+        rows += pq.read_table(path, columns=columns).num_rows
+print(rows)
+"""
+
+
 def run(args: list[str]) -> tuple[float, int, str, float]:
     """Wall seconds, peak RSS bytes, stdout and CPU seconds (user + system) of one child process."""
     start = time.perf_counter()
@@ -110,6 +126,7 @@ def engines(log: Path, five: bool) -> dict[str, tuple[list[str], object]]:
         "chdb windowFunnel": ([sys.executable, "-c", CHDB, files, str(WINDOW)], str.strip),
         "duckdb ASOF": ([sys.executable, "-c", DUCKDB, files, str(WINDOW)], str.strip),
     }
+    out["floor: read 3 columns"] = ([sys.executable, "-c", FLOOR, files], None)
     if five:
         out["microconv five.yaml"] = (cli + ["-c", str(HERE / "five.yaml")], microconv_counts)
     return out
@@ -118,12 +135,12 @@ def engines(log: Path, five: bool) -> dict[str, tuple[list[str], object]]:
 def measure(log: Path, repeat: int, wanted: list[str], five: bool) -> tuple[dict, dict]:
     """Runs of every engine, round-robin (the machine's speed drifts from minute to minute, so
     each round's ratios compare runs made side by side), and their users per step."""
-    chosen = {k: v for k, v in engines(log, five).items() if k.split()[0] in wanted}
+    chosen = {k: v for k, v in engines(log, five).items() if k.split()[0].rstrip(":") in wanted}
     runs: dict[str, list] = {name: [] for name in chosen}
     for _ in range(repeat):
         for name, (cmd, _) in chosen.items():
             runs[name].append(run(cmd))
-    counts = {name: parse(runs[name][0][2]) for name, (_, parse) in chosen.items()}
+    counts = {name: parse(runs[name][0][2]) for name, (_, parse) in chosen.items() if parse is not None}
     return runs, counts
 
 
@@ -136,7 +153,9 @@ def table(runs: dict, counts: dict, events: int, label: str = "") -> list[str]:
     rows = []
     for name, (wall, cpu, peak) in med.items():
         ratio = ""
-        if base and name == "microconv five.yaml":
+        if base and name.startswith("floor"):
+            ratio = f"microconv is {med['microconv'][0] / wall:.2f}× its wall, {med['microconv'][1] / cpu:.2f}× its CPU"
+        elif base and name == "microconv five.yaml":
             ratio = f"{wall / med['microconv'][0]:.2f}× one funnel's wall, {cpu / med['microconv'][1]:.2f}× its CPU"
         elif base and name != "microconv":
             per_round = statistics.median(m[0] / r[0] for m, r in zip(base, runs[name]))
@@ -158,7 +177,7 @@ def main() -> None:
     ap.add_argument("--matrix", action="store_true", help="every {ids} x {order} x {format}")
     ap.add_argument("--five", action="store_true", help="also five.yaml (microconv only)")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
-    ap.add_argument("--only", default="microconv,chdb,duckdb")
+    ap.add_argument("--only", default="microconv,chdb,duckdb,floor")
     opts = ap.parse_args()
     shapes = ([(i, o, f) for f in ("parquet", "csv") for o in ("time", "user") for i in ("int", "str")]
               if opts.matrix else [(opts.ids, opts.order, opts.format)])
