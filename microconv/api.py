@@ -85,10 +85,15 @@ def analyze(
     log = events.summary
     done = local.one_pass(plan, events, index, population=log.users)
     warnings = [*plan.warnings, *local.invalid_value_notes(plan, index)]
+    return result_of(config, plan, done, log, events.sources, warnings, quality)
+
+
+def result_of(config: Config, plan, done, log, sources: tuple[str, ...], warnings, quality) -> AnalysisResult:
+    """The result of a run's finalized reports (``run.local`` or ``run.dask``) and its metadata."""
     per_funnel = tuple(FunnelReports(run.name, run.context.label, *reports)
                        for run, reports in zip(plan.funnels, done.funnels) if any(r is not None for r in reports))
     stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
-    meta = RunMeta(sources=events.sources, events=log.events, users=log.users,
+    meta = RunMeta(sources=sources, events=log.events, users=log.users,
                    first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts))
     notes = tuple(quality.messages()) if quality else ()
     return AnalysisResult(per_funnel, meta, done.micro, tuple(warnings), notes)

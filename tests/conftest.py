@@ -81,3 +81,19 @@ def s3_server():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler(s3_server):
+    """The address of one Dask cluster for the whole session, started apart from microconv (as a
+    user's ``dask scheduler`` would be): two worker processes of one thread each. After the S3
+    server, so that its workers inherit its endpoint and credentials."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

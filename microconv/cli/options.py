@@ -99,7 +99,16 @@ MacroOpt = _library_option("macro", Optional[str], "--macro", help="The macro co
 UserOpt = _library_option("user", str, "--user", "-u", help="The user id to trace.", show_default=False)
 PageOpt = _library_option("page", Optional[str], "--page", help="The property holding the page, for 'next page' "
                           "(default: the config's page or page_path property).")
-
+# Scale-out (run/dask.py, README "When one machine is not enough").
+WorkersOpt = _library_option("workers", Optional[int], "--workers", metavar="N", min=1, help="Run on a Dask cluster of N "
+                             "worker processes started on this machine (needs microconv[dask]).")
+SchedulerOpt = _library_option("scheduler", Optional[str], "--scheduler", metavar="ADDRESS", envvar="MICROCONV_SCHEDULER",
+                               help="Run on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
+                                    "(or MICROCONV_SCHEDULER).")
+MemoryLimitOpt = _library_option("memory_limit", Optional[str], "--memory-limit", metavar="BYTES", help="With --workers: "
+                                 "memory per worker, e.g. 2GiB (default: this machine's memory shared by the workers).")
+PartitionsOpt = _library_option("partitions", Optional[int], "--partitions", metavar="P", min=1, help="With --workers or "
+                                "--scheduler: partitions of users (default: one per 64 MiB of input, two per worker at least).")
 
 
 class OnceCommand(TyperCommand):

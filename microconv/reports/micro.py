@@ -144,7 +144,10 @@ def finalize(p: MicroPartial, config: Config, ctx: MicroContext | None = None) -
     the joint model (7.5), and make the segment and period rows (7.6, 7.7)."""
     ctx = ctx or MicroContext(p.macro)
     values = p.values
-    average = float(np.nanmean(values)) if values is not None and np.isfinite(values).any() else None
+    # Summed exactly: the values of a merge come in partition order, and a float sum in another
+    # order can differ in its last digit (engine/sums.py).
+    average = (exact_sum(values) / int(np.count_nonzero(~np.isnan(values)))
+               if values is not None and np.isfinite(values).any() else None)
     did, both = (x[0] for x in p.cells.per_conversion(1))
     converters = p.converters
     implied = (both == converters) & (converters > 0)

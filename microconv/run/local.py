@@ -129,20 +129,28 @@ def _finalize_micro(plan: RunPlan, p):
     return micro.finalize(p, plan.config, plan.micro) if p is not None else None
 
 
-def invalid_value_notes(plan: RunPlan, index: EventIndex) -> list[Problem]:
+def invalid_value_notes(plan: RunPlan, index: EventIndex | None = None, refused: dict[str, int] | None = None,
+                        ) -> list[Problem]:
     """One note per summed ``value:`` whose events held numbers refused as amounts (inf, or beyond
-    ``sums.MAX_AMOUNT``): revenue leaves them out, like missing values (semantics 7.3)."""
+    ``sums.MAX_AMOUNT``): revenue leaves them out, like missing values (semantics 7.3). ``refused``:
+    :func:`refused_values` added over partitions, instead of ``index``."""
     config = plan.config
-    conversions = [config.funnels[r.name].steps[-1].ref for r in plan.funnels] + [plan.macro]
     notes = []
-    for name in dict.fromkeys(c for c in conversions if c and config.conversions[c].value):
+    for name, count in (refused if refused is not None else refused_values(plan, index)).items():
         prop = config.conversions[name].value
-        refused = int(np.count_nonzero(index.invalid_numbers(prop) & index.mask(name)))
-        if refused:
-            notes.append(Problem(f"{refused:,} {prop!r} value{'s' if refused > 1 else ''} of {name!r} events "
-                                 f"{'are' if refused > 1 else 'is'} infinite or beyond ±{MAX_AMOUNT:g}: "
+        if count:
+            notes.append(Problem(f"{count:,} {prop!r} value{'s' if count > 1 else ''} of {name!r} events "
+                                 f"{'are' if count > 1 else 'is'} infinite or beyond ±{MAX_AMOUNT:g}: "
                                  "left out of revenue, like missing values"))
     return notes
+
+
+def refused_values(plan: RunPlan, index: EventIndex) -> dict[str, int]:
+    """Per valued conversion of the run (in the order of the notes): its events' refused values."""
+    config = plan.config
+    conversions = [config.funnels[r.name].steps[-1].ref for r in plan.funnels] + [plan.macro]
+    return {name: int(np.count_nonzero(index.invalid_numbers(config.conversions[name].value) & index.mask(name)))
+            for name in dict.fromkeys(c for c in conversions if c and config.conversions[c].value)}
 
 
 def _most_events_first(plan: RunPlan, frame: pd.DataFrame) -> list[FunnelRun]:

@@ -1,0 +1,416 @@
+"""A planned run on a Dask cluster: partitions of users -> every report's partial -> a tree of
+merges on the cluster -> finalize here. The numbers are those of the one pass (``run/local``):
+the same readers, the same engine, the same partials, over disjoint sets of users.
+
+The stages, none of which brings the events to the client:
+
+1. **read**: one task per input file reads it with the local readers (``load_events``, so every
+   per-file rule is the same: aliases, JSON paths, ids, timestamps, the quality checks and their
+   line numbers) and cuts its rows into P buckets by a hash of the user id's text, keeping row order
+   within each bucket (rule 1.4's tie-breaker). The task keeps the buckets on its worker and hands
+   the client only the file's facts: its event names in order of first appearance, its categories,
+   its data-quality report, its last timestamp.
+2. **global facts** (on the client, from those facts alone): the event-name categories, and every
+   categorical property's, as one pass over the files in order would make them, so that all
+   partitions share codes; the end of the data T (and ``--as-of``'s cut); the merged quality report.
+3. **assemble**: partition p concatenates bucket p of every file, in file order, recoded to the
+   global categories; users are in exactly one partition. Its row count, distinct users and time
+   range are the summary's terms (disjoint, so they add).
+4. **partials**: the plan is made once, on the client, from an empty frame with the global
+   categories and the global summary (``RunPlan`` reads nothing else of the events); each partition
+   runs ``local.partials`` with it, then partials merge pairwise on the cluster, and the client
+   finalizes the one that is left.
+
+``per_user`` properties are read as plain values and chosen per user after the shuffle, when a
+partition holds every row of its users (before ``--as-of``'s cut, as in one process). Refused for
+now, with a clear error: identity stitching (``columns.user: {known, anonymous}``: the unit is
+decided across files before any hash). A file is one read task: a log in one huge file is read by one worker
+(split it, or convert it to Parquet files, to spread the read).
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..errors import DataError, MicroconvError, OptionError, UsageError
+from ..load.frame import Events, LogSummary
+from ..load.quality import DataQualityReport
+from .options import Options
+
+SCHEDULER_ENV = "MICROCONV_SCHEDULER"
+PARTITION_BYTES = 64 << 20     # input bytes per partition when --partitions is not given (see README)
+RETRIES = 2                    # Dask's retries of a task whose worker was lost, or that failed
+
+
+def _dask():
+    """distributed, or a usage error naming the extra that installs it."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError("--workers and --scheduler need Dask, which is not installed",
+                         hint="pip install 'microconv[dask]'") from None
+    return distributed
+
+
+def scheduler_address(scheduler: str | None) -> str | None:
+    """``--scheduler``, else ``MICROCONV_SCHEDULER`` when set."""
+    return scheduler or os.environ.get(SCHEDULER_ENV) or None
+
+
+@contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None, memory_limit: str | None = None,
+            ) -> Iterator[object]:
+    """A Dask client: of the scheduler at ``scheduler``, or of a local cluster of ``workers`` worker
+    processes (one thread each: the engine is numpy, and processes keep memory per worker bounded)
+    started here and stopped on leaving.
+
+    Raises:
+        UsageError: Dask is not installed; both or neither of ``workers`` and ``scheduler``; the
+            scheduler cannot be reached.
+    """
+    distributed = _dask()
+    if (workers is None) == (scheduler is None):
+        raise OptionError("give --workers N (a cluster on this machine) or --scheduler ADDRESS, not both",
+                          option="workers")
+    import logging
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}".splitlines()[0],
+                             hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+                                  f"or unset {SCHEDULER_ENV}") from None
+        with client:
+            yield client
+        return
+    if workers < 1:
+        raise OptionError(f"--workers must be at least 1, not {workers}", option="workers")
+    try:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           memory_limit=memory_limit or "auto", dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+    except ValueError as exc:
+        raise OptionError(f"--memory-limit: {exc}", option="memory_limit") from None
+    with cluster, distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def inputs(paths: Sequence[object]) -> list[str]:
+    """The files the events are in, as paths or URLs each worker can open, in the order given
+    (listed here; read there)."""
+    from ..load import remote
+    from ..load.sources import expand_paths
+
+    out: list[str] = []
+    for raw in paths:
+        url = remote.url_of(raw)
+        out.extend(remote.expand_url(url) if url else (os.fspath(p) for p in expand_paths([raw])))
+    return out
+
+
+def partitions_for(files: Sequence[str], workers: int) -> int:
+    """P from the input's bytes: about PARTITION_BYTES each, at least two per worker."""
+    from ..load import remote
+
+    size = 0
+    for f in files:
+        url = remote.url_of(f)
+        if url is None:
+            size += os.path.getsize(f)
+        else:
+            fs, path = remote.filesystem(url)
+            size += int(fs.size(path) or 0)
+    return max(2 * workers, math.ceil(size / PARTITION_BYTES), 1)
+
+
+# ---- the tasks (run on the workers) ----
+
+@dataclass
+class _Read:
+    """One file, read: its rows in P buckets by user hash, and what the client needs of it."""
+
+    buckets: list[pd.DataFrame] | None
+    facts: _Facts
+
+
+@dataclass
+class _Facts:
+    names: list[str]                                   # event names in order of first appearance
+    categories: dict[str, list | None]                 # per column: categories, None if not categorical
+    report: DataQualityReport
+    last_ts: int | None
+    empty: dict[str, str] = field(default_factory=dict)   # per property: its "no value in any row" line
+    source: str = ""
+
+
+class PartitionFailed(Exception):
+    """A task's domain error, carried to the client as plain values (they always pickle)."""
+
+    def __init__(self, message: str, where: str | None, hint: str | None, exit_code: int):
+        super().__init__(message, where, hint, exit_code)
+        self.message, self.where, self.hint, self.exit_code = message, where, hint, exit_code
+
+
+def _guarded(what: str, task: Callable, *args):
+    """``task(*args)``; a domain error travels as :class:`PartitionFailed`, a bug as a one-line
+    RuntimeError naming the partition (Dask retries neither: both would fail again)."""
+    try:
+        return task(*args)
+    except MicroconvError as exc:
+        first = exc.problems[0]
+        raise PartitionFailed(first.message, first.where or what, first.hint, int(exc.exit_code)) from None
+    except Exception as exc:  # noqa: BLE001
+        raise RuntimeError(f"{what}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _read_file(source: str, config: Config, input_format: str | None, extra_properties: tuple[str, ...],
+               parts: int) -> _Read:
+    from ..load.scan import load_events
+
+    events, report = load_events([source], _values_as_read(config), input_format=input_format,
+                                 extra_properties=extra_properties, count_users=True)
+    frame = events.frame
+    empty = {line.split(": ", 1)[0]: line for line in report.empty}
+    report.empty = []
+    facts = _Facts(list(frame["event"].cat.categories), {
+        col: (list(frame[col].cat.categories) if isinstance(frame[col].dtype, pd.CategoricalDtype) else None)
+        for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, empty, source)
+    return _Read(_buckets(frame, parts), facts)
+
+
+def _values_as_read(config: Config) -> Config:
+    """The config with its ``per_user`` properties read as the values on each row: a user's first
+    (or last) value is chosen once the partition holds all of the user's rows (``_assemble``)."""
+    props = config.columns.properties
+    if not any(spec.per_user for spec in props.values()):
+        return config
+    plain = {name: spec.model_copy(update={"per_user": None}) if spec.per_user else spec for name, spec in props.items()}
+    return config.model_copy(update={"columns": config.columns.model_copy(update={"properties": plain})})
+
+
+def _buckets(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+    """The rows of each user hash bucket, in file order. The hash is of the id's text, so an id
+    read as a number from one file and as text from another lands in one bucket."""
+    users = frame["user"].cat
+    text = np.asarray(users.categories.astype(str), dtype=object)
+    bucket_of = (pd.util.hash_array(text) % np.uint64(parts)).astype(np.int64)
+    codes = users.codes.to_numpy()
+    rows = bucket_of.take(codes)
+    order = np.argsort(rows, kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(parts + 1))
+    return [frame.iloc[order[bounds[p]:bounds[p + 1]]] for p in range(parts)]
+
+
+def _facts_of(read: _Read) -> _Facts:
+    return read.facts
+
+
+def _assemble(reads: list[_Read], p: int, facts: _Global, config: Config) -> Events:
+    """Partition p: bucket p of every file, in file order, on the global categories; its users'
+    ``per_user`` values chosen."""
+    from ..load.derived import per_user
+
+    pieces = [r.buckets[p] for r in reads]
+    out = {}
+    for col in pieces[0].columns:
+        parts = [piece[col] for piece in pieces]
+        if col == "user":
+            out[col] = pd.Series(pd.api.types.union_categoricals(parts, ignore_order=True)) if len(parts) > 1 \
+                else parts[0].reset_index(drop=True)
+            continue
+        categories = facts.categories.get(col)
+        if categories is not None:
+            dtype = pd.CategoricalDtype(categories)
+            out[col] = pd.concat([x.cat.set_categories(dtype.categories) for x in parts], ignore_index=True
+                                 ).astype(dtype)
+        else:
+            out[col] = pd.concat([x.astype(object) if facts.mixed.get(col) else x for x in parts], ignore_index=True)
+    frame = per_user(pd.DataFrame(out, columns=list(pieces[0].columns)), config)
+    if facts.cut is not None:
+        ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+        frame = frame.loc[ts < facts.cut].reset_index(drop=True)
+    frame["user"] = frame["user"].cat.remove_unused_categories()
+    return Events(frame, facts.sources)
+
+
+def _summary_of(events: Events) -> LogSummary:
+    return LogSummary.of(events.frame)
+
+
+def _partials(events: Events, plan, last_ts: int):
+    from ..engine.engagement import with_engagement
+    from . import local
+
+    events, index = with_engagement(plan.config, events, last_ts)
+    population = int(events.frame["user"].nunique())
+    return local.partials(plan, events, index, population=population), local.refused_values(plan, index)
+
+
+def _merge(a, b):
+    from . import local
+
+    return local.merge(a[0], b[0]), {k: a[1].get(k, 0) + b[1].get(k, 0) for k in {**a[1], **b[1]}}
+
+
+# ---- the client ----
+
+@dataclass
+class _Global:
+    categories: dict[str, list | None]
+    mixed: dict[str, bool]
+    cut: int | None
+    sources: tuple[str, ...]
+
+
+def analyze(paths: Sequence[object], config: Config, client, *, input_format: str | None = None,
+            extra_properties: Sequence[str] = (), partitions: int | None = None,
+            progress: bool = False, **options) -> tuple[object, DataQualityReport]:
+    """:func:`microconv.analyze` of the events in ``paths``, computed on the cluster of ``client``.
+
+    Args:
+        options: the keyword arguments of :func:`microconv.analyze`.
+        partitions: P, the partitions of users; by default from the input's size.
+        progress: draw Dask's progress bar on stderr (the caller decides: a terminal only).
+
+    Returns:
+        The result, and the data-quality report of every file.
+
+    Raises:
+        UsageError: stitching or ``per_user`` properties (not supported on a cluster yet).
+        DataError: a file cannot be read, no usable rows; a partition failed (naming it).
+    """
+    from .. import api
+    from ..run.dates import entry_bound
+    from ..run.plan import plan_run
+    from . import local
+
+    _refuse(config)
+    opts = Options(**options)
+    files = inputs(paths)
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    parts = partitions or partitions_for(files, workers)
+    if parts < 1:
+        raise OptionError(f"--partitions must be at least 1, not {parts}", option="partitions")
+    with _failures():
+        reads = [client.submit(_guarded, f"reading {f}", _read_file, f, config, input_format, tuple(extra_properties),
+                               parts, retries=RETRIES, pure=False) for f in files]
+        _show(progress, reads)
+        facts = client.gather(client.map(_facts_of, reads, pure=False))
+        report = _merged_reports(facts)
+        known = [f.last_ts for f in facts if f.last_ts is not None]
+        cut = None
+        if opts.as_of is not None and known:
+            cut = entry_bound(opts.as_of, last_ts=pd.Timestamp(max(known), tz="UTC"), tz=config.columns.timezone,
+                              until=True, option="as_of").value
+        glob = _Global(*_categories(facts), cut, tuple(files))
+        shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
+                                retries=RETRIES, pure=False) for p in range(parts)]
+        _show(progress, shards)
+        del reads
+        summaries = client.gather(client.map(_summary_of, shards, pure=False))
+        log = _summary(summaries)
+        if not log.events:
+            if cut is not None and known:
+                raise OptionError(f"no events before {opts.as_of}", option="as_of", exit_code=DataError.exit_code)
+            raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
+                            where=", ".join(files), hint="; ".join(report.messages()) or None)
+        skeleton = _skeleton(client, shards[0], facts, log)
+        from ..engine.engagement import with_engagement
+        skeleton, _ = with_engagement(config, skeleton, log.last_ts or 0)
+        plan = plan_run(config, skeleton, opts)
+        [plan_on_cluster] = client.scatter([plan], broadcast=True)
+        partial = [client.submit(_guarded, f"partition {p + 1} of {parts}", _partials, shard, plan_on_cluster,
+                                 log.last_ts or 0, retries=RETRIES, pure=False) for p, shard in enumerate(shards)]
+        _show(progress, partial)
+        while len(partial) > 1:      # a tree: each level halves, merged where the partials are
+            partial = [client.submit(_merge, *partial[i:i + 2], pure=False) if i + 1 < len(partial) else partial[i]
+                       for i in range(0, len(partial), 2)]
+        merged, refused = partial[0].result()
+    done = local.finalize(plan, merged)
+    warnings = [*plan.warnings, *local.invalid_value_notes(plan, refused=refused)]
+    return api.result_of(config, plan, done, log, tuple(files), warnings, report), report
+
+
+def _refuse(config: Config) -> None:
+    if config.columns.anonymous_user:
+        raise UsageError("identity stitching (columns.user with known and anonymous ids) does not run on a "
+                         "cluster yet: a user's rows are found across files before they can be partitioned",
+                         hint="run without --workers/--scheduler")
+
+
+def _merged_reports(facts: Sequence[_Facts]) -> DataQualityReport:
+    """The files' reports as one scan over all of them makes it: rows and drops add, the first
+    examples in file order, and a property is empty only if it is empty in every file."""
+    report = DataQualityReport()
+    for f in facts:
+        report.rows_read += f.report.rows_read
+        for reason, count in f.report.dropped.items():
+            report.add(reason, count, f.report.examples.get(reason, []))
+        report.notes.extend(f.report.notes)
+    for key, line in facts[0].empty.items() if facts else ():
+        if all(key in f.empty for f in facts):
+            report.empty.append(line)
+    return report
+
+
+def _categories(facts: Sequence[_Facts]) -> tuple[dict[str, list | None], dict[str, bool]]:
+    """Per column, the union of the files' categories in order of first appearance (what one
+    scan's union makes); the event names likewise. A column categorical in some files only is
+    plain values everywhere (``mixed``), as concatenating them in one process makes it."""
+    columns = dict.fromkeys(c for f in facts for c in f.categories)
+    out: dict[str, list | None] = {"event": list(dict.fromkeys(n for f in facts for n in f.names))}
+    mixed: dict[str, bool] = {}
+    for col in columns:
+        kinds = [f.categories.get(col) for f in facts if col in f.categories]
+        if all(k is not None for k in kinds):
+            out[col] = list(dict.fromkeys(v for k in kinds for v in k))
+        else:
+            out[col], mixed[col] = None, any(k is not None for k in kinds)
+    return out, mixed
+
+
+def _summary(parts: Sequence[LogSummary]) -> LogSummary:
+    firsts = [s.first_ts for s in parts if s.first_ts is not None]
+    lasts = [s.last_ts for s in parts if s.last_ts is not None]
+    return LogSummary(sum(s.events for s in parts), sum(s.users or 0 for s in parts),
+                      min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def _skeleton(client, shard, facts: Sequence[_Facts], log: LogSummary) -> Events:
+    """An empty frame with the partitions' columns and global categories, and the global summary:
+    all that planning reads of the events."""
+    frame = client.submit(lambda e: e.frame.iloc[:0], shard, pure=False).result()
+    return Events(frame, (), None, log)
+
+
+def _show(progress: bool, futures) -> None:
+    if progress:
+        from distributed import progress as bar
+        bar(futures, notebook=False)
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """A partition's error as the client's: domain errors keep their exit code and place; a worker
+    lost more often than the retries allow is a data error naming the task (its memory, mostly)."""
+    distributed = _dask()
+    try:
+        yield
+    except PartitionFailed as exc:
+        error = DataError(exc.message, where=exc.where, hint=exc.hint)
+        error.exit_code = exc.exit_code
+        raise error from None
+    except distributed.client.FutureCancelledError as exc:
+        raise DataError(f"the cluster cancelled the run: {exc}".splitlines()[0]) from None
+    except distributed.KilledWorker as exc:
+        task = exc.task if isinstance(exc.task, str) else str(exc.task)
+        raise DataError(f"a worker died {RETRIES + 1} times running {task}",
+                        hint="out of memory? give workers more (--memory-limit) or use more partitions "
+                             "(--partitions)") from None

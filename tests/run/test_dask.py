@@ -1,0 +1,134 @@
+"""The same numbers on a Dask cluster: the output of ``--scheduler`` (a cluster started apart, the
+session's ``dask_scheduler``) and of ``--workers 2`` (a cluster microconv starts) equals the
+in-process output byte for byte, in CSV and JSON (SOURCE_DATE_EPOCH fixes the run's time; the
+sources are the same files): on the example shop log with the options that change what is
+counted, on hypothesis-made logs spread over several files, and read from S3. Errors of a
+partition are one line with the exit code of their kind."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+from helpers import invoke
+
+EXAMPLE = ROOT / "examples" / "shop_events.csv"
+CONFIG = ROOT / "funnels.example.yaml"
+
+
+@pytest.fixture(autouse=True)
+def fixed_time(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    monkeypatch.delenv("MICROCONV_SCHEDULER", raising=False)
+
+
+def both(runner, scheduler, *args):
+    """The in-process and the cluster output of one command line; both must succeed."""
+    here = invoke(runner, *args)
+    there = invoke(runner, *args, "--scheduler", scheduler)
+    assert here.exit_code == 0, here.stderr
+    assert there.exit_code == 0, there.stderr
+    return here, there
+
+
+@pytest.mark.parametrize("args", [
+    ("-f", "json"),
+    ("-f", "csv"),
+    ("-f", "json", "--by", "utm_source", "--trend", "week", "--partitions", "7"),
+    ("-f", "json", "--as-of", "2026-10-20", "--mature-only", "--since", "14d"),
+    ("-f", "csv", "--report", "micro", "--by", "device", "--partitions", "1"),
+    ("-f", "csv", "--report", "time", "--funnel", "checkout"),
+])
+def test_example_log_on_a_scheduler_is_byte_identical(runner, dask_scheduler, args):
+    here, there = both(runner, dask_scheduler, "analyze", EXAMPLE, "-c", CONFIG, *args)
+    assert there.stdout == here.stdout and len(here.stdout) > 500
+    assert there.stderr == here.stderr         # the same data-quality notes and warnings
+
+
+def test_workers_start_a_cluster_of_their_own(runner):
+    here = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "-f", "json")
+    there = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "-f", "json", "--workers", "2", "--memory-limit", "1GiB")
+    assert there.exit_code == 0, there.stderr
+    assert there.stdout == here.stdout
+    assert json.loads(there.stdout)["funnels"][0]["entrants"] == 2400
+
+
+def test_files_from_s3_on_the_cluster(runner, dask_scheduler, s3_server, tmp_path):
+    frame = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
+    half = len(frame) // 2
+    for i, part in enumerate((frame.iloc[:half], frame.iloc[half:])):
+        part.to_csv(tmp_path / f"p{i}.csv", index=False)
+        s3_server.put(str(tmp_path / f"p{i}.csv"), f"events/cluster/p{i}.csv")
+    local = invoke(runner, "analyze", tmp_path / "p0.csv", tmp_path / "p1.csv", "-c", CONFIG, "-f", "csv")
+    there = invoke(runner, "analyze", "s3://events/cluster/p*.csv", "-c", CONFIG, "-f", "csv", "--scheduler", dask_scheduler)
+    assert there.exit_code == 0, there.stderr
+    assert there.stdout == local.stdout
+
+
+# ---- hypothesis-made logs over several files ----
+
+EPOCH = 1_767_225_600
+RULES = {
+    "columns": {"user": "uid", "event": "name", "timestamp": "t", "timestamp_unit": "s",
+                "properties": {"seg": "seg", "amount": "amount", "first_seg": {"from": "seg", "per_user": "first"}}},
+    "conversions": {"view": {"kind": "milestone", "event": "A"}, "signup": {"kind": "secondary", "event": "B"},
+                    "buy": {"kind": "macro", "event": "P", "value": "amount"}},
+    "funnels": {"f": {"steps": ["view", {"event": "C"}, "buy"], "window": "1d", "breakdown": {"by": "seg"}},
+                "s": {"steps": ["view", "buy"], "order": "strict", "count": "sessions", "window": "2h"}},
+}
+
+rows = st.tuples(st.sampled_from(["u1", "u2", "007", "7", "x y", "é"]),     # "007" and "7" are two users
+                 st.integers(0, 3 * 86400), st.sampled_from("ABCDP"), st.sampled_from(["a", "b", ""]),
+                 st.one_of(st.just(""), st.integers(0, 300).map(str)))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.lists(rows, min_size=1, max_size=25), min_size=1, max_size=3),
+       partitions=st.integers(1, 5))
+def test_random_logs_in_several_files(runner, dask_scheduler, tmp_path_factory, files, partitions):
+    import yaml
+
+    tmp = tmp_path_factory.mktemp("logs")
+    (tmp / "rules.yaml").write_text(yaml.safe_dump(RULES))
+    paths = []
+    for i, part in enumerate(files):
+        frame = pd.DataFrame(part, columns=["uid", "t", "name", "seg", "amount"])
+        frame["t"] = frame["t"] + EPOCH
+        frame.to_csv(tmp / f"log{i}.csv", index=False)
+        paths.append(tmp / f"log{i}.csv")
+    for fmt in ("json", "csv"):
+        here, there = both(runner, dask_scheduler, "analyze", *paths, "-c", tmp / "rules.yaml", "-f", fmt, "-q",
+                           "--partitions", str(partitions), *(["--by", "seg"] if fmt == "json" else []))
+        assert there.stdout == here.stdout
+
+
+# ---- errors ----
+
+def test_an_unreadable_file_is_one_line_naming_it(runner, dask_scheduler, tmp_path):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"not parquet at all")
+    result = invoke(runner, "analyze", EXAMPLE, bad, "-c", CONFIG, "-f", "json", "--scheduler", dask_scheduler)
+    assert result.exit_code == 4, result.stderr
+    assert "broken.parquet" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_workers_and_scheduler_together_are_a_usage_error(runner, dask_scheduler):
+    result = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "--workers", "2", "--scheduler", dask_scheduler)
+    assert result.exit_code == 2
+    assert "not both" in result.stderr
+
+
+def test_identity_stitching_is_refused_on_a_cluster(runner, dask_scheduler, tmp_path):
+    import yaml
+
+    rules = {**RULES, "columns": {**RULES["columns"], "user": {"known": "uid", "anonymous": "anon"}}}
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    (tmp_path / "log.csv").write_text(f"uid,anon,t,name,seg,amount\nu1,a1,{EPOCH},A,a,\n")
+    result = invoke(runner, "analyze", tmp_path / "log.csv", "-c", tmp_path / "rules.yaml", "--scheduler", dask_scheduler)
+    assert result.exit_code == 2
+    assert "identity stitching" in result.stderr and "Traceback" not in result.stderr
