@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
+from typer import completion
+from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import ExitCode, MicroconvError
 from ..output import GuardedStream, OutputPolicy
 from . import analyze, check, drivers, explain, init, pages, paths, users, validate
-from .boundary import report_error
+from .boundary import report_error, report_usage
 from .options import OnceCommand
 
 EXIT_CODES_HELP = (
@@ -20,10 +22,46 @@ EXIT_CODES_HELP = (
     "fitting the config, 5 cannot write output, 70 internal error."
 )
 
+
+class App(TyperGroup):
+    """The app's group: click's own usage errors (a missing argument, a bad choice, an unknown
+    option) end as the documented one line ``microconv: error: ...`` with exit 2, not as click's
+    usage block and ``Error: ...``. The parse runs as click's non-standalone ``main``, which
+    raises them instead of printing; everything else (``--help``, ``typer.Exit``, shell
+    completion) goes on as in standalone mode."""
+
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        args = _bare_shell_options(list(sys.argv[1:] if args is None else args))
+        if not standalone_mode:
+            return super().main(args, *rest, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(args, *rest, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:   # typer's click (vendored as typer._click): its ClickException
+            code = report_usage(exc)
+        except typer.Abort:
+            OutputPolicy.error("aborted")
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# Each command's line in `microconv --help`, whole (click would cut the docstring's first sentence).
+SHORT_HELP = {
+    "analyze": "A summary, then the funnel and micro-conversion tables.",
+    "check": "The config's alerts: exit 1 when one is breached.",
+    "validate": "Check a config, and optionally its names against event logs.",
+    "explain": "How one user was counted, step by step.",
+    "init": "A starter config guessed from an event log.",
+    "paths": "What units did after dropping out of a funnel.",
+    "users": "The ids of the units behind one number of a funnel.",
+    "pages": "Views, exits and exit rate per page.",
+    "drivers": "Events and property values that go with reaching a goal.",
+}
+
 app = typer.Typer(
+    cls=App,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=False,     # its --show-completion ignores a shell named after it: ours below take one
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Funnel and micro-conversion analysis of event logs.",
@@ -32,7 +70,7 @@ app = typer.Typer(
 
 for _command in (analyze.analyze, check.check, validate.validate, explain.explain, init.init, paths.paths, users.users,
                  pages.pages, drivers.drivers):
-    app.command(epilog=EXIT_CODES_HELP, cls=OnceCommand)(_command)
+    app.command(epilog=EXIT_CODES_HELP, cls=OnceCommand, short_help=SHORT_HELP[_command.__name__])(_command)
 
 
 def _version(value: bool) -> None:
@@ -41,10 +79,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+DETECT = "(detect)"          # the value of a bare --show-completion: the current shell
+completion.completion_init()   # typer's shell scripts and their completion protocol, as add_completion=True sets up
+
+
+def _completion(action):
+    """A callback of --show-completion/--install-completion: typer's, given the shell named
+    (``bash``, ``zsh``, ``fish``, ...) or, with none, the shell it detects."""
+    def callback(ctx: typer.Context, param, value: str | None) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        if value != DETECT and value.lower() not in SHELLS:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, SHELLS))}", ctx=ctx, param=param)
+        getattr(completion, action)(ctx, param, True if value == DETECT else value.lower())
+    return callback
+
+
+def _bare_shell_options(args: list[str]) -> list[str]:
+    """``--show-completion`` with no shell after it means the current shell: typer's click has no
+    option whose value may be left out, so the word for 'detect it' is put in."""
+    for i, word in enumerate(args):
+        if not word.startswith("-"):
+            break                               # the command: its options are its own
+        if word in ("--show-completion", "--install-completion") and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            return [*args[:i + 1], DETECT, *args[i + 1:]]
+    return args
+
+
+def _shell_option(flag: str, action: str, what: str) -> object:
+    return Annotated[Optional[str], typer.Option(flag, metavar="[SHELL]", is_eager=True,
+                                                 expose_value=False, callback=_completion(action),
+                                                 help=f"{what} for SHELL (bash, zsh, fish or powershell; default: "
+                                                      "the current shell), with funnel names from the config.")]
+
+
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    install_completion: _shell_option("--install-completion", "install_callback", "Install shell completion") = None,
+    show_completion: _shell_option("--show-completion", "show_callback", "Print the shell completion script") = None,
 ) -> None:
     pass
 

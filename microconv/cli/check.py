@@ -11,10 +11,11 @@ from ..errors import ConfigError, ExitCode
 from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
+from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (AsOfOpt, ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, MatureOpt, OutputDirOpt,
                       QuietOpt, SinceOpt, StrictOpt, TextFormat, TextFormatOpt, UntilOpt)
 
-BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", help="An earlier run's output (-f json, "
+BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", metavar="FILE|DIR", help="An earlier run's output (-f json, "
                                                      "-f csv, or an --output-dir) for 'drop'/'rise' limits.")]
 
 
@@ -32,6 +33,10 @@ def check(
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
     input_format: InputFormatOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Check the config's alerts; print the breached ones and exit 1 if any is breached, 0 if none.
@@ -54,8 +59,10 @@ def check(
         before = load_baseline(baseline) if baseline is not None and baseline.exists() else None
         if baseline is not None and before is None:
             policy.note(f"{baseline}: no such baseline yet (a first run?); drop/rise limits are not checked")
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         with policy.progress("reading events") as progress:
-            evts, quality = load_events(events, cfg, input_format=input_format, progress=progress,
+            evts, quality = cluster.load_events(events, cfg, input_format=input_format) if cluster else \
+                load_events(events, cfg, input_format=input_format, progress=progress,
                                         only_events=needed_events(cfg, alert_funnels(cfg) if not output_dir else None)
                                         if as_of is None else None)
         emit.note_quality(quality, policy, strict)

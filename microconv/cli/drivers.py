@@ -11,19 +11,19 @@ from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, MacroOpt, MatureOpt, OutputOpt,
-                      QuietOpt, SinceOpt, StrictOpt, UntilOpt)
+                      QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices, complete_funnel)
 
 # Strings, not the shared Format enum: drivers has four of its formats, checked in the body (exit 2).
-DriversFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or markdown.")]
-GoalFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", help="Goal: reaching --step of this funnel, "
+DriversFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar=choices("table", "csv", "json", "markdown"), help="table, csv, json or markdown.")]
+GoalFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", metavar="NAME", autocompletion=complete_funnel, help="Goal: reaching --step of this funnel, "
                                                       "among its counted units.")]
 # Not in cli.options' library options: "--step" and "--property" are spelled from the names the library's
 # OptionError gives ("step", "property"), which no other command takes.
-StepOpt = Annotated[Optional[int], typer.Option("--step", help="With --funnel: the step to reach (2 to the last; "
+StepOpt = Annotated[Optional[int], typer.Option("--step", metavar="N", help="With --funnel: the step to reach (2 to the last; "
                                                 "default the last).")]
-PropertyOpt = Annotated[Optional[list[str]], typer.Option("--property", help="Also rank every value of this "
+PropertyOpt = Annotated[Optional[list[str]], typer.Option("--property", metavar="P", help="Also rank every value of this "
                                                           "property, as P=value (repeatable).")]
-DriversTopOpt = Annotated[int, typer.Option("--top", min=0, help="Rows listed per direction (positive, negative); "
+DriversTopOpt = Annotated[int, typer.Option("--top", min=0, metavar="N", help="Rows listed per direction (positive, negative); "
                                             "0 = all.")]
 FORMATS = ("table", "csv", "json", "markdown")
 

@@ -11,7 +11,7 @@ from . import emit
 from .boundary import error_boundary
 from .options import DebugOpt, EventsArg, InputFormatOpt, QuietOpt
 
-ConfigOutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where to write the config (atomically); "
+ConfigOutputOpt = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the config (atomically); "
                                                "- prints it to stdout.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")]
 

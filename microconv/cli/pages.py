@@ -11,24 +11,24 @@ from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, OutputOpt, QuietOpt,
-                      StrictOpt)
+                      StrictOpt, choices, complete_funnel, complete_macro)
 
 FORMATS = ("table", "csv", "json", "markdown", "html")
-PagesFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv, json, markdown or html.")]
-PagesPageOpt = Annotated[Optional[str], typer.Option("--page", help="The property holding the page (default: the "
+PagesFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar=choices(*FORMATS), help="table, csv, json, markdown or html.")]
+PagesPageOpt = Annotated[Optional[str], typer.Option("--page", metavar="PROPERTY", help="The property holding the page (default: the "
                                                      "config's page or page_path property).")]
-PageEventOpt = Annotated[Optional[list[str]], typer.Option("--page-event", help="An event name that is a page view "
+PageEventOpt = Annotated[Optional[list[str]], typer.Option("--page-event", metavar="NAME", help="An event name that is a page view "
                                                            "(repeatable; default page_view).")]
-PagesByOpt = Annotated[Optional[str], typer.Option("--by", help="The same table per segment of this property "
+PagesByOpt = Annotated[Optional[str], typer.Option("--by", metavar="PROPERTY", help="The same table per segment of this property "
                                                    "(a session takes its first value).")]
-PagesTopOpt = Annotated[int, typer.Option("--top", min=0, help="Pages listed per segment, by exits; 0 = all.")]
-PagesFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", help="Also this funnel's steps with their pages "
+PagesTopOpt = Annotated[int, typer.Option("--top", min=0, metavar="N", help="Pages listed per segment, by exits; 0 = all.")]
+PagesFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", metavar="NAME", autocompletion=complete_funnel, help="Also this funnel's steps with their pages "
                                                        "and the drop-off between them.")]
-PagesMacroOpt = Annotated[Optional[str], typer.Option("--macro", help="The macro conversion of macro_after "
+PagesMacroOpt = Annotated[Optional[str], typer.Option("--macro", metavar="NAME", autocompletion=complete_macro, help="The macro conversion of macro_after "
                                                      "(default: the first kind: macro).")]
 PagesMatureOpt = Annotated[bool, typer.Option("--mature-only", help="In the --funnel steps: leave out entrants whose "
                                               "window is still open at the end of the data.")]
-TableOpt = Annotated[str, typer.Option("--table", help="Which table a CSV holds: pages, or steps (with --funnel).")]
+TableOpt = Annotated[str, typer.Option("--table", metavar=choices("pages", "steps"), help="Which table a CSV holds: pages, or steps (with --funnel).")]
 
 
 def pages(

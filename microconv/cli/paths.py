@@ -11,10 +11,10 @@ from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FunnelOpt, InputFormatOpt, MatureOpt, OutputOpt,
-                      PageOpt, PathsTopOpt, QuietOpt, SinceOpt, StrictOpt, UntilOpt)
+                      PageOpt, PathsTopOpt, QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices)
 
 # A string, not the Format enum: paths has three of its formats, checked in the body (exit 2).
-PathsFormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+PathsFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar=choices("table", "csv", "json"), help="table, csv or json.")]
 
 
 def paths(

@@ -13,16 +13,16 @@ from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FunnelOpt, InputFormatOpt, MatureOpt, OutputOpt,
-                      QuietOpt, SinceOpt, StrictOpt, UntilOpt)
+                      QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices)
 
 # A string, not the Format enum: users has three of its formats, checked in the body (exit 2).
 UsersFormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", "-f", show_default=False,
+    "--format", "-f", show_default=False, metavar=choices("table", "csv", "json"),
     help="table, csv or json. [default: table on a terminal, else csv]")]
 ReachedOpt = Annotated[Optional[int], typer.Option(
-    "--reached", show_default=False, help="The units counted at step N (its users column): reached it or further.")]
+    "--reached", show_default=False, metavar="N", help="The units counted at step N (its users column): reached it or further.")]
 DroppedAfterOpt = Annotated[Optional[int], typer.Option(
-    "--dropped-after", show_default=False,
+    "--dropped-after", show_default=False, metavar="N",
     help="The units counted as dropped after step N (the table's dropped at step N+1): not in progress.")]
 ConvertedOpt = Annotated[bool, typer.Option("--converted", help="The units that reached the last step.")]
 

@@ -74,7 +74,8 @@ def load_config(path: str | Path) -> Config:
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")   # as read_text's newlines
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}",
-                          hint="pass one with -c FILE; funnels.example.yaml shows every feature") from None
+                          hint="pass one with -c FILE, or write a starter config from your log with "
+                               "microconv init EVENTS; funnels.example.yaml shows every feature") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", where=str(path)) from None
     try:

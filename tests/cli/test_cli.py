@@ -288,3 +288,22 @@ def test_the_console_entry_point_flushes_everything_and_keeps_exit_codes(tmp_pat
     assert missing.returncode == 4 and "nope.csv" in missing.stderr and missing.stdout == ""
     usage = subprocess.run(run[:4], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+@pytest.mark.parametrize("more", [[], ["--report", "all"], ["--by", "channel", "--trend", "week"]])
+def test_piped_table_has_no_trailing_padding(runner, more):
+    """rich pads every line of a table to its width: 147 of the 163 lines of the old first screen ended in spaces."""
+    out = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-q", *more).stdout
+    assert out.startswith("Summary  ·  5 funnels  ·  4,000 users  ·  45,004 events\n")
+    assert [line for line in out.splitlines() if line.endswith(" ")] == []
+
+
+def test_summary_is_the_first_screen(runner):
+    """The summary leads: a row per funnel with numbers a person can check against the step tables
+    below it (checkout: 981 of 2,400 lost before add_to_cart = 40.9%), then the top micro-conversions."""
+    out = invoke(runner, "analyze", EXAMPLE_CSV, "-c", EXAMPLE_CONFIG, "-q").stdout
+    first = [line.split() for line in out.splitlines()[:40]]
+    assert "Checkout funnel 2,400 274 11.4% 2. add_to_cart 981 40.9% 653".split() in first
+    assert "video_play 800 20.0% 12.0% 5.9% 2.04× 1.62–2.58 < 0.001 *".split() in first
+    assert "Checkout funnel: time to convert" not in out and "Micro-conversions → purchase" not in out
+    assert "--report all" in out
