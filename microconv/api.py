@@ -73,6 +73,10 @@ def analyze(
             ``by`` is not a column of ``events``; ``attribution`` names a step a funnel does not
             have; ``trend`` is not a period. Its ``option`` names the argument.
     """
+    if not isinstance(events, Events):    # read on a Dask cluster: run there (run/dask.py)
+        return events.analyze(config, quality=quality, funnels=funnels, strict=strict, since=since, until=until,
+                              mature_only=mature_only, macro=macro, by=by, attribution=attribution, top=top,
+                              trend=trend, control=control, as_of=as_of, reports=reports)
     options = Options(funnels=funnels, strict=strict, since=since, until=until, mature_only=mature_only,
                       macro=macro, by=by, attribution=attribution, top=top, trend=trend, control=control,
                       as_of=as_of, reports=reports)
@@ -94,6 +98,28 @@ def result_of(config: Config, plan, done, log, sources: tuple[str, ...], warning
                        for run, reports in zip(plan.funnels, done.funnels) if any(r is not None for r in reports))
     stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
     meta = RunMeta(sources=sources, events=log.events, users=log.users,
-                   first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts))
+                   first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts), title=report_title(config),
+                   currency=config.currency, generated_at=generated_at())
     notes = tuple(quality.messages()) if quality else ()
     return AnalysisResult(per_funnel, meta, done.micro, tuple(warnings), notes)
+
+
+def report_title(config: Config) -> str | None:
+    """The config's ``title:``, else its file's name without the suffix (``funnels``)."""
+    from pathlib import Path
+
+    from .config import located_of
+
+    file = located_of(config).file
+    return config.title or (Path(file).stem if file else None)
+
+
+def generated_at() -> pd.Timestamp:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set (reproducible-builds.org): the same run then gives the
+    same report bytes, which golden tests and archived reports compared by hash need."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return pd.Timestamp(int(epoch), unit="s", tz="UTC")
+    return pd.Timestamp.now(tz="UTC").floor("s")

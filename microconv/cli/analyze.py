@@ -60,7 +60,9 @@ def analyze(
             *first, last = TABLES
             raise UsageError(f"a CSV holds one table: use --report {', '.join(first)} or {last}",
                              hint="or --format json for all of them")
-        chosen = (report or (Report.funnels if fmt is Format.csv else Report.all)).value
+        chosen = (report or (Report.funnels if fmt in (Format.csv, Format.svg) else Report.all)).value
+        if fmt is Format.svg:
+            _check_svg(chosen, cfg, funnel)
         _check_report_inputs(chosen, cfg, by, trend, funnel, attribution, top)
         view = _table_view(report, by, trend, breakdown_asked=bool(by) or attribution is not None or top is not None)
         if attribution is not None:
@@ -128,6 +130,18 @@ def _check_report_inputs(report: str, cfg, by: list[str] | None, trend, funnels:
             raise UsageError(f"{option} needs --by PROPERTY (or a funnel with breakdown: in the config)")
     if report == "trend" and trend is None:
         raise UsageError("--report trend needs --trend day, week or month")
+
+
+def _check_svg(report: str, cfg, funnels: list[str] | None) -> None:
+    """An SVG is one chart: one funnel's bars, or with --report trend its trend."""
+    if report not in ("funnels", "trend"):
+        raise UsageError(f"-f svg draws a funnel or a trend, not --report {report}",
+                         hint="use --report funnels (the default) or --report trend --trend week")
+    names = funnels or list(cfg.funnels)
+    if len(names) != 1:
+        where = "--funnel names" if funnels else "the config has"
+        raise UsageError(f"-f svg draws one funnel; {where} {len(names)}: {', '.join(names)}",
+                         hint=f"pick one with --funnel {names[0]}")
 
 
 def _table_view(report, by: list[str] | None, trend, *, breakdown_asked: bool) -> dict:

@@ -470,7 +470,18 @@ class Config(StrictModel):
     funnels: dict[Name, Funnel] = {}
     alerts: list[Alert] = []
     session_timeout: Duration = timedelta(minutes=30)
+    title: Annotated[str, Field(min_length=1)] | None = None   # the HTML report's title (else the file's name)
+    currency: str | None = None           # ISO 4217 code printed on every money figure; None: plain "value"
     _located: Any = PrivateAttr(default=None)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str | None) -> str | None:
+        """A code, not a symbol: "EUR" reads the same in every locale and mail client, "€" does not say
+        which dollar "$" is."""
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code; use three capital letters like EUR or USD")
+        return value
 
     def matchers(self):
         """Every inline event matcher with its path in the file: conversions, steps, exclusions."""

@@ -60,15 +60,16 @@ def describe(f: FunnelResult) -> list[str]:
     return parts
 
 
-def caveats(f: FunnelResult) -> list[str]:
-    """Revenue, then who is not an ordinary drop-off: excluded and in-progress units (semantics 4.4, 4.8)."""
+def caveats(f: FunnelResult, currency: str | None = None) -> list[str]:
+    """Revenue (in ``currency`` when the config names one), then who is not an ordinary drop-off:
+    excluded and in-progress units (semantics 4.4, 4.8)."""
     notes = []
     if f.optional:
         names = ", ".join(f"{s} {f.steps[s - 1].name!r}" for s in f.optional)
         notes.append(f"optional step{'s' if len(f.optional) > 1 else ''} {names}: counted if done on the way; "
                      "the next step's rate and drop-off are from the required step before")
     if f.revenue is not None:
-        notes.append(f"revenue at the last step: {money(f.revenue)} ({money(f.revenue_per_entrant)} per entrant); "
+        notes.append(f"revenue at the last step: {money(f.revenue, currency)} ({money(f.revenue_per_entrant, currency)} per entrant); "
                      "value lost = dropped × revenue per completer")
     if f.excluded:
         what = "an exclusion event spoiled it" if f.unit == "attempts" else "an exclusion event spoiled every attempt"
@@ -143,8 +144,11 @@ def p_value(p: float) -> str:
     return f"< {P_FLOOR:g}" if p < P_FLOOR else f"{p:.3g}"
 
 
-def money(value: float) -> str:
-    return "" if value is None or value != value else f"{value:,.2f}"
+def money(value: float, currency: str | None = None) -> str:
+    """``1,234.50``, or ``1,234.50 EUR`` with the config's currency code."""
+    if value is None or value != value:
+        return ""
+    return f"{value:,.2f}" + (f" {currency}" if currency else "")
 
 
 BUCKET_LABELS = ("<1m", "1–5m", "5–15m", "15m–1h", "1–6h", "6–24h", "1–3d", "3–7d", "7–14d", "14–30d", "30d+")

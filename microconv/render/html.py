@@ -1,22 +1,49 @@
-"""One self-contained HTML page: inline CSS, CSS-drawn bars, no scripts, no fonts, nothing fetched.
+"""One self-contained HTML page to mail, print and archive: inline CSS, inline SVG charts, no
+scripts, no fonts, nothing fetched.
 
 A view of the result like the other renderers: it formats, it never counts. Every string that
 comes from the data or the config goes through ``escape.html`` (``html.escape`` after control
-characters are shown as ``\\x1b``); the output carries no generation time, so the same result gives
-the same bytes (golden tests).
+characters are shown as ``\\x1b``). Every number is printed as text (a printed or mailed report
+has no hover), the charts come from ``render.svg``, and each section opens with a few lines on
+how to read it, for a reader who has neither the docs nor the command line. The page reflows:
+on a narrow screen each table row becomes a small card of labelled numbers, so nothing scrolls
+sideways. The only time on the page that is not the data's is ``meta.generated_at``, so the same
+result gives the same bytes (golden tests; ``SOURCE_DATE_EPOCH`` fixes it for a whole run).
 """
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
-from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelReports, FunnelResult, MicroReport, RunMeta, TimeResult,
-                       TrendResult)
+from ..reports.results import (BUCKETS, AnalysisResult, BreakdownResult, FunnelReports, FunnelResult, MicroReport,
+                               RunMeta, TimeResult, TrendResult)
 from .escape import html as escape
-from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TIME_CAPTION, micro_groups_text,
-                     TREND_CAPTION, attribution_text, caveats, count, describe, duration, interval, lift_text, money,
-                     odds_text, p_text, pct, segment_p_text, share_text)
+from .format import (BUCKET_LABELS, attribution_text, caveats, count, describe, duration, interval, lift_text,
+                     micro_groups_text, money, p_value, pct)
+from .svg import breakdown_chart, funnel_chart, micro_chart, trend_chart
+
+
+def _stacking(selector: str, width: int) -> str:
+    """CSS that turns each row of ``selector`` tables into a card below ``width`` px: one line per
+    cell, its column's name (``data-label``) on the left, the number on the right."""
+    return f"""\
+@media (max-width: {width}px) {{
+  table.{selector}, table.{selector} tbody, table.{selector} tr, table.{selector} td {{ display: block; width: 100%; }}
+  table.{selector} thead {{ display: none; }}
+  table.{selector} tr {{ padding: 8px 0; border-bottom: 1px solid #cbd2d9; }}
+  table.{selector} td {{ display: flex; justify-content: space-between; gap: 12px; padding: 2px 0; border: 0;
+    text-align: right; white-space: normal; }}
+  table.{selector} td::before {{ content: attr(data-label); color: var(--muted); text-align: left; font-weight: 400; }}
+  table.{selector} td:first-child {{ display: block; text-align: left; font-weight: 600; font-size: 15px;
+    padding-bottom: 4px; }}
+  table.{selector} td:first-child::before {{ content: none; }}
+  table.{selector} td:empty {{ display: none; }}
+  tr.worst td:first-child {{ box-shadow: none; padding-left: 0; }}
+}}
+"""
+
 
 CSS = """\
 :root {
@@ -31,71 +58,64 @@ body {
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
 }
 main { max-width: 1120px; margin: 0 auto; }
-h1 { font-size: 24px; margin: 0 0 4px; letter-spacing: -0.01em; }
-h2 { font-size: 19px; margin: 0; letter-spacing: -0.01em; }
-h3 { font-size: 15px; margin: 28px 0 8px; }
-.sub { color: var(--muted); margin: 2px 0 0; }
+h1 { font-size: 26px; margin: 0 0 4px; letter-spacing: -0.01em; overflow-wrap: anywhere; }
+h2 { font-size: 20px; margin: 0; letter-spacing: -0.01em; overflow-wrap: anywhere; }
+h3 { font-size: 16px; margin: 30px 0 6px; overflow-wrap: anywhere; }
+.kicker { color: var(--accent); font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.06em;
+  margin: 0 0 4px; }
+.sub { color: var(--muted); margin: 2px 0 0; overflow-wrap: anywhere; }
 .num, td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; }
+table.micro-segments, table.micro-periods, table.micro { font-size: 13px; }
+table.micro-segments th, table.micro-periods th { overflow-wrap: anywhere; }
+.differs { color: var(--accent); font-weight: 600; }
 header.run { border-bottom: 1px solid var(--line); padding-bottom: 20px; margin-bottom: 8px; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0 0; padding: 0; }
-.cards div { background: var(--panel); border-radius: 8px; padding: 10px 14px; min-width: 140px; }
+.cards div { background: var(--panel); border-radius: 8px; padding: 10px 14px; min-width: 130px; max-width: 100%; }
 .cards dt { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; }
 .cards dd { margin: 2px 0 0; font-size: 17px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .cards dd.small { font-size: 14px; font-weight: 500; overflow-wrap: anywhere; }
 .notices { margin: 14px 0 0; padding: 10px 14px 10px 30px; background: #fff8e6; border-radius: 8px;
-  color: #6b4e00; font-size: 13px; }
-nav.toc { margin: 16px 0 0; font-size: 13px; }
-nav.toc ol { margin: 4px 0 0; padding-left: 20px; columns: 2; column-gap: 32px; }
-nav.toc a { color: var(--accent); text-decoration: none; }
-nav.toc .num { color: var(--muted); }
-section { padding: 28px 0 8px; border-bottom: 1px solid var(--line); break-inside: avoid-page; }
+  color: #6b4e00; font-size: 13px; overflow-wrap: anywhere; }
+.glance { margin: 18px 0 0; }
+.glance h2 { font-size: 15px; }
+.glance ol { margin: 6px 0 0; padding-left: 20px; }
+.glance li { margin: 4px 0; }
+.glance a { color: var(--accent); text-decoration: none; font-weight: 600; }
+.glance .num { white-space: normal; text-align: left; }
+section { padding: 28px 0 12px; border-bottom: 1px solid var(--line); }
 section:last-of-type { border-bottom: 0; }
-.wide { overflow-x: auto; margin: 12px 0 0; }
+.howto { margin: 10px 0 0; padding: 10px 14px; background: var(--panel); border-radius: 8px; max-width: 760px;
+  font-size: 13px; }
+.howto b { font-weight: 600; }
+svg.chart { display: block; width: 100%; height: auto; max-width: 500px; margin: 16px 0 4px; }
+.wide { margin: 12px 0 0; }
 table { border-collapse: collapse; width: 100%; }
-th { font-size: 12px; font-weight: 600; color: var(--muted); text-align: left; padding: 6px 10px;
-  border-bottom: 1px solid #cbd2d9; vertical-align: bottom; white-space: nowrap; }
-td { padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+th { font-size: 12px; font-weight: 600; color: var(--muted); text-align: left; padding: 6px 8px;
+  border-bottom: 1px solid #cbd2d9; vertical-align: bottom; }
+td { padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th:first-child, td:first-child { padding-left: 0; }
 th:last-child, td:last-child { padding-right: 0; }
-td.name { overflow-wrap: break-word; }
+td.name { overflow-wrap: anywhere; }
 td.period { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .stepno { color: var(--faint); font-variant-numeric: tabular-nums; margin-right: 4px; }
-.axis { display: flex; justify-content: space-between; font-weight: 400; color: var(--faint); }
-.track { position: relative; height: 22px; background: var(--panel); border-radius: 4px; min-width: 240px; }
-.track .fill { position: absolute; left: 0; top: 0; bottom: 0; background: var(--accent); border-radius: 4px; }
-.track .lost { position: absolute; top: 0; bottom: 0; background: var(--accent-soft); border-radius: 0 4px 4px 0; }
-tr.worst .track .lost { background: var(--drop-soft); }
-.track .label { position: absolute; top: 0; line-height: 22px; font-size: 12px; white-space: nowrap;
-  font-variant-numeric: tabular-nums; }
-.track .label.in { color: #fff; padding-left: 8px; }
-.track .label.out { color: var(--ink); padding-left: 6px; }
-.track .label b { font-weight: 600; }
 tr.worst td { background: #fdf3f2; }
 tr.worst td:first-child { box-shadow: inset 3px 0 0 var(--drop); padding-left: 8px; }
 .dropmark { color: var(--drop); font-weight: 600; }
 .notes { list-style: none; margin: 10px 0 0; padding: 0; color: var(--muted); font-size: 13px; }
-.notes li { margin: 3px 0; padding-left: 18px; position: relative; }
+.notes li { margin: 3px 0; padding-left: 18px; position: relative; overflow-wrap: anywhere; }
 .notes li::before { content: "\\2022"; position: absolute; left: 5px; color: var(--faint); }
 .notes li.worst { color: var(--drop); }
 .notes li.worst::before { content: "\\25BC"; left: 0; font-size: 11px; color: var(--drop); }
 .caption { color: var(--muted); font-size: 12px; margin: 8px 0 0; max-width: 900px; }
-.hist { display: flex; align-items: flex-end; gap: 2px; height: 26px; width: 176px; }
-.hist span { flex: 1; background: var(--accent); border-radius: 1px 1px 0 0; min-height: 0; }
-.hist span.zero { background: var(--line); height: 1px; }
-.histaxis { display: flex; justify-content: space-between; width: 176px; font-weight: 400; color: var(--faint); }
-.ci { position: relative; height: 20px; min-width: 180px; background: var(--panel); border-radius: 3px; }
-.ci .fill { position: absolute; left: 0; top: 5px; height: 10px; background: var(--accent-soft);
-  border-radius: 0 2px 2px 0; }
-.ci .whisker { position: absolute; top: 9px; height: 2px; background: var(--ink); }
-.ci .whisker::before, .ci .whisker::after { content: ""; position: absolute; top: -4px; width: 2px; height: 10px;
-  background: var(--ink); }
-.ci .whisker::before { left: 0; }
-.ci .whisker::after { right: 0; }
-.ci .dot { position: absolute; top: 6px; width: 8px; height: 8px; margin-left: -4px; border-radius: 50%;
-  background: var(--accent); border: 1px solid #fff; }
-.ci .ref { position: absolute; top: 0; bottom: 0; border-left: 1px dashed var(--muted); }
-tr.sig.up .ci .dot { background: var(--good); }
-tr.sig.down .ci .dot { background: var(--bad); }
+table.dist { width: auto; min-width: 50%; max-width: 100%; font-size: 12px; }
+table.dist th { white-space: normal; overflow-wrap: anywhere; text-align: right; max-width: 140px; }
+table.dist th:first-child { text-align: left; }
+table.dist td { padding: 3px 8px; }
+table.dist td.num { background-repeat: no-repeat; background-position: right center; }
+table.dist td.zero { color: var(--faint); }
+.sigword { display: inline-block; font-size: 11px; line-height: 16px; padding: 0 5px; border-radius: 8px;
+  background: #e3f1ea; color: var(--good); font-weight: 600; margin-left: 4px; }
 .mark { font-weight: 600; white-space: nowrap; }
 .mark.up { color: var(--good); }
 .mark.down { color: var(--bad); }
@@ -106,18 +126,26 @@ tr.sig.down .ci .dot { background: var(--bad); }
 .badge.kind { font-weight: 500; }
 tr.open td { color: var(--muted); }
 tr.whole td { font-weight: 600; border-top: 1px solid #cbd2d9; }
-.mini { position: relative; width: 120px; height: 14px; }
-.mini span { position: absolute; left: 0; height: 5px; border-radius: 0 2px 2px 0; }
-.mini .with { top: 1px; background: var(--accent); }
-.mini .without { top: 8px; background: #cbd2d9; }
 .legend { color: var(--muted); font-size: 12px; margin: 8px 0 0; }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; vertical-align: -1px;
   margin: 0 4px 0 10px; }
 .legend i:first-child { margin-left: 0; }
-footer { margin-top: 32px; color: var(--faint); font-size: 12px; }
+footer { margin-top: 32px; color: var(--faint); font-size: 12px; overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  body { padding: 16px 14px 32px; }
+  h1 { font-size: 22px; }
+  .cards { gap: 8px; }
+  .cards div { flex: 1 1 130px; }
+}
+""" + _stacking("stack", 600) + _stacking("stack-wide", 900) + """\
 @media print {
-  body { padding: 0; font-size: 12px; }
-  nav.toc { display: none; }
+  body { padding: 0; font-size: 11pt; }
+  main { max-width: none; }
+  .glance a { color: var(--ink); }
+  .howto { background: none; border-left: 3px solid var(--line); border-radius: 0; }
+  h2, h3 { break-after: avoid; }
+  svg.chart, tr, .howto { break-inside: avoid; }
+  section.funnel, section.micro { break-before: page; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
@@ -125,20 +153,23 @@ footer { margin-top: 32px; color: var(--faint); font-size: 12px; }
 # default-src 'none': the page may load nothing at all (no fonts, images, scripts, frames).
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
+SIGNIFICANT = ("significant = unlikely to be chance: the p-value (adjusted for the many comparisons on the page, "
+               "Benjamini-Hochberg) is below 0.05.")
+
 
 def render_html(result: AnalysisResult) -> str:
     """The whole result as one HTML document (UTF-8, ends with a newline)."""
     funnels = result.per_funnel   # with --report time (breakdown, trend) a funnel may lack its step table
+    currency = result.meta.currency
     body = [_header(result, funnels)]
     for i, reports in enumerate(funnels, 1):
-        body.append(_funnel_section(reports, i))
+        body.append(_funnel_section(reports, i, currency))
     if result.micro is not None:
-        body.append(_micro_section(result.micro))
+        body.append(_micro_section(result.micro, currency))
     if not funnels and result.micro is None:
         body.append('<section><p class="sub">Nothing to show: the result holds no funnel and no '
                     'micro-conversion report.</p></section>')
-    body.append('<footer>Made with microconv. Counting rules: docs/semantics.md.</footer>')
-    title = "Funnel report" + (f" · {funnels[0].label}" if len(funnels) == 1 else "")
+    body.append(_footer(result.meta))
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -147,7 +178,7 @@ def render_html(result: AnalysisResult) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="microconv">',
-        f"<title>{escape(title)}</title>",
+        f"<title>{escape(_page_title(result.meta, funnels))}</title>",
         f"<style>\n{CSS}</style>",
         "</head>",
         "<body>",
@@ -157,6 +188,13 @@ def render_html(result: AnalysisResult) -> str:
         "</body>",
         "</html>",
     ]) + "\n"
+
+
+def _page_title(meta: RunMeta, funnels: tuple[FunnelReports, ...]) -> str:
+    """What a browser tab, a saved file and a printed page header show: the title and the dates."""
+    title = meta.title or ("Funnel report" + (f" · {funnels[0].label}" if len(funnels) == 1 else ""))
+    dates = _date_range(meta)
+    return f"{title} · {dates}" if dates else title
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,13 +207,6 @@ def _e(value) -> str:
 
 def _ok(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
-
-
-def _w(rate: float, scale: float = 1.0) -> str:
-    """A CSS percentage for ``rate`` on an axis from 0 to ``scale``, clamped to [0, 100]."""
-    if not _ok(rate) or not scale:
-        return "0%"
-    return f"{max(0.0, min(100.0, rate / scale * 100)):.2f}%"
 
 
 def _n(n) -> str:
@@ -193,18 +224,6 @@ def _num(text: str) -> str:
     return f'<td class="num">{_e(text)}</td>'
 
 
-def _nice_max(value: float) -> float:
-    """The axis end for rates up to ``value``: the first of a few round shares at or above it."""
-    for top in (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8):
-        if value <= top:
-            return top
-    return 1.0
-
-
-def _axis(top: float) -> str:
-    return f'<span class="axis"><span>0</span><span>{_e(pct(top).replace(".0%", "%"))}</span></span>'
-
-
 def _notes(items: list[tuple[str, str]]) -> str:
     if not items:
         return ""
@@ -212,14 +231,40 @@ def _notes(items: list[tuple[str, str]]) -> str:
     return f'<ul class="notes">{lines}</ul>'
 
 
-def _table(cls: str, head: list[str], rows: list[str]) -> str:
-    """A table in a box that scrolls sideways on narrow screens rather than squeezing the numbers."""
-    return (f'<div class="wide"><table class="{cls}"><thead><tr>{"".join(head)}</tr></thead>'
+_TAG = re.compile(r"<[^>]+>")
+_TD = re.compile(r"<td(?=[ >])")
+
+
+def _table(cls: str, head: list[str], rows: list[str], stack: str | None = "stack") -> str:
+    """A table whose rows become labelled cards on a narrow screen (``stack``: below 600 px,
+    ``stack-wide``: below 900 px for tables of many columns; None: never, for a matrix). Each cell
+    gets its column's name as ``data-label`` (the column heads are escaped text already)."""
+    if stack:
+        labels = [" ".join(_TAG.sub(" ", th).split()) for th in head]
+        rows = [_labelled(row, labels) for row in rows]
+    classes = f"{cls} {stack}" if stack else cls
+    return (f'<div class="wide"><table class="{classes}"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _labelled(row: str, labels: list[str]) -> str:
+    """``row`` with ``data-label`` on its i-th ``<td`` (data text is escaped, so a ``<td`` is a cell)."""
+    index = iter(range(len(labels) + 1000))
+
+    def label(match: re.Match) -> str:
+        i = next(index)
+        return f'<td data-label="{labels[i]}"' if i < len(labels) and labels[i] else "<td"
+    return _TD.sub(label, row)
 
 
 def _caption(text: str) -> str:
     return f'<p class="caption">{_e(text)}</p>'
+
+
+def _howto(text: str) -> str:
+    """The few lines a reader without the docs needs before the numbers (``text`` is fixed prose
+    with data strings already escaped)."""
+    return f'<p class="howto"><b>How to read this:</b> {text}</p>'
 
 
 def _stamp(ts: pd.Timestamp | None) -> str:
@@ -228,38 +273,91 @@ def _stamp(ts: pd.Timestamp | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M") + (f" {ts.tzname()}" if ts.tzinfo is not None else "")
 
 
+def _date_range(meta: RunMeta) -> str:
+    """``2026-10-01 – 2026-10-31``: the days of the first and the last event."""
+    if meta.first_ts is None or meta.last_ts is None:
+        return ""
+    first, last = meta.first_ts.strftime("%Y-%m-%d"), meta.last_ts.strftime("%Y-%m-%d")
+    return first if first == last else f"{first} – {last}"
+
+
+def _value_word(currency: str | None) -> str:
+    """The unit of money columns: the currency code, or "value" when the config names none."""
+    return currency or "value"
+
+
+def _p_cell(p: float, significant: bool, *, too_small: bool = False) -> str:
+    """The adjusted p-value as people read it (``< 0.001``, ``0.043``), with the word
+    "significant" beside it when it is; an empty cell when there is no test."""
+    if too_small:
+        return '<td class="num dim">too few to judge</td>'
+    if not _ok(p):
+        return '<td class="num"></td>'
+    word = '<span class="sigword">significant</span>' if significant else ""
+    return f'<td class="num">{_e(p_value(p))}{word}</td>'
+
+
 # ---------------------------------------------------------------------------------------------
 # The run
 
 
 def _header(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
     meta: RunMeta = result.meta
-    cards = [("Events", _n(meta.events), ""), ("Users", _n(meta.users), "")]
+    title = meta.title or "Funnel report"
+    cards = [("Users", _n(meta.users), "") if meta.users is not None else None, ("Events", _n(meta.events), "")]
+    cards = [c for c in cards if c]
     if meta.first_ts is not None and meta.last_ts is not None:
         span = (meta.last_ts - meta.first_ts).total_seconds()
-        cards.append(("Time span", f"{_stamp(meta.first_ts)} → {_stamp(meta.last_ts)} ({duration(span) or '0s'})",
+        cards.append(("Data from", f"{_stamp(meta.first_ts)} to {_stamp(meta.last_ts)} ({duration(span) or '0s'})",
                       "small"))
     if meta.sources:
         cards.append(("Source" if len(meta.sources) == 1 else f"Sources ({len(meta.sources)})",
                       ", ".join(meta.sources), "small"))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd{_cls(c)}>{_e(v)}</dd></div>" for k, v, c in cards)
-    parts = ['<header class="run">', "<h1>Funnel report</h1>",
-             f'<p class="sub">{_e(_overview(result, funnels))}</p>', f'<dl class="cards">{dl}</dl>']
+    sub = [_overview(result, funnels)]
+    if _date_range(meta):
+        sub.append(_date_range(meta))
+    if meta.generated_at is not None:
+        sub.append(f"generated {_stamp(meta.generated_at)}")
+    kicker = ['<p class="kicker">Funnel report</p>'] if meta.title else []
+    parts = ['<header class="run">', *kicker, f"<h1>{_e(title)}</h1>",
+             f'<p class="sub">{_e(" · ".join(sub))}</p>', f'<dl class="cards">{dl}</dl>']
     notices = [*map(str, result.warnings), *result.quality_notes]
     if notices:
         parts.append('<ul class="notices">' + "".join(f"<li>{_e(n)}</li>" for n in notices) + "</ul>")
     links = []
     for i, reports in enumerate(funnels, 1):
         f = reports.steps
-        end = (f' <span class="num">· {_e(pct(f.steps[-1].rate_from_start))} of {_e(_n(f.entrants))} '
-               f'{_e(f.unit)} reach the last step</span>') if f is not None and f.steps and f.entrants else ""
+        end = ""
+        if f is not None and f.steps and f.entrants:
+            end = (f' <span class="num">· {_e(pct(f.steps[-1].rate_from_start))} of {_e(_n(f.entrants))} '
+                   f'{_e(f.unit)} reach the last step')
+            worst = f.largest_drop_step
+            if worst is not None:
+                end += f"; most are lost before {_e(repr(f.steps[worst - 1].name))}"
+            end += "</span>"
         links.append(f'<li><a href="#funnel-{i}">{_e(reports.label)}</a>{end}</li>')
     if result.micro is not None:
-        links.append(f'<li><a href="#micro">Micro-conversions → {_e(result.micro.macro)}</a></li>')
-    if len(links) > 1:
-        parts.append(f'<nav class="toc"><ol>{"".join(links)}</ol></nav>')
+        m = result.micro
+        best = _best_micro(m)
+        end = f' <span class="num">· {_e(best)}</span>' if best else ""
+        links.append(f'<li><a href="#micro">Micro-conversions → {_e(m.macro)}</a>{end}</li>')
+    if links:
+        parts.append(f'<nav class="glance"><h2>At a glance</h2><ol>{"".join(links)}</ol></nav>')
     parts.append("</header>")
     return "\n".join(parts)
+
+
+def _best_micro(m: MicroReport) -> str:
+    """The significant micro-conversion with the largest lift, as a line for the summary."""
+    rows = m.rows[m.rows["significant"].astype(bool) & ~m.rows["implied"].astype(bool)
+                  & ~m.rows["too_few"].astype(bool)]
+    rows = rows[rows["lift"] > 1]
+    if not len(rows):
+        return ""
+    top = rows.loc[rows["lift"].idxmax()]
+    return f"users who did {top['label']} bought {top['lift']:.2f}× as often" if m.macro == "purchase" else (
+        f"users who did {top['label']} reached {m.macro} {top['lift']:.2f}× as often")
 
 
 def _overview(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
@@ -269,16 +367,23 @@ def _overview(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str
     return " and ".join(bits) if bits else "no tables"
 
 
+def _footer(meta: RunMeta) -> str:
+    when = f" on {_stamp(meta.generated_at)}" if meta.generated_at is not None else ""
+    data = f" from {', '.join(meta.sources)}" if meta.sources else ""
+    return (f"<footer>Made with microconv{_e(when)}{_e(data)}. Funnel rates count each entrant once, in the window "
+            "the funnel allows; 95% intervals show how far a rate could move by chance.</footer>")
+
+
 # ---------------------------------------------------------------------------------------------
 # A funnel and the tables under it
 
 
-def _funnel_section(reports: FunnelReports, index: int) -> str:
+def _funnel_section(reports: FunnelReports, index: int, currency: str | None) -> str:
     f = reports.steps
     parts = [f'<section class="funnel" id="funnel-{index}">', f"<h2>{_e(reports.label)}</h2>"]
     if f is not None:
         parts.append(f'<p class="sub">{_e(" · ".join(describe(f)))}</p>')
-        parts.append(_steps(f))
+        parts.append(_steps(f, currency))
     parts += [_time(reports.time)] if reports.time is not None and len(reports.time.frame) else []
     parts += [_breakdown(reports.breakdown, f)] if reports.breakdown is not None else []
     parts += [_trend(reports.trend)] if reports.trend is not None and len(reports.trend.frame) else []
@@ -286,87 +391,91 @@ def _funnel_section(reports: FunnelReports, index: int) -> str:
     return "\n".join(parts)
 
 
-def _steps(f: FunnelResult) -> str:
+def _steps(f: FunnelResult, currency: str | None) -> str:
     worst = f.largest_drop_step
     waiting, valued = f.in_progress > 0, f.revenue is not None
-    head = ['<th>step</th>', f'<th>{_e(f.unit)} · of start</th>', '<th class="num">of previous</th>',
-            '<th class="num">dropped</th>', '<th class="num">median time</th>']
-    head += ['<th class="num">in progress</th>'] * waiting + ['<th class="num">value lost</th>'] * valued
+    unit = _e(f.unit)
+    howto = (f"each bar is the share of the {unit} who started (step 1) that got as far as the step; the pale part "
+             "is who was lost since the step before, in red where the most were lost. Fix the red step first.")
+    if waiting:
+        howto += (f" {unit.capitalize()} still inside their window at the end of the data are "
+                  "<i>in progress</i>: not lost yet.")
+    head = ["<th>step</th>", f'<th class="num">{unit}</th>', '<th class="num">of start</th>',
+            '<th class="num">of previous</th>', '<th class="num">dropped</th>', '<th class="num">median time</th>']
+    head += ['<th class="num">in progress</th>'] * waiting
+    head += [f'<th class="num">value lost ({_e(_value_word(currency))})</th>'] * valued
     rows = []
-    previous = None
     for s in f.steps:
         mark = s.step == worst
-        bar = _funnel_bar(s.users, s.rate_from_start, previous, f.unit)
         dropped = ""
         if s.step > 1:
-            dropped = (f'<td class="num dropmark">{_e(_n(s.dropped))} ▼</td>' if mark
-                       else _num(_n(s.dropped)))
-        optional = ' <span class="optional">(optional)</span>' if s.step in f.optional else ""
-        cells = [f'<td class="name"><span class="stepno">{s.step}.</span>{_e(s.name)}{optional}</td>', f"<td>{bar}</td>",
-                 _num(pct(s.rate_from_previous) if s.step > 1 else ""), dropped or _num(""),
+            dropped = (f'<td class="num dropmark">{_e(_n(s.dropped))} ▼</td>' if mark else _num(_n(s.dropped)))
+        optional = ' <span class="dim">(optional)</span>' if s.step in f.optional else ""
+        cells = [f'<td class="name"><span class="stepno">{s.step}.</span>{_e(s.name)}{optional}</td>',
+                 _num(_n(s.users)), _num(pct(s.rate_from_start)),
+                 _num(pct(s.rate_from_previous) if s.step > 1 else ""), dropped or '<td class="num"></td>',
                  _num(duration(s.median_seconds_from_previous))]
         if waiting:
             cells.append(_num(_n(s.in_progress) if s.in_progress else ""))
         if valued:
-            cells.append(_num(money(s.value_lost) if s.step > 1 else ""))
+            cells.append(_num(money(s.value_lost, currency) if s.step > 1 else ""))
         rows.append(f'<tr{_cls("worst" if mark else "")}>{"".join(cells)}</tr>')
-        previous = s.rate_from_start
     notes = []
     if worst is not None:
         s = f.steps[worst - 1]
         notes.append(("worst", f"largest drop-off: {count(s.dropped, f.unit[:-1])} before {s.name!r}"))
-    notes += [("", note) for note in caveats(f)]
-    legend = ('<p class="legend"><i style="background:var(--accent)"></i>reached the step (bar length = share of '
-              'the entrants)<i style="background:var(--accent-soft)"></i>lost since the previous step'
-              '<i style="background:var(--drop-soft)"></i>the largest drop-off</p>')
-    return _table("steps", head, rows) + legend + _notes(notes)
-
-
-def _funnel_bar(users: int, rate: float, previous: float | None, unit: str) -> str:
-    """The step's bar (length = share of the entrants), the share lost since the previous step in a
-    lighter shade, and the label inside the bar when it fits, else just after it (over the lighter part)."""
-    label = f"<b>{_e(_n(users))}</b> · {_e(pct(rate))}"
-    lost = ""
-    if previous is not None and _ok(previous) and _ok(rate) and previous > rate:
-        lost = f'<span class="lost" style="left:{_w(rate)};width:{_w(previous - rate)}"></span>'
-    if _ok(rate) and rate >= 0.4:
-        where = 'class="label in" style="left:0"'
-    else:
-        where = f'class="label out" style="left:{_w(rate)}"'
-    return (f'<div class="track" title="{_e(_n(users))} {_e(unit)}, {_e(pct(rate))} of the entrants">'
-            f'<span class="fill" style="width:{_w(rate)}"></span>{lost}<span {where}>{label}</span></div>')
+    notes += [("", note) for note in caveats(f, currency)]
+    if valued and not currency:
+        notes.append(("", "value: in the units of the data's value column (the config sets no currency)"))
+    return _howto(howto) + funnel_chart(f) + _table("steps", head, rows) + _notes(notes)
 
 
 def _time(t: TimeResult) -> str:
-    columns = [b for b, _ in BUCKETS]
-    head = ["<th>from → to</th>", f'<th class="num">{_e(t.unit)}</th>',
-            *(f'<th class="num">{q}</th>' for q in ("p25", "median", "p75", "p90")),
-            f'<th>distribution<span class="histaxis"><span>{_e(BUCKET_LABELS[0])}</span>'
-            f'<span>{_e(BUCKET_LABELS[-1])}</span></span></th>']
+    unit = _e(t.unit)
+    head = ["<th>from → to</th>", f'<th class="num">{unit}</th>',
+            *(f'<th class="num">{q}</th>' for q in ("p25", "median", "p75", "p90"))]
     rows = []
     last = len(t.frame) - 1
-    for i, (row, counts) in enumerate(zip(t.frame.itertuples(index=False), t.frame[columns].to_numpy().tolist())):
+    frame = t.frame
+    for i, row in enumerate(frame.itertuples(index=False)):
         whole = i == last and i > 0 and row.from_step == 1  # the whole funnel follows the transitions
         rows.append(f'<tr{_cls("whole" if whole else "")}><td class="name">{_e(row.name)}</td>{_num(_n(row.units))}'
                     f"{_num(duration(row.p25_seconds))}{_num(duration(row.median_seconds))}"
-                    f"{_num(duration(row.p75_seconds))}{_num(duration(row.p90_seconds))}"
-                    f"<td>{_histogram(counts)}</td></tr>")
-    caption = TIME_CAPTION.replace("one character per bucket", "one bar per bucket") + " (hover a bar for its count)"
-    return (f"<h3>Time to convert <span class=\"dim\">· {_e(t.unit)}</span></h3>"
-            + _table("time", head, rows) + _caption(caption))
+                    f"{_num(duration(row.p75_seconds))}{_num(duration(row.p90_seconds))}</tr>")
+    howto = (f"how long {unit} took from one step to the next. The median is the typical time: half were faster; "
+             "p90: nine in ten were faster. The second table counts them by how long they took: a second bump "
+             "(days rather than minutes) is people who came back later.")
+    return (f'<h3>Time to convert <span class="dim">· {unit}</span></h3>' + _howto(howto)
+            + _table("time", head, rows) + _distribution(t))
 
 
-def _histogram(counts: list[int]) -> str:
-    top = max(counts, default=0)
-    bars = []
-    for label, c in zip(BUCKET_LABELS, counts):
-        tip = f"{label}: {c:,}"
-        if c:
-            bars.append(f'<span style="height:{c / top * 100:.1f}%" title="{_e(tip)}"></span>')
-        else:
-            bars.append(f'<span class="zero" title="{_e(tip)}"></span>')
-    described = ", ".join(f"{label} {c:,}" for label, c in zip(BUCKET_LABELS, counts))
-    return f'<div class="hist" role="img" aria-label="{_e(described)}">{"".join(bars)}</div>'
+def _distribution(t: TimeResult) -> str:
+    """Buckets as rows, transitions as columns: every count printed, shaded by its share of the
+    column's largest bucket (a histogram read downwards), which fits a narrow screen."""
+    frame = t.frame
+    columns = [b for b, _ in BUCKETS]
+    counts = frame[columns].to_numpy()
+    shown = [j for j in range(len(columns)) if counts[:, j].any()]
+    if not shown:
+        return ""
+    shown = list(range(shown[0], shown[-1] + 1))       # empty buckets between kept: the gap is the finding
+    tops = counts.max(axis=1)
+    head = ["<th>took</th>", *(f'<th class="num">{_e(name)}</th>' for name in frame["name"])]
+    rows = []
+    for j in shown:
+        cells = []
+        for i in range(len(frame)):
+            c = int(counts[i, j])
+            if not c:
+                cells.append('<td class="num zero">0</td>')
+                continue
+            share = c / tops[i] * 100 if tops[i] else 0
+            cells.append(f'<td class="num" style="background-image:linear-gradient(90deg,#c9dbf8,#c9dbf8);'
+                         f'background-size:{share:.0f}% 70%">{_e(_n(c))}</td>')
+        rows.append(f"<tr><td>{_e(BUCKET_LABELS[j])}</td>{''.join(cells)}</tr>")
+    return (_table("dist", head, rows, stack=None)
+            + _caption(f"{t.unit} per time bucket (m = minutes, h = hours, d = days); the shading is the share of the "
+                       "column's largest bucket"))
 
 
 def _breakdown(b: BreakdownResult, f: FunnelResult | None) -> str:
@@ -374,119 +483,120 @@ def _breakdown(b: BreakdownResult, f: FunnelResult | None) -> str:
     seg = b.segments
     names = steps.loc[steps["segment"] == seg["segment"].iloc[0], "name"].tolist() if len(steps) and len(seg) else []
     overall = f.steps[-1].rate_from_start if f is not None and f.steps else float("nan")
-    highs = [x for x in [*seg["rate_high"], *seg["rate"], overall] if _ok(x)]
-    top = _nice_max(max(highs, default=1.0))
-    head = ["<th>segment</th>", f'<th class="num">{_e(b.unit)}</th>', '<th class="num">share</th>']
+    unit = _e(b.unit)
+    head = ["<th>segment</th>", f'<th class="num">{unit}</th>', '<th class="num">share</th>']
     head += [f'<th class="num">{_e(n)}</th>' for n in names[1:-1]]
-    head += [f'<th>converted, 95% interval{_axis(top)}</th>', '<th class="num">converted</th>',
-             '<th class="num">95% CI</th>', '<th class="num">rest</th>', '<th class="num">p adj</th>', "<th></th>"]
+    head += ['<th class="num">converted</th>', '<th class="num">95% interval</th>', '<th class="num">the rest</th>',
+             '<th class="num">p adj</th>', "<th>verdict</th>"]
     rows = []
     for row in seg.itertuples(index=False):
         mid = steps.loc[steps["segment"] == row.segment, "rate_from_start"].tolist()[1:-1]
         direction = "up" if row.rate > row.rate_rest else "down"
         cls = ["sig", direction] if row.significant else (["dim"] if row.too_small else [])
-        mark = ""
+        verdict = ""
         if row.significant:
-            mark = (f'<span class="mark {direction}" title="significantly {"above" if direction == "up" else "below"} '
-                    f'the rest of the entrants">{"▲ above" if direction == "up" else "▼ below"}</span>')
-        chart = _interval_bar(row.rate, row.rate_low, row.rate_high, overall, top)
+            verdict = f'<span class="mark {direction}">{"▲ above" if direction == "up" else "▼ below"} the rest</span>'
         rows.append(f"<tr{_cls(*cls)}>"
                     f'<td class="name">{_e(row.segment)}</td>{_num(_n(row.entrants))}{_num(pct(row.share))}'
                     + "".join(_num(pct(m)) for m in mid)
-                    + f"<td>{chart}</td>{_num(pct(row.rate))}{_num(interval(row.rate_low, row.rate_high))}"
-                    f"{_num(pct(row.rate_rest))}"
-                    f'<td class="num{" mark" if row.significant else ""}">{_e(segment_p_text(row))}</td>'
-                    f"<td>{mark}</td></tr>")
+                    + f"{_num(pct(row.rate))}{_num(interval(row.rate_low, row.rate_high))}{_num(pct(row.rate_rest))}"
+                    + _p_cell(row.p_adjusted, bool(row.significant), too_small=bool(row.too_small))
+                    + f"<td>{verdict}</td></tr>")
     how = " · ".join([attribution_text(b.attribution), *([f"top {b.top}"] if b.top else [])])
     notes = []
     if b.missing_share:
         notes.append(f"{pct(b.missing_share)} of entrants had no {b.by} value")
-    if _ok(overall):
-        notes.append(f"dashed line: all entrants, {pct(overall)} converted")
-    return (f'<h3>By {_e(b.by)} <span class="dim">· {_e(how)}</span></h3>'
-            + _table("breakdown", head, rows)
-            + _notes([("", n) for n in notes]) + _caption(BREAKDOWN_CAPTION))
-
-
-def _interval_bar(rate: float, low: float, high: float, overall: float, top: float) -> str:
-    parts = [f'<span class="fill" style="width:{_w(rate, top)}"></span>']
-    if _ok(low) and _ok(high):
-        parts.append(f'<span class="whisker" style="left:{_w(low, top)};width:{_w(high - low, top)}"></span>')
-    if _ok(rate):
-        parts.append(f'<span class="dot" style="left:{_w(rate, top)}"></span>')
-    if _ok(overall):
-        parts.append(f'<span class="ref" style="left:{_w(overall, top)}"></span>')
-    tip = f"{pct(rate)} converted, 95% interval {interval(low, high)}"
-    return f'<div class="ci" title="{_e(tip)}">{"".join(parts)}</div>'
+    howto = (f"each line is one value of {_e(b.by)}: the dot is the share of its {unit} that reached the last "
+             "step, the whisker the range the true rate likely lies in (95%). Where the whisker crosses the dashed "
+             "line (everyone's rate), the difference may be chance; green and red segments differ from the rest "
+             "for real. Wide whiskers mean few people: wait for more data before acting.")
+    chart = breakdown_chart(b, overall if _ok(overall) else None)
+    caption = ("converted = reached the last step; each segment is tested against the rest of the entrants "
+               "(chi-square, or Fisher's exact test for small counts); " + SIGNIFICANT
+               + " 'too few to judge' = under 30 in the segment or the rest, or under 5 conversions expected.")
+    return (f'<h3>By {_e(b.by)} <span class="dim">· {_e(how)}</span></h3>' + _howto(howto) + chart
+            + _table("breakdown", head, rows, stack="stack-wide") + _notes([("", n) for n in notes])
+            + _caption(caption))
 
 
 def _trend(t: TrendResult) -> str:
     frame = t.frame
     names = frame.loc[frame["period"] == frame["period"].iloc[0], "name"].tolist()
-    head = [f"<th>{_e(t.period)}</th>", f'<th class="num">{_e(t.unit)}</th>']
+    head = [f"<th>{_e(t.period)} of entry</th>", f'<th class="num">{_e(t.unit)}</th>']
     head += [f'<th class="num">{_e(n)}</th>' for n in names[1:]]
-    head += ["<th>reached the last step</th>" if len(names) > 1 else "<th></th>",
-             '<th class="num">in progress</th>', "<th></th>"]
-    last_rates = frame.loc[frame["step"] == frame["step"].max(), "rate_from_start"].tolist()
-    top = _nice_max(max([r for r in last_rates if _ok(r)], default=1.0)) if len(names) > 1 else 1.0
+    head += ['<th class="num">in progress</th>', "<th></th>"]
     rows_html = []
     for period, rows in frame.groupby("period", sort=False):
         rates = rows.sort_values("step")["rate_from_start"].tolist()
         is_open = bool(rows["open"].iloc[0])
         waiting = int(rows["in_progress"].sum())
-        bar = ""
-        if len(rates) > 1:
-            bar = (f'<div class="track" style="min-width:160px"><span class="fill" style="width:{_w(rates[-1], top)}">'
-                   f'</span></div>')
         badge = '<span class="badge open">open</span>' if is_open else ""
         rows_html.append(f'<tr{_cls("open" if is_open else "")}><td class="period">{_e(period)}</td>'
                          f"{_num(_n(rows['users'].iloc[0]))}" + "".join(_num(pct(r)) for r in rates[1:])
-                         + f"<td>{bar}</td>{_num(_n(waiting) if waiting else '')}<td>{badge}</td></tr>")
-    note = (f'<p class="legend">bar: reached the last step, axis 0–{_e(pct(top).replace(".0%", "%"))}</p>'
-            if len(names) > 1 else "")
-    return (f"<h3>By {_e(t.period)} of entry <span class=\"dim\">· {_e(t.unit)}</span></h3>"
-            + _table("trend", head, rows_html)
-            + note + _caption(TREND_CAPTION))
+                         + f"{_num(_n(waiting) if waiting else '')}<td>{badge}</td></tr>")
+    period = _e(t.period)
+    howto = (f"the {_e(t.unit)} who entered in each {period}, and the share of them that reached each later step. "
+             f"A falling line is a step getting worse. An <i>open</i> {period} (hollow dot, dashed line) is too "
+             "recent: some of its people still have time to convert, so its numbers will still rise.")
+    chart = trend_chart(t) if len(names) > 1 else ""
+    return (f'<h3>By {period} of entry <span class="dim">· {_e(t.unit)}</span></h3>' + _howto(howto) + chart
+            + _table("trend", head, rows_html, stack="stack-wide")
+            + _caption(f"cohort = the attempts whose first step is in the {t.period} (someone who came back is in "
+                       f"each of their {t.period}s); open = the {t.period} ended less than a funnel window before "
+                       "the end of the data"))
 
 
 # ---------------------------------------------------------------------------------------------
 # The micro-conversion report
 
 
-def _micro_section(m: MicroReport) -> str:
+def _micro_section(m: MicroReport, currency: str | None) -> str:
     rate = m.converters / m.users if m.users else float("nan")
     sub = [count(m.users, "user"), f"{m.converters:,} converted ({pct(rate)})"]
     if m.average_value is not None:
-        sub.append(f"average value {m.average_value:,.2f}")
-    rows_frame = m.rows
-    rates = [x for x in [*rows_frame["macro_rate_with"], *rows_frame["macro_rate_without"]] if _ok(x)]
-    top = _nice_max(max(rates, default=1.0))
+        sub.append(f"average {m.macro} {money(m.average_value, currency)}" if currency
+                   else f"average value {money(m.average_value)}")
+    macro = _e(m.macro)
     head = ["<th>conversion</th>", "<th>kind</th>", '<th class="num">users</th>', '<th class="num">share</th>',
-            '<th class="num">with</th>', '<th class="num">without</th>', f"<th>with / without{_axis(top)}</th>",
-            '<th class="num">lift</th>', '<th class="num">95% CI</th>', '<th class="num">p adj</th>',
-            '<th class="num">adj. OR (95% CI)</th>', '<th class="num">+value</th>']
+            f'<th class="num">{macro} rate with</th>', '<th class="num">without</th>',
+            '<th class="num">lift</th>', '<th class="num">95% interval</th>', '<th class="num">p adj</th>',
+            '<th class="num">adj. odds ratio (95%)</th>',
+            f'<th class="num">+{_e(_value_word(currency))} per user</th>']
     rows = []
-    for row in rows_frame.itertuples(index=False):
+    for row in m.rows.itertuples(index=False):
         lift, ci = lift_text(row)
         cls = ' class="dim"' if row.too_few else ""
-        mini = (f'<div class="mini"><span class="with" style="width:{_w(row.macro_rate_with, top)}"></span>'
-                f'<span class="without" style="width:{_w(row.macro_rate_without, top)}"></span></div>')
+        p = ('<td class="num"></td>' if row.implied or row.too_few
+             else _p_cell(row.p_adjusted, bool(row.significant)))
+        odds = ""
+        if _ok(row.adjusted_odds_ratio):
+            odds = (f"{_e(f'{row.adjusted_odds_ratio:.2f} ({row.adjusted_low:.2f}–{row.adjusted_high:.2f})')}"
+                    + ('<span class="sigword">significant</span>' if row.adjusted_significant else ""))
         rows.append(f"<tr{cls}><td class=\"name\">{_e(row.label)}</td>"
                     f'<td><span class="badge kind">{_e(row.kind)}</span></td>'
                     f"{_num(_n(row.users))}{_num(pct(row.share))}{_num(pct(row.macro_rate_with))}"
-                    f"{_num(pct(row.macro_rate_without))}<td>{mini}</td>"
-                    f"{_num(lift)}{_num(ci)}"
-                    f'<td class="num{" mark" if row.significant else ""}">{_e(p_text(row))}</td>'
-                    f'<td class="num{" mark" if row.adjusted_significant else ""}">{_e(odds_text(row))}</td>'
-                    f"{_num(money(row.incremental_value))}</tr>")
-    legend = ('<p class="legend"><i style="background:var(--accent)"></i>' + _e(m.macro) + ' rate of users who did it'
-              '<i style="background:#cbd2d9"></i>of users who did not</p>')
+                    f"{_num(pct(row.macro_rate_without))}{_num(lift)}{_num(ci)}{p}"
+                    f'<td class="num">{odds}</td>'
+                    f"{_num(money(row.incremental_value, currency))}</tr>")
+    howto = (f"does doing a small action (a micro-conversion) go with more {macro}s? Each line compares users "
+             f"who did it with those who did not, before their first {macro}: a lift of 2× means twice the {macro} "
+             "rate. Right of the dashed 1× line: more likely; left: less. Green and red ones are "
+             "clear of chance. <i>Implied</i> ones (everyone who converted did them, such as the funnel's own "
+             "steps) are listed under the chart: they are on the way, not a cause. A lift is an association: "
+             f"it tells you who {macro}s, not what makes them.")
+    value = (f"+{_value_word(currency)} per user = (rate with − rate without) × average {m.macro} value, "
+             "can be negative; " if m.average_value is not None else "")
+    caption = (f"Only actions before a user's first {m.macro} count. share = of all users; adj. odds ratio: with "
+               "every other conversion held fixed (one model), above 1 = more likely; " + value + SIGNIFICANT
+               + " 'too few' = under 30 users on a side or under 5 converters expected.")
     return "\n".join([
         '<section class="micro" id="micro">',
-        f"<h2>Micro-conversions → {_e(m.macro)}</h2>",
+        f"<h2>Micro-conversions → {macro}</h2>",
         f'<p class="sub">{_e(" · ".join(sub))}</p>',
-        _table("micro", head, rows),
-        legend + _caption(MICRO_CAPTION.format(macro=m.macro)),
+        _howto(howto),
+        micro_chart(m),
+        _table("micro", head, rows, stack="stack-wide"),
+        _caption(caption),
         _caption(m.model_note) if m.model_note else "",
         _micro_groups(m, "segments") if m.segments is not None else "",
         _micro_groups(m, "periods") if m.periods is not None else "",
@@ -499,19 +609,34 @@ def _micro_groups(m: MicroReport, kind: str) -> str:
     conversion's share; a significant difference is marked."""
     head, cells, labels = m.groups(kind)
     segments = kind == "segments"
-    what, caption = micro_groups_text(m, kind)
+    what, _ = micro_groups_text(m, kind)
+    macro = _e(m.macro)
     th = ['<th>' + _e("segment" if segments else m.period) + '</th>', '<th class="num">users</th>',
-          f'<th class="num">{_e(m.macro)} observed</th>', '<th class="num">95% CI</th>',
-          '<th class="num">early read</th>', '<th class="num">95% CI</th>',
+          f'<th class="num">{macro} observed</th>', '<th class="num">95% interval</th>',
+          '<th class="num">early read</th>', '<th class="num">95% interval</th>',
           *(f'<th class="num">{_e(name)}</th>' for name in labels)]
     rows = []
     for g, row in enumerate(head.itertuples(index=False)):
         key = row.segment if segments else row.period
-        badge = '<span class="badge open">open</span>' if not segments and row.open else ""
-        shares = "".join(f'<td class="num{" mark" if mark is True else ""}">{_e(share_text(share, mark))}</td>'
+        badge = ' <span class="badge open">open</span>' if not segments and row.open else ""
+        shares = "".join(f'<td class="num">{_e(pct(share))}'
+                         + ('<span class="differs"> ◆</span>' if mark is True else "") + "</td>"
                          for share, mark in cells.iloc[g])
-        rows.append(f'<tr><td class="{"name" if segments else "period"}">{_e(key)} {badge}</td>{_num(_n(row.population))}{_num(pct(row.macro_rate))}'
+        rows.append(f'<tr><td class="{"name" if segments else "period"}">{_e(key)}{badge}</td>'
+                    f"{_num(_n(row.population))}{_num(pct(row.macro_rate))}"
                     f"{_num(interval(row.macro_rate_low, row.macro_rate_high))}{_num(pct(row.macro_expected))}"
                     f"{_num(interval(row.macro_expected_low, row.macro_expected_high))}{shares}</tr>")
-    return (f"<h3>{_e(what)}" + (' <span class="dim">· ranked by early read</span>' if segments else "") + "</h3>"
-            + _table(f"micro-{kind}", th, rows) + _caption(caption))
+    group = "segment" if segments else m.period
+    versus = f"the {m.control} segment" if m.control else "the other users"
+    howto = (f"per {_e(group)}: its observed {macro} rate, and its <i>early read</i>, the rate its users' small "
+             f"actions predict. The early read is steadier (narrower interval), so it ranks {_e(group)}s before "
+             f"enough {macro}s have happened. An observed rate far outside the early read means those users "
+             f"{macro} for a reason the tracked actions do not show. The other columns: the share of its users "
+             f"who did each action; ◆ marks a share clearly unlike that of {_e(versus)}.")
+    caption = (f"Each share: of the {group}'s users, who did it before any {m.macro}; ◆ = differs significantly from "
+               f"{versus} (Benjamini-Hochberg over the whole table, p < 0.05). early read = the {m.macro} rate "
+               f"expected from the {group}'s micro-conversions (one model over everyone)."
+               + (f" Note: {m.segment_note}." if segments and m.segment_note else ""))
+    return (f"<h3>Micro-conversions {_e(what)}" + (' <span class="dim">· ranked by early read</span>' if segments
+                                                   else "") + "</h3>"
+            + _howto(howto) + _table(f"micro-{kind}", th, rows, stack="stack-wide") + _caption(caption))

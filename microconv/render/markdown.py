@@ -10,20 +10,21 @@ from .format import (BREAKDOWN_CAPTION, BUCKET_LABELS, MICRO_CAPTION, TREND_CAPT
 
 def render_markdown(result: AnalysisResult) -> str:
     out = []
+    currency = result.meta.currency   # on every money figure (None: plain numbers)
     for f in result.per_funnel:
-        out += _funnel(f.steps) if f.steps is not None else [f"### {_cell(f.label)}\n"]
+        out += _funnel(f.steps, currency) if f.steps is not None else [f"### {_cell(f.label)}\n"]
         out += _time(f.time) if f.time is not None and len(f.time.frame) else []
         out += _breakdown(f.breakdown) if f.breakdown is not None else []
         out += _trend(f.trend) if f.trend is not None and len(f.trend.frame) else []
     m = result.micro
     if m is not None:
-        out += _micro(m)
+        out += _micro(m, currency)
         out += _micro_groups(m, "segments") if m.segments is not None else []
         out += _micro_groups(m, "periods") if m.periods is not None else []
     return "\n".join(out)
 
 
-def _micro(m) -> list[str]:
+def _micro(m, currency: str | None = None) -> list[str]:
     out = [f"### Micro-conversions → {_cell(m.macro)} ({m.users:,} users, {m.converters:,} converted)\n"]
     out.append("| conversion | kind | users | share | rate with | without | lift | 95% CI | p adj | adj. OR (95% CI) "
                "| +value |")
@@ -32,7 +33,7 @@ def _micro(m) -> list[str]:
         lift, ci = lift_text(row)
         out.append(f"| {_cell(row.label)} | {row.kind} | {row.users:,} | {pct(row.share)} | "
                    f"{pct(row.macro_rate_with)} | {pct(row.macro_rate_without)} | {lift} | {ci} | {p_text(row)} | "
-                   f"{odds_text(row)} | {money(row.incremental_value)} |")
+                   f"{odds_text(row)} | {money(row.incremental_value, currency)} |")
     out.append("")
     out.append(f"_{_cell(MICRO_CAPTION.format(macro=m.macro))}_\n")
     if m.model_note:
@@ -60,7 +61,7 @@ def _micro_groups(m, kind: str) -> list[str]:
     return out
 
 
-def _funnel(f) -> list[str]:
+def _funnel(f, currency: str | None = None) -> list[str]:
     waiting, valued = f.in_progress > 0, f.revenue is not None
     out = [f"### {_cell(f.label)} ({', '.join(describe(f))})\n"]
     out.append(f"| step | name | {f.unit} | of start | of previous | dropped | median time |"
@@ -73,9 +74,9 @@ def _funnel(f) -> list[str]:
                    f"{pct(s.rate_from_previous) if s.step > 1 else ''} | {s.dropped:,} | "
                    f"{duration(s.median_seconds_from_previous)} |"
                    + (f" {s.in_progress:,} |" if waiting else "")
-                   + (f" {money(s.value_lost) if s.step > 1 else ''} |" if valued else ""))
+                   + (f" {money(s.value_lost, currency) if s.step > 1 else ''} |" if valued else ""))
     out.append("")
-    out += [f"_{_cell(note)}_\n" for note in caveats(f)]   # (a caveat may name a step: config text)
+    out += [f"_{_cell(note)}_\n" for note in caveats(f, currency)]   # (a caveat may name a step: config text)
     return out
 
 

@@ -205,6 +205,9 @@ class RunMeta:
     users: int | None = 0          # None: not counted (a CSV of funnel steps does not show it)
     first_ts: pd.Timestamp | None = None
     last_ts: pd.Timestamp | None = None
+    title: str | None = None       # the config's title, else its file's name (None: not from a file)
+    currency: str | None = None    # the config's ISO 4217 code for money figures (None: plain numbers)
+    generated_at: pd.Timestamp | None = None   # when the run was made, for a report's header
 
 
 @dataclass(frozen=True, eq=False)

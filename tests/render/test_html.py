@@ -52,8 +52,16 @@ def tiny_result(**options) -> microconv.AnalysisResult:
     return microconv.analyze(cfg, events, quality=quality, **options)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fixed_clock():
+    """Reports say when they were made: SOURCE_DATE_EPOCH makes that a fixed time (2025-12-06 05:46 UTC)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1765000000")
+        yield
+
+
 @pytest.fixture(scope="module")
-def tiny_html() -> str:
+def tiny_html(fixed_clock) -> str:
     return render_html(tiny_result(by="ch", trend="day"))
 
 
@@ -105,8 +113,9 @@ def parse(page: str) -> Tree:
 
 def test_numbers_of_every_section_appear(tiny_html):
     text = text_of(tiny_html)
-    # steps: 4 entrants (u5 in progress), 2 reach B, 1 buys
-    assert "4 · 100.0%" in text and "2 · 50.0%" in text and "1 · 25.0%" in text
+    # steps: 4 entrants (u5 in progress), 2 reach B, 1 buys; the chart prints each count and share
+    assert "4 users · 100.0%" in text and "2 users · 50.0%" in text and "1 user · 25.0%" in text
+    assert "1. A 4 100.0% 1 2. B 2 50.0% 50.0% 1 ▼ 1m 30s 3. buy 1 25.0% 50.0% 1 5m" in text
     assert "window 1h · 4 entrants" in text
     # dropped: u3 before B (u5 is in progress, not dropped), u2 before buy; the first of the tie is marked
     assert "largest drop-off: 1 user before 'B'" in text
@@ -114,17 +123,18 @@ def test_numbers_of_every_section_appear(tiny_html):
     # time to convert: A → B for u1 (1m) and u2 (2m); the whole funnel for u1 (6m)
     assert "A → B 2 1m 15s 1m 30s 1m 45s 1m 54s" in text
     assert "whole funnel 1 6m 6m 6m 6m" in text
-    assert 'title="1–5m: 2"' in tiny_html
-    # breakdown by ch, interval drawn, trend per day with the open cohort
+    # the distribution, buckets labelled and counts printed: both A → B in 1–5m, B → buy (5m) in 5–15m
+    assert "took A → B B → buy whole funnel 1–5m 2 0 0 5–15m 0 1 1" in text
+    # breakdown by ch: the chart prints each rate and interval; the table too; trend per day with the open cohort
     assert "By ch · first touch · top 10" in text
-    assert "mail|x 2 50.0%" in text and "(missing) 1 25.0%" in text
-    assert tiny_html.count('class="whisker"') == 3
+    assert "mail|x · 2 users 50.0% (9.5–90.5%)" in text and "all entrants: 25.0% converted" in text
+    assert "mail|x 2 50.0% 50.0% 50.0% 9.5–90.5% 0% too few to judge" in text
     assert "2026-01-05 3 66.7% 33.3% 2026-01-06" in text and "2026-01-06 1 0% 0% 1 open" in text
     # micro-conversions and the run
     assert "Micro-conversions → buy" in text and "5 users · 1 converted (20.0%)" in text
-    assert "promo <b>seen</b> secondary 2 40.0% 0% 33.3%" in text
-    assert "Events 9" in text and "Users 5" in text
-    assert "2026-01-05 00:00 UTC → 2026-01-06 03:00 UTC (1d 3h)" in text
+    assert "promo <b>seen</b> secondary 2 40.0% 0% 33.3% too few" in text
+    assert "Users 5 Events 9" in text
+    assert "2026-01-05 00:00 UTC to 2026-01-06 03:00 UTC (1d 3h)" in text
 
 
 def test_every_string_from_data_and_config_is_escaped(tiny_html):
@@ -142,7 +152,7 @@ def test_no_remote_resources_and_no_scripts(tiny_html):
         if name in ("src", "href", "srcset", "action", "poster", "data", "formaction"):
             assert value.startswith("#"), (tag, name, value)   # only in-page links
     assert not any(name.startswith("on") for _, name, _ in tree.attrs)   # no event handlers
-    for tag in ("script", "link", "img", "iframe", "object", "embed", "base"):
+    for tag in ("script", "link", "img", "iframe", "object", "embed", "base", "foreignobject", "use", "image"):
         assert tree.counts.get(tag, 0) == 0, tag
     style = re.search(r"<style>(.*?)</style>", tiny_html, flags=re.S).group(1)
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
@@ -154,21 +164,80 @@ def test_structure_and_determinism(tiny_html):
     tree = parse(tiny_html)
     assert tree.errors == [] and tree.stack == []
     assert tree.counts["section.funnel"] == 1 and tree.counts["section.micro"] == 1
-    for cls in ("steps", "time", "breakdown", "trend", "micro"):
+    for cls in ("steps", "time", "dist", "breakdown", "trend", "micro"):
         assert tree.counts[f"table.{cls}"] == 1, cls
+    for chart in ("funnel", "breakdown", "trend", "micro"):
+        assert tree.counts[f"svg.{chart}"] == 1, chart
     assert tree.counts["tr.worst"] == 1 and tree.counts["tr.open"] == 1
     assert render_html(tiny_result(by="ch", trend="day")) == tiny_html
     assert render_text(tiny_result(by="ch", trend="day"), Format.html) == tiny_html
-    # No date of its own (say, when it was rendered): the only dates are the data's two days.
-    assert set(re.findall(r"\d{4}-\d\d-\d\d", tiny_html)) == {"2026-01-05", "2026-01-06"}
+    # The only dates: the data's two days and the generation time (SOURCE_DATE_EPOCH, below).
+    assert set(re.findall(r"\d{4}-\d\d-\d\d", tiny_html)) == {"2026-01-05", "2026-01-06", "2025-12-06"}
+    assert "generated 2025-12-06 05:46 UTC" in text_of(tiny_html)
 
 
-def test_bar_lengths_are_the_rates(tiny_html):
-    steps = re.search(r'<table class="steps">.*?</table>', tiny_html, flags=re.S).group(0)
-    fills = re.findall(r'class="fill" style="width:([\d.]+)%"', steps)
-    assert fills == ["100.00", "50.00", "25.00"]
-    assert re.findall(r'class="lost" style="left:([\d.]+)%;width:([\d.]+)%"', steps) == [("50.00", "50.00"),
-                                                                                          ("25.00", "25.00")]
+def test_title_dates_and_currency_from_the_config():
+    """title: names the report (else the config file's name), currency: is on every money figure."""
+    cfg = {**CONFIG, "title": "Shop <Q4>", "currency": "EUR",
+           "conversions": {**CONFIG["conversions"], "buy": {"kind": "macro", "event": "C", "value": "ch"}}}
+    rows = [(u, EPOCH + pd.Timedelta(seconds=t), e, "30" if e == "C" else None) for u, t, e, _ in ROWS]
+    events, quality = load_rows(rows, microconv.parse_config(cfg), ["ch"])
+    result = microconv.analyze(microconv.parse_config(cfg), events, quality=quality)
+    page = render_html(result)
+    text = text_of(page)
+    assert "<title>Shop &lt;Q4&gt; · 2026-01-05 – 2026-01-06</title>" in page
+    assert "<h1>Shop &lt;Q4&gt;</h1>" in page
+    # one purchase of 30: revenue 30 over 4 entrants; B lost 1 user (value lost 30), buy lost 1 (30)
+    assert "value lost (EUR)" in text and "30.00 EUR" in text
+    assert "revenue at the last step: 30.00 EUR (7.50 EUR per entrant)" in text
+    assert "average buy 30.00 EUR" in text
+    amounts = re.findall(r"\d[\d,]*\.\d\d(?: [A-Z]{3})?", text.replace("below 0.05", ""))
+    assert amounts and all(a.endswith(" EUR") for a in amounts), amounts
+    from microconv.render.markdown import render_markdown
+    assert "| 30.00 EUR |" in render_markdown(result)
+    plain = render_html(tiny_result())
+    assert "<h1>Funnel report</h1>" in plain and "EUR" not in plain
+
+
+@pytest.mark.parametrize("title,currency,message", [
+    ("", None, "title: String should have at least 1 character"),
+    (None, "eur", "currency: currency 'eur' is not an ISO 4217 code"),
+    (None, "€", "currency: currency '€' is not an ISO 4217 code"),
+    (None, 978, "currency: Input should be a valid string"),
+])
+def test_title_and_currency_are_validated(title, currency, message):
+    extra = {k: v for k, v in (("title", title), ("currency", currency)) if v is not None}
+    with pytest.raises(microconv.ConfigError) as err:
+        microconv.parse_config({**CONFIG, **extra})
+    assert message in str(err.value)
+
+
+def test_config_file_name_is_the_default_title(tmp_path):
+    path = tmp_path / "q4-shop.yaml"
+    path.write_text((ROOT / "funnels.example.yaml").read_text().replace("title: ", "# title: "))
+    cfg = microconv.load_config(path)
+    assert cfg.title is None and microconv.api.report_title(cfg) == "q4-shop"
+
+
+def test_p_values_read_as_people_read_them():
+    """No 1.2e-184 and no bare star: '< 0.001' and the word 'significant', explained under the table."""
+    page = (GOLDEN / "analyze_example.html").read_text()
+    text = text_of(page)
+    assert not re.search(r"\de-\d", text) and " *" not in text
+    assert "< 0.001significant" not in text and "< 0.001 significant" in text
+    assert "significant = unlikely to be chance" in text
+    assert "docs/semantics" not in page and "docs 7" not in page
+
+
+def test_no_number_only_in_a_title(tiny_html):
+    """A mailed or printed page has no hover: whatever a title says, the page prints too."""
+    text = text_of(re.sub(r"<title>.*?</title>", " ", tiny_html, flags=re.S))
+    tree = parse(tiny_html)
+    titles = [v for _, name, v in tree.attrs if name in ("title", "aria-label")]
+    titles += re.findall(r"<title>(.*?)</title>", tiny_html, flags=re.S)[1:]     # the svg titles
+    for title in titles:
+        for number in re.findall(r"\d[\d,.]*%?", html.unescape(title)):
+            assert number in text, (number, title)
 
 
 def test_sections_without_funnel_results_are_still_shown():
@@ -231,7 +300,8 @@ def test_html_to_stdout_with_every_report():
                     "--report", "all", "--funnel", "checkout", "--trend", "week")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.endswith("</html>\n")
-    assert '<table class="trend">' in result.stdout and '<table class="breakdown">' in result.stdout
+    assert '<table class="trend stack-wide">' in result.stdout and '<table class="breakdown stack-wide">' in result.stdout
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart trend"' in result.stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,12 +381,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def example_page(tmp_path_factory) -> Path:
-    """The example log with every section: funnels, time, breakdown, trend, micro-conversions."""
-    cfg = microconv.load_config(ROOT / "funnels.example.yaml")
-    events, quality = microconv.load_events([ROOT / "examples" / "shop_events.csv"], cfg)
-    result = microconv.analyze(cfg, events, quality=quality, trend="week")
+    """The example report as the command line writes it, with every chart: funnels, time,
+    breakdown (--by), trend (--trend), micro-conversions."""
     page = tmp_path_factory.mktemp("html") / "report.html"
-    page.write_text(render_html(result), encoding="utf-8")
+    result = invoke("analyze", "examples/shop_events.csv", "-c", "funnels.example.yaml", "-f", "html", "-q",
+                    "--by", "channel", "--trend", "week", "-o", page)
+    assert result.exit_code == 0, result.stderr
     return page
 
 
@@ -327,25 +397,88 @@ def test_browser_parses_the_page(browser, example_page, tmp_path):
     assert tree.errors == []
     assert tree.counts["section.funnel"] == 5 and tree.counts["section.micro"] == 1
     assert tree.counts["table.steps"] == 5 and tree.counts["table.time"] == 5 and tree.counts["table.trend"] == 5
-    assert tree.counts["table.breakdown"] == 1 and tree.counts["tr.worst"] == 5
-    assert tree.counts["div.track"] >= 15 and tree.counts["div.ci"] == 5
+    assert tree.counts["table.breakdown"] == 5 and tree.counts["tr.worst"] == 5
+    # a chart per funnel, per trend and per breakdown, and the micro-conversions' forest plot
+    assert tree.counts["svg.funnel"] == 5 and tree.counts["svg.trend"] == 5
+    assert tree.counts["svg.breakdown"] == 5 and tree.counts["svg.micro"] == 1
     assert "Checkout funnel" in run.stdout and "Micro-conversions → purchase" in run.stdout
     assert "<script" not in run.stdout
 
 
-def test_browser_screenshot_is_not_blank(browser, example_page, tmp_path):
+def measure(binary: str, profile: Path, page: Path, width: int) -> dict:
+    """Load ``page`` in an iframe ``width`` px wide (its media queries see that width; headless
+    Chromium will not make a window narrower than 500 px) and read what the browser laid out: the
+    document's scrollWidth, the charts drawn, the title. The report stays script-free: the script is
+    in the wrapper page, which may read the frame because both are files (--allow-file-access-from-files)."""
+    wrapper = profile.parent / f"measure-{width}.html"
+    wrapper.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
+<iframe id="report" src="{page.as_uri()}" width="{width}" height="2000" style="border:0"></iframe>
+<script>
+document.getElementById("report").addEventListener("load", function () {{
+  var doc = this.contentDocument, root = doc.documentElement, charts = {{}};
+  doc.querySelectorAll("svg.chart").forEach(function (svg) {{
+    var kind = svg.getAttribute("class").split(" ")[1];
+    charts[kind] = (charts[kind] || 0) + 1;
+    if (svg.getBoundingClientRect().width > {width}) charts.too_wide = (charts.too_wide || 0) + 1;
+  }});
+  var out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({{scroll: root.scrollWidth, client: root.clientWidth, charts: charts,
+                                     title: doc.title, h1: doc.querySelector("h1").textContent,
+                                     text: doc.body.innerText,
+                                     cell: getComputedStyle(doc.querySelector("table.steps td.num")).display,
+                                     label: doc.querySelector("table.steps td.num").getAttribute("data-label")}});
+  document.body.appendChild(out);
+}});
+</script></body></html>""", encoding="utf-8")
+    run = chromium(binary, profile, "--allow-file-access-from-files", "--window-size=1400,1000", "--dump-dom",
+                   wrapper.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="measured">(.*?)</pre>', run.stdout, flags=re.S)
+    assert found, run.stdout[-2000:]
+    import json
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_browser_nothing_overflows_and_every_chart_is_drawn(browser, example_page, tmp_path, width):
+    m = measure(browser, tmp_path / "profile", example_page, width)
+    assert m["client"] == width
+    assert m["scroll"] <= width, m["scroll"]                      # no sideways scrolling
+    assert m["charts"] == {"funnel": 5, "trend": 5, "breakdown": 5, "micro": 1}
+    # the title (the config's title:), the data's dates and when it was made
+    assert m["h1"] == "Example shop, October" and m["title"] == "Example shop, October · 2026-10-01 – 2026-10-31"
+    assert "2026-10-01 – 2026-10-31 · generated 2025-12-06 05:46 UTC" in m["text"]
+    # narrow: a table row is a card, each number beside its column's name (data-label); wide: a table
+    assert (m["cell"], m["label"]) == ("flex" if width == 400 else "table-cell", "users")
+
+
+def test_browser_no_number_only_in_a_title(browser, example_page, tmp_path):
+    """What the browser shows (innerText) holds every number of every title: none is hover-only."""
+    m = measure(browser, tmp_path / "profile", example_page, 1280)
+    page = example_page.read_text()
+    titles = re.findall(r'\btitle="([^"]*)"', page) + re.findall(r"<svg[^>]*><title>(.*?)</title>", page)
+    assert titles                                           # the charts' titles
+    shown = " ".join(m["text"].split())
+    for title in titles:
+        for number in re.findall(r"\d[\d,.]*%?", html.unescape(title)):
+            assert number in shown, (number, title)
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_browser_screenshot_is_not_blank(browser, example_page, tmp_path, width):
     shot = tmp_path / "shot.png"
-    run = chromium(browser, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,2000",
+    run = chromium(browser, tmp_path / "profile", f"--screenshot={shot}", f"--window-size={width},2000",
                    example_page.as_uri())
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.is_file() and shot.stat().st_size > 20_000
     pixels = read_png(shot)[:, :, :3].astype(np.int32)
-    assert pixels.shape[:2] == (2000, 1200)
+    assert pixels.shape[:2] == (2000, width)
     ink = (pixels.sum(axis=2) < 600).mean()                 # text, lines and bars on a white page
     assert 0.01 < ink < 0.5, ink
     accent = (np.abs(pixels - np.array([0x2F, 0x6F, 0xDE])).sum(axis=2) < 30).sum()
-    assert accent > 5_000, accent                            # the funnel bars are drawn, in the accent colour
+    assert accent > 2_000 * width / 1280, accent             # the funnel bars are drawn, in the accent colour
     drop = (np.abs(pixels - np.array([0xF6, 0xD5, 0xD2])).sum(axis=2) < 12).sum()
-    assert drop > 1_000, drop                                # the largest drop-off is highlighted
+    assert drop > 500 * width / 1280, drop                   # the largest drop-off is highlighted
     colours = np.unique((pixels[:, :, 0] << 16) | (pixels[:, :, 1] << 8) | pixels[:, :, 2])
     assert len(colours) > 50, len(colours)                   # text is anti-aliased: many shades
