@@ -177,7 +177,7 @@ def trend_table(t: TrendResult) -> Table:
     return table
 
 
-SUMMARY_CAPTION = ("converted = reached the last step; lost = dropped before that step (not in progress), as a "
+SUMMARY_CAPTION = ("converted = share of the entrants who reached the last step; lost = dropped before that step (not in progress), as a "
                    "share of those at the step before; in progress = window still open at the end of the data")
 SUMMARY_MICRO_CAPTION = ("share = users who did it before any {macro}; with / without: {macro} rate of those who "
                          "did / did not; ranked by how far the lift is from 1 (significant first); "
@@ -197,13 +197,13 @@ def summary_renderable(s: Summary, *, more: str | None = None) -> Group:
         table = _table("  ·  ".join(["Summary", count(len(s.funnels), "funnel"), *data, count(s.events, "event")]),
                        "\n".join([SUMMARY_CAPTION, *units]))
         table.add_column("funnel", overflow="fold", min_width=12, max_width=36)
-        for header in ("entrants", "converted", ""):
+        for header in ("entrants", "converted"):      # the count converted is in the step table below
             table.add_column(header, justify="right", no_wrap=True)
         table.add_column("largest drop-off\nbefore step", overflow="fold", min_width=12, max_width=28)
         for header in ("lost", "", "in\nprogress"):
             table.add_column(header, justify="right", no_wrap=True)
         for f in s.funnels:
-            table.add_row(text(f.label), f"{f.entrants:,}", f"{f.converted:,}", pct(f.rate),
+            table.add_row(text(f.label), f"{f.entrants:,}", pct(f.rate),
                           text(f"{f.drop_step}. {f.drop_name}") if f.drop_step else "",
                           Text(f"{f.dropped:,}", style="bold red") if f.drop_step else "",
                           pct(f.drop_share), f"{f.in_progress:,}" if f.in_progress else "")
