@@ -396,7 +396,8 @@ def _steps(f: FunnelResult, currency: str | None) -> str:
     waiting, valued = f.in_progress > 0, f.revenue is not None
     unit = _e(f.unit)
     howto = (f"each bar is the share of the {unit} who started (step 1) that got as far as the step; the pale part "
-             "is who was lost since the step before, in red where the most were lost. Fix the red step first.")
+             "is who got to the step before but not (yet) to this one, in red where the most dropped out. "
+             "Start with the red step.")
     if waiting:
         howto += (f" {unit.capitalize()} still inside their window at the end of the data are "
                   "<i>in progress</i>: not lost yet.")

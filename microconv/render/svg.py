@@ -95,7 +95,7 @@ def funnel_chart(f: FunnelResult, *, title: str | None = None) -> str:
         name = f"{s.step}. {s.name}" + (" (optional)" if s.step in f.optional else "")
         body.append(f'<text x="0" y="{_f(y + 15)}" font-size="14">{_e(name)}</text>')
         if s.step > 1 and s.dropped:
-            lost = f"−{s.dropped:,} dropped" + (f" ({pct(1 - s.rate_from_previous)})" if _ok(s.rate_from_previous) else "")
+            lost = f"−{s.dropped:,} dropped"     # (a share would hide those still in progress)
             colour = DROP if s.step == worst else MUTED
             body.append(f'<text x="{WIDTH}" y="{_f(y + 15)}" text-anchor="end" font-size="12" fill="{colour}">'
                         f"{_e(lost)}</text>")
