@@ -44,7 +44,8 @@ def analyze(
     partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Replay event logs through the funnels in CONFIG and print drop-off tables.
+    """Replay event logs through the funnels in CONFIG: in the terminal a one-screen summary, then
+    the funnels' drop-off tables (every table with --report all).
 
     Example: microconv analyze examples/shop_events.csv -c funnels.example.yaml -f csv > steps.csv
     """
@@ -79,25 +80,10 @@ def analyze(
         micro_groups = "micro" in reports and bool(by or trend)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
-        options = {"funnels": funnel, "since": since, "until": until, "as_of": as_of, "mature_only": mature_only,
-                   "macro": macro, "by": _one_or_all(by), "attribution": attribution, "top": top,
-                   "trend": trend.value if trend else None, "control": control}
-        if workers is not None or scheduler is not None:
-            import sys
-
-            from ..run import dask
-            with dask.connect(workers, scheduler, memory_limit) as client:
-                result, quality = dask.analyze(events, cfg, client, input_format=input_format, extra_properties=by or [],
-                                               partitions=partitions, progress=not quiet and sys.stderr.isatty(), strict=strict,
-                                               reports=reports, **options)
-            emit.note_quality(quality, policy, strict)
-            emit.warn(policy, result.warnings)
-            if output_dir is not None:
-                emit.write_dir(output_dir, result, cfg, quality, options, started, csv_raw=csv_raw)
-            _emit(result, fmt, output, chosen, view, csv_raw=csv_raw)
-            return
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         with policy.progress("reading events") as progress:
-            evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=by or [],
+            evts, quality = cluster.load_events(events, cfg, input_format=input_format, extra_properties=by or []) \
+                if cluster else load_events(events, cfg, input_format=input_format, extra_properties=by or [],
                                         only_events=needed_events(cfg, funnel, micro_groups=micro_groups) if as_of is None else None,
                                         count_users=(fmt is not Format.csv or report_of(chosen).counts_users
                                                      or output_dir is not None),
