@@ -62,3 +62,29 @@ def test_funnel_names_of_funnels_yaml_by_default_and_none_without_a_config(runne
 
 def test_report_names_complete(runner):
     assert _complete(runner, "microconv analyze x.csv --report b") == ["breakdown", "breakdown_steps"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_runs_the_script_and_completes_a_funnel_name():
+    """The script in a real bash: the completion function, called as bash calls it, offers the
+    example config's funnel that starts with 'ch'."""
+    bin_dir = os.path.dirname(_microconv()[0]) if len(_microconv()) == 1 else None
+    if bin_dir is None:
+        pytest.skip("no microconv script beside the interpreter")
+    line = (f'source <(microconv --show-completion bash); COMP_WORDS=(microconv analyze x.csv -c {EXAMPLE_CONFIG} '
+            '--funnel ch); COMP_CWORD=6; _microconv_completion microconv; printf "%s\\n" "${COMPREPLY[@]}"')
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["checkout"]
+
+
+@pytest.mark.parametrize("shell,path", [("bash", ".bash_completions/microconv.sh"),
+                                        ("fish", ".config/fish/completions/microconv.fish")])
+def test_install_completion_writes_the_script_under_home(tmp_path, shell, path):
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run([*_microconv(), "--install-completion", shell], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"{shell} completion installed in {tmp_path / path}" in done.stdout
+    assert "_MICROCONV_COMPLETE" in (tmp_path / path).read_text()
