@@ -52,6 +52,23 @@ def say(lines: Iterable[str], *, quiet: bool) -> None:
             print(f"microconv: {terminal(line)}", file=sys.stderr)   # lines quote event names
 
 
+def cluster(workers: int | None, scheduler: str | None, memory_limit: str | None, partitions: int | None,
+            quiet: bool):
+    """The Dask cluster ``--workers`` or ``--scheduler`` (or MICROCONV_SCHEDULER) asks for, None
+    for none: the run is then in this process. Its progress bars are drawn on a terminal only."""
+    import os
+    import sys
+
+    from ..errors import UsageError
+    from ..run.dask import SCHEDULER_ENV, Cluster
+    scheduler = scheduler or (os.environ.get(SCHEDULER_ENV) or None if workers is None else None)
+    if workers is None and scheduler is None:
+        if memory_limit is not None or partitions is not None:
+            raise UsageError("--memory-limit and --partitions go with --workers or --scheduler")
+        return None
+    return Cluster(workers, scheduler, memory_limit, partitions, progress=not quiet and sys.stderr.isatty())
+
+
 def warn(policy: OutputPolicy, warnings: Iterable[object]) -> None:
     for warning in warnings:
         policy.warn(str(warning))

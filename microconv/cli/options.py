@@ -137,7 +137,7 @@ PageOpt = _library_option("page", Optional[str], "--page", metavar="PROPERTY", h
 # Scale-out (run/dask.py, README "When one machine is not enough").
 WorkersOpt = _library_option("workers", Optional[int], "--workers", metavar="N", min=1, help="Run on a Dask cluster of N "
                              "worker processes started on this machine (needs microconv[dask]).")
-SchedulerOpt = _library_option("scheduler", Optional[str], "--scheduler", metavar="ADDRESS", envvar="MICROCONV_SCHEDULER",
+SchedulerOpt = _library_option("scheduler", Optional[str], "--scheduler", metavar="ADDRESS",
                                help="Run on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
                                     "(or MICROCONV_SCHEDULER).")
 MemoryLimitOpt = _library_option("memory_limit", Optional[str], "--memory-limit", metavar="BYTES", help="With --workers: "

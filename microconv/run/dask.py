@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..errors import DataError, MicroconvError, OptionError, UsageError
+from ..errors import OPTION, DataError, MicroconvError, OptionError, UsageError
 from ..load.frame import Events, LogSummary
 from ..load.quality import DataQualityReport
 from .options import Options
@@ -64,42 +64,68 @@ def scheduler_address(scheduler: str | None) -> str | None:
     return scheduler or os.environ.get(SCHEDULER_ENV) or None
 
 
-@contextmanager
-def connect(workers: int | None = None, scheduler: str | None = None, memory_limit: str | None = None,
-            ) -> Iterator[object]:
+class Cluster:
     """A Dask client: of the scheduler at ``scheduler``, or of a local cluster of ``workers`` worker
     processes (one thread each: the engine is numpy, and processes keep memory per worker bounded)
-    started here and stopped on leaving.
+    started here. Closed by :meth:`close`, on leaving a ``with``, or when no longer referenced
+    (the events read on it hold it), so a command's cluster ends with the command.
 
     Raises:
         UsageError: Dask is not installed; both or neither of ``workers`` and ``scheduler``; the
             scheduler cannot be reached.
     """
-    distributed = _dask()
-    if (workers is None) == (scheduler is None):
-        raise OptionError("give --workers N (a cluster on this machine) or --scheduler ADDRESS, not both",
-                          option="workers")
-    import logging
-    if scheduler is not None:
-        try:
-            client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}".splitlines()[0],
-                             hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
-                                  f"or unset {SCHEDULER_ENV}") from None
-        with client:
-            yield client
-        return
-    if workers < 1:
-        raise OptionError(f"--workers must be at least 1, not {workers}", option="workers")
-    try:
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           memory_limit=memory_limit or "auto", dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-    except ValueError as exc:
-        raise OptionError(f"--memory-limit: {exc}", option="memory_limit") from None
-    with cluster, distributed.Client(cluster, set_as_default=False) as client:
-        yield client
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, memory_limit: str | None = None,
+                 partitions: int | None = None, progress: bool = False):
+        import logging
+        import weakref
+
+        distributed = _dask()
+        if (workers is None) == (scheduler is None):
+            raise OptionError("give --workers N (a cluster on this machine) or --scheduler ADDRESS, not both",
+                              option="workers")
+        if partitions is not None and partitions < 1:
+            raise OptionError(f"--partitions must be at least 1, not {partitions}", option="partitions")
+        self.partitions, self.progress, local = partitions, progress, None
+        if scheduler is not None:
+            try:
+                self.client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}".splitlines()[0],
+                                 hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+                                      f"or unset {SCHEDULER_ENV}") from None
+        else:
+            if workers < 1:
+                raise OptionError(f"--workers must be at least 1, not {workers}", option="workers")
+            try:
+                local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                 memory_limit=memory_limit or "auto", dashboard_address=None,
+                                                 silence_logs=logging.ERROR)
+            except ValueError as exc:
+                raise OptionError(f"--memory-limit: {exc}", option="memory_limit") from None
+            self.client = distributed.Client(local, set_as_default=False)
+        self._closer = weakref.finalize(self, _close, self.client, local)
+
+    def close(self) -> None:
+        self._closer()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def load_events(self, paths: Sequence[object], config: Config, *, input_format: str | None = None,
+                    extra_properties: Sequence[str] = ()) -> tuple[ClusterEvents, DataQualityReport]:
+        """Like :func:`microconv.load_events`: the events stay on the cluster, in partitions of
+        users (stages 1-3 of the module docstring); pass them to :func:`microconv.analyze`."""
+        return load_events(self, paths, config, input_format=input_format, extra_properties=extra_properties)
+
+
+def _close(client, local) -> None:
+    client.close()
+    if local is not None:
+        local.close()
 
 
 def inputs(paths: Sequence[object]) -> list[str]:
@@ -233,9 +259,6 @@ def _assemble(reads: list[_Read], p: int, facts: _Global, config: Config) -> Eve
         else:
             out[col] = pd.concat([x.astype(object) if facts.mixed.get(col) else x for x in parts], ignore_index=True)
     frame = per_user(pd.DataFrame(out, columns=list(pieces[0].columns)), config)
-    if facts.cut is not None:
-        ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-        frame = frame.loc[ts < facts.cut].reset_index(drop=True)
     frame["user"] = frame["user"].cat.remove_unused_categories()
     return Events(frame, facts.sources)
 
@@ -265,77 +288,102 @@ def _merge(a, b):
 class _Global:
     categories: dict[str, list | None]
     mixed: dict[str, bool]
-    cut: int | None
     sources: tuple[str, ...]
 
 
-def analyze(paths: Sequence[object], config: Config, client, *, input_format: str | None = None,
-            extra_properties: Sequence[str] = (), partitions: int | None = None,
-            progress: bool = False, **options) -> tuple[object, DataQualityReport]:
-    """:func:`microconv.analyze` of the events in ``paths``, computed on the cluster of ``client``.
+@dataclass(eq=False)
+class ClusterEvents:
+    """Events read on a cluster: P partitions of users held by its workers, and what is known of
+    all of them. :func:`microconv.analyze` runs on them where they are."""
 
-    Args:
-        options: the keyword arguments of :func:`microconv.analyze`.
-        partitions: P, the partitions of users; by default from the input's size.
-        progress: draw Dask's progress bar on stderr (the caller decides: a terminal only).
+    cluster: Cluster
+    shards: list                       # futures of Events, one per partition
+    summary: LogSummary
+    sources: tuple[str, ...]
+    empty: Events                      # no rows; the partitions' columns and categories
 
-    Returns:
-        The result, and the data-quality report of every file.
+    def analyze(self, config: Config, *, quality: DataQualityReport | None = None, **options):
+        return analyze(config, self, quality=quality, **options)
+
+
+def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, input_format: str | None = None,
+                extra_properties: Sequence[str] = ()) -> tuple[ClusterEvents, DataQualityReport]:
+    """Stages 1-3: read every file, the global facts, the partitions of users.
 
     Raises:
-        UsageError: stitching or ``per_user`` properties (not supported on a cluster yet).
-        DataError: a file cannot be read, no usable rows; a partition failed (naming it).
+        UsageError: identity stitching (not supported on a cluster yet).
+        DataError: a file cannot be read (naming it), no usable rows.
     """
+    _refuse(config)
+    client = cluster.client
+    files = inputs(paths)
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    parts = cluster.partitions or partitions_for(files, workers)
+    with _failures():
+        reads = [client.submit(_guarded, f"reading {f}", _read_file, f, config, input_format, tuple(extra_properties),
+                               parts, retries=RETRIES, pure=False) for f in files]
+        _show(cluster, reads, "reading files")
+        facts = client.gather(client.map(_facts_of, reads, pure=False))
+        report = _merged_reports(facts)
+        glob = _Global(*_categories(facts), tuple(files))
+        shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
+                                retries=RETRIES, pure=False) for p in range(parts)]
+        _show(cluster, shards, "shuffling users into partitions")
+        del reads
+        log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
+        if not log.events:
+            raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
+                            where=", ".join(files), hint="; ".join(report.messages()) or None)
+        empty = client.submit(lambda e: e.frame.iloc[:0], shards[0], pure=False).result()
+    return ClusterEvents(cluster, shards, log, tuple(files), Events(empty, tuple(files), None, log)), report
+
+
+def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport | None = None, **options):
+    """:func:`microconv.analyze` (same arguments) of events read on a cluster: the plan made here
+    from the global facts, every report's partial per partition, merged in a tree on the cluster,
+    finalized here (stage 4)."""
     from .. import api
+    from ..engine.engagement import with_engagement
     from ..run.dates import entry_bound
     from ..run.plan import plan_run
     from . import local
 
-    _refuse(config)
     opts = Options(**options)
-    files = inputs(paths)
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    parts = partitions or partitions_for(files, workers)
-    if parts < 1:
-        raise OptionError(f"--partitions must be at least 1, not {parts}", option="partitions")
+    client, shards, log = events.cluster.client, events.shards, events.summary
     with _failures():
-        reads = [client.submit(_guarded, f"reading {f}", _read_file, f, config, input_format, tuple(extra_properties),
-                               parts, retries=RETRIES, pure=False) for f in files]
-        _show(progress, reads)
-        facts = client.gather(client.map(_facts_of, reads, pure=False))
-        report = _merged_reports(facts)
-        known = [f.last_ts for f in facts if f.last_ts is not None]
-        cut = None
-        if opts.as_of is not None and known:
-            cut = entry_bound(opts.as_of, last_ts=pd.Timestamp(max(known), tz="UTC"), tz=config.columns.timezone,
+        if opts.as_of is not None:
+            end = entry_bound(opts.as_of, last_ts=pd.Timestamp(log.last_ts, tz="UTC"), tz=config.columns.timezone,
                               until=True, option="as_of").value
-        glob = _Global(*_categories(facts), cut, tuple(files))
-        shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
-                                retries=RETRIES, pure=False) for p in range(parts)]
-        _show(progress, shards)
-        del reads
-        summaries = client.gather(client.map(_summary_of, shards, pure=False))
-        log = _summary(summaries)
-        if not log.events:
-            if cut is not None and known:
-                raise OptionError(f"no events before {opts.as_of}", option="as_of", exit_code=DataError.exit_code)
-            raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
-                            where=", ".join(files), hint="; ".join(report.messages()) or None)
-        skeleton = _skeleton(client, shards[0], facts, log)
-        from ..engine.engagement import with_engagement
-        skeleton, _ = with_engagement(config, skeleton, log.last_ts or 0)
+            shards = client.map(_cut, shards, end=end, pure=False)
+            log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
+            if not log.events:
+                raise OptionError(f"no events before {OPTION} {opts.as_of} (the data starts at "
+                                  f"{pd.Timestamp(events.summary.first_ts, tz='UTC')})", option="as_of",
+                                  exit_code=DataError.exit_code)
+        skeleton, _ = with_engagement(config, Events(events.empty.frame, events.sources, None, log), log.last_ts or 0)
         plan = plan_run(config, skeleton, opts)
         [plan_on_cluster] = client.scatter([plan], broadcast=True)
-        partial = [client.submit(_guarded, f"partition {p + 1} of {parts}", _partials, shard, plan_on_cluster,
+        partial = [client.submit(_guarded, f"partition {p + 1} of {len(shards)}", _partials, shard, plan_on_cluster,
                                  log.last_ts or 0, retries=RETRIES, pure=False) for p, shard in enumerate(shards)]
-        _show(progress, partial)
+        _show(events.cluster, partial, "computing partitions")
         while len(partial) > 1:      # a tree: each level halves, merged where the partials are
             partial = [client.submit(_merge, *partial[i:i + 2], pure=False) if i + 1 < len(partial) else partial[i]
                        for i in range(0, len(partial), 2)]
         merged, refused = partial[0].result()
     done = local.finalize(plan, merged)
     warnings = [*plan.warnings, *local.invalid_value_notes(plan, refused=refused)]
-    return api.result_of(config, plan, done, log, tuple(files), warnings, report), report
+    return api.result_of(config, plan, done, log, events.sources, warnings, quality)
+
+
+def _cut(events: Events, end: int) -> Events:
+    """The rows before ``--as-of``'s end (``plan.cut_at``, on one partition)."""
+    ts = events.frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    keep = ts < end
+    if keep.all():
+        return events
+    frame = events.frame.loc[keep].reset_index(drop=True)
+    frame["user"] = frame["user"].cat.remove_unused_categories()
+    return Events(frame, events.sources)
 
 
 def _refuse(config: Config) -> None:
@@ -390,10 +438,20 @@ def _skeleton(client, shard, facts: Sequence[_Facts], log: LogSummary) -> Events
     return Events(frame, (), None, log)
 
 
-def _show(progress: bool, futures) -> None:
-    if progress:
-        from distributed import progress as bar
-        bar(futures, notebook=False)
+def _show(cluster: Cluster, futures, what: str) -> None:
+    """``what: done/all`` on stderr as the tasks finish (the caller asks only on a terminal);
+    Dask's own bar writes to stdout, which is the report's."""
+    if not cluster.progress or not futures:
+        return
+    import sys
+
+    from distributed import as_completed
+    with cluster.client.as_current():
+        finished = enumerate(as_completed(futures), 1)
+    for done, _ in finished:
+        sys.stderr.write(f"\rmicroconv: {what}: {done}/{len(futures)}")
+        sys.stderr.flush()
+    sys.stderr.write("\n")
 
 
 @contextmanager

@@ -27,8 +27,11 @@ def fixed_time(monkeypatch):
 
 
 def both(runner, scheduler, *args):
-    """The in-process and the cluster output of one command line; both must succeed."""
-    here = invoke(runner, *args)
+    """The in-process and the cluster output of one command line (``--partitions`` for the cluster
+    alone); both must succeed."""
+    args = tuple(map(str, args))
+    cut = args.index("--partitions") if "--partitions" in args else None
+    here = invoke(runner, *(args if cut is None else args[:cut] + args[cut + 2:]))
     there = invoke(runner, *args, "--scheduler", scheduler)
     assert here.exit_code == 0, here.stderr
     assert there.exit_code == 0, there.stderr
@@ -132,3 +135,23 @@ def test_identity_stitching_is_refused_on_a_cluster(runner, dask_scheduler, tmp_
     result = invoke(runner, "analyze", tmp_path / "log.csv", "-c", tmp_path / "rules.yaml", "--scheduler", dask_scheduler)
     assert result.exit_code == 2
     assert "identity stitching" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_on_the_cluster_gives_the_same_alerts(runner, dask_scheduler, tmp_path):
+    args = ("check", EXAMPLE, "-c", CONFIG, "-f", "json")
+    here = invoke(runner, *args)
+    there = invoke(runner, *args, "--scheduler", dask_scheduler)
+    assert there.exit_code == here.exit_code and here.exit_code in (0, 1), here.stderr
+    assert there.stdout == here.stdout and there.stderr == here.stderr
+
+
+def test_the_scheduler_from_the_environment(runner, dask_scheduler, monkeypatch):
+    here = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "-f", "csv")
+    monkeypatch.setenv("MICROCONV_SCHEDULER", dask_scheduler)
+    there = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "-f", "csv")
+    assert there.exit_code == 0 and there.stdout == here.stdout
+
+
+def test_partitions_without_a_cluster_are_a_usage_error(runner):
+    result = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "--partitions", "4")
+    assert result.exit_code == 2 and "--workers or --scheduler" in result.stderr
