@@ -64,6 +64,7 @@ h3 { font-size: 16px; margin: 30px 0 6px; overflow-wrap: anywhere; }
 .kicker { color: var(--accent); font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.06em;
   margin: 0 0 4px; }
 .sub { color: var(--muted); margin: 2px 0 0; overflow-wrap: anywhere; }
+.dates { font-size: 16px; margin: 4px 0 0; overflow-wrap: anywhere; }
 .num, td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th.num { white-space: normal; }
 table.micro-segments, table.micro-periods, table.micro { font-size: 13px; }
@@ -314,14 +315,11 @@ def _header(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
         cards.append(("Source" if len(meta.sources) == 1 else f"Sources ({len(meta.sources)})",
                       ", ".join(meta.sources), "small"))
     dl = "".join(f"<div><dt>{_e(k)}</dt><dd{_cls(c)}>{_e(v)}</dd></div>" for k, v, c in cards)
-    sub = [_overview(result, funnels)]
-    if _date_range(meta):
-        sub.append(_date_range(meta))
-    if meta.generated_at is not None:
-        sub.append(f"generated {_stamp(meta.generated_at)}")
+    dates = f"<b>{_e(_date_range(meta))}</b> · " if _date_range(meta) else ""
+    made = f'<p class="sub">generated {_e(_stamp(meta.generated_at))}</p>' if meta.generated_at is not None else ""
     kicker = ['<p class="kicker">Funnel report</p>'] if meta.title else []
     parts = ['<header class="run">', *kicker, f"<h1>{_e(title)}</h1>",
-             f'<p class="sub">{_e(" · ".join(sub))}</p>', f'<dl class="cards">{dl}</dl>']
+             f'<p class="dates">{dates}{_e(_overview(result, funnels))}</p>', made, f'<dl class="cards">{dl}</dl>']
     notices = [*map(str, result.warnings), *result.quality_notes]
     if notices:
         parts.append('<ul class="notices">' + "".join(f"<li>{_e(n)}</li>" for n in notices) + "</ul>")

@@ -107,7 +107,7 @@ def funnel_chart(f: FunnelResult, *, title: str | None = None) -> str:
                         f'height="{bar}" fill="{soft}"/>')
         if rate > 0:
             body.append(f'<rect x="0" y="{_f(by)}" width="{_f(max(rate * WIDTH, 2))}" height="{bar}" rx="3" fill="{ACCENT}"/>')
-        label = f"{count(s.users, f.unit[:-1])} · {pct(s.rate_from_start)}"
+        label = count(s.users, f.unit[:-1]) + (f" · {pct(s.rate_from_start)}" if _ok(s.rate_from_start) else "")
         inside = _text_width(label, 14) + 16 < rate * WIDTH
         x, colour = (8, "#fff") if inside else (rate * WIDTH + 6, INK)
         body.append(f'<text x="{_f(x)}" y="{_f(by + 16)}" fill="{colour}" font-weight="600">{_e(label)}</text>')

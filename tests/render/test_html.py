@@ -448,7 +448,7 @@ def test_browser_nothing_overflows_and_every_chart_is_drawn(browser, example_pag
     assert m["charts"] == {"funnel": 5, "trend": 5, "breakdown": 5, "micro": 1}
     # the title (the config's title:), the data's dates and when it was made
     assert m["h1"] == "Example shop, October" and m["title"] == "Example shop, October · 2026-10-01 – 2026-10-31"
-    assert "2026-10-01 – 2026-10-31 · generated 2025-12-06 05:46 UTC" in m["text"]
+    assert "2026-10-01 – 2026-10-31 · 5 funnels" in m["text"] and "generated 2025-12-06 05:46 UTC" in m["text"]
     # narrow: a table row is a card, each number beside its column's name (data-label); wide: a table
     assert (m["cell"], m["label"]) == ("flex" if width == 400 else "table-cell", "users")
 
