@@ -45,6 +45,15 @@ def _text_width(text: str, size: float) -> float:
     return len(text) * size * 0.56
 
 
+def _fit(text: str, size: float, room: float) -> str:
+    """``text`` cut with an ellipsis to fit ``room`` units (an SVG text does not wrap; the table
+    under the chart has it whole)."""
+    if _text_width(text, size) <= room:
+        return text
+    keep = max(1, int(room / (size * 0.56)) - 1)
+    return text[:keep] + "…"
+
+
 def nice_max(value: float) -> float:
     """The axis end for rates up to ``value``: the first of a few round shares at or above it."""
     for top in (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8):
@@ -93,9 +102,10 @@ def funnel_chart(f: FunnelResult, *, title: str | None = None) -> str:
         y = i * row
         rate = s.rate_from_start if _ok(s.rate_from_start) else 0.0
         name = f"{s.step}. {s.name}" + (" (optional)" if s.step in f.optional else "")
+        lost = f"−{s.dropped:,} dropped" if s.step > 1 and s.dropped else ""   # (a share would hide those in progress)
+        name = _fit(name, 14, WIDTH - _text_width(lost, 12) - 12)
         body.append(f'<text x="0" y="{_f(y + 15)}" font-size="14">{_e(name)}</text>')
-        if s.step > 1 and s.dropped:
-            lost = f"−{s.dropped:,} dropped"     # (a share would hide those still in progress)
+        if lost:
             colour = DROP if s.step == worst else MUTED
             body.append(f'<text x="{WIDTH}" y="{_f(y + 15)}" text-anchor="end" font-size="12" fill="{colour}">'
                         f"{_e(lost)}</text>")
@@ -263,7 +273,8 @@ def _interval_chart(rows: list[_Interval], lo: float, hi: float, ref: float | No
         colour = {"up": GOOD, "down": BAD, "dim": FAINT}.get(r.tone, ACCENT)
         ink = FAINT if r.tone == "dim" else INK
         weight = ' font-weight="600"' if r.tone in ("up", "down") else ""
-        body.append(f'<text x="0" y="{_f(y + 15)}" font-size="14" fill="{ink}">{_e(r.label)}</text>'
+        name = _fit(r.label, 14, WIDTH - _text_width(r.text, 13) - 12)
+        body.append(f'<text x="0" y="{_f(y + 15)}" font-size="14" fill="{ink}">{_e(name)}</text>'
                     f'<text x="{WIDTH}" y="{_f(y + 15)}" text-anchor="end" font-size="13" fill="{ink}"{weight}>'
                     f"{_e(r.text)}</text>")
         cy = y + 30

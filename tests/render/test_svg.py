@@ -133,3 +133,17 @@ def test_cli_svg_usage_errors(args, message):
     result = invoke("analyze", "examples/shop_events.csv", "-c", "funnels.example.yaml", "-f", "svg", *args)
     assert result.exit_code == 2
     assert result.stdout == "" and result.stderr.startswith(message)
+
+
+def test_segments_escaped_and_long_labels_cut(result):
+    """A segment's text reads as written (and never acts); a label too long for the line is cut
+    with an ellipsis so it cannot run into its numbers (the table under the chart has it whole)."""
+    from microconv.render.svg import breakdown_chart
+
+    b = result.per_funnel[0].breakdown
+    shown = texts(breakdown_chart(b, 0.25))
+    assert '"quoted" <seg> · 1 user' in shown and "mail|x · 2 users" in shown
+    long = b.segments.assign(segment=["x" * 80, "y", "z"])
+    svg = breakdown_chart(type(b)(**{**vars(b), "segments": long}), 0.25)
+    label = texts(svg)[texts(svg).index("50.0% (9.5–90.5%)") - 1]
+    assert label.endswith("…") and len(label) < 50
