@@ -100,6 +100,11 @@ th:last-child, td:last-child { padding-right: 0; }
 td.name { overflow-wrap: anywhere; }
 td.period { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .stepno { color: var(--faint); font-variant-numeric: tabular-nums; margin-right: 4px; }
+.track { position: relative; height: 22px; background: var(--panel); border-radius: 4px; min-width: 160px; }
+.track .fill { position: absolute; left: 0; top: 0; bottom: 0; background: var(--accent); border-radius: 4px; }
+.track .label { position: absolute; top: 0; line-height: 22px; font-size: 12px; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
+.track .label.out { color: var(--ink); padding-left: 6px; }
 tr.worst td { background: #fdf3f2; }
 tr.worst td:first-child { box-shadow: inset 3px 0 0 var(--drop); padding-left: 8px; }
 .dropmark { color: var(--drop); font-weight: 600; }
@@ -210,6 +215,14 @@ def _ok(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def _w(rate: float, scale: float = 1.0) -> str:
+    """A CSS percentage for ``rate`` on an axis from 0 to ``scale``, clamped to [0, 100] (the pages
+    report's exit-rate bars)."""
+    if not _ok(rate) or not scale:
+        return "0%"
+    return f"{max(0.0, min(100.0, rate / scale * 100)):.2f}%"
+
+
 def _n(n) -> str:
     return f"{int(n):,}"
 
@@ -236,7 +249,7 @@ _TAG = re.compile(r"<[^>]+>")
 _TD = re.compile(r"<td(?=[ >])")
 
 
-def _table(cls: str, head: list[str], rows: list[str], stack: str | None = "stack") -> str:
+def _table(cls: str, head: list[str], rows: list[str], stack: str | None = None) -> str:
     """A table whose rows become labelled cards on a narrow screen (``stack``: below 600 px,
     ``stack-wide``: below 900 px for tables of many columns; None: never, for a matrix). Each cell
     gets its column's name as ``data-label`` (the column heads are escaped text already)."""
@@ -426,7 +439,7 @@ def _steps(f: FunnelResult, currency: str | None) -> str:
     notes += [("", note) for note in caveats(f, currency)]
     if valued and not currency:
         notes.append(("", "value: in the units of the data's value column (the config sets no currency)"))
-    return _howto(howto) + funnel_chart(f) + _table("steps", head, rows) + _notes(notes)
+    return _howto(howto) + funnel_chart(f) + _table("steps", head, rows, stack="stack") + _notes(notes)
 
 
 def _time(t: TimeResult) -> str:
@@ -445,7 +458,7 @@ def _time(t: TimeResult) -> str:
              "p90: nine in ten were faster. The second table counts them by how long they took: a second bump "
              "(days rather than minutes) is people who came back later.")
     return (f'<h3>Time to convert <span class="dim">· {unit}</span></h3>' + _howto(howto)
-            + _table("time", head, rows) + _distribution(t))
+            + _table("time", head, rows, stack="stack") + _distribution(t))
 
 
 def _distribution(t: TimeResult) -> str:
@@ -472,7 +485,7 @@ def _distribution(t: TimeResult) -> str:
             cells.append(f'<td class="num" style="background-image:linear-gradient(90deg,#c9dbf8,#c9dbf8);'
                          f'background-size:{share:.0f}% 70%">{_e(_n(c))}</td>')
         rows.append(f"<tr><td>{_e(BUCKET_LABELS[j])}</td>{''.join(cells)}</tr>")
-    return (_table("dist", head, rows, stack=None)
+    return (_table("dist", head, rows)
             + _caption(f"{t.unit} per time bucket (m = minutes, h = hours, d = days); the shading is the share of the "
                        "column's largest bucket"))
 
