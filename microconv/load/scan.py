@@ -41,6 +41,7 @@ def load_events(
     only_events: Iterable[str] | None = None,
     count_users: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
+    row_groups: tuple[int, int] | None = None,
 ) -> tuple[Events, DataQualityReport]:
     """Read event files into one canonical frame, reading only the columns the config needs.
 
@@ -51,6 +52,8 @@ def load_events(
         count_users: count the distinct users of every row (``Events.summary.users``): a hash of
             every id, which only the run's metadata and the micro-conversion report need.
         progress: called after each piece with (rows read so far, rows in all files when known).
+        row_groups: (first, end) row groups of each Parquet file only: a cluster's read of part of
+            a file (``run/dask.py``); rows keep their numbers in the file.
 
     Raises:
         DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
@@ -86,7 +89,8 @@ def load_events(
                          text=list(dict.fromkeys(c for c, _ in ids)))
         try:
             try:
-                scan.file(pieces(), plan, _line_of(src), report_rows)
+                scan.file(*_groups(src, pieces(), row_groups, plan), report_rows) if row_groups else \
+                    scan.file(pieces(), plan, _line_of(src), report_rows)
             except NotSplittable:
                 scan.file(pieces(split=False), plan, _line_of(src), report_rows)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -340,6 +344,17 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         mixed = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
         return pa.Table.from_pandas(frame.assign(**mixed), preserve_index=False)
+
+
+def _groups(src: Source, pieces: list, row_groups: tuple[int, int], plan) -> tuple:
+    """The pieces of row groups ``first:end`` of a Parquet file, and line numbers from the first's row."""
+    first, end = row_groups
+    meta = pq.ParquetFile(src.path).metadata if src.format == "parquet" else None
+    if meta is None:
+        raise ValueError("row_groups: only Parquet files have row groups")
+    before = sum(meta.row_group(i).num_rows for i in range(min(first, meta.num_row_groups)))
+    line = _line_of(src)
+    return pieces[first:end], plan, lambda i: line(before + i)
 
 
 def _line_of(src: Source):

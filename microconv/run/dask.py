@@ -34,6 +34,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -141,18 +142,43 @@ def inputs(paths: Sequence[object]) -> list[str]:
     return out
 
 
-def partitions_for(files: Sequence[str], workers: int) -> int:
-    """P from the input's bytes: about PARTITION_BYTES each, at least two per worker."""
+def read_units(files: Sequence[str], input_format: str | None) -> tuple[list[tuple[str, tuple[int, int] | None]], int]:
+    """The read tasks (a file, or a run of row groups of a Parquet file of about PARTITION_BYTES
+    uncompressed, so that no task holds a large file) and the input's bytes."""
     from ..load import remote
+    from ..load.sources import detect_format
 
+    units: list[tuple[str, tuple[int, int] | None]] = []
     size = 0
     for f in files:
         url = remote.url_of(f)
-        if url is None:
-            size += os.path.getsize(f)
-        else:
-            fs, path = remote.filesystem(url)
-            size += int(fs.size(path) or 0)
+        fs, path = remote.filesystem(url) if url else (None, f)
+        size += int(fs.size(path) or 0) if fs else os.path.getsize(f)
+        if (input_format or detect_format(Path(path))) != "parquet":
+            units.append((f, None))
+            continue
+        import pyarrow.parquet as pq
+        try:
+            if fs is None:
+                meta = pq.ParquetFile(f).metadata
+            else:
+                with fs.open(path, "rb") as handle:
+                    meta = pq.ParquetFile(handle).metadata
+        except Exception:  # noqa: BLE001 - the read task reports it, naming the file
+            units.append((f, None))
+            continue
+        start, held = 0, 0
+        for i in range(meta.num_row_groups):
+            held += meta.row_group(i).total_byte_size
+            if held >= PARTITION_BYTES and i + 1 < meta.num_row_groups:
+                units.append((f, (start, i + 1)))
+                start, held = i + 1, 0
+        units.append((f, (start, max(meta.num_row_groups, start + 1))) if start else (f, None))
+    return units, size
+
+
+def partitions_for(size: int, workers: int) -> int:
+    """P from the input's bytes: about PARTITION_BYTES each, at least two per worker."""
     return max(2 * workers, math.ceil(size / PARTITION_BYTES), 1)
 
 
@@ -196,12 +222,13 @@ def _guarded(what: str, task: Callable, *args):
         raise RuntimeError(f"{what}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
-def _read_file(source: str, config: Config, input_format: str | None, extra_properties: tuple[str, ...],
-               parts: int) -> _Read:
+def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_format: str | None,
+               extra_properties: tuple[str, ...], parts: int) -> _Read:
     from ..load.scan import load_events
 
+    source, groups = unit
     events, report = load_events([source], _values_as_read(config), input_format=input_format,
-                                 extra_properties=extra_properties, count_users=True)
+                                 extra_properties=extra_properties, count_users=True, row_groups=groups)
     frame = events.frame
     empty = {line.split(": ", 1)[0]: line for line in report.empty}
     report.empty = []
@@ -318,10 +345,12 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     client = cluster.client
     files = inputs(paths)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
-    parts = cluster.partitions or partitions_for(files, workers)
+    units, size = read_units(files, input_format)
+    parts = cluster.partitions or partitions_for(size, workers)
     with _failures():
-        reads = [client.submit(_guarded, f"reading {f}", _read_file, f, config, input_format, tuple(extra_properties),
-                               parts, retries=RETRIES, pure=False) for f in files]
+        reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
+                               (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES, pure=False)
+                 for f, g in units]
         _show(cluster, reads, "reading files")
         facts = client.gather(client.map(_facts_of, reads, pure=False))
         report = _merged_reports(facts)

@@ -155,3 +155,23 @@ def test_the_scheduler_from_the_environment(runner, dask_scheduler, monkeypatch)
 def test_partitions_without_a_cluster_are_a_usage_error(runner):
     result = invoke(runner, "analyze", EXAMPLE, "-c", CONFIG, "--partitions", "4")
     assert result.exit_code == 2 and "--workers or --scheduler" in result.stderr
+
+
+def test_a_parquet_file_read_in_runs_of_row_groups(runner, dask_scheduler, tmp_path, monkeypatch):
+    """Ten row groups read by four tasks (about 3 groups each): the same report and the same
+    data-quality lines, whose row numbers stay the file's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from microconv.run import dask
+
+    frame = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "shop.parquet",
+                   row_group_size=len(frame) // 10 + 1)
+    groups = pq.ParquetFile(tmp_path / "shop.parquet").metadata
+    monkeypatch.setattr(dask, "PARTITION_BYTES", 3 * groups.row_group(0).total_byte_size)
+    units, _ = dask.read_units([str(tmp_path / "shop.parquet")], None)
+    assert [g for _, g in units] == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    here, there = both(runner, dask_scheduler, "analyze", tmp_path / "shop.parquet", "-c", CONFIG, "-f", "json")
+    assert there.stdout == here.stdout and there.stderr == here.stderr
+    assert "shop.parquet: row " in here.stderr
