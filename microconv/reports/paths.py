@@ -282,9 +282,10 @@ def _count(codes: np.ndarray, names: np.ndarray, empty: str, more: np.ndarray | 
         columns["more"] = more
     counts = pd.DataFrame(columns).value_counts(sort=False).reset_index(name="units")
     slots = [counts[f"c{j}"].to_numpy() for j in range(codes.shape[1])]
-    text = np.where(slots[0] >= 0, names[np.maximum(slots[0], 0)], empty).astype(object)
+    names = np.append(np.asarray(names, dtype=object), "")      # -1 reads the last: a shard may have no names at all
+    text = np.where(slots[0] >= 0, names[slots[0]], empty).astype(object)
     for slot in slots[1:]:
-        text = np.where(slot >= 0, text + ARROW + names[np.maximum(slot, 0)], text)
+        text = np.where(slot >= 0, text + ARROW + names[slot], text)
     path = pd.Series(text, dtype=object)
     if more is not None:
         extra = counts["more"]
