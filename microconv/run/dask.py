@@ -349,14 +349,14 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     parts = cluster.partitions or partitions_for(size, workers)
     with _failures():
         reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
-                               (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES, pure=False)
-                 for f, g in units]
+                               (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES,
+                               key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
         facts = client.gather(client.map(_facts_of, reads, pure=False))
         report = _merged_reports(facts)
         glob = _Global(*_categories(facts), tuple(files))
         shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
-                                retries=RETRIES, pure=False) for p in range(parts)]
+                                retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
         _show(cluster, shards, "shuffling users into partitions")
         del reads
         log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
@@ -393,10 +393,10 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
         plan = plan_run(config, skeleton, opts)
         [plan_on_cluster] = client.scatter([plan], broadcast=True)
         partial = [client.submit(_guarded, f"partition {p + 1} of {len(shards)}", _partials, shard, plan_on_cluster,
-                                 log.last_ts or 0, retries=RETRIES, pure=False) for p, shard in enumerate(shards)]
+                                 log.last_ts or 0, retries=RETRIES, key=_key("partials", p)) for p, shard in enumerate(shards)]
         _show(events.cluster, partial, "computing partitions")
         while len(partial) > 1:      # a tree: each level halves, merged where the partials are
-            partial = [client.submit(_merge, *partial[i:i + 2], pure=False) if i + 1 < len(partial) else partial[i]
+            partial = [client.submit(_merge, *partial[i:i + 2], key=_key("merge", i)) if i + 1 < len(partial) else partial[i]
                        for i in range(0, len(partial), 2)]
         merged, refused = partial[0].result()
     done = local.finalize(plan, merged)
@@ -460,11 +460,11 @@ def _summary(parts: Sequence[LogSummary]) -> LogSummary:
                       min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
-def _skeleton(client, shard, facts: Sequence[_Facts], log: LogSummary) -> Events:
-    """An empty frame with the partitions' columns and global categories, and the global summary:
-    all that planning reads of the events."""
-    frame = client.submit(lambda e: e.frame.iloc[:0], shard, pure=False).result()
-    return Events(frame, (), None, log)
+def _key(stage: str, i: int) -> str:
+    """A task's name on the cluster (the dashboard, the task stream, errors): its stage and number."""
+    import uuid
+
+    return f"microconv-{stage}-{i}-{uuid.uuid4().hex[:12]}"
 
 
 def _show(cluster: Cluster, futures, what: str) -> None:
