@@ -15,7 +15,7 @@ def pct(rate: float) -> str:
 def percent_digits(rate: float) -> str:
     """``rate`` × 100 with the digits of :func:`pct`, without the sign."""
     value = rate * 100
-    if value == 0:
+    if abs(value) < 1e-10:      # 0, or float noise around it (a Wilson interval's low end at 0 of n: 4e-17)
         return "0"
     if abs(value) < 1 and math.isfinite(value):
         text = f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"

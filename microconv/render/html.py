@@ -66,7 +66,7 @@ h3 { font-size: 16px; margin: 30px 0 6px; overflow-wrap: anywhere; }
 .sub { color: var(--muted); margin: 2px 0 0; overflow-wrap: anywhere; }
 .dates { font-size: 16px; margin: 4px 0 0; overflow-wrap: anywhere; }
 .num, td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-th.num { white-space: normal; }
+th.num, td.num.wrap { white-space: normal; }
 table.micro-segments, table.micro-periods, table.micro { font-size: 13px; }
 table.micro-segments th, table.micro-periods th { overflow-wrap: anywhere; }
 .differs { color: var(--accent); font-weight: 600; }
@@ -143,7 +143,7 @@ footer { margin-top: 32px; color: var(--faint); font-size: 12px; overflow-wrap: 
   .cards { gap: 8px; }
   .cards div { flex: 1 1 130px; }
 }
-""" + _stacking("stack", 600) + _stacking("stack-wide", 900) + """\
+""" + _stacking("stack", 600) + _stacking("stack-wide", 1000) + """\
 @media print {
   body { padding: 0; font-size: 11pt; }
   main { max-width: none; }
@@ -251,7 +251,7 @@ _TD = re.compile(r"<td(?=[ >])")
 
 def _table(cls: str, head: list[str], rows: list[str], stack: str | None = None) -> str:
     """A table whose rows become labelled cards on a narrow screen (``stack``: below 600 px,
-    ``stack-wide``: below 900 px for tables of many columns; None: never, for a matrix). Each cell
+    ``stack-wide``: below 1000 px for tables of many columns; None: never, for a matrix). Each cell
     gets its column's name as ``data-label`` (the column heads are escaped text already)."""
     if stack:
         labels = [" ".join(_TAG.sub(" ", th).split()) for th in head]
@@ -308,7 +308,7 @@ def _p_cell(p: float, significant: bool, *, too_small: bool = False) -> str:
     if not _ok(p):
         return '<td class="num"></td>'
     word = '<span class="sigword">significant</span>' if significant else ""
-    return f'<td class="num">{_e(p_value(p))}{word}</td>'
+    return f'<td class="num{" wrap" if significant else ""}">{_e(p_value(p))}{word}</td>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,7 +588,7 @@ def _micro_section(m: MicroReport, currency: str | None) -> str:
                     f'<td><span class="badge kind">{_e(row.kind)}</span></td>'
                     f"{_num(_n(row.users))}{_num(pct(row.share))}{_num(pct(row.macro_rate_with))}"
                     f"{_num(pct(row.macro_rate_without))}{_num(lift)}{_num(ci)}{p}"
-                    f'<td class="num">{odds}</td>'
+                    f'<td class="num{" wrap" if row.adjusted_significant else ""}">{odds}</td>'
                     f"{_num(money(row.incremental_value, currency))}</tr>")
     howto = (f"does doing a small action (a micro-conversion) go with more {macro}s? Each line compares users "
              f"who did it with those who did not, before their first {macro}: a lift of 2× means twice the {macro} "

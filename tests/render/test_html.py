@@ -229,6 +229,14 @@ def test_p_values_read_as_people_read_them():
     assert "docs/semantics" not in page and "docs 7" not in page
 
 
+def test_an_interval_from_zero_reads_zero():
+    """0 of n converted: the Wilson interval's low end is float noise (4.3e-19), not a rate to print
+    with 17 zeros (which also widened the breakdown table past a 1024 px screen)."""
+    from microconv.render.format import interval
+
+    assert interval(4.3e-19, 0.0053) == "0–0.53%" and interval(0.00021, 0.0029) == "0.021–0.29%"
+
+
 def test_no_number_only_in_a_title(tiny_html):
     """A mailed or printed page has no hover: whatever a title says, the page prints too."""
     text = text_of(re.sub(r"<title>.*?</title>", " ", tiny_html, flags=re.S))
@@ -440,7 +448,7 @@ document.getElementById("report").addEventListener("load", function () {{
     return json.loads(html.unescape(found.group(1)))
 
 
-@pytest.mark.parametrize("width", [400, 1280])
+@pytest.mark.parametrize("width", [400, 700, 1024, 1280])
 def test_browser_nothing_overflows_and_every_chart_is_drawn(browser, example_page, tmp_path, width):
     m = measure(browser, tmp_path / "profile", example_page, width)
     assert m["client"] == width
@@ -450,7 +458,7 @@ def test_browser_nothing_overflows_and_every_chart_is_drawn(browser, example_pag
     assert m["h1"] == "Example shop, October" and m["title"] == "Example shop, October · 2026-10-01 – 2026-10-31"
     assert "2026-10-01 – 2026-10-31 · 5 funnels" in m["text"] and "generated 2025-12-06 05:46 UTC" in m["text"]
     # narrow: a table row is a card, each number beside its column's name (data-label); wide: a table
-    assert (m["cell"], m["label"]) == ("flex" if width == 400 else "table-cell", "users")
+    assert (m["cell"], m["label"]) == ("flex" if width < 600 else "table-cell", "users")
 
 
 def test_browser_no_number_only_in_a_title(browser, example_page, tmp_path):
