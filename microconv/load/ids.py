@@ -267,10 +267,25 @@ def _drop_unused(codes: np.ndarray, size: int, present: np.ndarray) -> tuple[np.
     return used, renumber.take(codes)
 
 
+FEW_IDS = 1 << 15        # fewer ids than this hash in one table faster than 64 parts on two threads
+
+
+def _hash_whole(pieces: Sequence[_Parted]) -> tuple[list[np.ndarray], pa.Array]:
+    """:func:`_hash_parts` for a few ids (a small log, a test's): one table, no threads."""
+    coded = pc.dictionary_encode(pa.chunked_array([p.ids for p in pieces], pa.string()))
+    if coded.num_chunks == 0 or not len(coded):
+        return [np.zeros(len(p.ids), dtype=np.int32) for p in pieces], pa.array([], pa.string())
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in coded.chunks]).astype(np.int32)
+    ends = np.cumsum([len(p.ids) for p in pieces])
+    return np.split(codes, ends[:-1]), coded.chunk(0).dictionary
+
+
 def _hash_parts(pieces: Sequence[_Parted]) -> tuple[list[np.ndarray], pa.Array]:
     """Each part of every piece hashed, two parts at a time: per piece, a code per id (in the
     piece's part order) into the distinct ids, which are returned too (part after part)."""
     sizes = np.array([p.sizes for p in pieces], dtype=np.int64).reshape(len(pieces), ID_PARTS)
+    if sizes.sum() < FEW_IDS:
+        return _hash_whole(pieces)
     at = np.cumsum(sizes, axis=1) - sizes                 # where each part starts within its piece
 
     def encode(k: int) -> tuple[np.ndarray, pa.Array]:

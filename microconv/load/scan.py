@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -42,6 +43,7 @@ def load_events(
     count_users: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
     row_groups: tuple[int, int] | None = None,
+    one_of_many: bool = False,
 ) -> tuple[Events, DataQualityReport]:
     """Read event files into one canonical frame, reading only the columns the config needs.
 
@@ -54,6 +56,8 @@ def load_events(
         progress: called after each piece with (rows read so far, rows in all files when known).
         row_groups: (first, end) row groups of each Parquet file only: a cluster's read of part of
             a file (``run/dask.py``); rows keep their numbers in the file.
+        one_of_many: the files are some of a run's (a cluster's read task): a property no file here
+            has, or no usable row, is not an error; the run checks all files (``run/dask.py``).
 
     Raises:
         DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
@@ -64,7 +68,8 @@ def load_events(
     plans = [plan_of(src, config, props) for src in sources]
     for src, plan in zip(sources, plans):
         check_core_types(src.schema, plan, str(src.path))
-    check_properties_somewhere(config, props, plans, sources)
+    if not one_of_many:
+        check_properties_somewhere(config, props, plans, sources)
     report = DataQualityReport()
     scan = _Scan(config, report, only_events, count_users)
     total = _known_rows(sources)
@@ -99,7 +104,7 @@ def load_events(
             raise DataError("the user or event column holds bytes that are not UTF-8 text", where=str(src.path),
                             hint="ids and event names must be text or integers; re-save the file as UTF-8") from None
     events = scan.events(tuple(map(str, files)))
-    if events.summary.events == 0:
+    if events.summary.events == 0 and not one_of_many:
         raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                         where=", ".join(map(str, files)), hint="; ".join(report.messages()) or None)
     return events, report
@@ -166,9 +171,10 @@ class _Scan:
             return _check_piece(table, core, prop_cols, self.config, self.only, self.count_users)
 
         checked, rows = [], self.report.rows_read
-        with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") as pool:
-            try:
-                for piece in pool.map(check, pieces):      # merged once all are in: a piece may ask for a re-read
+        pieces = list(pieces)
+        with ThreadPoolExecutor(2, thread_name_prefix="microconv-scan") if len(pieces) > 1 else nullcontext() as pool:
+            try:                                            # (one piece, a frame's or a small file's: no threads)
+                for piece in (pool.map(check, pieces) if pool else map(check, pieces)):   # merged once all are in: a piece may ask for a re-read
                     checked.append(piece)
                     rows += piece.rows
                     if progress:
