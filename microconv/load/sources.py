@@ -51,6 +51,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     fsspec URL (``s3://...``, globs too) stands for local copies of its files (``remote``)."""
     out: list[Path] = []
     for raw in paths:
+        if isinstance(raw, remote.Fetched):      # already copied here (a cluster's read task)
+            out.append(raw)
+            continue
         if (url := remote.url_of(raw)) is not None:
             out.extend(remote.fetch(u) for u in remote.expand_url(url))
             continue

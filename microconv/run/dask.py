@@ -200,6 +200,8 @@ class _Facts:
     last_ts: int | None
     empty: dict[str, str] = field(default_factory=dict)   # per property: its "no value in any row" line
     source: str = ""
+    plan: dict = field(default_factory=dict)               # per property: the (column, path) read here
+    columns: list[str] = field(default_factory=list)       # the file's columns
 
 
 class PartitionFailed(Exception):
@@ -224,17 +226,27 @@ def _guarded(what: str, task: Callable, *args):
 
 def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_format: str | None,
                extra_properties: tuple[str, ...], parts: int) -> _Read:
+    from ..load import remote
+    from ..load.columns import needed_properties, plan_of
     from ..load.scan import load_events
+    from ..load.sources import Source
 
     source, groups = unit
-    events, report = load_events([source], _values_as_read(config), input_format=input_format,
-                                 extra_properties=extra_properties, count_users=True, row_groups=groups)
+    url = remote.url_of(source)
+    local = remote.fetch(url) if url else Path(source)
+    plain = _values_as_read(config)
+    src = Source.open(local, input_format)
+    plan = {k: v for k, v in plan_of(src, plain, needed_properties(plain, extra_properties)).items()
+            if k.startswith("prop:")}
+    events, report = load_events([local], plain, input_format=input_format, extra_properties=extra_properties,
+                                 count_users=True, row_groups=groups, one_of_many=True)
     frame = events.frame
     empty = {line.split(": ", 1)[0]: line for line in report.empty}
     report.empty = []
     facts = _Facts(list(frame["event"].cat.categories), {
         col: (list(frame[col].cat.categories) if isinstance(frame[col].dtype, pd.CategoricalDtype) else None)
-        for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, empty, source)
+        for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, empty, source,
+        plan, src.columns)
     return _Read(_buckets(frame, parts), facts)
 
 
@@ -353,6 +365,7 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
                                key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
         facts = client.gather(client.map(_facts_of, reads, pure=False))
+        _check_properties(config, extra_properties, facts)
         report = _merged_reports(facts)
         glob = _Global(*_categories(facts), tuple(files))
         shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
@@ -420,6 +433,17 @@ def _refuse(config: Config) -> None:
         raise UsageError("identity stitching (columns.user with known and anonymous ids) does not run on a "
                          "cluster yet: a user's rows are found across files before they can be partitioned",
                          hint="run without --workers/--scheduler")
+
+
+def _check_properties(config: Config, extra_properties: Sequence[str], facts: Sequence[_Facts]) -> None:
+    """``load_events``' check over all files: a property no file has is a typo (did-you-mean)."""
+    from types import SimpleNamespace
+
+    from ..load.columns import check_properties_somewhere, needed_properties
+
+    props = needed_properties(_values_as_read(config), extra_properties)
+    check_properties_somewhere(config, props, [f.plan for f in facts],
+                               [SimpleNamespace(path=f.source, columns=f.columns) for f in facts])
 
 
 def _merged_reports(facts: Sequence[_Facts]) -> DataQualityReport:

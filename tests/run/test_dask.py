@@ -175,3 +175,11 @@ def test_a_parquet_file_read_in_runs_of_row_groups(runner, dask_scheduler, tmp_p
     here, there = both(runner, dask_scheduler, "analyze", tmp_path / "shop.parquet", "-c", CONFIG, "-f", "json")
     assert there.stdout == here.stdout and there.stderr == here.stderr
     assert "shop.parquet: row " in here.stderr
+
+
+def test_a_file_without_usable_rows_among_others(runner, dask_scheduler, tmp_path):
+    """One file's rows all lack a user: in one process that is a data-quality line, not an error."""
+    (tmp_path / "blank.csv").write_text("user_id,event_name,timestamp\n,page_view,2026-10-05T10:00:00Z\n")
+    here, there = both(runner, dask_scheduler, "analyze", EXAMPLE, tmp_path / "blank.csv", "-c", CONFIG, "-f", "csv")
+    assert there.stdout == here.stdout and there.stderr == here.stderr
+    assert "dropped 136 of 45,140 rows without a user id" in here.stderr
