@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
+from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FunnelOpt, InputFormatOpt, MatureOpt, OutputOpt,
                       PageOpt, PathsTopOpt, QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices)
 
@@ -32,6 +33,10 @@ def paths(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """For one funnel: what units did after the step where they dropped out (next events, next page,
@@ -52,7 +57,9 @@ def paths(
         cfg = load_config(config)
         choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
         prop = page_property(cfg, page)
-        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=[prop] if prop else [])
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        evts, quality = (cluster.load_events if cluster else load_events)(
+            events, cfg, input_format=input_format, extra_properties=[prop] if prop else [])
         emit.note_quality(quality, policy, strict)
         result = drop_off_paths(cfg, evts, funnel, top=top, since=since, until=until, mature_only=mature_only,
                                 page=page, strict=strict)

@@ -64,20 +64,38 @@ def drop_off_paths(config: Config, events: Events, funnel: str, *, top: int = 10
         DataError: a config event name never occurs and looks like a typo (any, with ``strict``).
         UsageError: ``page`` was not read from the events; ``top`` is negative; a bad date.
     """
+    ctx, bounds, warnings = paths_context(config, events, funnel, top=top, since=since, until=until, page=page,
+                                          strict=strict)
+    if not isinstance(events, Events):      # read on a Dask cluster: the partials are made there (run/dask.py)
+        p = events.partials(paths_partial, merge, config, ctx, bounds, mature_only)
+    else:
+        p = paths_partial(events, last_timestamp(events), config, ctx, bounds, mature_only)
+    return finalize(p, ctx, warnings)
+
+
+def paths_context(config: Config, events: Events, funnel: str, *, top: int, since, until, page: str | None,
+                  strict: bool) -> tuple[PathsContext, tuple, tuple]:
+    """The run's context, entry range and warnings, from the whole log (its columns, categories and end)."""
     frame = events.frame
     name = choose_funnels(config, [funnel])[0]
     warnings = check_event_names(config, frame, strict)
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
     prop = _page_column(config, frame, page)
-    last_ts = last_timestamp(events)
-    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
-    index = EventIndex(config, frame, last_ts)
-    rep = replay_funnel(config, frame, name, index=index, entry_range=bounds, mature_only=mature_only)
+    bounds = entry_range_ns(config, last_timestamp(events) if len(events) else None, since, until)
     spec = config.funnels[name]
     ctx = PathsContext(FunnelContext(name, spec.label or name, tuple(step_names(spec)), spec.window.total_seconds()),
                        top, prop)
-    return finalize(partial(rep, index, frame, ctx), ctx, tuple(warnings))
+    return ctx, bounds, tuple(warnings)
+
+
+def paths_partial(events: Events, last_ts: int, config: Config, ctx: PathsContext, bounds, mature_only: bool
+                  ) -> PathsPartial:
+    """The partial of the units of ``events``, against the whole log's end ``last_ts``."""
+    frame = events.frame
+    index = EventIndex(config, frame, last_ts)
+    rep = replay_funnel(config, frame, ctx.funnel.name, index=index, entry_range=bounds, mature_only=mature_only)
+    return partial(rep, index, frame, ctx)
 
 
 @dataclass(frozen=True)

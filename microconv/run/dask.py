@@ -344,6 +344,25 @@ class ClusterEvents:
     def analyze(self, config: Config, *, quality: DataQualityReport | None = None, **options):
         return analyze(config, self, quality=quality, **options)
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """No rows; the columns and global categories (what a report's context reads)."""
+        return self.empty.frame
+
+    def __len__(self) -> int:
+        return self.summary.events
+
+    def partials(self, partial: Callable, merge: Callable, *args):
+        """``partial(partition, T, *args)`` on every partition, merged in a tree on the cluster:
+        a report's partial of every user (``reports.paths.drop_off_paths``)."""
+        client, label = self.cluster.client, getattr(partial, "__name__", "partial")
+        with _failures():
+            parts = [client.submit(_guarded, f"partition {p + 1} of {len(self.shards)}", partial, shard,
+                                   self.summary.last_ts or 0, *args, retries=RETRIES, key=_key(label, p))
+                     for p, shard in enumerate(self.shards)]
+            _show(self.cluster, parts, "computing partitions")
+            return _tree(client, parts, merge).result()
+
 
 def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, input_format: str | None = None,
                 extra_properties: Sequence[str] = ()) -> tuple[ClusterEvents, DataQualityReport]:
@@ -408,13 +427,21 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
         partial = [client.submit(_guarded, f"partition {p + 1} of {len(shards)}", _partials, shard, plan_on_cluster,
                                  log.last_ts or 0, retries=RETRIES, key=_key("partials", p)) for p, shard in enumerate(shards)]
         _show(events.cluster, partial, "computing partitions")
-        while len(partial) > 1:      # a tree: each level halves, merged where the partials are
-            partial = [client.submit(_merge, *partial[i:i + 2], key=_key("merge", i)) if i + 1 < len(partial) else partial[i]
-                       for i in range(0, len(partial), 2)]
-        merged, refused = partial[0].result()
+        merged, refused = _tree(client, partial, _merge).result()
     done = local.finalize(plan, merged)
     warnings = [*plan.warnings, *local.invalid_value_notes(plan, refused=refused)]
     return api.result_of(config, plan, done, log, events.sources, warnings, quality)
+
+
+def _tree(client, futures: list, merge: Callable):
+    """One future of ``merge`` over all ``futures``: a tree whose levels halve, merged where the
+    partials are (the client holds no partial until the last)."""
+    level = 0
+    while len(futures) > 1:
+        futures = [client.submit(merge, *futures[i:i + 2], key=_key(f"merge{level}", i)) if i + 1 < len(futures)
+                   else futures[i] for i in range(0, len(futures), 2)]
+        level += 1
+    return futures[0]
 
 
 def _cut(events: Events, end: int) -> Events:

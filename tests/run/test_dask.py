@@ -183,3 +183,10 @@ def test_a_file_without_usable_rows_among_others(runner, dask_scheduler, tmp_pat
     here, there = both(runner, dask_scheduler, "analyze", EXAMPLE, tmp_path / "blank.csv", "-c", CONFIG, "-f", "csv")
     assert there.stdout == here.stdout and there.stderr == here.stderr
     assert "dropped 136 of 45,140 rows without a user id" in here.stderr
+
+
+@pytest.mark.parametrize("args", [("-f", "json"), ("-f", "csv", "--since", "14d", "--mature-only", "--partitions", "3")])
+def test_paths_on_the_cluster(runner, dask_scheduler, args):
+    here, there = both(runner, dask_scheduler, "paths", EXAMPLE, "-c", CONFIG, "--funnel", "checkout", *args)
+    assert there.stdout == here.stdout and len(here.stdout) > 1000
+    assert there.stderr == here.stderr
