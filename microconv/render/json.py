@@ -57,6 +57,8 @@ def render_json(result: AnalysisResult) -> str:
             "users": meta.users,
             "first_timestamp": meta.first_ts.isoformat() if meta.first_ts is not None else None,
             "last_timestamp": meta.last_ts.isoformat() if meta.last_ts is not None else None,
+            "title": meta.title,          # the config's title: (else its file's name), as the HTML report's
+            "currency": meta.currency,    # ISO 4217 code of every money figure (null: plain numbers)
         },
         "warnings": [str(w) for w in result.warnings],
         "data_quality": list(result.quality_notes),

@@ -1,6 +1,7 @@
 """Config loading: shorthand, defaults, every error located and reported at once."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import yaml
 from conftest import ROOT
 from microconv import ConfigError, load_config, parse_config
 from microconv.config import parse_duration
-from microconv.config.model import OPERATORS
+from microconv.config.model import OPERATORS, Config
 
 
 def load_text(tmp_path, text: str):
@@ -130,6 +131,17 @@ def test_example_config_is_valid_and_shows_every_feature():
     assert any(p.json_ for p in props)
     assert any(p.per_user for p in props)
     assert any(f.breakdown for f in cfg.funnels.values())
+    assert (cfg.title, cfg.currency) == ("Example shop, October", "EUR")   # the HTML report's header and money
+
+
+def test_example_config_shows_every_top_level_key():
+    """Each key of the model's top level is set in the example or shown as a commented line
+    (``# counting: posthog``), so a new key cannot be added without showing it there."""
+    text = (ROOT / "funnels.example.yaml").read_text()
+    shown = set(re.findall(r"^(?:# )?([a-z_]+):", text, flags=re.M))
+    keys = {field.alias or name for name, field in Config.model_fields.items()}
+    assert {"title", "currency", "counting"} <= keys
+    assert keys - shown == set()
 
 
 def test_funnel_options_parse(tmp_path):
