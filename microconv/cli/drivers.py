@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
+from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, MacroOpt, MatureOpt, OutputOpt,
                       QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices, complete_funnel)
 
@@ -45,6 +46,10 @@ def drivers(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Every event name (and every value of --property) ranked by its association with reaching the
@@ -69,7 +74,9 @@ def drivers(
         if funnel is not None:
             choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
         props = list(properties or [])
-        evts, quality = load_events(events, cfg, input_format=input_format, extra_properties=props)
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        evts, quality = (cluster.load_events if cluster else load_events)(events, cfg, input_format=input_format,
+                                                                          extra_properties=props)
         emit.note_quality(quality, policy, strict)
         result = find_drivers(cfg, evts, funnel=funnel, step=step, macro=macro, properties=props, top=top,
                               since=since, until=until, mature_only=mature_only, strict=strict)

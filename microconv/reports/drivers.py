@@ -109,7 +109,8 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
             that was not read, a ``count: totals`` funnel.
     """
     last_ts = last_timestamp(events)
-    events, index = with_engagement(config, events, last_ts)     # a property like any (8.5)
+    cluster = None if isinstance(events, Events) else events     # read on a Dask cluster (run/dask.py)
+    events, index = with_engagement(config, cluster.empty if cluster else events, last_ts)  # a property like any (8.5)
     frame = events.frame
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
@@ -124,8 +125,9 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
             raise OptionError(f"{OPTION} {macro!r}: give a funnel or a macro conversion, not both", option="macro")
         name = choose_funnels(config, [funnel])[0]
         step = _check_step(config, name, step)
-        bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
-        p = funnel_partial(config, index, name, step, props, entry_range=bounds, mature_only=mature_only)
+        bounds = entry_range_ns(config, last_ts if events.summary.events else None, since, until)
+        p = cluster.partials(drivers_partial, merge, config, name, step, props, bounds, mature_only) if cluster else \
+            funnel_partial(config, index, name, step, props, entry_range=bounds, mature_only=mature_only)
         unit, goal = config.funnels[name].count, step_names(config.funnels[name])[step - 1]
     else:
         if step is not None:
@@ -138,9 +140,21 @@ def drivers(config: Config, events: Events, *, funnel: str | None = None, step: 
         if goal is None:
             raise OptionError("the config has no kind: macro conversion: name a funnel (and a step) instead",
                               option="macro")
-        p, unit, name = macro_partial(config, index, goal, props), "users", None
+        p = cluster.partials(drivers_partial, merge, config, goal, None, props, None, False) if cluster else \
+            macro_partial(config, index, goal, props)
+        unit, name = "users", None
     return finalize(p, mode="macro" if name is None else "funnel", goal=goal, funnel=name, step=step, unit=unit,
                     properties=props, top=top, warnings=tuple(warnings))
+
+
+def drivers_partial(events: Events, last_ts: int, config: Config, name: str, step: int | None,
+                    properties: tuple[str, ...], bounds, mature_only: bool) -> DriversPartial:
+    """One set of users' partial (a cluster's partition), against the whole log's end: funnel
+    ``name``'s step ``step``, or, with ``step`` None, the macro conversion ``name``."""
+    events, index = with_engagement(config, events, last_ts)
+    if step is None:
+        return macro_partial(config, index, name, properties)
+    return funnel_partial(config, index, name, step, properties, entry_range=bounds, mature_only=mature_only)
 
 
 def _check_step(config: Config, name: str, step: int | None) -> int:

@@ -190,3 +190,11 @@ def test_paths_on_the_cluster(runner, dask_scheduler, args):
     here, there = both(runner, dask_scheduler, "paths", EXAMPLE, "-c", CONFIG, "--funnel", "checkout", *args)
     assert there.stdout == here.stdout and len(here.stdout) > 1000
     assert there.stderr == here.stderr
+
+
+@pytest.mark.parametrize("args", [("-f", "json"), ("-f", "csv", "--funnel", "checkout", "--property", "device",
+                                                   "--since", "14d", "--partitions", "3")])
+def test_drivers_on_the_cluster(runner, dask_scheduler, args):
+    here, there = both(runner, dask_scheduler, "drivers", EXAMPLE, "-c", CONFIG, *args)
+    assert there.stdout == here.stdout and len(here.stdout) > 1000
+    assert there.stderr == here.stderr
