@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
+from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, FunnelOpt, InputFormatOpt, MatureOpt, OutputOpt,
                       QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices)
 
@@ -43,6 +44,10 @@ def users(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """The ids of one funnel's units at a step (--reached N), dropped after it (--dropped-after N) or
@@ -67,7 +72,8 @@ def users(
         name = choose_funnels(cfg, [funnel])[0]   # an unknown --funnel is a config error (exit 3), before reading data
         spec = cfg.funnels[name]                  # and a bad selection a usage error (2), also before
         choose_selection(len(spec.steps), reached, dropped_after, converted, tuple(s.optional for s in spec.steps))
-        evts, quality = load_events(events, cfg, input_format=input_format)
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        evts, quality = (cluster.load_events if cluster else load_events)(events, cfg, input_format=input_format)
         emit.note_quality(quality, policy, strict)
         result = funnel_units(cfg, evts, name, reached=reached, dropped_after=dropped_after, converted=converted,
                               since=since, until=until, mature_only=mature_only, strict=strict)

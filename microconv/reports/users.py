@@ -91,15 +91,34 @@ def funnel_units(config: Config, events: Events, funnel: str, *, reached: int | 
     names = tuple(step_names(spec))
     selection, step = choose_selection(len(names), reached, dropped_after, converted,
                                        tuple(s.optional for s in spec.steps))
-    frame = events.frame
-    warnings = check_event_names(config, frame, strict)
+    warnings = check_event_names(config, events.frame, strict)
     last_ts = last_timestamp(events)
-    bounds = entry_range_ns(config, last_ts if len(frame) else None, since, until)
-    rep = replay_funnel(config, frame, name, last_ts=last_ts, entry_range=bounds, mature_only=mature_only)
-    mask = selected(rep, selection, step)
+    bounds = entry_range_ns(config, last_ts if len(events) else None, since, until)
+    args = (config, name, selection, step, names, bounds, mature_only)
+    if isinstance(events, Events):
+        units, kind, order, table_step = users_partial(events, last_ts, *args)
+    else:                                   # read on a Dask cluster: each partition's units (run/dask.py)
+        units, kind, order, table_step = events.partials(users_partial, _both_units, *args)
+        units = units.sort_values(_keys(units), kind="stable", ignore_index=True)
+    return UsersResult(name, spec.label or name, kind, order, names, selection, step, table_step, units,
+                       tuple(warnings))
+
+
+def users_partial(events: Events, last_ts: int, config: Config, name: str, selection: str, step: int,
+                  names: tuple[str, ...], bounds, mature_only: bool) -> tuple[pd.DataFrame, str, str, int]:
+    """The selected units of ``events`` (sorted by id), the unit kind, the order and the table's step."""
+    rep = replay_funnel(config, events.frame, name, last_ts=last_ts, entry_range=bounds, mature_only=mature_only)
     table_step = next_required(rep.plan.optional)[step] + 1 if selection == "dropped_after" else step
-    return UsersResult(name, spec.label or name, rep.kind, rep.plan.order, names, selection, step, table_step,
-                       unit_frame(rep, mask, names), tuple(warnings))
+    return unit_frame(rep, selected(rep, selection, step), names), rep.kind, rep.plan.order, table_step
+
+
+def _both_units(a: tuple, b: tuple) -> tuple:
+    """Two disjoint sets of users' units; sorted once, at the end."""
+    return (pd.concat([a[0], b[0]], ignore_index=True), *a[1:])
+
+
+def _keys(frame: pd.DataFrame) -> list[str]:
+    return list(frame.columns[:2]) if frame.columns[1] in ("session", "attempt") else ["user"]
 
 
 def choose_selection(steps: int, reached: int | None, dropped_after: int | None, converted: bool,
@@ -156,8 +175,7 @@ def unit_frame(rep: Replay, mask: np.ndarray, names: tuple[str, ...]) -> pd.Data
         "in_progress": rep.in_progress[which].astype(bool),
     })
     frame = pd.DataFrame(columns)
-    keys = list(frame.columns[:2]) if isinstance(labels, pd.MultiIndex) else ["user"]
-    return frame.sort_values(keys, kind="stable", ignore_index=True)   # by id: unit codes follow the input
+    return frame.sort_values(_keys(frame), kind="stable", ignore_index=True)   # by id: unit codes follow the input
 
 
 def _text(values) -> np.ndarray:

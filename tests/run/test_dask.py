@@ -198,3 +198,11 @@ def test_drivers_on_the_cluster(runner, dask_scheduler, args):
     here, there = both(runner, dask_scheduler, "drivers", EXAMPLE, "-c", CONFIG, *args)
     assert there.stdout == here.stdout and len(here.stdout) > 1000
     assert there.stderr == here.stderr
+
+
+@pytest.mark.parametrize("args", [("--funnel", "checkout", "--dropped-after", "1", "-f", "csv"),
+                                  ("--funnel", "cart_to_purchase", "--reached", "1", "-f", "json", "--partitions", "3")])
+def test_users_on_the_cluster(runner, dask_scheduler, args):
+    """The units behind a number (users, and sessions), sorted by id as in one process."""
+    here, there = both(runner, dask_scheduler, "users", EXAMPLE, "-c", CONFIG, *args)
+    assert there.stdout == here.stdout and len(here.stdout) > 1000
