@@ -24,8 +24,13 @@ The stages, none of which brings the events to the client:
 ``per_user`` properties are read as plain values and chosen per user after the shuffle, when a
 partition holds every row of its users (before ``--as-of``'s cut, as in one process). Refused for
 now, with a clear error: identity stitching (``columns.user: {known, anonymous}``: the unit is
-decided across files before any hash). A file is one read task: a log in one huge file is read by one worker
-(split it, or convert it to Parquet files, to spread the read).
+decided across files before any hash). A file is one read task, but a Parquet file of many row
+groups is read in runs of about PARTITION_BYTES of them; a large CSV or JSON Lines file is read
+by one worker (split it, or convert it to Parquet, to spread the read).
+
+``analyze`` and ``check`` run through :func:`microconv.analyze` on :class:`ClusterEvents`;
+``paths``, ``users`` and ``drivers`` through :meth:`ClusterEvents.partials` (their report
+module's partial per partition, merged in the same tree).
 """
 from __future__ import annotations
 
