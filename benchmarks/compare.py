@@ -81,17 +81,21 @@ print(",".join(str(sum(n for lv, n in levels.items() if lv >= k)) for k in range
 
 
 # The floor: a process that only imports pyarrow and reads the three columns every engine needs
-# (user_id, timestamp, event_name), whole, with Arrow's own threads; nothing is computed.
+# (user_id, timestamp, event_name) as microconv reads them (a Parquet row group or a CSV block at a
+# time, event names dictionary-encoded, ids as text); nothing is computed, nothing kept.
 FLOOR = """
 import sys, glob
-import pyarrow.csv as pacsv, pyarrow.parquet as pq
+import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
 columns = ["user_id", "timestamp", "event_name"]
 rows = 0
 for path in sorted(glob.glob(sys.argv[1])):
     if path.endswith(".csv"):
-        rows += pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns)).num_rows
+        types = {"user_id": pa.string(), "event_name": pa.dictionary(pa.int32(), pa.string())}
+        reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types))
+        rows += sum(batch.num_rows for batch in reader)
     else:
-        rows += pq.read_table(path, columns=columns).num_rows
+        f = pq.ParquetFile(path, read_dictionary=["event_name"])
+        rows += sum(f.read_row_group(i, columns=columns).num_rows for i in range(f.num_row_groups))
 print(rows)
 """
 
