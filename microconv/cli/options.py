@@ -143,7 +143,7 @@ SchedulerOpt = _library_option("scheduler", Optional[str], "--scheduler", metava
 MemoryLimitOpt = _library_option("memory_limit", Optional[str], "--memory-limit", metavar="BYTES", help="With --workers: "
                                  "memory per worker, e.g. 2GiB (default: this machine's memory shared by the workers).")
 PartitionsOpt = _library_option("partitions", Optional[int], "--partitions", metavar="P", min=1, help="With --workers or "
-                                "--scheduler: partitions of users (default: one per 64 MiB of input, two per worker at least).")
+                                "--scheduler: partitions of users (default: one per million events, two per worker at least).")
 
 
 

@@ -25,7 +25,7 @@ The stages, none of which brings the events to the client:
 partition holds every row of its users (before ``--as-of``'s cut, as in one process). Refused for
 now, with a clear error: identity stitching (``columns.user: {known, anonymous}``: the unit is
 decided across files before any hash). A file is one read task, but a Parquet file of many row
-groups is read in runs of about PARTITION_BYTES of them; a large CSV or JSON Lines file is read
+groups is read in runs of about READ_ROWS rows; a large CSV or JSON Lines file is read
 by one worker (split it, or convert it to Parquet, to spread the read).
 
 ``analyze`` and ``check`` run through :func:`microconv.analyze` on :class:`ClusterEvents`;
@@ -51,7 +51,9 @@ from ..load.quality import DataQualityReport
 from .options import Options
 
 SCHEDULER_ENV = "MICROCONV_SCHEDULER"
-PARTITION_BYTES = 64 << 20     # input bytes per partition when --partitions is not given (see README)
+PARTITION_ROWS = 1 << 20       # events per partition when --partitions is not given (README: ~0.2 GB of a worker)
+READ_ROWS = 1 << 21            # rows per read task of a Parquet file, at least one row group (~0.4 GB to read)
+CSV_ROW_BYTES = 60             # bytes per row of a text log, to guess its rows from its size
 RETRIES = 2                    # Dask's retries of a task whose worker was lost, or that failed
 
 
@@ -106,7 +108,7 @@ class Cluster:
             try:
                 local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                  memory_limit=memory_limit or "auto", dashboard_address=None,
-                                                 silence_logs=logging.ERROR)
+                                                 silence_logs=logging.CRITICAL)
             except ValueError as exc:
                 raise OptionError(f"--memory-limit: {exc}", option="memory_limit") from None
             self.client = distributed.Client(local, set_as_default=False)
@@ -148,18 +150,18 @@ def inputs(paths: Sequence[object]) -> list[str]:
 
 
 def read_units(files: Sequence[str], input_format: str | None) -> tuple[list[tuple[str, tuple[int, int] | None]], int]:
-    """The read tasks (a file, or a run of row groups of a Parquet file of about PARTITION_BYTES
-    uncompressed, so that no task holds a large file) and the input's bytes."""
+    """The read tasks (a file, or a run of row groups of a Parquet file of about READ_ROWS rows,
+    so that no task holds a large file) and the input's rows (a text file's guessed from its size)."""
     from ..load import remote
     from ..load.sources import detect_format
 
     units: list[tuple[str, tuple[int, int] | None]] = []
-    size = 0
+    rows = 0
     for f in files:
         url = remote.url_of(f)
         fs, path = remote.filesystem(url) if url else (None, f)
-        size += int(fs.size(path) or 0) if fs else os.path.getsize(f)
         if (input_format or detect_format(Path(path))) != "parquet":
+            rows += (int(fs.size(path) or 0) if fs else os.path.getsize(f)) // CSV_ROW_BYTES
             units.append((f, None))
             continue
         import pyarrow.parquet as pq
@@ -172,19 +174,20 @@ def read_units(files: Sequence[str], input_format: str | None) -> tuple[list[tup
         except Exception:  # noqa: BLE001 - the read task reports it, naming the file
             units.append((f, None))
             continue
+        rows += meta.num_rows
         start, held = 0, 0
         for i in range(meta.num_row_groups):
-            held += meta.row_group(i).total_byte_size
-            if held >= PARTITION_BYTES and i + 1 < meta.num_row_groups:
+            held += meta.row_group(i).num_rows
+            if held >= READ_ROWS and i + 1 < meta.num_row_groups:
                 units.append((f, (start, i + 1)))
                 start, held = i + 1, 0
         units.append((f, (start, max(meta.num_row_groups, start + 1))) if start else (f, None))
-    return units, size
+    return units, rows
 
 
-def partitions_for(size: int, workers: int) -> int:
-    """P from the input's bytes: about PARTITION_BYTES each, at least two per worker."""
-    return max(2 * workers, math.ceil(size / PARTITION_BYTES), 1)
+def partitions_for(rows: int, workers: int) -> int:
+    """P from the input's rows: about PARTITION_ROWS each, at least two per worker."""
+    return max(2 * workers, math.ceil(rows / PARTITION_ROWS), 1)
 
 
 # ---- the tasks (run on the workers) ----
@@ -275,7 +278,11 @@ def _buckets(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     rows = bucket_of.take(codes)
     order = np.argsort(rows, kind="stable")
     bounds = np.searchsorted(rows[order], np.arange(parts + 1))
-    return [frame.iloc[order[bounds[p]:bounds[p + 1]]] for p in range(parts)]
+    out = []
+    for p in range(parts):        # each bucket with only its own users' ids: it travels to another worker
+        piece = frame.iloc[order[bounds[p]:bounds[p + 1]]]
+        out.append(piece.assign(user=piece["user"].cat.remove_unused_categories()))
+    return out
 
 
 def _facts_of(read: _Read) -> _Facts:
@@ -381,8 +388,8 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     client = cluster.client
     files = inputs(paths)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
-    units, size = read_units(files, input_format)
-    parts = cluster.partitions or partitions_for(size, workers)
+    units, rows = read_units(files, input_format)
+    parts = cluster.partitions or partitions_for(rows, workers)
     with _failures():
         reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
                                (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES,
@@ -554,6 +561,6 @@ def _failures() -> Iterator[None]:
         raise DataError(f"the cluster cancelled the run: {exc}".splitlines()[0]) from None
     except distributed.KilledWorker as exc:
         task = exc.task if isinstance(exc.task, str) else str(exc.task)
-        raise DataError(f"a worker died {RETRIES + 1} times running {task}",
+        raise DataError(f"the workers running {task} died more often than the {RETRIES} retries allow",
                         hint="out of memory? give workers more (--memory-limit) or use more partitions "
                              "(--partitions)") from None

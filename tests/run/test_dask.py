@@ -169,7 +169,7 @@ def test_a_parquet_file_read_in_runs_of_row_groups(runner, dask_scheduler, tmp_p
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "shop.parquet",
                    row_group_size=len(frame) // 10 + 1)
     groups = pq.ParquetFile(tmp_path / "shop.parquet").metadata
-    monkeypatch.setattr(dask, "PARTITION_BYTES", 3 * groups.row_group(0).total_byte_size)
+    monkeypatch.setattr(dask, "READ_ROWS", 3 * groups.row_group(0).num_rows)
     units, _ = dask.read_units([str(tmp_path / "shop.parquet")], None)
     assert [g for _, g in units] == [(0, 3), (3, 6), (6, 9), (9, 10)]
     here, there = both(runner, dask_scheduler, "analyze", tmp_path / "shop.parquet", "-c", CONFIG, "-f", "json")
