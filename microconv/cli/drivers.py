@@ -14,8 +14,9 @@ from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, MacroOpt, MatureOpt, OutputOpt,
                       QuietOpt, SinceOpt, StrictOpt, UntilOpt, choices, complete_funnel)
 
-# Strings, not the shared Format enum: drivers has four of its formats, checked in the body (exit 2).
-DriversFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar=choices("table", "csv", "json", "markdown"), help="table, csv, json or markdown.")]
+# Strings, not the shared Format enum: drivers has five of its formats, checked in the body (exit 2).
+DriversFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar=choices("table", "csv", "json", "markdown", "html"),
+                                               help="table, csv, json, markdown or html (a page with the ranked chart).")]
 GoalFunnelOpt = Annotated[Optional[str], typer.Option("--funnel", metavar="NAME", autocompletion=complete_funnel, help="Goal: reaching --step of this funnel, "
                                                       "among its counted units.")]
 # Not in cli.options' library options: "--step" and "--property" are spelled from the names the library's
@@ -26,7 +27,7 @@ PropertyOpt = Annotated[Optional[list[str]], typer.Option("--property", metavar=
                                                           "property, as P=value (repeatable).")]
 DriversTopOpt = Annotated[int, typer.Option("--top", min=0, metavar="N", help="Rows listed per direction (positive, negative); "
                                             "0 = all.")]
-FORMATS = ("table", "csv", "json", "markdown")
+FORMATS = ("table", "csv", "json", "markdown", "html")
 
 
 def drivers(
@@ -57,11 +58,11 @@ def drivers(
     (docs/semantics.md section 13). Goal: --funnel F [--step N], else --macro (default the first
     macro conversion).
 
-    Example: microconv drivers examples/shop_events.csv -c funnels.example.yaml --property signup_method
+    Example: microconv drivers examples/shop_events.csv -c funnels.example.yaml -f html -o drivers.html
     """
     from .. import load_config, load_events
     from ..api import choose_funnels
-    from ..render.drivers import (drivers_renderable, render_drivers_csv, render_drivers_json,
+    from ..render.drivers import (drivers_renderable, render_drivers_csv, render_drivers_html, render_drivers_json,
                                   render_drivers_markdown)
     from ..reports.drivers import drivers as find_drivers
 
@@ -88,7 +89,23 @@ def drivers(
             emit.show(drivers_renderable(result))
             return
         render = {"csv": lambda r: render_drivers_csv(r, raw=csv_raw), "json": render_drivers_json,
-                  "markdown": render_drivers_markdown}.get(fmt)
+                  "markdown": render_drivers_markdown,
+                  "html": lambda r: render_drivers_html(r, run_meta(cfg, evts), [*quality.messages()] if quality else [])
+                  }.get(fmt)
         if render is None:
             from ..render.drivers import render_drivers_text as render
         emit.write(render(result), output)
+
+
+def run_meta(cfg, evts):
+    """The page header's facts, as analyze's result carries them (api.result_of): title, dates, sources."""
+    import pandas as pd
+
+    from ..api import generated_at, report_title
+    from ..reports.results import RunMeta
+
+    log = evts.summary
+    stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
+    return RunMeta(sources=evts.sources, events=log.events, users=log.users, first_ts=stamp(log.first_ts),
+                   last_ts=stamp(log.last_ts), title=report_title(cfg), currency=cfg.currency,
+                   generated_at=generated_at())

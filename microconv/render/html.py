@@ -175,7 +175,14 @@ def render_html(result: AnalysisResult) -> str:
     if not funnels and result.micro is None:
         body.append('<section><p class="sub">Nothing to show: the result holds no funnel and no '
                     'micro-conversion report.</p></section>')
-    body.append(_footer(result.meta))
+    body.append(footer(result.meta))
+    return document(_page_title(result.meta, funnels), body)
+
+
+def document(title: str, body: list[str]) -> str:
+    """The page around ``body`` (HTML fragments): the policy that loads nothing, the CSS, ``title``
+    (plain text, escaped here) for the browser tab and a printed page's header. Every report's
+    page (analyze, drivers) is one of these, so they look and print alike."""
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -184,7 +191,7 @@ def render_html(result: AnalysisResult) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="microconv">',
-        f"<title>{escape(_page_title(result.meta, funnels))}</title>",
+        f"<title>{escape(title)}</title>",
         f"<style>\n{CSS}</style>",
         "</head>",
         "<body>",
@@ -311,31 +318,19 @@ def _p_cell(p: float, significant: bool, *, too_small: bool = False) -> str:
     return f'<td class="num{" wrap" if significant else ""}">{_e(p_value(p))}{word}</td>'
 
 
+# The pieces other reports' pages (render.drivers, render.pages) are built of, under public names.
+table, num_cell, howto, caption, p_cell, date_range = _table, _num, _howto, _caption, _p_cell, _date_range
+
+
 # ---------------------------------------------------------------------------------------------
 # The run
 
 
 def _header(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
-    meta: RunMeta = result.meta
-    title = meta.title or "Funnel report"
-    cards = [("Users", _n(meta.users), "") if meta.users is not None else None, ("Events", _n(meta.events), "")]
-    cards = [c for c in cards if c]
-    if meta.first_ts is not None and meta.last_ts is not None:
-        span = (meta.last_ts - meta.first_ts).total_seconds()
-        cards.append(("Data from", f"{_stamp(meta.first_ts)} to {_stamp(meta.last_ts)} ({duration(span) or '0s'})",
-                      "small"))
-    if meta.sources:
-        cards.append(("Source" if len(meta.sources) == 1 else f"Sources ({len(meta.sources)})",
-                      ", ".join(meta.sources), "small"))
-    dl = "".join(f"<div><dt>{_e(k)}</dt><dd{_cls(c)}>{_e(v)}</dd></div>" for k, v, c in cards)
-    dates = f"<b>{_e(_date_range(meta))}</b> · " if _date_range(meta) else ""
-    made = f'<p class="sub">generated {_e(_stamp(meta.generated_at))}</p>' if meta.generated_at is not None else ""
-    kicker = ['<p class="kicker">Funnel report</p>'] if meta.title else []
-    parts = ['<header class="run">', *kicker, f"<h1>{_e(title)}</h1>",
-             f'<p class="dates">{dates}{_e(_overview(result, funnels))}</p>', made, f'<dl class="cards">{dl}</dl>']
-    notices = [*map(str, result.warnings), *result.quality_notes]
-    if notices:
-        parts.append('<ul class="notices">' + "".join(f"<li>{_e(n)}</li>" for n in notices) + "</ul>")
+    parts = ['<header class="run">', masthead(result.meta, "Funnel report", _overview(result, funnels))]
+    notes = [*map(str, result.warnings), *result.quality_notes]
+    if notes:
+        parts.append(notices(notes))
     links = []
     for i, reports in enumerate(funnels, 1):
         f = reports.steps
@@ -359,6 +354,33 @@ def _header(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str:
     return "\n".join(parts)
 
 
+def masthead(meta: RunMeta, kind: str, overview: str) -> str:
+    """The top of a report's page: its title (the config's, else ``kind``; with a title, ``kind``
+    above it as a kicker), the data's dates before ``overview`` (plain text), when it was made, and
+    cards of the users, events, time span and sources. Inside ``<header class="run">``."""
+    title = meta.title or kind
+    cards = [("Users", _n(meta.users), "") if meta.users is not None else None, ("Events", _n(meta.events), "")]
+    cards = [c for c in cards if c]
+    if meta.first_ts is not None and meta.last_ts is not None:
+        span = (meta.last_ts - meta.first_ts).total_seconds()
+        cards.append(("Data from", f"{_stamp(meta.first_ts)} to {_stamp(meta.last_ts)} ({duration(span) or '0s'})",
+                      "small"))
+    if meta.sources:
+        cards.append(("Source" if len(meta.sources) == 1 else f"Sources ({len(meta.sources)})",
+                      ", ".join(meta.sources), "small"))
+    dl = "".join(f"<div><dt>{_e(k)}</dt><dd{_cls(c)}>{_e(v)}</dd></div>" for k, v, c in cards)
+    dates = f"<b>{_e(_date_range(meta))}</b> · " if _date_range(meta) else ""
+    made = f'<p class="sub">generated {_e(_stamp(meta.generated_at))}</p>' if meta.generated_at is not None else ""
+    kicker = [f'<p class="kicker">{_e(kind)}</p>'] if meta.title else []
+    return "\n".join([*kicker, f"<h1>{_e(title)}</h1>", f'<p class="dates">{dates}{_e(overview)}</p>', made,
+                      f'<dl class="cards">{dl}</dl>'])
+
+
+def notices(items: list[str]) -> str:
+    """Warnings and data-quality notes in a box under the header (plain text, escaped here)."""
+    return '<ul class="notices">' + "".join(f"<li>{_e(n)}</li>" for n in items) + "</ul>"
+
+
 def _best_micro(m: MicroReport) -> str:
     """The significant micro-conversion with the largest lift, as a line for the summary."""
     rows = m.rows[m.rows["significant"].astype(bool) & ~m.rows["implied"].astype(bool)
@@ -378,11 +400,15 @@ def _overview(result: AnalysisResult, funnels: tuple[FunnelReports, ...]) -> str
     return " and ".join(bits) if bits else "no tables"
 
 
-def _footer(meta: RunMeta) -> str:
+FUNNEL_FOOTER = ("Funnel rates count each entrant once, in the window the funnel allows; 95% intervals show how "
+                 "far a rate could move by chance.")
+
+
+def footer(meta: RunMeta, note: str = FUNNEL_FOOTER) -> str:
+    """What made the page, when, from which data; then ``note`` (plain text) on how to trust it."""
     when = f" on {_stamp(meta.generated_at)}" if meta.generated_at is not None else ""
     data = f" from {', '.join(meta.sources)}" if meta.sources else ""
-    return (f"<footer>Made with microconv{_e(when)}{_e(data)}. Funnel rates count each entrant once, in the window "
-            "the funnel allows; 95% intervals show how far a rate could move by chance.</footer>")
+    return f"<footer>Made with microconv{_e(when)}{_e(data)}. {_e(note)}</footer>"
 
 
 # ---------------------------------------------------------------------------------------------

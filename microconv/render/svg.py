@@ -234,7 +234,7 @@ class _Interval:
     low: float
     high: float
     text: str          # the numbers, printed beside the label
-    tone: str = ""     # "up" / "down" (significant), "dim" (too few to judge)
+    tone: str = ""     # "up" / "down" (significant), "dim" (too few to judge), "head" (a group's heading)
 
 
 def _interval_chart(rows: list[_Interval], lo: float, hi: float, ref: float | None, ref_label: str,
@@ -253,7 +253,8 @@ def _interval_chart(rows: list[_Interval], lo: float, hi: float, ref: float | No
             a, b = lo, hi
         return pad + max(0.0, min(1.0, (v - a) / (b - a) if b > a else 0.5)) * span
 
-    row = 44
+    row, head = 44, 28                   # a heading row (tone "head") names the group under it
+    heights = [head if r.tone == "head" else row for r in rows]
     body = []
     axis_y = 16
     for v in ticks:                      # the end labels inside the chart, not cut by its edge
@@ -262,14 +263,19 @@ def _interval_chart(rows: list[_Interval], lo: float, hi: float, ref: float | No
         body.append(f'<text x="{_f(x)}" y="12" text-anchor="{anchor}" font-size="12" fill="{MUTED}">'
                     f"{_e(tick_text(v))}</text>")
     top = axis_y + 6
-    height = top + row * len(rows)
+    height = top + sum(heights)
     for v in ticks:
         body.append(f'<line x1="{_f(x_of(v))}" x2="{_f(x_of(v))}" y1="{axis_y}" y2="{_f(height)}" stroke="{LINE}"/>')
     if ref is not None and _ok(ref):
         body.append(f'<line x1="{_f(x_of(ref))}" x2="{_f(x_of(ref))}" y1="{axis_y}" y2="{_f(height)}" '
                     f'stroke="{MUTED}" stroke-dasharray="4 3"/>')
-    for i, r in enumerate(rows):
-        y = top + i * row
+    y = top - row
+    for r, h in zip(rows, [row, *heights]):     # each row starts where the one before it ended
+        y += h
+        if r.tone == "head":
+            body.append(f'<rect x="0" y="{_f(y)}" width="{WIDTH}" height="{head}" fill="#fff"/>'
+                        f'<text x="0" y="{_f(y + 19)}" font-size="13" font-weight="600" fill="{MUTED}">{_e(r.label)}</text>')
+            continue
         colour = {"up": GOOD, "down": BAD, "dim": FAINT}.get(r.tone, ACCENT)
         ink = FAINT if r.tone == "dim" else INK
         weight = ' font-weight="600"' if r.tone in ("up", "down") else ""
@@ -335,15 +341,55 @@ def micro_chart(m: MicroReport, *, title: str | None = None) -> str:
         rows.append(_Interval(str(r.label), r.lift, r.lift_low, r.lift_high, f"{r.lift:.2f}×{ci}{mark}", tone))
         bounds += [x for x in (r.lift, r.lift_low, r.lift_high) if _ok(x) and 0 < x < math.inf]
     lo, hi = _ratio_axis(bounds)
-    ticks = [v for v in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20) if lo <= v <= hi]
-    if len(ticks) > 6:
-        ticks = [v for v in ticks if v in (0.1, 0.25, 0.5, 1, 2, 4, 10, 20)]
+    ticks = _ratio_ticks(lo, hi)
     footer = []
     if implied:
         footer = _wrap(f"implied, on the way to {m.macro} (no lift): " + ", ".join(implied), 12)
     return _interval_chart(rows, lo, hi, 1.0, f"1× = the same {m.macro} rate with and without",
                            f"Micro-conversions: lift of the {m.macro} rate", title, "micro", log=True,
                            ticks=ticks, tick_text=lambda v: f"{v:g}×", footer=footer)
+
+
+def drivers_chart(result, *, title: str | None = None) -> str:
+    """The drivers ranked as the table ranks them: under "more likely" the positive rows (largest
+    odds ratio first), under "less likely" the negative ones (smallest first), each its odds ratio
+    and 95% interval on a log axis around 1 (no difference); significant ones green (above) or red
+    (below), too few grey. Implied rows (the goal's own steps) are listed under the chart: on the
+    way to the goal, no finding. ``result``: a ``reports.drivers.DriversResult``."""
+    from .drivers import GROUP_TITLES, ratio_text
+
+    frame = result.frame
+    rows, bounds = [], []
+    for group in ("positive", "negative"):
+        part = frame[frame["group"] == group]
+        if len(part):
+            rows.append(_Interval(GROUP_TITLES[group].format(goal=result.goal), math.nan, math.nan, math.nan, "",
+                                  "head"))
+        for r in part.itertuples(index=False):
+            tone = ("up" if group == "positive" else "down") if r.significant else ("dim" if r.too_few else "")
+            mark = {"up": " ▲", "down": " ▼"}.get(tone, "")
+            text = f"{ratio_text(r.odds_ratio)} ({ratio_text(r.odds_ratio_low)}–{ratio_text(r.odds_ratio_high)}){mark}"
+            rows.append(_Interval(f"{r.rank}. {r.event}", r.odds_ratio, r.odds_ratio_low, r.odds_ratio_high, text, tone))
+            bounds += [x for x in (r.odds_ratio, r.odds_ratio_low, r.odds_ratio_high) if _ok(x) and 0 < x < math.inf]
+    lo, hi = _ratio_axis(bounds)
+    implied = frame.loc[frame["group"] == "implied", "event"].astype(str).tolist()
+    footer = _wrap(f"implied, on the way to {result.goal} (no finding): " + ", ".join(implied), 12) if implied else []
+    return _interval_chart(rows, lo, hi, 1.0, "1 = as likely with it as without it", f"Drivers of {result.goal}: "
+                           "odds ratio of reaching it, with and without each", title, "drivers", log=True,
+                           ticks=_ratio_ticks(lo, hi), tick_text=lambda v: f"{v:g}", footer=footer)
+
+
+def _ratio_ticks(lo: float, hi: float) -> list[float]:
+    """Round ratios between ``lo`` and ``hi`` on a log axis, at most about seven: 0.25, 0.5, 1, 2, 4
+    near 1 (lifts); beyond 0.1 or 20 (odds ratios of rare events), 1, 2 and 5 times powers of ten,
+    or powers of ten alone when those crowd."""
+    ticks = [v for v in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20) if lo <= v <= hi]
+    if len(ticks) > 6:
+        ticks = [v for v in ticks if v in (0.1, 0.25, 0.5, 1, 2, 4, 10, 20)]
+    if lo < 0.1 or hi > 20:
+        wide = [(m, k) for k in range(-3, 4) for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+        ticks = [m * 10.0 ** k for m, k in (wide if len(wide) <= 7 else [(m, k) for m, k in wide if m == 1])]
+    return ticks
 
 
 def _ratio_axis(values: list[float]) -> tuple[float, float]:

@@ -210,7 +210,7 @@ def test_cli_output_and_quiet(runner, small):
     (["--step", "2"], 2, "--step 2: a step is a funnel's; name the funnel too"),
     (["--macro", "nope"], 3, "'nope' is not a macro conversion"),
     (["--property", "nope"], 4, "'nope'"),
-    (["-f", "html"], 2, "--format 'html' is not one of"),
+    (["-f", "svg"], 2, "--format 'svg' is not one of"),
     (["--top", "-1"], 2, "--top"),
 ])
 def test_cli_errors(runner, small, args, code, message):
