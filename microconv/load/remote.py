@@ -30,6 +30,7 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure",
           "adl": "azure", "http": "s3", "https": "s3"}
 _spool: list[str] = []
+_copies: dict[tuple, Fetched] = {}       # (url, size, etag, modified) -> its local copy
 _lock = threading.Lock()
 
 
@@ -126,13 +127,23 @@ def expand_url(url: str) -> list[str]:
 
 def fetch(url: str) -> Fetched:
     """A local copy of the file at ``url`` (its name kept, so its suffix still tells its format).
+    The copy of an unchanged object (same size, ETag or modification time) is reused: a cluster
+    worker reads several runs of row groups of one Parquet file.
 
     Raises:
         DataError: the object cannot be read.
     """
     fs, path = filesystem(url)
     name = PurePosixPath(path).name or "object"
+    try:
+        info = fs.info(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _store_error(exc, url) from None
+    version = (url, info.get("size"), str(info.get("ETag") or info.get("etag") or ""),
+               str(info.get("LastModified") or info.get("mtime") or info.get("last_modified") or ""))
     with _lock:
+        if version in _copies and _copies[version].exists():
+            return _copies[version]
         if not _spool:
             _spool.append(tempfile.mkdtemp(prefix="microconv-remote-"))
             atexit.register(shutil.rmtree, _spool[0], True)
@@ -143,6 +154,8 @@ def fetch(url: str) -> Fetched:
         raise _store_error(exc, url) from None
     local = Fetched(target)
     local.url = url
+    with _lock:
+        _copies[version] = local
     return local
 
 

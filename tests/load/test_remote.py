@@ -112,3 +112,14 @@ def test_a_missing_filesystem_package_names_the_extra(monkeypatch):
     with pytest.raises(UsageError) as err:
         remote.expand_url("gs://bucket/x.csv")
     assert "microconv[gcs]" in str(err.value.hint) and err.value.exit_code == 2
+
+
+def test_a_copy_is_reused_until_the_object_changes(s3_server, tmp_path):
+    (tmp_path / "a.csv").write_text("user_id,event_name,timestamp\nu1,x,2026-10-01T00:00:00Z\n")
+    s3_server.put(str(tmp_path / "a.csv"), "events/reuse/a.csv")
+    first, again = remote.fetch("s3://events/reuse/a.csv"), remote.fetch("s3://events/reuse/a.csv")
+    assert str(first) == "s3://events/reuse/a.csv" and first.__fspath__() == again.__fspath__()
+    (tmp_path / "a.csv").write_text("user_id,event_name,timestamp\nu2,y,2026-10-02T00:00:00Z\n")
+    s3_server.put(str(tmp_path / "a.csv"), "events/reuse/a.csv")
+    changed = remote.fetch("s3://events/reuse/a.csv")
+    assert changed.__fspath__() != first.__fspath__() and "u2" in open(changed).read()
