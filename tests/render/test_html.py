@@ -413,11 +413,12 @@ def test_browser_parses_the_page(browser, example_page, tmp_path):
     assert "<script" not in run.stdout
 
 
-def measure(binary: str, profile: Path, page: Path, width: int) -> dict:
+def measure(binary: str, profile: Path, page: Path, width: int, cell: str = "table.steps td.num") -> dict:
     """Load ``page`` in an iframe ``width`` px wide (its media queries see that width; headless
     Chromium will not make a window narrower than 500 px) and read what the browser laid out: the
     document's scrollWidth, the charts drawn, the title. The report stays script-free: the script is
-    in the wrapper page, which may read the frame because both are files (--allow-file-access-from-files)."""
+    in the wrapper page, which may read the frame because both are files (--allow-file-access-from-files).
+    ``cell``: a selector of the table cell whose display and data-label are read."""
     wrapper = profile.parent / f"measure-{width}.html"
     wrapper.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
 <iframe id="report" src="{page.as_uri()}" width="{width}" height="2000" style="border:0"></iframe>
@@ -434,8 +435,8 @@ document.getElementById("report").addEventListener("load", function () {{
   out.textContent = JSON.stringify({{scroll: root.scrollWidth, client: root.clientWidth, charts: charts,
                                      title: doc.title, h1: doc.querySelector("h1").textContent,
                                      text: doc.body.innerText,
-                                     cell: getComputedStyle(doc.querySelector("table.steps td.num")).display,
-                                     label: doc.querySelector("table.steps td.num").getAttribute("data-label")}});
+                                     cell: getComputedStyle(doc.querySelector("{cell}")).display,
+                                     label: doc.querySelector("{cell}").getAttribute("data-label")}});
   document.body.appendChild(out);
 }});
 </script></body></html>""", encoding="utf-8")
@@ -490,3 +491,24 @@ def test_browser_screenshot_is_not_blank(browser, example_page, tmp_path, width)
     assert drop > 500 * width / 1280, drop                   # the largest drop-off is highlighted
     colours = np.unique((pixels[:, :, 0] << 16) | (pixels[:, :, 1] << 8) | pixels[:, :, 2])
     assert len(colours) > 50, len(colours)                   # text is anti-aliased: many shades
+
+
+@pytest.fixture(scope="module")
+def drivers_page(tmp_path_factory) -> Path:
+    """The example's drivers of purchase as the command line writes its page (-f html)."""
+    page = tmp_path_factory.mktemp("html") / "drivers.html"
+    result = invoke("drivers", "examples/shop_events.csv", "-c", "funnels.example.yaml", "-f", "html", "-q", "-o", page)
+    assert result.exit_code == 0, result.stderr
+    return page
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_browser_drivers_page_fits_and_draws_its_chart(browser, drivers_page, tmp_path, width):
+    m = measure(browser, tmp_path / "profile", drivers_page, width, cell="table.drivers td.num")
+    assert m["client"] == width
+    assert m["scroll"] <= width, m["scroll"]                      # no sideways scrolling
+    assert m["charts"] == {"drivers": 1}
+    assert m["h1"] == "Example shop, October" and m["title"] == "Example shop, October · 2026-10-01 – 2026-10-31"
+    assert "4.57 (3.57–5.86) ▲" in m["text"] and "How to read this:" in m["text"]
+    # narrow: each driver is a card of labelled numbers; wide: a table
+    assert (m["cell"], m["label"]) == ("flex" if width < 600 else "table-cell", "success with (users)")
