@@ -14,6 +14,7 @@ from helpers import EXAMPLE_CONFIG, EXAMPLE_CSV, invoke
 from microconv.cli.drivers import run_meta
 from microconv.render.drivers import render_drivers_html
 from microconv.reports.drivers import drivers
+from render.test_html import fixed_clock, text_of  # noqa: F401 (the report's fixed clock, its visible text)
 
 BASE = int(pd.Timestamp("2026-01-01", tz="UTC").timestamp())
 EVIL = '<script>alert("x")</script>'
@@ -32,13 +33,6 @@ LOG = [("u1", 0, "A"), ("u1", 1, EVIL), ("u1", 1.5, "A"), ("u1", 2, "B"),
        ("u10", 0, "A"), ("zz", 1000, "Z")]         # the data end at 1000 s: no window is still open
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fixed_clock():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOURCE_DATE_EPOCH", "1765000000")
-        yield
-
-
 @pytest.fixture(scope="module")
 def page(fixed_clock) -> str:
     cfg = microconv.parse_config({
@@ -51,11 +45,6 @@ def page(fixed_clock) -> str:
     events, _ = microconv.canonicalize(raw, cfg)
     result = drivers(cfg, events, funnel="f")
     return render_drivers_html(result, run_meta(cfg, events), ["a note with <b>tags</b>"])
-
-
-def text_of(page: str) -> str:
-    body = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
 def chart_labels(page: str) -> list[str]:
