@@ -24,14 +24,15 @@ def _table(title: str, caption: str | None) -> Table:
                  header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
-def funnel_table(f: FunnelResult) -> Table:
+def funnel_table(f: FunnelResult, currency: str | None = None) -> Table:
+    """The steps; money (value lost, revenue) in ``currency``, the config's ISO code, when it names one."""
     title = "  ·  ".join([terminal(f.label), *describe(f)])
     worst = f.largest_drop_step
     notes = []
     if worst is not None:
         s = f.steps[worst - 1]
         notes.append(f"▼ largest drop-off: {count(s.dropped, f.unit[:-1])} before {terminal(repr(s.name))}")
-    notes += caveats(f)
+    notes += caveats(f, currency)
     caption = "\n".join(notes) or None
     table = _table(title, caption)
     table.add_column("step", overflow="fold", min_width=15, max_width=36)
@@ -46,7 +47,7 @@ def funnel_table(f: FunnelResult) -> Table:
         table.add_column("in\nprogress", justify="right", no_wrap=True)
     valued = f.revenue is not None
     if valued:
-        table.add_column("value\nlost", justify="right", no_wrap=True)
+        table.add_column(f"value lost\n({currency})" if currency else "value\nlost", justify="right", no_wrap=True)
     for s in f.steps:
         mark = s.step == worst
         table.add_row(
@@ -63,15 +64,17 @@ def funnel_table(f: FunnelResult) -> Table:
     return table
 
 
-def micro_table(m: MicroReport) -> Table:
+def micro_table(m: MicroReport, currency: str | None = None) -> Table:
+    """The conversions; the average value and +value in ``currency`` when the config names one."""
     rate = m.converters / m.users if m.users else float("nan")
     title = (f"Micro-conversions → {terminal(m.macro)}  ·  {m.users:,} users  ·  {m.converters:,} converted ({pct(rate)})"
-             + (f"  ·  average value {m.average_value:,.2f}" if m.average_value is not None else ""))
+             + (f"  ·  average value {money(m.average_value, currency)}" if m.average_value is not None else ""))
     caption = MICRO_CAPTION.format(macro=terminal(m.macro))
     table = _table(title, caption + (f"\n{terminal(m.model_note)}" if m.model_note else ""))
     table.add_column("conversion", overflow="fold", min_width=12, max_width=24)
     # 100 columns hold these; the kind and the adjusted odds ratio's interval are in CSV, JSON, HTML.
-    for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "adj. OR", "+value"):
+    for header in ("users", "share", "with", "without", "lift", "95% CI", "p adj", "adj. OR",
+                   f"+value\n({currency})" if currency else "+value"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in m.rows.itertuples(index=False):
         lift, ci = lift_text(row)
@@ -238,12 +241,12 @@ def result_renderable(result: AnalysisResult, *, summary: bool = False, parts=PA
     holds, each funnel's together, the micro report last."""
     items = [summary_renderable(summarize(result), more=more)] if summary else []
     for f in result.per_funnel:
-        items += [funnel_table(f.steps)] if "funnels" in parts and f.steps is not None else []
+        items += [funnel_table(f.steps, result.meta.currency)] if "funnels" in parts and f.steps is not None else []
         items += [time_table(f.time)] if "time" in parts and f.time is not None and len(f.time.frame) else []
         items += [breakdown_table(f.breakdown)] if "breakdown" in parts and f.breakdown is not None else []
         items += [trend_table(f.trend)] if "trend" in parts and f.trend is not None and len(f.trend.frame) else []
     if result.micro is not None:
-        items += [micro_table(result.micro)] if "micro" in parts else []
+        items += [micro_table(result.micro, result.meta.currency)] if "micro" in parts else []
         if "micro" in parts or "micro_groups" in parts:
             items += [micro_groups_table(result.micro, "segments")] if result.micro.segments is not None else []
             items += [micro_groups_table(result.micro, "periods")] if result.micro.periods is not None else []
