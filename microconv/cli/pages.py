@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..output import OutputPolicy
 from . import emit
 from .boundary import error_boundary
+from .options import MemoryLimitOpt, PartitionsOpt, SchedulerOpt, WorkersOpt
 from .options import (ConfigOpt, CsvRawOpt, DebugOpt, EventsArg, InputFormatOpt, OutputOpt, QuietOpt,
                       StrictOpt, choices, complete_funnel, complete_macro)
 
@@ -48,6 +49,10 @@ def pages(
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     input_format: InputFormatOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    partitions: PartitionsOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Per page: views, sessions, exits (sessions whose last page view it was), exit rate, and the
@@ -74,8 +79,9 @@ def pages(
             from ..api import choose_funnels
             choose_funnels(cfg, [funnel])        # an unknown --funnel is a config error (exit 3), before reading
         prop = page_name(cfg, page)              # no page property: a config error, before reading
-        evts, quality = load_events(events, cfg, input_format=input_format,
-                                    extra_properties=[prop] + ([by] if by and by != prop else []))
+        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        evts, quality = (cluster.load_events if cluster else load_events)(
+            events, cfg, input_format=input_format, extra_properties=[prop] + ([by] if by and by != prop else []))
         emit.note_quality(quality, policy, strict)
         result = page_report(cfg, evts, page=page, page_events=page_event, by=by, top=top, macro=macro,
                              funnel=funnel, mature_only=mature_only)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config import Config, located_of
 from ..engine.conversions import EventIndex
-from ..errors import OPTION, ConfigError, DataError, OptionError, did_you_mean
+from ..errors import OPTION, ConfigError, DataError, OptionError, UsageError, did_you_mean
 from ..engine.engagement import with_engagement
 from ..load.frame import Events
 from ..run.plan import choose_funnels, last_timestamp, require_property, step_names
@@ -99,8 +99,12 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
             a ``page_events`` name never occurs.
         DataError: no event of the page-view names has a page value.
     """
-    events, index = with_engagement(config, events, last_timestamp(events))   # a property like any (8.5)
+    last_ts = last_timestamp(events)
+    cluster = None if isinstance(events, Events) else events     # read on a Dask cluster (run/dask.py)
+    events, index = with_engagement(config, cluster.empty if cluster else events, last_ts)  # a property like any (8.5)
     frame = events.frame
+    if cluster is not None and funnel is not None:
+        raise UsageError("pages --funnel does not run on a cluster yet", hint="run it without --workers/--scheduler")
     if top < 0:
         raise OptionError(f"{OPTION} {top}: must be 0 (all) or more", option="top")
     name = choose_funnels(config, [funnel])[0] if funnel is not None else None
@@ -110,7 +114,8 @@ def page_report(config: Config, events: Events, *, page: str | None = None,
         _not_core(by, "by")
         require_property([c for c in frame.columns if c not in _CORE], by, f"{OPTION} {by!r}", option="by")
     goal = macro_goal(config, macro)
-    p = partial(index, prop, names, by, goal)
+    p = cluster.partials(pages_partial, merge, config, prop, names, by, goal) if cluster else \
+        partial(index, prop, names, by, goal)
     if not len(p.counts):
         raise DataError(f"no {' or '.join(repr(n) for n in names)} event has a {prop!r} value",
                         hint=f"the page views are the events named with --page-event (default {PAGE_EVENTS[0]}) "
@@ -188,6 +193,13 @@ def partial(index: EventIndex, prop: str, page_events: Sequence[str], by: str | 
     totals = pd.DataFrame({"segment": seg_text, "sessions": np.bincount(group, minlength=len(seg_names)),
                            "views": np.bincount(seg[s], minlength=len(seg_names))})
     return PagesPartial(macro, counts.astype({k: "int64" for k in _COUNTS}), totals[totals["sessions"] > 0])
+
+
+def pages_partial(events: Events, last_ts: int, config: Config, prop: str, page_events: Sequence[str],
+                  by: str | None, goal: str | None) -> PagesPartial:
+    """One set of users' partial (a cluster's partition), against the whole log's end."""
+    _, index = with_engagement(config, events, last_ts)
+    return partial(index, prop, page_events, by, goal)
 
 
 def merge(a: PagesPartial, b: PagesPartial) -> PagesPartial:

@@ -206,3 +206,10 @@ def test_users_on_the_cluster(runner, dask_scheduler, args):
     """The units behind a number (users, and sessions), sorted by id as in one process."""
     here, there = both(runner, dask_scheduler, "users", EXAMPLE, "-c", CONFIG, *args)
     assert there.stdout == here.stdout and len(here.stdout) > 1000
+
+
+def test_pages_on_the_cluster(runner, dask_scheduler):
+    here, there = both(runner, dask_scheduler, "pages", EXAMPLE, "-c", CONFIG, "--by", "device", "-f", "json")
+    assert there.stdout == here.stdout and len(here.stdout) > 1000
+    refused = invoke(runner, "pages", EXAMPLE, "-c", CONFIG, "--funnel", "checkout", "--scheduler", dask_scheduler)
+    assert refused.exit_code == 2 and "does not run on a cluster yet" in refused.stderr
