@@ -67,11 +67,6 @@ def _dask():
     return distributed
 
 
-def scheduler_address(scheduler: str | None) -> str | None:
-    """``--scheduler``, else ``MICROCONV_SCHEDULER`` when set."""
-    return scheduler or os.environ.get(SCHEDULER_ENV) or None
-
-
 class Cluster:
     """A Dask client: of the scheduler at ``scheduler``, or of a local cluster of ``workers`` worker
     processes (one thread each: the engine is numpy, and processes keep memory per worker bounded)

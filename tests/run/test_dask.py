@@ -213,3 +213,19 @@ def test_pages_on_the_cluster(runner, dask_scheduler):
     assert there.stdout == here.stdout and len(here.stdout) > 1000
     refused = invoke(runner, "pages", EXAMPLE, "-c", CONFIG, "--funnel", "checkout", "--scheduler", dask_scheduler)
     assert refused.exit_code == 2 and "does not run on a cluster yet" in refused.stderr
+
+
+def test_a_bug_in_a_partition_is_one_line_naming_it(dask_scheduler):
+    """A partial that fails (a bug: retried, then given up) reaches the client as one line naming
+    the partition, which the CLI's boundary reports as an internal error (exit 70)."""
+    import microconv
+    from microconv.run.dask import Cluster
+
+    cfg = microconv.load_config(CONFIG)
+    with Cluster(scheduler=dask_scheduler, partitions=2) as cluster:
+        events, _ = cluster.load_events([EXAMPLE], cfg)
+        with pytest.raises(RuntimeError) as err:
+            events.partials(lambda partition, last_ts: 1 / 0, lambda a, b: a)
+    assert str(err.value).startswith("partition 1 of 2: ZeroDivisionError") or \
+        str(err.value).startswith("partition 2 of 2: ZeroDivisionError")
+    assert "\n" not in str(err.value)
