@@ -188,7 +188,8 @@ def render_drivers_html(result: DriversResult, meta, notes: tuple[str, ...] | li
             f"people to judge. Steps of the goal itself are listed apart: everyone who reached {goal} did them, "
             f"so they are on the way, not a finding. An odds ratio is an association: it tells you who reaches "
             f"{goal}, not what makes them; test a change before you bet on it."))
-        body.append(drivers_chart(result))
+        if (frame["group"] != "implied").any():       # a chart of implied rows alone would be an empty axis
+            body.append(drivers_chart(result))
     for group, title in HTML_TITLES.items():
         rows = frame[frame["group"] == group]
         if len(rows):
