@@ -207,7 +207,9 @@ class RunMeta:
     last_ts: pd.Timestamp | None = None
     title: str | None = None       # the config's title, else its file's name (None: not from a file)
     currency: str | None = None    # the config's ISO 4217 code for money figures (None: plain numbers)
-    generated_at: pd.Timestamp | None = None   # when the run was made, for a report's header
+    # when the run was made, for a report's header: not part of what the run found, so two runs
+    # of the same data compare equal
+    generated_at: pd.Timestamp | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
