@@ -77,10 +77,6 @@ def analyze(
         return events.analyze(config, quality=quality, funnels=funnels, strict=strict, since=since, until=until,
                               mature_only=mature_only, macro=macro, by=by, attribution=attribution, top=top,
                               trend=trend, control=control, as_of=as_of, reports=reports)
-    if not isinstance(events, Events):    # read on a Dask cluster: run there (run/dask.py)
-        return events.analyze(config, quality=quality, funnels=funnels, strict=strict, since=since, until=until,
-                              mature_only=mature_only, macro=macro, by=by, attribution=attribution, top=top,
-                              trend=trend, control=control, as_of=as_of, reports=reports)
     options = Options(funnels=funnels, strict=strict, since=since, until=until, mature_only=mature_only,
                       macro=macro, by=by, attribution=attribution, top=top, trend=trend, control=control,
                       as_of=as_of, reports=reports)
