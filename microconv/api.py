@@ -96,12 +96,16 @@ def result_of(config: Config, plan, done, log, sources: tuple[str, ...], warning
     """The result of a run's finalized reports (``run.local`` or ``run.dask``) and its metadata."""
     per_funnel = tuple(FunnelReports(run.name, run.context.label, *reports)
                        for run, reports in zip(plan.funnels, done.funnels) if any(r is not None for r in reports))
+    notes = tuple(quality.messages()) if quality else ()
+    return AnalysisResult(per_funnel, run_meta(config, log, sources), done.micro, tuple(warnings), notes)
+
+
+def run_meta(config: Config, log, sources: tuple[str, ...]) -> RunMeta:
+    """What a report's header says of the run: the data's summary, the title, the currency, when."""
     stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
-    meta = RunMeta(sources=sources, events=log.events, users=log.users,
+    return RunMeta(sources=sources, events=log.events, users=log.users,
                    first_ts=stamp(log.first_ts), last_ts=stamp(log.last_ts), title=report_title(config),
                    currency=config.currency, generated_at=generated_at())
-    notes = tuple(quality.messages()) if quality else ()
-    return AnalysisResult(per_funnel, meta, done.micro, tuple(warnings), notes)
 
 
 def report_title(config: Config) -> str | None:

@@ -61,7 +61,7 @@ def drivers(
     Example: microconv drivers examples/shop_events.csv -c funnels.example.yaml -f html -o drivers.html
     """
     from .. import load_config, load_events
-    from ..api import choose_funnels
+    from ..api import choose_funnels, run_meta
     from ..render.drivers import (drivers_renderable, render_drivers_csv, render_drivers_html, render_drivers_json,
                                   render_drivers_markdown)
     from ..reports.drivers import drivers as find_drivers
@@ -90,22 +90,8 @@ def drivers(
             return
         render = {"csv": lambda r: render_drivers_csv(r, raw=csv_raw), "json": render_drivers_json,
                   "markdown": render_drivers_markdown,
-                  "html": lambda r: render_drivers_html(r, run_meta(cfg, evts), [*quality.messages()] if quality else [])
+                  "html": lambda r: render_drivers_html(r, run_meta(cfg, evts.summary, evts.sources), [*quality.messages()] if quality else [])
                   }.get(fmt)
         if render is None:
             from ..render.drivers import render_drivers_text as render
         emit.write(render(result), output)
-
-
-def run_meta(cfg, evts):
-    """The page header's facts, as analyze's result carries them (api.result_of): title, dates, sources."""
-    import pandas as pd
-
-    from ..api import generated_at, report_title
-    from ..reports.results import RunMeta
-
-    log = evts.summary
-    stamp = (lambda ns: None if ns is None else pd.Timestamp(ns, tz="UTC"))
-    return RunMeta(sources=evts.sources, events=log.events, users=log.users, first_ts=stamp(log.first_ts),
-                   last_ts=stamp(log.last_ts), title=report_title(cfg), currency=cfg.currency,
-                   generated_at=generated_at())

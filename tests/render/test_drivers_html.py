@@ -11,7 +11,7 @@ import pytest
 
 import microconv
 from helpers import EXAMPLE_CONFIG, EXAMPLE_CSV, invoke
-from microconv.cli.drivers import run_meta
+from microconv.api import run_meta
 from microconv.render.drivers import render_drivers_html
 from microconv.reports.drivers import drivers
 from render.test_html import fixed_clock, text_of  # noqa: F401 (the report's fixed clock, its visible text)
@@ -44,7 +44,7 @@ def page(fixed_clock) -> str:
     raw = pd.DataFrame([(u, BASE + t, e) for u, t, e in LOG], columns=["u", "t", "e"])
     events, _ = microconv.canonicalize(raw, cfg)
     result = drivers(cfg, events, funnel="f")
-    return render_drivers_html(result, run_meta(cfg, events), ["a note with <b>tags</b>"])
+    return render_drivers_html(result, run_meta(cfg, events.summary, events.sources), ["a note with <b>tags</b>"])
 
 
 def chart_labels(page: str) -> list[str]:
