@@ -55,7 +55,7 @@ def analyze(
 
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         cfg = load_config(config)
         if fmt is Format.csv and report is Report.all:
             *first, last = TABLES
@@ -80,7 +80,7 @@ def analyze(
         micro_groups = "micro" in reports and bool(by or trend)
         # Only the rows of the config's events are kept, unless --as-of must find the end of the
         # data before its cut; the users of every row are counted only where the output shows them.
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         with policy.progress("reading events") as progress:
             evts, quality = cluster.load_events(events, cfg, input_format=input_format, extra_properties=by or []) \
                 if cluster else load_events(events, cfg, input_format=input_format, extra_properties=by or [],

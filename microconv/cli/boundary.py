@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import typer
 
@@ -61,11 +61,13 @@ def usage_problem(exc) -> Problem:
 
 
 @contextmanager
-def error_boundary(debug: bool) -> Iterator[None]:
+def error_boundary(debug: bool) -> Iterator[ExitStack]:
     """Around a command's body: domain errors and bugs end the command with their exit code;
-    ``--debug`` re-raises them with the traceback."""
+    ``--debug`` re-raises them with the traceback. What the body enters on the stack it yields
+    (a Dask client) is closed when the command ends, whichever way it ends."""
     try:
-        yield
+        with ExitStack() as scope:
+            yield scope
     except MicroconvError as exc:
         if debug:
             raise

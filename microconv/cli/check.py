@@ -51,7 +51,7 @@ def check(
 
     policy = OutputPolicy(quiet=quiet)
     started = time.time()
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         cfg = load_config(config)
         if not cfg.alerts:
             raise ConfigError("the config defines no alerts", where=str(config),
@@ -59,7 +59,7 @@ def check(
         before = load_baseline(baseline) if baseline is not None and baseline.exists() else None
         if baseline is not None and before is None:
             policy.note(f"{baseline}: no such baseline yet (a first run?); drop/rise limits are not checked")
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         with policy.progress("reading events") as progress:
             evts, quality = cluster.load_events(events, cfg, input_format=input_format) if cluster else \
                 load_events(events, cfg, input_format=input_format, progress=progress,

@@ -67,7 +67,7 @@ def drivers(
     from ..reports.drivers import drivers as find_drivers
 
     policy = OutputPolicy(quiet=quiet)
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         fmt = fmt.lower()
         if fmt not in FORMATS:
             raise UsageError(f"--format {fmt!r} is not one of {', '.join(map(repr, FORMATS))}")
@@ -75,7 +75,7 @@ def drivers(
         if funnel is not None:
             choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
         props = list(properties or [])
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         evts, quality = (cluster.load_events if cluster else load_events)(events, cfg, input_format=input_format,
                                                                           extra_properties=props)
         emit.note_quality(quality, policy, strict)

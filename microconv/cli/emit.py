@@ -52,10 +52,12 @@ def say(lines: Iterable[str], *, quiet: bool) -> None:
             print(f"microconv: {terminal(line)}", file=sys.stderr)   # lines quote event names
 
 
-def cluster(workers: int | None, scheduler: str | None, memory_limit: str | None, partitions: int | None,
+def cluster(scope, workers: int | None, scheduler: str | None, memory_limit: str | None, partitions: int | None,
             quiet: bool):
     """The Dask cluster ``--workers`` or ``--scheduler`` (or MICROCONV_SCHEDULER) asks for, None
-    for none: the run is then in this process. Its progress bars are drawn on a terminal only."""
+    for none: the run is then in this process. Its progress bars are drawn on a terminal only. It
+    closes when the command's ``scope`` (``error_boundary``'s) ends: a client left to the garbage
+    collector outlives the scheduler and retries its connection at the interpreter's exit."""
     import os
     import sys
 
@@ -66,7 +68,8 @@ def cluster(workers: int | None, scheduler: str | None, memory_limit: str | None
         if memory_limit is not None or partitions is not None:
             raise UsageError("--memory-limit and --partitions go with --workers or --scheduler")
         return None
-    return Cluster(workers, scheduler, memory_limit, partitions, progress=not quiet and sys.stderr.isatty())
+    return scope.enter_context(Cluster(workers, scheduler, memory_limit, partitions,
+                                       progress=not quiet and sys.stderr.isatty()))
 
 
 def warn(policy: OutputPolicy, warnings: Iterable[object]) -> None:

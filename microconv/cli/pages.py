@@ -66,7 +66,7 @@ def pages(
     from ..reports.pages import page_name, page_report
 
     policy = OutputPolicy(quiet=quiet)
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         fmt = fmt.lower()
         if fmt not in FORMATS:
             raise UsageError(f"--format {fmt!r} is not one of {', '.join(repr(f) for f in FORMATS)}")
@@ -79,7 +79,7 @@ def pages(
             from ..api import choose_funnels
             choose_funnels(cfg, [funnel])        # an unknown --funnel is a config error (exit 3), before reading
         prop = page_name(cfg, page)              # no page property: a config error, before reading
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         evts, quality = (cluster.load_events if cluster else load_events)(
             events, cfg, input_format=input_format, extra_properties=[prop] + ([by] if by and by != prop else []))
         emit.note_quality(quality, policy, strict)

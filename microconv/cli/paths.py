@@ -50,14 +50,14 @@ def paths(
     from ..reports.paths import drop_off_paths, page_property
 
     policy = OutputPolicy(quiet=quiet)
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         fmt = fmt.lower()
         if fmt not in ("table", "csv", "json"):
             raise UsageError(f"--format {fmt!r} is not one of 'table', 'csv', 'json'")
         cfg = load_config(config)
         choose_funnels(cfg, [funnel])  # an unknown --funnel is a config error (exit 3), before reading data
         prop = page_property(cfg, page)
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         evts, quality = (cluster.load_events if cluster else load_events)(
             events, cfg, input_format=input_format, extra_properties=[prop] if prop else [])
         emit.note_quality(quality, policy, strict)

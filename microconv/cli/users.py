@@ -62,7 +62,7 @@ def users(
     from ..reports.users import choose_selection, funnel_units
 
     policy = OutputPolicy(quiet=quiet)
-    with error_boundary(debug):
+    with error_boundary(debug) as scope:
         if fmt is None:
             fmt = "table" if output is None and sys.stdout.isatty() else "csv"
         fmt = fmt.lower()
@@ -72,7 +72,7 @@ def users(
         name = choose_funnels(cfg, [funnel])[0]   # an unknown --funnel is a config error (exit 3), before reading data
         spec = cfg.funnels[name]                  # and a bad selection a usage error (2), also before
         choose_selection(len(spec.steps), reached, dropped_after, converted, tuple(s.optional for s in spec.steps))
-        cluster = emit.cluster(workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
+        cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         evts, quality = (cluster.load_events if cluster else load_events)(events, cfg, input_format=input_format)
         emit.note_quality(quality, policy, strict)
         result = funnel_units(cfg, evts, name, reached=reached, dropped_after=dropped_after, converted=converted,

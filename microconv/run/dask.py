@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -187,11 +188,11 @@ def partitions_for(rows: int, workers: int) -> int:
 
 # ---- the tasks (run on the workers) ----
 
-@dataclass
-class _Read:
-    """One file, read: its rows in P buckets by user hash, and what the client needs of it."""
+class _Read(NamedTuple):
+    """One file, read: its rows in P buckets by user hash, and what the client needs of it. A
+    tuple, so that Dask's ``sizeof`` sees the buckets' bytes (a worker spills what it can measure)."""
 
-    buckets: list[pd.DataFrame] | None
+    buckets: list[pd.DataFrame]
     facts: _Facts
 
 
@@ -284,12 +285,17 @@ def _facts_of(read: _Read) -> _Facts:
     return read.facts
 
 
-def _assemble(reads: list[_Read], p: int, facts: _Global, config: Config) -> Events:
+def _bucket_of(read: _Read, p: int) -> pd.DataFrame:
+    """Bucket p of a file, as a key of its own: a partition task fetches only its buckets, and a
+    worker over its memory target spills buckets one by one, not whole files."""
+    return read.buckets[p]
+
+
+def _assemble(pieces: list[pd.DataFrame], p: int, facts: _Global, config: Config) -> Events:
     """Partition p: bucket p of every file, in file order, on the global categories; its users'
     ``per_user`` values chosen."""
     from ..load.derived import per_user
 
-    pieces = [r.buckets[p] for r in reads]
     out = {}
     for col in pieces[0].columns:
         parts = [piece[col] for piece in pieces]
@@ -390,14 +396,17 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
                                (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES,
                                key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
+        buckets = [[client.submit(_bucket_of, r, p, retries=RETRIES, key=_key(f"bucket{i}", p)) for p in range(parts)]
+                   for i, r in enumerate(reads)]
         facts = client.gather(client.map(_facts_of, reads, pure=False))
+        del reads                  # the files' keys go once their buckets are keys of their own
         _check_properties(config, extra_properties, facts)
         report = _merged_reports(facts)
         glob = _Global(*_categories(facts), tuple(files))
-        shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, reads, p, glob, config,
-                                retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
+        shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, [b[p] for b in buckets], p, glob,
+                                config, retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
+        del buckets
         _show(cluster, shards, "shuffling users into partitions")
-        del reads
         log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
         if not log.events:
             raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
@@ -559,3 +568,16 @@ def _failures() -> Iterator[None]:
         raise DataError(f"the workers running {task} died more often than the {RETRIES} retries allow",
                         hint="out of memory? give workers more (--memory-limit) or use more partitions "
                              "(--partitions)") from None
+
+
+def _register_sizes() -> None:
+    """Dask measures each key with ``sizeof`` to decide what a worker over its memory target spills;
+    a partition of Events would count as a few bytes and stay in memory however large it is."""
+    try:
+        from dask.sizeof import sizeof
+    except ImportError:        # no Dask: nothing runs here (``_dask`` says which extra installs it)
+        return
+    sizeof.register(Events)(lambda events: sizeof(events.frame))
+
+
+_register_sizes()
