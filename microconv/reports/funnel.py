@@ -144,7 +144,7 @@ class FunnelPartial:
     tally: Tally                       # one group: every counted unit
     excluded: int                      # units whose every attempt an exclusion spoiled
     values: np.ndarray | None          # the completers' last-step values, to be summed (None: no value)
-    reached: pd.Series                 # per counted unit: its furthest step
+    reached: pd.Series | None          # per counted unit: its furthest step (None: left on the workers)
     optional: tuple[int, ...] = ()     # the optional steps, 1-based
 
 
@@ -161,7 +161,7 @@ def partial(rep: Replay, ctx: FunnelContext | None = None) -> FunnelPartial:
 def merge(a: FunnelPartial, b: FunnelPartial) -> FunnelPartial:
     return FunnelPartial(a.order, a.unit, a.tally + b.tally, a.excluded + b.excluded,
                          None if a.values is None else np.concatenate([a.values, b.values]),
-                         pd.concat([a.reached, b.reached]), a.optional)
+                         None if a.reached is None else pd.concat([a.reached, b.reached]), a.optional)
 
 
 def finalize(p: FunnelPartial, ctx: FunnelContext) -> FunnelResult:

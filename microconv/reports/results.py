@@ -30,13 +30,14 @@ class StepRow:
 class FunnelResult:
     """Counts for one funnel; ``reached`` is each entrant's furthest step, indexed by user id
     (or by (user, session) when counting sessions); ``excluded`` counts units whose every
-    attempt an exclusion spoiled (docs/semantics.md 4.4)."""
+    attempt an exclusion spoiled (docs/semantics.md 4.4). ``reached`` is None for a run on a Dask
+    cluster: a row per unit would travel to the client, which no report needs (``run/dask.py``)."""
 
     name: str
     label: str
     window_seconds: float
     steps: tuple[StepRow, ...]
-    reached: pd.Series
+    reached: pd.Series | None
     order: str = "ordered"
     unit: str = "users"
     excluded: int = 0

@@ -325,7 +325,21 @@ def _partials(events: Events, plan, last_ts: int):
 
     events, index = with_engagement(plan.config, events, last_ts)
     population = int(events.frame["user"].nunique())
-    return local.partials(plan, events, index, population=population), local.refused_values(plan, index)
+    return _without_units(local.partials(plan, events, index, population=population)), local.refused_values(plan, index)
+
+
+def _same(value):
+    return value
+
+
+def _without_units(parts):
+    """The partials without each funnel's per-unit furthest step (``FunnelResult.reached``): no
+    report reads it, and its labels (an id's text per entrant) would be most of every merge's bytes
+    and, merged, a row per entrant of the whole log on one worker and then on the client."""
+    from dataclasses import replace
+
+    return replace(parts, funnels=tuple(f if f.steps is None else replace(f, steps=replace(f.steps, reached=None))
+                                        for f in parts.funnels))
 
 
 def _merge(a, b):
@@ -439,7 +453,8 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
                                   exit_code=DataError.exit_code)
         skeleton, _ = with_engagement(config, Events(events.empty.frame, events.sources, None, log), log.last_ts or 0)
         plan = plan_run(config, skeleton, opts)
-        [plan_on_cluster] = client.scatter([plan], broadcast=True)
+        plan_on_cluster = client.submit(_same, plan, pure=False, key=_key("plan", 0))   # (a task, not scattered
+        #                                          data: a worker lost takes scattered data with it, for good)
         partial = [client.submit(_guarded, f"partition {p + 1} of {len(shards)}", _partials, shard, plan_on_cluster,
                                  log.last_ts or 0, retries=RETRIES, key=_key("partials", p)) for p, shard in enumerate(shards)]
         _show(events.cluster, partial, "computing partitions")
