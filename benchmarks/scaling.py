@@ -107,13 +107,15 @@ def main() -> None:
     parser.add_argument("-c", "--config", type=Path, default=ROOT / "benchmarks" / "bench.yaml")
     parser.add_argument("--memory-limit", default="1GiB", help="per worker, for the over-the-limit run")
     parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument("--format", choices=("csv", "json"), default="csv",
+                        help="json counts users, so every row is read and shuffled (csv reads only the funnel's events)")
     parser.add_argument("--only", default=None, help="comma-separated subset of: local,w1,w2,limit")
     parser.add_argument("--stages", type=int, metavar="WORKERS", help="only the per-stage task times, in the library")
     args = parser.parse_args()
     if args.stages:
         return stages(args.events, args.config, args.stages, args.partitions)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-    base = [sys.executable, "-m", "microconv", "analyze", str(args.events), "-c", str(args.config), "-f", "csv", "-q"]
+    base = [sys.executable, "-m", "microconv", "analyze", str(args.events), "-c", str(args.config), "-f", args.format, "-q"]
     extra = ["--partitions", str(args.partitions)] if args.partitions else []
     runs = {
         "local": ("in-process", base),
@@ -125,7 +127,7 @@ def main() -> None:
     chosen = args.only.split(",") if args.only else list(runs)
     print(f"{args.events} ({args.events.stat().st_size / 2**20:,.0f} MiB), config {args.config.name}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
-    print("| run | wall | CPU (all processes) | peak RSS per process (MiB) | CSV |")
+    print(f"| run | wall | CPU (all processes) | peak RSS per process (MiB) | {args.format.upper()} |")
     print("|---|---|---|---|---|")
     reference = None
     for key in chosen:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,10 +120,12 @@ class Cluster:
         self.close()
 
     def load_events(self, paths: Sequence[object], config: Config, *, input_format: str | None = None,
-                    extra_properties: Sequence[str] = ()) -> tuple[ClusterEvents, DataQualityReport]:
+                    extra_properties: Sequence[str] = (), only_events: Iterable[str] | None = None,
+                    count_users: bool = True) -> tuple[ClusterEvents, DataQualityReport]:
         """Like :func:`microconv.load_events`: the events stay on the cluster, in partitions of
         users (stages 1-3 of the module docstring); pass them to :func:`microconv.analyze`."""
-        return load_events(self, paths, config, input_format=input_format, extra_properties=extra_properties)
+        return load_events(self, paths, config, input_format=input_format, extra_properties=extra_properties,
+                           only_events=only_events, count_users=count_users)
 
 
 def _close(client, local) -> None:
@@ -202,6 +204,7 @@ class _Facts:
     categories: dict[str, list | None]                 # per column: categories, None if not categorical
     report: DataQualityReport
     last_ts: int | None
+    log: LogSummary                                    # every usable row's (users not counted)
     empty: dict[str, str] = field(default_factory=dict)   # per property: its "no value in any row" line
     source: str = ""
     plan: dict = field(default_factory=dict)               # per property: the (column, path) read here
@@ -229,7 +232,7 @@ def _guarded(what: str, task: Callable, *args):
 
 
 def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_format: str | None,
-               extra_properties: tuple[str, ...], parts: int) -> _Read:
+               extra_properties: tuple[str, ...], parts: int, only_events: tuple[str, ...] | None) -> _Read:
     from ..load import remote
     from ..load.columns import needed_properties, plan_of
     from ..load.scan import load_events
@@ -242,15 +245,16 @@ def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_f
     src = Source.open(local, input_format)
     plan = {k: v for k, v in plan_of(src, plain, needed_properties(plain, extra_properties)).items()
             if k.startswith("prop:")}
+    # Users are counted per partition, where each one's rows all are: a file's count would not add up
     events, report = load_events([local], plain, input_format=input_format, extra_properties=extra_properties,
-                                 count_users=True, row_groups=groups, one_of_many=True)
+                                 only_events=only_events, count_users=False, row_groups=groups, one_of_many=True)
     frame = events.frame
     empty = {line.split(": ", 1)[0]: line for line in report.empty}
     report.empty = []
     facts = _Facts(list(frame["event"].cat.categories), {
         col: (list(frame[col].cat.categories) if isinstance(frame[col].dtype, pd.CategoricalDtype) else None)
-        for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, empty, source,
-        plan, src.columns)
+        for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, events.summary, empty,
+        source, plan, src.columns)
     return _Read(_buckets(frame, parts), facts)
 
 
@@ -266,18 +270,30 @@ def _values_as_read(config: Config) -> Config:
 
 def _buckets(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     """The rows of each user hash bucket, in file order. The hash is of the id's text, so an id
-    read as a number from one file and as text from another lands in one bucket."""
-    users = frame["user"].cat
-    text = np.asarray(users.categories.astype(str), dtype=object)
-    bucket_of = (pd.util.hash_array(text) % np.uint64(parts)).astype(np.int64)
-    codes = users.codes.to_numpy()
+    read as a number from one file and as text from another lands in one bucket. Each bucket's
+    ids are only its own users' (it travels to another worker), in the file's category order: an
+    id is in one bucket, so its code there is its rank among that bucket's ids."""
+    users = frame["user"]
+    if not np.bincount(users.cat.codes.to_numpy(), minlength=len(users.cat.categories)).all():
+        users = users.cat.remove_unused_categories()
+    ids = users.cat.categories
+    text = np.asarray(ids.astype(str), dtype=object)
+    small = np.uint16 if parts <= np.iinfo(np.uint16).max else np.int64    # (a stable sort of 16 bits is a radix sort)
+    bucket_of = (pd.util.hash_array(text) % np.uint64(parts)).astype(small)
+    codes = users.cat.codes.to_numpy()
     rows = bucket_of.take(codes)
     order = np.argsort(rows, kind="stable")
     bounds = np.searchsorted(rows[order], np.arange(parts + 1))
+    by_bucket = np.argsort(bucket_of, kind="stable")
+    starts = np.searchsorted(bucket_of[by_bucket], np.arange(parts + 1))
+    rank = np.empty(len(ids), dtype=codes.dtype)
+    rank[by_bucket] = np.arange(len(ids)) - np.repeat(starts[:-1], np.diff(starts))
     out = []
-    for p in range(parts):        # each bucket with only its own users' ids: it travels to another worker
-        piece = frame.iloc[order[bounds[p]:bounds[p + 1]]]
-        out.append(piece.assign(user=piece["user"].cat.remove_unused_categories()))
+    for p in range(parts):
+        take = order[bounds[p]:bounds[p + 1]]
+        user = pd.Categorical.from_codes(rank[codes[take]], categories=ids[by_bucket[starts[p]:starts[p + 1]]],
+                                         validate=False)
+        out.append(frame.iloc[take].assign(user=user))
     return out
 
 
@@ -319,12 +335,12 @@ def _summary_of(events: Events) -> LogSummary:
     return LogSummary.of(events.frame)
 
 
-def _partials(events: Events, plan, last_ts: int):
+def _partials(events: Events, plan, last_ts: int, count_users: bool):
     from ..engine.engagement import with_engagement
     from . import local
 
     events, index = with_engagement(plan.config, events, last_ts)
-    population = int(events.frame["user"].nunique())
+    population = int(events.frame["user"].nunique()) if count_users else None    # (as in one process)
     return _without_units(local.partials(plan, events, index, population=population)), local.refused_values(plan, index)
 
 
@@ -367,6 +383,8 @@ class ClusterEvents:
     summary: LogSummary
     sources: tuple[str, ...]
     empty: Events                      # no rows; the partitions' columns and categories
+    only_events: frozenset[str] | None = None   # as ``Events.only_events``: the partitions hold only these rows
+    count_users: bool = True           # ``summary.users`` counted (else None, as in one process)
 
     def analyze(self, config: Config, *, quality: DataQualityReport | None = None, **options):
         return analyze(config, self, quality=quality, **options)
@@ -392,8 +410,11 @@ class ClusterEvents:
 
 
 def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, input_format: str | None = None,
-                extra_properties: Sequence[str] = ()) -> tuple[ClusterEvents, DataQualityReport]:
-    """Stages 1-3: read every file, the global facts, the partitions of users.
+                extra_properties: Sequence[str] = (), only_events: Iterable[str] | None = None,
+                count_users: bool = True) -> tuple[ClusterEvents, DataQualityReport]:
+    """Stages 1-3: read every file, the global facts, the partitions of users. ``only_events`` and
+    ``count_users`` as in :func:`microconv.load_events`, except that rows are pruned only when users
+    are not counted: the users of the rows left out would have to travel too, to be counted once.
 
     Raises:
         UsageError: identity stitching (not supported on a cluster yet).
@@ -405,9 +426,10 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     units, rows = read_units(files, input_format)
     parts = cluster.partitions or partitions_for(rows, workers)
+    only = None if count_users or only_events is None else tuple(sorted(only_events))
     with _failures():
         reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
-                               (f, g), config, input_format, tuple(extra_properties), parts, retries=RETRIES,
+                               (f, g), config, input_format, tuple(extra_properties), parts, only, retries=RETRIES,
                                key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
         buckets = [[client.submit(_bucket_of, r, p, retries=RETRIES, key=_key(f"bucket{i}", p)) for p in range(parts)]
@@ -421,12 +443,15 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
                                 config, retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
         del buckets
         _show(cluster, shards, "shuffling users into partitions")
-        log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
+        log = _summary(client.gather(client.map(_summary_of, shards, pure=False))) if count_users else \
+            _summary([f.log for f in facts], users=None)              # (every row's, also of rows not kept)
         if not log.events:
             raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                             where=", ".join(files), hint="; ".join(report.messages()) or None)
         empty = client.submit(lambda e: e.frame.iloc[:0], shards[0], pure=False).result()
-    return ClusterEvents(cluster, shards, log, tuple(files), Events(empty, tuple(files), None, log)), report
+    only_kept = None if only is None else frozenset(only)
+    return ClusterEvents(cluster, shards, log, tuple(files), Events(empty, tuple(files), only_kept, log), only_kept,
+                         count_users), report
 
 
 def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport | None = None, **options):
@@ -436,17 +461,19 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
     from .. import api
     from ..engine.engagement import with_engagement
     from ..run.dates import entry_bound
-    from ..run.plan import plan_run
+    from ..run.plan import check_rows_suffice, choose_funnels, plan_run
     from . import local
 
     opts = Options(**options)
+    check_rows_suffice(config, events, choose_funnels(config, opts.funnels), opts.as_of, opts.micro_groups)
     client, shards, log = events.cluster.client, events.shards, events.summary
     with _failures():
         if opts.as_of is not None:
             end = entry_bound(opts.as_of, last_ts=pd.Timestamp(log.last_ts, tz="UTC"), tz=config.columns.timezone,
                               until=True, option="as_of").value
             shards = client.map(_cut, shards, end=end, pure=False)
-            log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
+            log = _summary(client.gather(client.map(_summary_of, shards, pure=False)),
+                           **({} if events.count_users else {"users": None}))
             if not log.events:
                 raise OptionError(f"no events before {OPTION} {opts.as_of} (the data starts at "
                                   f"{pd.Timestamp(events.summary.first_ts, tz='UTC')})", option="as_of",
@@ -456,7 +483,8 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
         plan_on_cluster = client.submit(_same, plan, pure=False, key=_key("plan", 0))   # (a task, not scattered
         #                                          data: a worker lost takes scattered data with it, for good)
         partial = [client.submit(_guarded, f"partition {p + 1} of {len(shards)}", _partials, shard, plan_on_cluster,
-                                 log.last_ts or 0, retries=RETRIES, key=_key("partials", p)) for p, shard in enumerate(shards)]
+                                 log.last_ts or 0, events.count_users, retries=RETRIES, key=_key("partials", p))
+                   for p, shard in enumerate(shards)]
         _show(events.cluster, partial, "computing partitions")
         merged, refused = _tree(client, partial, _merge).result()
     done = local.finalize(plan, merged)
@@ -535,10 +563,11 @@ def _categories(facts: Sequence[_Facts]) -> tuple[dict[str, list | None], dict[s
     return out, mixed
 
 
-def _summary(parts: Sequence[LogSummary]) -> LogSummary:
+def _summary(parts: Sequence[LogSummary], users: int | None | str = "add") -> LogSummary:
+    """Disjoint parts' summary: events and (unless ``users`` is given) users add."""
     firsts = [s.first_ts for s in parts if s.first_ts is not None]
     lasts = [s.last_ts for s in parts if s.last_ts is not None]
-    return LogSummary(sum(s.events for s in parts), sum(s.users or 0 for s in parts),
+    return LogSummary(sum(s.events for s in parts), sum(s.users or 0 for s in parts) if users == "add" else users,
                       min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
