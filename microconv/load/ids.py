@@ -229,11 +229,12 @@ def is_numeric_ids(column) -> bool:
             and column.type != pa.uint64())
 
 
-def _numeric_categorical(pieces: Sequence[NumericIds]) -> tuple[pa.Array, np.ndarray, int]:
+def _numeric_categorical(pieces: Sequence[NumericIds], every: bool = False) -> tuple[pa.Array, np.ndarray, int]:
     """Every piece's kept ids coded as numbers: the distinct ids as text (the categories), a code
     per kept row, and how many distinct ids the usable rows hold (the kept rows' when not counted).
     Ids in a narrow range (auto-increment keys) are coded through a table indexed by the number
-    itself; others are hashed."""
+    itself; others are hashed. With ``every`` (and users counted), the counted ids no kept row has
+    follow the kept ones in the categories."""
     values = np.concatenate([p.values for p in pieces])
     counted = [p.present for p in pieces if p.present is not None]
     if len(values) and int(values.max()) - int(values.min()) < 4 * len(values) + 1024:
@@ -249,7 +250,10 @@ def _numeric_categorical(pieces: Sequence[NumericIds]) -> tuple[pa.Array, np.nda
         codes = codes.astype(np.int32, copy=False)
     distinct = len(uniques)
     if counted:
-        distinct = len(pd.unique(np.concatenate(counted))) if len(counted) > 1 else len(counted[0])
+        present = pd.unique(np.concatenate(counted)) if len(counted) > 1 else counted[0]
+        distinct = len(present)
+        if every and distinct > len(uniques):
+            uniques = np.concatenate([uniques, present[~np.isin(present, uniques)]])
     return pa.array(uniques, pa.int64()).cast(pa.string()), codes, distinct
 
 
@@ -320,7 +324,7 @@ def categorical_ids(pieces: Sequence[Ids | NumericIds], every_name_kept: bool,
     Factorized categories are unique by construction, so the dtype is built without pandas'
     check, which re-hashes them all (as costly as the factorize itself with millions of users)."""
     if pieces and all(isinstance(p, NumericIds) for p in pieces) and rename is None:
-        names, codes, distinct = _numeric_categorical(pieces)
+        names, codes, distinct = _numeric_categorical(pieces, every=every_name_kept)
         return _categorical(codes, names), distinct
     pieces = [p.as_text() if isinstance(p, NumericIds) else p for p in pieces]
     code_of, names = _hash_parts([p.names for p in pieces])

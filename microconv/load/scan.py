@@ -44,6 +44,7 @@ def load_events(
     progress: Callable[[int, int | None], None] | None = None,
     row_groups: tuple[int, int] | None = None,
     one_of_many: bool = False,
+    every_id: bool = False,
 ) -> tuple[Events, DataQualityReport]:
     """Read event files into one canonical frame, reading only the columns the config needs.
 
@@ -58,6 +59,8 @@ def load_events(
             a file (``run/dask.py``); rows keep their numbers in the file.
         one_of_many: the files are some of a run's (a cluster's read task): a property no file here
             has, or no usable row, is not an error; the run checks all files (``run/dask.py``).
+        every_id: with ``only_events`` and ``count_users``, the user categories also hold the ids
+            only left-out rows have: a cluster counts each partition's users from them.
 
     Raises:
         DataError: a file is missing or unreadable, a required column is absent, or no row is usable.
@@ -71,7 +74,7 @@ def load_events(
     if not one_of_many:
         check_properties_somewhere(config, props, plans, sources)
     report = DataQualityReport()
-    scan = _Scan(config, report, only_events, count_users)
+    scan = _Scan(config, report, only_events, count_users, every_id)
     total = _known_rows(sources)
     shown = [0]
 
@@ -138,12 +141,12 @@ class _Scan:
     into codes, once, at the end."""
 
     def __init__(self, config: Config, report: DataQualityReport, only_events: Iterable[str] | None,
-                 count_users: bool):
+                 count_users: bool, every_id: bool = False):
         if only_events is not None and any(p.per_user for p in config.columns.properties.values()):
             raise ValueError("only_events: a per_user property needs every row")
         self.config, self.report = config, report
         self.only = None if only_events is None else frozenset(only_events)
-        self.count_users = count_users
+        self.count_users, self.every_id = count_users, every_id and count_users
         self.users: list[Ids | NumericIds] = []
         self.ts: list[np.ndarray] = []
         self.event: list[tuple[np.ndarray, list[str]]] = []     # per piece: kept rows' codes into its names
@@ -243,7 +246,7 @@ class _Scan:
         event = pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"), validate=False)
         ts = pd.DatetimeIndex(np.concatenate(self.ts).view("datetime64[ns]"), dtype="datetime64[ns, UTC]")
         joined = None if self.links is None else Joined.of(self.links)
-        users, distinct = categorical_ids(self.users, every_name_kept=not self.count_users,
+        users, distinct = categorical_ids(self.users, every_name_kept=self.every_id or not self.count_users,
                                           rename=joined.rename if joined else None)
         if joined:
             self.report.notes.extend(joined.notes())

@@ -232,7 +232,8 @@ def _guarded(what: str, task: Callable, *args):
 
 
 def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_format: str | None,
-               extra_properties: tuple[str, ...], parts: int, only_events: tuple[str, ...] | None) -> _Read:
+               extra_properties: tuple[str, ...], parts: int, only_events: tuple[str, ...] | None,
+               count_users: bool) -> _Read:
     from ..load import remote
     from ..load.columns import needed_properties, plan_of
     from ..load.scan import load_events
@@ -245,9 +246,13 @@ def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_f
     src = Source.open(local, input_format)
     plan = {k: v for k, v in plan_of(src, plain, needed_properties(plain, extra_properties)).items()
             if k.startswith("prop:")}
-    # Users are counted per partition, where each one's rows all are: a file's count would not add up
+    # Users are counted per partition, where all of each one's rows are (a file's count would not
+    # add up): from the rows themselves, or, when rows are left out, from every row's ids kept in
+    # the categories (``every_id``), which travel with the buckets.
+    every = only_events is not None and count_users
     events, report = load_events([local], plain, input_format=input_format, extra_properties=extra_properties,
-                                 only_events=only_events, count_users=False, row_groups=groups, one_of_many=True)
+                                 only_events=only_events, count_users=every, every_id=every, row_groups=groups,
+                                 one_of_many=True)
     frame = events.frame
     empty = {line.split(": ", 1)[0]: line for line in report.empty}
     report.empty = []
@@ -255,7 +260,7 @@ def _read_file(unit: tuple[str, tuple[int, int] | None], config: Config, input_f
         col: (list(frame[col].cat.categories) if isinstance(frame[col].dtype, pd.CategoricalDtype) else None)
         for col in frame.columns if col not in ("user", "event")}, report, events.summary.last_ts, events.summary, empty,
         source, plan, src.columns)
-    return _Read(_buckets(frame, parts), facts)
+    return _Read(_buckets(frame, parts, keep_ids=every), facts)
 
 
 def _values_as_read(config: Config) -> Config:
@@ -268,13 +273,14 @@ def _values_as_read(config: Config) -> Config:
     return config.model_copy(update={"columns": config.columns.model_copy(update={"properties": plain})})
 
 
-def _buckets(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+def _buckets(frame: pd.DataFrame, parts: int, keep_ids: bool = False) -> list[pd.DataFrame]:
     """The rows of each user hash bucket, in file order. The hash is of the id's text, so an id
     read as a number from one file and as text from another lands in one bucket. Each bucket's
     ids are only its own users' (it travels to another worker), in the file's category order: an
-    id is in one bucket, so its code there is its rank among that bucket's ids."""
+    id is in one bucket, so its code there is its rank among that bucket's ids. ``keep_ids``: ids
+    no row has stay in their bucket's categories (the users of rows left out, to be counted)."""
     users = frame["user"]
-    if not np.bincount(users.cat.codes.to_numpy(), minlength=len(users.cat.categories)).all():
+    if not keep_ids and not np.bincount(users.cat.codes.to_numpy(), minlength=len(users.cat.categories)).all():
         users = users.cat.remove_unused_categories()
     ids = users.cat.categories
     text = np.asarray(ids.astype(str), dtype=object)
@@ -309,7 +315,8 @@ def _bucket_of(read: _Read, p: int) -> pd.DataFrame:
 
 def _assemble(pieces: list[pd.DataFrame], p: int, facts: _Global, config: Config) -> Events:
     """Partition p: bucket p of every file, in file order, on the global categories; its users'
-    ``per_user`` values chosen."""
+    ``per_user`` values chosen. When the files' rows were pruned and users are counted, its
+    ``log`` counts the users of every row (the buckets' ids, also those no kept row has)."""
     from ..load.derived import per_user
 
     out = {}
@@ -327,12 +334,17 @@ def _assemble(pieces: list[pd.DataFrame], p: int, facts: _Global, config: Config
         else:
             out[col] = pd.concat([x.astype(object) if facts.mixed.get(col) else x for x in parts], ignore_index=True)
     frame = per_user(pd.DataFrame(out, columns=list(pieces[0].columns)), config)
+    every = len(frame["user"].cat.categories)
     frame["user"] = frame["user"].cat.remove_unused_categories()
-    return Events(frame, facts.sources)
+    if facts.only is None:
+        return Events(frame, facts.sources)
+    ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    return Events(frame, facts.sources, facts.only, LogSummary(len(frame), every, int(ts.min()) if len(ts) else None,
+                                                               int(ts.max()) if len(ts) else None))
 
 
 def _summary_of(events: Events) -> LogSummary:
-    return LogSummary.of(events.frame)
+    return events.summary         # (its log when rows were pruned: the users of every row)
 
 
 def _partials(events: Events, plan, last_ts: int, count_users: bool):
@@ -340,7 +352,7 @@ def _partials(events: Events, plan, last_ts: int, count_users: bool):
     from . import local
 
     events, index = with_engagement(plan.config, events, last_ts)
-    population = int(events.frame["user"].nunique()) if count_users else None    # (as in one process)
+    population = events.summary.users if count_users else None    # (as in one process)
     return _without_units(local.partials(plan, events, index, population=population)), local.refused_values(plan, index)
 
 
@@ -371,6 +383,7 @@ class _Global:
     categories: dict[str, list | None]
     mixed: dict[str, bool]
     sources: tuple[str, ...]
+    only: frozenset[str] | None = None        # the rows kept of every file: these events' (None: all)
 
 
 @dataclass(eq=False)
@@ -413,8 +426,8 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
                 extra_properties: Sequence[str] = (), only_events: Iterable[str] | None = None,
                 count_users: bool = True) -> tuple[ClusterEvents, DataQualityReport]:
     """Stages 1-3: read every file, the global facts, the partitions of users. ``only_events`` and
-    ``count_users`` as in :func:`microconv.load_events`, except that rows are pruned only when users
-    are not counted: the users of the rows left out would have to travel too, to be counted once.
+    ``count_users`` as in :func:`microconv.load_events`; when both prune and count, the ids of the
+    rows left out travel with the buckets (as categories no row uses), to be counted once.
 
     Raises:
         UsageError: identity stitching (not supported on a cluster yet).
@@ -426,10 +439,11 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     units, rows = read_units(files, input_format)
     parts = cluster.partitions or partitions_for(rows, workers)
-    only = None if count_users or only_events is None else tuple(sorted(only_events))
+    only = None if only_events is None else tuple(sorted(only_events))
     with _failures():
         reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
-                               (f, g), config, input_format, tuple(extra_properties), parts, only, retries=RETRIES,
+                               (f, g), config, input_format, tuple(extra_properties), parts, only, count_users,
+                               retries=RETRIES,
                                key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
         # files x P keys: one map (a submit each costs the scheduler about three times as much)
@@ -441,13 +455,14 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
         del reads                  # the files' keys go once their buckets are keys of their own
         _check_properties(config, extra_properties, facts)
         report = _merged_reports(facts)
-        glob = _Global(*_categories(facts), tuple(files))
+        glob = _Global(*_categories(facts), tuple(files), None if only is None else frozenset(only))
         shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, [b[p] for b in buckets], p, glob,
                                 config, retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
         del buckets
         _show(cluster, shards, "shuffling users into partitions")
-        log = _summary(client.gather(client.map(_summary_of, shards, pure=False))) if count_users else \
-            _summary([f.log for f in facts], users=None)              # (every row's, also of rows not kept)
+        counted = _summary(client.gather(client.map(_summary_of, shards, pure=False))) if count_users else None
+        log = counted if only is None and counted else _summary([f.log for f in facts],    # every row's
+                                                                users=counted.users if counted else None)
         if not log.events:
             raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                             where=", ".join(files), hint="; ".join(report.messages()) or None)

@@ -229,3 +229,29 @@ def test_a_bug_in_a_partition_is_one_line_naming_it(dask_scheduler):
     assert str(err.value).startswith("partition 1 of 2: ZeroDivisionError") or \
         str(err.value).startswith("partition 2 of 2: ZeroDivisionError")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_users_of_rows_left_out_are_counted_once(runner, dask_scheduler, tmp_path, fmt):
+    """Only the funnel's events are shuffled; the users of the other rows still count, once each,
+    across files and id types: int64 ids in a Parquet file, their digits in a CSV. Six users: 1 and
+    2 only view pages, 2 and 3 are in both files, 7 is the CSV's "7" and the Parquet's 7."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"user_id": pa.array([1, 2, 3, 3, 7], pa.int64()),
+                             "event_name": ["page_view", "page_view", "view_item", "purchase", "page_view"],
+                             "timestamp": ["2026-10-01T10:00:00Z", "2026-10-01T11:00:00Z", "2026-10-02T10:00:00Z",
+                                           "2026-10-02T10:05:00Z", "2026-10-03T09:00:00Z"]}), tmp_path / "a.parquet")
+    (tmp_path / "b.csv").write_text("user_id,event_name,timestamp\n2,page_view,2026-10-04T10:00:00Z\n"
+                                    "3,page_view,2026-10-04T11:00:00Z\n7,view_item,2026-10-05T10:00:00Z\n"
+                                    "8,view_item,2026-10-05T11:00:00Z\n9,page_view,2026-10-06T10:00:00Z\n")
+    (tmp_path / "rules.yaml").write_text("columns: {user: user_id, event: event_name, timestamp: timestamp}\n"
+                                         "funnels:\n  buy:\n    steps: [{event: view_item}, {event: purchase}]\n")
+    here, there = both(runner, dask_scheduler, "analyze", tmp_path / "a.parquet", tmp_path / "b.csv",
+                       "-c", tmp_path / "rules.yaml", "-f", fmt, "--partitions", "3")
+    assert there.stdout == here.stdout
+    if fmt == "json":
+        out = json.loads(there.stdout)
+        assert (out["meta"]["events"], out["meta"]["users"]) == (10, 6)       # users 1, 2, 3, 7, 8 and 9
+        assert [s["users"] for s in out["funnels"][0]["steps"]] == [3, 1]     # 3, 7, 8 view; 3 buys
