@@ -18,6 +18,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,10 +35,17 @@ def run(cmd: list[str], env: dict[str, str]) -> dict:
     root = psutil.Process(proc.pid)
     peaks: dict[int, tuple[str, int]] = {}
     cpu: dict[int, float] = {}
+    spilled = [0]
     done = threading.Event()
+    scratch = Path(tempfile.gettempdir()) / "dask-scratch-space"     # where LocalCluster's workers spill
+    ticks = 0
 
     def sample() -> None:
+        nonlocal ticks
         while not done.is_set():
+            ticks += 1
+            if ticks % 10 == 0 and scratch.exists():
+                spilled[0] = max(spilled[0], sum(f.stat().st_size for f in scratch.rglob("*") if f.is_file()))
             try:
                 tree = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
@@ -61,7 +69,7 @@ def run(cmd: list[str], env: dict[str, str]) -> dict:
     watcher.join()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return {"wall": wall, "cpu": sum(cpu.values()), "peaks": sorted(peaks.values()), "out": out}
+    return {"wall": wall, "cpu": sum(cpu.values()), "peaks": sorted(peaks.values()), "out": out, "spilled": spilled[0]}
 
 
 def _role(p: psutil.Process, root: psutil.Process) -> str:
@@ -107,6 +115,8 @@ def main() -> None:
     parser.add_argument("-c", "--config", type=Path, default=ROOT / "benchmarks" / "bench.yaml")
     parser.add_argument("--memory-limit", default="1GiB", help="per worker, for the over-the-limit run")
     parser.add_argument("--partitions", type=int, default=None)
+    parser.add_argument("--every-row", action="store_true",
+                        help="add --as-of 2100-01-01, which needs every row (no pruning to the funnel's events)")
     parser.add_argument("--format", choices=("csv", "json"), default="csv",
                         help="json counts users, so every row is read and shuffled (csv reads only the funnel's events)")
     parser.add_argument("--only", default=None, help="comma-separated subset of: local,w1,w2,limit")
@@ -117,6 +127,7 @@ def main() -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
     base = [sys.executable, "-m", "microconv", "analyze", str(args.events), "-c", str(args.config), "-f", args.format, "-q"]
     extra = ["--partitions", str(args.partitions)] if args.partitions else []
+    base += ["--as-of", "2100-01-01"] if args.every_row else []
     runs = {
         "local": ("in-process", base),
         "w1": ("--workers 1", base + ["--workers", "1", *extra]),
@@ -127,8 +138,8 @@ def main() -> None:
     chosen = args.only.split(",") if args.only else list(runs)
     print(f"{args.events} ({args.events.stat().st_size / 2**20:,.0f} MiB), config {args.config.name}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
-    print(f"| run | wall | CPU (all processes) | peak RSS per process (MiB) | {args.format.upper()} |")
-    print("|---|---|---|---|---|")
+    print(f"| run | wall | CPU (all processes) | peak RSS per process (MiB) | spilled to disk | {args.format.upper()} |")
+    print("|---|---|---|---|---|---|")
     reference = None
     for key in chosen:
         label, cmd = runs[key]
@@ -136,7 +147,8 @@ def main() -> None:
         reference = r["out"] if reference is None else reference
         peaks = ", ".join(f"{role} {rss / 2**20:,.0f}" for role, rss in r["peaks"] if role != "tracker")
         same = "same" if r["out"] == reference else "DIFFERENT"
-        print(f"| {label} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {peaks} | {same} |", flush=True)
+        print(f"| {label} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {peaks} | {r['spilled'] / 2**20:,.0f} MiB | {same} |",
+              flush=True)
 
 
 if __name__ == "__main__":
