@@ -62,12 +62,13 @@ def cluster(scope, workers: int | None, scheduler: str | None, memory_limit: str
     import sys
 
     from ..errors import UsageError
-    from ..run.dask import SCHEDULER_ENV, Cluster
+    from ..run.options import SCHEDULER_ENV
     scheduler = scheduler or (os.environ.get(SCHEDULER_ENV) or None if workers is None else None)
     if workers is None and scheduler is None:
         if memory_limit is not None or partitions is not None:
             raise UsageError("--memory-limit and --partitions go with --workers or --scheduler")
         return None
+    from ..run.dask import Cluster          # (only here: it imports Dask, a tenth of a second)
     return scope.enter_context(Cluster(workers, scheduler, memory_limit, partitions,
                                        progress=not quiet and sys.stderr.isatty()))
 

@@ -49,9 +49,8 @@ from ..config import Config
 from ..errors import OPTION, DataError, MicroconvError, OptionError, UsageError
 from ..load.frame import Events, LogSummary
 from ..load.quality import DataQualityReport
-from .options import Options
+from .options import SCHEDULER_ENV, Options
 
-SCHEDULER_ENV = "MICROCONV_SCHEDULER"
 PARTITION_ROWS = 1 << 20       # events per partition when --partitions is not given (README: ~0.2 GB of a worker)
 READ_ROWS = 1 << 21            # rows per read task of a Parquet file, at least one row group (~0.4 GB to read)
 CSV_ROW_BYTES = 60             # bytes per row of a text log, to guess its rows from its size

@@ -8,6 +8,8 @@ import pandas as pd
 
 from ..reports import REPORT_NAMES
 
+SCHEDULER_ENV = "MICROCONV_SCHEDULER"    # a Dask scheduler's address: the run goes there (run/dask.py)
+
 
 @dataclass(frozen=True)
 class Options:

@@ -255,3 +255,15 @@ def test_users_of_rows_left_out_are_counted_once(runner, dask_scheduler, tmp_pat
         out = json.loads(there.stdout)
         assert (out["meta"]["events"], out["meta"]["users"]) == (10, 6)       # users 1, 2, 3, 7, 8 and 9
         assert [s["users"] for s in out["funnels"][0]["steps"]] == [3, 1]     # 3, 7, 8 view; 3 buys
+
+
+def test_a_run_in_this_process_does_not_import_dask():
+    """Dask's import costs a tenth of a second of every run; only --workers/--scheduler need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom microconv.cli.app import app\n"
+            "out = CliRunner().invoke(app, ['analyze', sys.argv[1], '-c', sys.argv[2], '-f', 'csv', '-q']).stdout\n"
+            "print(out.splitlines()[1], sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE), str(CONFIG)], capture_output=True, text=True)
+    assert done.stdout.strip() == "checkout,1,view_product,2400,1,1,0,,445,users,0 []", done.stderr
