@@ -57,12 +57,21 @@ def _as_text(values) -> pa.ChunkedArray:
     return values
 
 
+def one_array(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one Arrow array: a single chunk as it is (``combine_chunks`` copies even one,
+    and Arrow's kernels on a chunked array cost three times as much on a million ids)."""
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+
+
 def piece_ids(values) -> tuple[np.ndarray, pa.Array]:
     """Rule 1.1 for one piece: per row, a code into the piece's distinct ids (trimmed), or -1 for a
     missing, empty or all-whitespace id. Parquet and CSV user columns are read dictionary-encoded,
     so only the distinct ids of a piece are looked at, never one string per row."""
     if isinstance(values, pd.Series) or not pa.types.is_dictionary(values.type):
-        values = pa.chunked_array([pc.dictionary_encode(_as_text(values).combine_chunks())])
+        text = _as_text(values)
+        values = pa.chunked_array([pc.dictionary_encode(one_array(text) if isinstance(text, pa.ChunkedArray) else text)])
     codes, names, base = [], [], 0
     for chunk in values.chunks:
         words = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
@@ -82,7 +91,7 @@ def blank_ids(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     whitespace), without trimming every row: only a value whose first byte is a control or space
     character, or starts a non-ASCII character (Unicode spaces), can be blank, and only those are
     trimmed."""
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    values = one_array(values)
     if pa.types.is_large_string(values.type):
         values = values.cast(pa.string())
     _, offsets, data = values.buffers()
@@ -203,7 +212,7 @@ class NumericIds:
            count_users: bool) -> NumericIds:
         """``column``'s ids at the ``keep`` row numbers; with ``count_users``, the distinct ids of
         the rows ``usable`` marks (every row when None)."""
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        column = one_array(column)
         values = column.take(pa.array(keep)).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         present = None
         if count_users:

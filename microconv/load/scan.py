@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Config
@@ -26,7 +27,7 @@ from .derived import derive, per_user
 from .paths import check_single_values, read_paths, what_is_at
 from .frame import SESSION, Events, LogSummary, codes_in
 from .identity import Joined, PieceLinks, piece_user
-from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, piece_ids
+from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, one_array, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
 from .sources import NotSplittable, Source, expand_paths
@@ -329,7 +330,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         first=int(low) * stamps.scale if n_usable else None,
         last=int(high) * stamps.scale if n_usable else None,
         user=(NumericIds.of(raw["user"], keep, None if every else usable, count_users) if numeric else
-              Ids.of(*piece_ids(raw["user"].take(pa.array(keep))), None) if later else
+              _kept_text_ids(raw["user"], keep) if later else
               Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None))),
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
@@ -339,6 +340,13 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         with_user=rows - int(np.count_nonzero(no_user)),
         first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
     )
+
+
+def _kept_text_ids(values, keep: np.ndarray) -> Ids:
+    """The kept rows' ids (none blank: they were checked) trimmed, one name per row: the run's
+    one hash of all pieces' ids dedupes them, so hashing each piece's first would hash twice."""
+    trimmed = pc.utf8_trim_whitespace(one_array(values).take(pa.array(keep)))
+    return Ids.of(np.arange(len(trimmed), dtype=np.int32), trimmed, None)
 
 
 def _plain_text(values) -> bool:
