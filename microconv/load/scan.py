@@ -30,7 +30,7 @@ from .identity import Joined, PieceLinks, piece_user
 from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, one_array, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
-from .sources import NotSplittable, Source, expand_paths
+from .sources import NEVER_BLANK, NotSplittable, Source, expand_paths
 from .timestamps import piece_stamps
 
 
@@ -301,8 +301,8 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         user, names, identity = None, None, None
     else:
         (user, names), identity = piece_ids(raw["user"]), None
-    no_user = (raw["user"].is_null().to_numpy(zero_copy_only=False) if numeric else blank_ids(raw["user"]) if later
-               else user < 0)
+    no_user = (raw["user"].is_null().to_numpy(zero_copy_only=False) if numeric else
+               _blank(raw["user"], table, core["user"]) if later else user < 0)
     stamps = piece_stamps(raw["timestamp"], config)
     codes, event_names = event_codes(raw["event"])
     unusable = no_user | stamps.missing | (codes < 0)
@@ -340,6 +340,16 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         with_user=rows - int(np.count_nonzero(no_user)),
         first_bad=None if first_bad is None else (stamps.raw.iloc[first_bad], first_bad),
     )
+
+
+def _blank(values, table: pa.Table, where: tuple) -> np.ndarray:
+    """Per row, whether its id is blank: none, when the row group's statistics say so (a Parquet
+    file's, ``sources.never_blank``), else every row checked (``blank_ids``)."""
+    column, path = where
+    sure = (table.schema.metadata or {}).get(NEVER_BLANK)
+    if not path and sure and column in sure.decode().split("\n"):
+        return np.zeros(len(values), dtype=bool)
+    return blank_ids(values)
 
 
 def _kept_text_ids(values, keep: np.ndarray) -> Ids:

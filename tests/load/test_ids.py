@@ -133,3 +133,28 @@ def test_blank_ids_are_those_that_trim_to_nothing(ids, cut):
 def pc_trim(value: str) -> str:
     import pyarrow.compute as pc
     return pc.utf8_trim_whitespace(pa.array([value])).to_pylist()[0]
+
+
+def test_row_groups_whose_statistics_rule_out_blank_ids(tmp_path):
+    """A Parquet row group whose least id starts above space and whose greatest starts with an
+    ASCII byte can hold no blank id (rule 1.1): its rows are not checked one by one. Row groups of
+    two rows each: ["u1", "u2"] is such; [" ", "u3"], ["u4", "\\u00a0"] (a no-break space) and
+    ["u5", None] are not, and their blank ids are still dropped."""
+    import pyarrow.parquet as pq
+
+    from microconv import load_config
+    from microconv.load.scan import load_events
+    from microconv.load.sources import never_blank
+
+    ids = ["u1", "u2", " ", "u3", "u4", "\u00a0", "u5", None]
+    pq.write_table(pa.table({"user_id": pa.array(ids, pa.string()), "event_name": ["view_item"] * 8,
+                             "timestamp": [f"2026-10-0{d}T10:00:00Z" for d in range(1, 9)]}),
+                   tmp_path / "log.parquet", row_group_size=2)
+    meta = pq.ParquetFile(tmp_path / "log.parquet").metadata
+    assert [never_blank(meta.row_group(i), ["user_id"]) for i in range(4)] == [["user_id"], [], [], []]
+    (tmp_path / "rules.yaml").write_text("columns: {user: user_id, event: event_name, timestamp: timestamp}\n"
+                                         "funnels:\n  f:\n    steps: [{event: view_item}]\n")
+    events, report = load_events([tmp_path / "log.parquet"], load_config(tmp_path / "rules.yaml"),
+                                 only_events=["view_item"], count_users=False)
+    assert events.frame["user"].astype(str).tolist() == ["u1", "u2", "u3", "u4", "u5"]
+    assert sum(report.dropped.values()) == 3
