@@ -355,7 +355,10 @@ def _blank(values, table: pa.Table, where: tuple) -> np.ndarray:
 def _kept_text_ids(values, keep: np.ndarray) -> Ids:
     """The kept rows' ids (none blank: they were checked) trimmed, one name per row: the run's
     one hash of all pieces' ids dedupes them, so hashing each piece's first would hash twice."""
-    trimmed = pc.utf8_trim_whitespace(one_array(values).take(pa.array(keep)))
+    kept = one_array(values).take(pa.array(keep))
+    if not pa.types.is_string(kept.type):         # large_string (polars writes it): 32-bit offsets
+        kept = kept.cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(kept)
     return Ids.of(np.arange(len(trimmed), dtype=np.int32), trimmed, None)
 
 

@@ -31,10 +31,11 @@ NEVER_BLANK = b"microconv.never_blank"     # table metadata: text columns no row
 
 def never_blank(group: pq.RowGroupMetaData, columns: Sequence[str]) -> list[str]:
     """The ``columns`` of a Parquet row group whose min and max show that no value is empty, all
-    whitespace or missing (rule 1.1): the least value starts with a byte above space, the greatest
-    with an ASCII byte (a Unicode space starts with a byte of 0xC2 or more), and none is null. The
-    statistics bound the values (a truncated min is a prefix, a truncated max no smaller), so the
-    blank-id check of every row can be skipped; files without statistics are checked as before."""
+    whitespace or missing (rule 1.1): both start with a printable ASCII byte (above space, below
+    0x80: a Unicode space starts with 0xC2 or more), and none is null. The statistics bound the
+    values (a truncated min is a prefix, a truncated max no smaller), so the blank-id check of
+    every row can be skipped; files without statistics are checked as before. Both ends ASCII also
+    holds for an old writer that compared bytes as signed: there a non-ASCII value would be the min."""
     if not columns:
         return []
     where = {group.column(j).path_in_schema: j for j in range(group.num_columns)}
@@ -43,8 +44,9 @@ def never_blank(group: pq.RowGroupMetaData, columns: Sequence[str]) -> list[str]
         stats = group.column(where[name]).statistics if name in where else None
         if stats is None or not stats.has_min_max or not stats.has_null_count or stats.null_count:
             continue
-        low, high = (v.encode() if isinstance(v, str) else v for v in (stats.min, stats.max))
-        if isinstance(low, bytes) and isinstance(high, bytes) and low and high and low[0] > 0x20 and high[0] < 0x80:
+        low, high = stats.min_raw, stats.max_raw           # (bytes: a truncated max need not be UTF-8)
+        if isinstance(low, bytes) and isinstance(high, bytes) and low and high \
+                and 0x20 < low[0] < 0x80 and 0x20 < high[0] < 0x80:
             out.append(name)
     return out
 

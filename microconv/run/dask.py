@@ -128,9 +128,14 @@ class Cluster:
 
 
 def _close(client, local) -> None:
-    client.close()
-    if local is not None:
-        local.close()
+    """Closes what a command used; a cluster already gone (its scheduler stopped) cannot change
+    the command's outcome, which is decided and written before this runs."""
+    for thing in (client, local):
+        try:
+            if thing is not None:
+                thing.close()
+        except Exception:  # noqa: BLE001 - nothing left to tell the user
+            pass
 
 
 def inputs(paths: Sequence[object]) -> list[str]:

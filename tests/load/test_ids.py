@@ -158,3 +158,24 @@ def test_row_groups_whose_statistics_rule_out_blank_ids(tmp_path):
                                  only_events=["view_item"], count_users=False)
     assert events.frame["user"].astype(str).tolist() == ["u1", "u2", "u3", "u4", "u5"]
     assert sum(report.dropped.values()) == 3
+
+
+def test_large_string_ids_read_as_plain_text(tmp_path):
+    """Polars writes text as Arrow large_string: with users not counted its ids are read as plain
+    text, and they are the same ids as the string column's (64-bit offsets cast, not misread)."""
+    import pyarrow.parquet as pq
+
+    from microconv import load_config
+    from microconv.load.scan import load_events
+
+    (tmp_path / "rules.yaml").write_text("columns: {user: user_id, event: event_name, timestamp: timestamp}\n"
+                                         "funnels:\n  f:\n    steps: [{event: view_item}]\n")
+    cfg = load_config(tmp_path / "rules.yaml")
+    ids = ["u1", " u2", "u1", "", "u3"]
+    users = []
+    for kind in (pa.string(), pa.large_string()):
+        pq.write_table(pa.table({"user_id": pa.array(ids, kind), "event_name": ["view_item"] * 5,
+                                 "timestamp": [f"2026-10-0{d}T10:00:00Z" for d in range(1, 6)]}), tmp_path / "log.parquet")
+        events, report = load_events([tmp_path / "log.parquet"], cfg, only_events=["view_item"], count_users=False)
+        users.append(events.frame["user"].astype(str).tolist())
+    assert users == [["u1", "u2", "u1", "u3"]] * 2
