@@ -319,7 +319,7 @@ def _p_cell(p: float, significant: bool, *, too_small: bool = False) -> str:
 
 
 # The pieces other reports' pages (render.drivers, render.pages) are built of, under public names.
-table, num_cell, howto, caption, p_cell, date_range = _table, _num, _howto, _caption, _p_cell, _date_range
+table, num_cell, howto, caption, p_cell, date_range, bar_width = _table, _num, _howto, _caption, _p_cell, _date_range, _w
 
 
 # ---------------------------------------------------------------------------------------------

@@ -156,7 +156,8 @@ def render_pages_markdown(result: PagesResult) -> str:
 
 
 def _html_pages(result: PagesResult, segment: str) -> str:
-    from .html import _e, _num, _table, _w
+    from .escape import html as _e
+    from .html import bar_width as _w, num_cell as _num, table as _table
 
     head = ['<th class="num">#</th>', "<th>page</th>", *(f'<th class="num">{h}</th>' for h in ("views", "sessions",
             "exits")), "<th>exit rate</th>", '<th class="num">macro after</th>']
@@ -170,7 +171,8 @@ def _html_pages(result: PagesResult, segment: str) -> str:
 
 
 def _html_steps(result: PagesResult) -> str:
-    from .html import _e, _num, _table
+    from .escape import html as _e
+    from .html import num_cell as _num, table as _table
 
     head = ["<th>step</th>", "<th>page</th>", *(f'<th class="num">{_e(h)}</th>' for h in (
         "share", result.steps["unit"].iloc[0], "went on", "dropped", "in progress", "drop-off"))]
@@ -183,7 +185,8 @@ def _html_steps(result: PagesResult) -> str:
 
 def render_pages_html(result: PagesResult) -> str:
     """One self-contained page (the analyze report's CSS and policy: no scripts, nothing fetched)."""
-    from .html import CSP, CSS, _caption, _e
+    from .escape import html as _e
+    from .html import CSP, CSS, caption as _caption
 
     body = ['<header class="run"><h1>Pages</h1>', f'<p class="sub">{_e(" · ".join(headline(result)))}</p></header>']
     for seg in result.segments.itertuples(index=False):
