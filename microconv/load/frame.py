@@ -32,9 +32,10 @@ class LogSummary:
     last_ts: int | None
 
     @classmethod
-    def of(cls, frame: pd.DataFrame) -> LogSummary:
+    def of(cls, frame: pd.DataFrame, users: int | None = None) -> LogSummary:
+        """The frame's rows, times and (unless ``users`` is given) distinct users."""
         ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-        return cls(len(frame), int(frame["user"].nunique()),
+        return cls(len(frame), int(frame["user"].nunique()) if users is None else users,
                    int(ts.min()) if len(ts) else None, int(ts.max()) if len(ts) else None)
 
 

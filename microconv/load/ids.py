@@ -70,8 +70,7 @@ def piece_ids(values) -> tuple[np.ndarray, pa.Array]:
     missing, empty or all-whitespace id. Parquet and CSV user columns are read dictionary-encoded,
     so only the distinct ids of a piece are looked at, never one string per row."""
     if isinstance(values, pd.Series) or not pa.types.is_dictionary(values.type):
-        text = _as_text(values)
-        values = pa.chunked_array([pc.dictionary_encode(one_array(text) if isinstance(text, pa.ChunkedArray) else text)])
+        values = pa.chunked_array([pc.dictionary_encode(one_array(_as_text(values)))])
     codes, names, base = [], [], 0
     for chunk in values.chunks:
         words = chunk.dictionary if pa.types.is_string(chunk.dictionary.type) else chunk.dictionary.cast(pa.string())
@@ -84,6 +83,14 @@ def piece_ids(values) -> tuple[np.ndarray, pa.Array]:
         names.append(trimmed)
         base += len(words)
     return _joined(codes), pa.concat_arrays(names) if names else pa.array([], pa.string())
+
+
+def kept_ids(values: pa.ChunkedArray | pa.Array, keep: np.ndarray) -> Ids:
+    """Rule 1.1 for the ``keep`` rows of a plain text id column, none of them blank (checked by
+    :func:`blank_ids`): trimmed, one name per row, and no piece-wide hash (the run's one hash of
+    every piece's ids dedupes them, so hashing each piece's first would hash twice)."""
+    trimmed = pc.utf8_trim_whitespace(_as_text(one_array(values).take(pa.array(keep))))
+    return Ids.of(np.arange(len(trimmed), dtype=np.int32), trimmed, None)
 
 
 def blank_ids(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

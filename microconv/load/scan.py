@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Config
@@ -27,7 +26,7 @@ from .derived import derive, per_user
 from .paths import check_single_values, read_paths, what_is_at
 from .frame import SESSION, Events, LogSummary, codes_in
 from .identity import Joined, PieceLinks, piece_user
-from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, one_array, piece_ids
+from .ids import Ids, NumericIds, blank_ids, categorical_ids, event_codes, is_numeric_ids, kept_ids, piece_ids
 from .json_depth import MAX_JSON_DEPTH, TooDeep, check_json_depth
 from .quality import DataQualityReport, dropped_rows
 from .sources import NEVER_BLANK, NotSplittable, Source, expand_paths
@@ -330,7 +329,7 @@ def _check_piece(table: pa.Table, core, prop_cols: list[str] | None, config: Con
         first=int(low) * stamps.scale if n_usable else None,
         last=int(high) * stamps.scale if n_usable else None,
         user=(NumericIds.of(raw["user"], keep, None if every else usable, count_users) if numeric else
-              _kept_text_ids(raw["user"], keep) if later else
+              kept_ids(raw["user"], keep) if later else
               Ids.of(user[keep], names, ((user if every else user[usable]) if count_users else None))),
         ts=stamps.values[keep] * stamps.scale,
         event=codes[keep],
@@ -350,16 +349,6 @@ def _blank(values, table: pa.Table, where: tuple) -> np.ndarray:
     if not path and sure and column in sure.decode().split("\n"):
         return np.zeros(len(values), dtype=bool)
     return blank_ids(values)
-
-
-def _kept_text_ids(values, keep: np.ndarray) -> Ids:
-    """The kept rows' ids (none blank: they were checked) trimmed, one name per row: the run's
-    one hash of all pieces' ids dedupes them, so hashing each piece's first would hash twice."""
-    kept = one_array(values).take(pa.array(keep))
-    if not pa.types.is_string(kept.type):         # large_string (polars writes it): 32-bit offsets
-        kept = kept.cast(pa.string())
-    trimmed = pc.utf8_trim_whitespace(kept)
-    return Ids.of(np.arange(len(trimmed), dtype=np.int32), trimmed, None)
 
 
 def _plain_text(values) -> bool:

@@ -38,7 +38,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -342,9 +342,7 @@ def _assemble(pieces: list[pd.DataFrame], p: int, facts: _Global, config: Config
     frame["user"] = frame["user"].cat.remove_unused_categories()
     if facts.only is None:
         return Events(frame, facts.sources)
-    ts = frame["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    return Events(frame, facts.sources, facts.only, LogSummary(len(frame), every, int(ts.min()) if len(ts) else None,
-                                                               int(ts.max()) if len(ts) else None))
+    return Events(frame, facts.sources, facts.only, LogSummary.of(frame, users=every))
 
 
 def _summary_of(events: Events) -> LogSummary:
@@ -368,8 +366,6 @@ def _without_units(parts):
     """The partials without each funnel's per-unit furthest step (``FunnelResult.reached``): no
     report reads it, and its labels (an id's text per entrant) would be most of every merge's bytes
     and, merged, a row per entrant of the whole log on one worker and then on the client."""
-    from dataclasses import replace
-
     return replace(parts, funnels=tuple(f if f.steps is None else replace(f, steps=replace(f.steps, reached=None))
                                         for f in parts.funnels))
 
@@ -443,10 +439,11 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     units, rows = read_units(files, input_format)
     parts = cluster.partitions or partitions_for(rows, workers)
-    only = None if only_events is None else tuple(sorted(only_events))
+    only = None if only_events is None else frozenset(only_events)
     with _failures():
         reads = [client.submit(_guarded, f"reading {f}" + (f" (row groups {g[0]}-{g[1] - 1})" if g else ""), _read_file,
-                               (f, g), config, input_format, tuple(extra_properties), parts, only, count_users,
+                               (f, g), config, input_format, tuple(extra_properties), parts,
+                               None if only is None else tuple(sorted(only)), count_users,
                                retries=RETRIES,
                                key=_key("read", i)) for i, (f, g) in enumerate(units)]
         _show(cluster, reads, "reading files")
@@ -459,20 +456,20 @@ def load_events(cluster: Cluster, paths: Sequence[object], config: Config, *, in
         del reads                  # the files' keys go once their buckets are keys of their own
         _check_properties(config, extra_properties, facts)
         report = _merged_reports(facts)
-        glob = _Global(*_categories(facts), tuple(files), None if only is None else frozenset(only))
+        glob = _Global(*_categories(facts), tuple(files), only)
         shards = [client.submit(_guarded, f"partition {p + 1} of {parts}", _assemble, [b[p] for b in buckets], p, glob,
                                 config, retries=RETRIES, key=_key("partition", p)) for p in range(parts)]
         del buckets
         _show(cluster, shards, "shuffling users into partitions")
+        # every usable row's count and times from the files (also of rows not kept); users, which
+        # do not add across files, from the partitions
         counted = _summary(client.gather(client.map(_summary_of, shards, pure=False))) if count_users else None
-        log = counted if only is None and counted else _summary([f.log for f in facts],    # every row's
-                                                                users=counted.users if counted else None)
+        log = replace(_summary([f.log for f in facts]), users=counted.users if counted else None)
         if not log.events:
             raise DataError("no usable rows: every row lacks a user id or a valid timestamp",
                             where=", ".join(files), hint="; ".join(report.messages()) or None)
         empty = client.submit(lambda e: e.frame.iloc[:0], shards[0], pure=False).result()
-    only_kept = None if only is None else frozenset(only)
-    return ClusterEvents(cluster, shards, log, tuple(files), Events(empty, tuple(files), only_kept, log), only_kept,
+    return ClusterEvents(cluster, shards, log, tuple(files), Events(empty, tuple(files), only, log), only,
                          count_users), report
 
 
@@ -494,8 +491,8 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
             end = entry_bound(opts.as_of, last_ts=pd.Timestamp(log.last_ts, tz="UTC"), tz=config.columns.timezone,
                               until=True, option="as_of").value
             shards = client.map(_cut, shards, end=end, pure=False)
-            log = _summary(client.gather(client.map(_summary_of, shards, pure=False)),
-                           **({} if events.count_users else {"users": None}))
+            log = _summary(client.gather(client.map(_summary_of, shards, pure=False)))
+            log = log if events.count_users else replace(log, users=None)
             if not log.events:
                 raise OptionError(f"no events before {OPTION} {opts.as_of} (the data starts at "
                                   f"{pd.Timestamp(events.summary.first_ts, tz='UTC')})", option="as_of",
@@ -585,11 +582,11 @@ def _categories(facts: Sequence[_Facts]) -> tuple[dict[str, list | None], dict[s
     return out, mixed
 
 
-def _summary(parts: Sequence[LogSummary], users: int | None | str = "add") -> LogSummary:
-    """Disjoint parts' summary: events and (unless ``users`` is given) users add."""
+def _summary(parts: Sequence[LogSummary]) -> LogSummary:
+    """Disjoint parts' summary: events and users add."""
     firsts = [s.first_ts for s in parts if s.first_ts is not None]
     lasts = [s.last_ts for s in parts if s.last_ts is not None]
-    return LogSummary(sum(s.events for s in parts), sum(s.users or 0 for s in parts) if users == "add" else users,
+    return LogSummary(sum(s.events for s in parts), sum(s.users or 0 for s in parts),
                       min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
