@@ -82,7 +82,8 @@ def analyze(
         # data before its cut; the users of every row are counted only where the output shows them.
         cluster = emit.cluster(scope, workers, scheduler, memory_limit, partitions, quiet)    # None: in this process
         with policy.progress("reading events") as progress:
-            read = {"only_events": needed_events(cfg, funnel, micro_groups=micro_groups) if as_of is None else None,
+            read = {"only_events": needed_events(cfg, funnel, micro_groups=micro_groups, micro="micro" in reports)
+                    if as_of is None else None,
                     "count_users": fmt is not Format.csv or report_of(chosen).counts_users or output_dir is not None}
             evts, quality = cluster.load_events(events, cfg, input_format=input_format, extra_properties=by or [], **read) \
                 if cluster else load_events(events, cfg, input_format=input_format, extra_properties=by or [],

@@ -83,13 +83,7 @@ class Replay:
     def labels(self, which: np.ndarray) -> pd.Index:
         """The labels of the counted units at indices ``which`` of ``unit``: the unit's own, or with
         totals (unit label, n), the unit's n-th counted attempt (1, 2, ... in time order)."""
-        if not self.plan.totals:
-            return self.units.labels[self.unit[which]]
-        first = np.searchsorted(self.unit, self.unit)             # each unit's first counted attempt
-        number = (np.arange(len(self.unit)) - first)[which]      # 0-based; totals count users' attempts
-        return pd.MultiIndex(levels=[self.units.labels, np.arange(1, number.max(initial=-1) + 2)],
-                             codes=[self.unit[which], number], names=[self.units.labels.name, "attempt"],
-                             verify_integrity=False)             # (from codes: no factorizing of the ids)
+        return unit_labels(self.units.labels, self.unit, self.plan.totals, which)
 
     @cached_property
     def counted_kept(self) -> np.ndarray:
@@ -188,6 +182,17 @@ def replay(frame: pd.DataFrame, plan: FunnelPlan, units: Units, last_ts: int,
     rep._step_seconds.update({step: np.concatenate(parts) if len(parts) > 1 else parts[0]
                               for step, parts in enumerate(zip(*(s for _, s in done)), start=1)})
     return rep
+
+
+def unit_labels(labels: pd.Index, unit: np.ndarray, totals: bool, which: np.ndarray) -> pd.Index:
+    """:meth:`Replay.labels` from the units' labels and ``unit`` (per counted unit or attempt)."""
+    if not totals:
+        return labels[unit[which]]
+    first = np.searchsorted(unit, unit)                       # each unit's first counted attempt
+    number = (np.arange(len(unit)) - first)[which]            # 0-based; totals count users' attempts
+    return pd.MultiIndex(levels=[labels, np.arange(1, number.max(initial=-1) + 2)],
+                         codes=[unit[which], number], names=[labels.name, "attempt"],
+                         verify_integrity=False)               # (from codes: no factorizing of the ids)
 
 
 def _match_bits(plan: FunnelPlan) -> np.ndarray:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial as bind
 
 import numpy as np
 import pandas as pd
 
-from ..engine.funnel import Replay
+from ..engine.funnel import Replay, unit_labels
 from ..engine.optional import optional_steps
 from ..engine.sums import exact_sum
-from .results import FunnelResult, StepRow
+from .results import FunnelResult, Reached, StepRow
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class FunnelPartial:
     tally: Tally                       # one group: every counted unit
     excluded: int                      # units whose every attempt an exclusion spoiled
     values: np.ndarray | None          # the completers' last-step values, to be summed (None: no value)
-    reached: pd.Series | None          # per counted unit: its furthest step (None: left on the workers)
+    reached: Reached | None            # per counted unit: its furthest step (None: left on the workers)
     optional: tuple[int, ...] = ()     # the optional steps, 1-based
 
 
@@ -152,7 +153,8 @@ def partial(rep: Replay, ctx: FunnelContext | None = None) -> FunnelPartial:
     """The table's statistics of the units of ``rep``."""
     kept = int(rep.kept.sum())
     best = rep.best[rep.kept]
-    reached = pd.Series(best, index=rep.labels(np.flatnonzero(rep.kept)), name="reached", dtype="int64")
+    reached = Reached(((best, bind(unit_labels, rep.units.labels, rep.unit, rep.plan.totals,
+                                    np.flatnonzero(rep.kept))),))
     return FunnelPartial(rep.plan.order, rep.kind, Tally.of(rep, np.zeros(kept, dtype=np.int64), 1),
                          int((rep.best == 0).sum()), _values(rep), reached,
                          tuple(s + 1 for s, skip in enumerate(rep.plan.optional) if skip))
@@ -161,7 +163,7 @@ def partial(rep: Replay, ctx: FunnelContext | None = None) -> FunnelPartial:
 def merge(a: FunnelPartial, b: FunnelPartial) -> FunnelPartial:
     return FunnelPartial(a.order, a.unit, a.tally + b.tally, a.excluded + b.excluded,
                          None if a.values is None else np.concatenate([a.values, b.values]),
-                         None if a.reached is None else pd.concat([a.reached, b.reached]), a.optional)
+                         None if a.reached is None else a.reached + b.reached, a.optional)
 
 
 def finalize(p: FunnelPartial, ctx: FunnelContext) -> FunnelResult:

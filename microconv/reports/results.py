@@ -1,7 +1,11 @@
 """Plain result types. Every renderer is a view of ``to_frame()``; nothing here formats."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 import pandas as pd
 
@@ -26,23 +30,45 @@ class StepRow:
     value_lost: float = float("nan")
 
 
+@dataclass(frozen=True)
+class Reached:
+    """Each counted unit's furthest step, labelled when first read: the labels are an id's text
+    per entrant, a gather of millions of strings per funnel, and no table, chart or test of a
+    run reads them (a notebook may). Each part is (furthest steps, a function giving their labels)."""
+
+    parts: tuple[tuple[np.ndarray, Callable[[], pd.Index]], ...]
+
+    def series(self) -> pd.Series:
+        """The furthest steps as one Series indexed by unit label, parts in order."""
+        series = [pd.Series(best, index=labels(), name="reached", dtype="int64") for best, labels in self.parts]
+        return series[0] if len(series) == 1 else pd.concat(series)
+
+    def __add__(self, other: Reached) -> Reached:
+        return Reached(self.parts + other.parts)
+
+
 @dataclass(frozen=True, eq=False)
 class FunnelResult:
     """Counts for one funnel; ``reached`` is each entrant's furthest step, indexed by user id
-    (or by (user, session) when counting sessions); ``excluded`` counts units whose every
-    attempt an exclusion spoiled (docs/semantics.md 4.4). ``reached`` is None for a run on a Dask
-    cluster: a row per unit would travel to the client, which no report needs (``run/dask.py``)."""
+    (or by (user, session) when counting sessions), made from ``furthest`` when first read;
+    ``excluded`` counts units whose every attempt an exclusion spoiled (docs/semantics.md 4.4).
+    ``reached`` is None for a run on a Dask cluster: a row per unit would travel to the client,
+    which no report needs (``run/dask.py``)."""
 
     name: str
     label: str
     window_seconds: float
     steps: tuple[StepRow, ...]
-    reached: pd.Series | None
+    furthest: Reached | pd.Series | None
     order: str = "ordered"
     unit: str = "users"
     excluded: int = 0
     revenue: float | None = None  # the last step's value over completers; None when it has no value
     optional: tuple[int, ...] = ()  # the optional steps, 1-based (4.12)
+
+    @cached_property
+    def reached(self) -> pd.Series | None:
+        return self.furthest.series() if isinstance(self.furthest, Reached) else self.furthest
 
     @property
     def revenue_per_entrant(self) -> float | None:

@@ -484,7 +484,8 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
     from . import local
 
     opts = Options(**options)
-    check_rows_suffice(config, events, choose_funnels(config, opts.funnels), opts.as_of, opts.micro_groups)
+    check_rows_suffice(config, events, choose_funnels(config, opts.funnels), opts.as_of, opts.micro_groups,
+                       "micro" in opts.reports)
     client, shards, log = events.cluster.client, events.shards, events.summary
     with _failures():
         if opts.as_of is not None:

@@ -111,11 +111,13 @@ def choose_funnels(config: Config, names: Sequence[str] | None) -> list[str]:
 
 
 def needed_events(config: Config, funnels: Sequence[str] | None = None, *,
-                  micro_groups: bool = False) -> frozenset[str] | None:
-    """The event names whose rows ``analyze`` reads for these funnels and every conversion, for
-    ``load_events(only_events=...)``; None when it needs every row: strict order (the next event
-    of any name), sessions cut by inactivity, session thresholds, ``per_user`` properties, and
-    micro-conversion segments or periods (``micro_groups``: each user's first value and first event)."""
+                  micro_groups: bool = False, micro: bool = True) -> frozenset[str] | None:
+    """The event names whose rows ``analyze`` reads for these funnels and every conversion (only
+    the funnels' own steps and exclusions without the ``micro`` report, when no engagement level
+    counts events), for ``load_events(only_events=...)``; None when it needs every row: strict
+    order (the next event of any name), sessions cut by inactivity, session thresholds,
+    ``per_user`` properties, and micro-conversion segments or periods (``micro_groups``: each
+    user's first value and first event)."""
     cols = config.columns
     if micro_groups:
         return None
@@ -128,15 +130,20 @@ def needed_events(config: Config, funnels: Sequence[str] | None = None, *,
     for conv in config.conversions.values():
         if conv.session is not None and (conv.session.duration is not None or not cols.session):
             return None
+    if not micro and not any(p.engagement for p in cols.properties.values()):
+        return frozenset(name for funnel in choose_funnels(config, funnels)
+                         for item in (*config.funnels[funnel].steps, *config.funnels[funnel].exclude)
+                         for name in event_names(config.conversions[item.ref] if item.ref else item))
     return frozenset(name for _, match in config.matchers() for name in event_names(match))
 
 
 def check_rows_suffice(config: Config, events: Events, chosen: Sequence[str], as_of: str | None,
-                       micro_groups: bool = False) -> None:
-    """A frame of only some events' rows must hold every row this run reads."""
+                       micro_groups: bool = False, micro: bool = True) -> None:
+    """A frame of only some events' rows must hold every row this run reads (``micro``: the
+    micro-conversion report is among its reports)."""
     if events.only_events is None:
         return
-    needed = needed_events(config, chosen, micro_groups=micro_groups)
+    needed = needed_events(config, chosen, micro_groups=micro_groups, micro=micro)
     if needed is None or not needed <= events.only_events or as_of is not None:
         raise ValueError("these events were loaded with only_events: this run needs "
                          + ("every row" if needed is None or as_of is not None else

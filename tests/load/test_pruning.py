@@ -117,6 +117,48 @@ def test_pruned_rows_give_the_same_result(rows, mature_only, since):
     assert_same_result(full, pruned)
 
 
+SIGNED = {**CONFIG, "conversions": {**CONFIG["conversions"], "signed": {"kind": "secondary", "event": "X"}}}
+
+
+def test_without_the_micro_report_only_the_funnels_events_are_needed():
+    """"signed" (X) is in no funnel: the micro report reads its rows, the funnels do not; funnel
+    "main" alone reads A, B and D."""
+    cfg = microconv.parse_config(SIGNED)
+    assert needed_events(cfg) == {"A", "B", "C", "D", "E", "X"}
+    assert needed_events(cfg, micro=False) == {"A", "B", "C", "D", "E"}
+    assert needed_events(cfg, ["main"], micro=False) == {"A", "B", "D"}
+    engaged = {**SIGNED, "columns": {**SIGNED["columns"], "properties": {
+        "level": {"count_of": ["signed", "liked"]}}}}
+    assert needed_events(microconv.parse_config(engaged), micro=False) == needed_events(cfg)
+
+
+def test_a_funnels_only_frame_serves_the_funnels_and_refuses_the_micro_report():
+    """u1: A B D X; u2: A X. Pruned for the funnels alone, the X rows are gone (2 of 6 rows), the
+    funnel counts 2, 1, 1 as on every row, and the micro report, which needs X, is refused."""
+    cfg = microconv.parse_config(SIGNED)
+    raw = frame_of([(1, 0, "A"), (1, 1, "B"), (1, 2, "D"), (1, 3, "X"), (2, 0, "A"), (2, 5, "X")])
+    pruned, _ = microconv.canonicalize(raw, cfg, only_events=needed_events(cfg, micro=False))
+    assert len(pruned.frame) == 4 and pruned.summary.events == 6
+    result = microconv.analyze(cfg, pruned, reports=("funnels",))
+    assert [s.users for s in result.funnels[0].steps] == [2, 1, 1]
+    with pytest.raises(ValueError, match="X"):
+        microconv.analyze(cfg, pruned, reports=("funnels", "micro"))
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(rows=rows_strategy, mature_only=st.booleans())
+def test_funnels_only_pruning_gives_the_same_funnels(rows, mature_only):
+    note(" ".join(f"u{u}:{e}@{t}" for u, t, e in rows))
+    cfg = microconv.parse_config(SIGNED)
+    raw = frame_of(rows)
+    full, _ = microconv.canonicalize(raw, cfg)
+    pruned, _ = microconv.canonicalize(raw, cfg, only_events=needed_events(cfg, micro=False))
+    a, b = (microconv.analyze(cfg, e, reports=("funnels", "time"), mature_only=mature_only) for e in (full, pruned))
+    pd.testing.assert_frame_equal(a.steps_frame(), b.steps_frame())
+    pd.testing.assert_frame_equal(a.times_frame(), b.times_frame())
+    assert a.meta == b.meta
+
+
 def test_parquet_is_read_a_row_group_at_a_time_with_progress(tmp_path):
     """Three row groups of 2 rows: progress after each (rows so far, rows in the file); the rows
     of other events are counted but not kept."""
