@@ -80,8 +80,7 @@ def analyze(
     options = Options(funnels=funnels, strict=strict, since=since, until=until, mature_only=mature_only,
                       macro=macro, by=by, attribution=attribution, top=top, trend=trend, control=control,
                       as_of=as_of, reports=reports)
-    check_rows_suffice(config, events, choose_funnels(config, funnels), as_of, options.micro_groups,
-                       "micro" in options.reports)
+    check_rows_suffice(config, events, options)
     if as_of is not None:
         events = cut_at(events, as_of, config.columns.timezone)
     # After the cut: a level counts what happened by as_of (8.5). One index for the levels and the run.

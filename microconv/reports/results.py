@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-
 import pandas as pd
 
 from ..errors import Problem

@@ -480,12 +480,11 @@ def analyze(config: Config, events: ClusterEvents, *, quality: DataQualityReport
     from .. import api
     from ..engine.engagement import with_engagement
     from ..run.dates import entry_bound
-    from ..run.plan import check_rows_suffice, choose_funnels, plan_run
+    from ..run.plan import check_rows_suffice, plan_run
     from . import local
 
     opts = Options(**options)
-    check_rows_suffice(config, events, choose_funnels(config, opts.funnels), opts.as_of, opts.micro_groups,
-                       "micro" in opts.reports)
+    check_rows_suffice(config, events, opts)
     client, shards, log = events.cluster.client, events.shards, events.summary
     with _failures():
         if opts.as_of is not None:

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..engine.conversions import EventIndex
-from ..engine.matching import event_names
 from ..engine.sums import MAX_AMOUNT
 from ..errors import Problem
 from ..load.frame import Events
 from ..reports import breakdown, funnel as steps, micro, time, trend
-from .plan import FunnelRun, RunPlan
+from .plan import FunnelRun, RunPlan, funnel_events
 from .replay import replay_funnel
 
 
@@ -162,12 +161,9 @@ def _most_events_first(plan: RunPlan, frame: pd.DataFrame) -> list[FunnelRun]:
                                                                   minlength=len(frame["event"].cat.categories))))
 
     def events(run: FunnelRun) -> int:
-        funnel = config.funnels[run.name]
-        if funnel.order == "strict":
+        if config.funnels[run.name].order == "strict":
             return len(frame)
-        named = {n for item in (*funnel.steps, *funnel.exclude)
-                 for n in event_names(config.conversions[item.ref] if item.ref else item)}
-        return sum(int(per_name.get(n, 0)) for n in named)
+        return sum(int(per_name.get(n, 0)) for n in funnel_events(config, run.name))
 
     return sorted(plan.funnels, key=events, reverse=True)
 

@@ -131,22 +131,26 @@ def needed_events(config: Config, funnels: Sequence[str] | None = None, *,
         if conv.session is not None and (conv.session.duration is not None or not cols.session):
             return None
     if not micro and not any(p.engagement for p in cols.properties.values()):
-        return frozenset(name for funnel in choose_funnels(config, funnels)
-                         for item in (*config.funnels[funnel].steps, *config.funnels[funnel].exclude)
-                         for name in event_names(config.conversions[item.ref] if item.ref else item))
+        return frozenset(name for funnel in choose_funnels(config, funnels) for name in funnel_events(config, funnel))
     return frozenset(name for _, match in config.matchers() for name in event_names(match))
 
 
-def check_rows_suffice(config: Config, events: Events, chosen: Sequence[str], as_of: str | None,
-                       micro_groups: bool = False, micro: bool = True) -> None:
-    """A frame of only some events' rows must hold every row this run reads (``micro``: the
-    micro-conversion report is among its reports)."""
+def funnel_events(config: Config, name: str) -> set[str]:
+    """The event names funnel ``name``'s steps and exclusions read."""
+    funnel = config.funnels[name]
+    return {n for item in (*funnel.steps, *funnel.exclude)
+            for n in event_names(config.conversions[item.ref] if item.ref else item)}
+
+
+def check_rows_suffice(config: Config, events: Events, options: Options) -> None:
+    """A frame of only some events' rows must hold every row this run (``options``) reads."""
     if events.only_events is None:
         return
-    needed = needed_events(config, chosen, micro_groups=micro_groups, micro=micro)
-    if needed is None or not needed <= events.only_events or as_of is not None:
+    needed = needed_events(config, choose_funnels(config, options.funnels), micro_groups=options.micro_groups,
+                           micro="micro" in options.reports)
+    if needed is None or not needed <= events.only_events or options.as_of is not None:
         raise ValueError("these events were loaded with only_events: this run needs "
-                         + ("every row" if needed is None or as_of is not None else
+                         + ("every row" if needed is None or options.as_of is not None else
                             f"the rows of {sorted(needed - events.only_events)} too"))
 
 
